@@ -1,0 +1,5 @@
+"""``python -m mdiag``."""
+
+from mdiag.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Capture analysis: capture -> decoded messages -> state machines -> report."""

@@ -1,0 +1,1 @@
+"""Test support shipped with mdiag (pytest plugin, lab fixtures)."""
