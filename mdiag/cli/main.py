@@ -13,6 +13,7 @@ loads scapy. Command modules import adapters lazily inside ``run``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -98,7 +99,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     try:
         parser = build_parser(only)
         try:
-            args = parser.parse_args(argv)
+            with contextlib.redirect_stdout(env.stdout):  # --help / --version go to env
+                args = parser.parse_args(argv)
         except _ArgparseError as exc:
             env.error(str(exc))
             return ExitStatus.BAD_INPUT
