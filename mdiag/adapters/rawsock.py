@@ -1,0 +1,435 @@
+"""Raw link-layer send and capture on one named interface (AF_PACKET).
+
+The only module that opens AF_PACKET sockets. Every socket is bound to an interface
+the caller names: nothing here ever picks an interface on its own.
+
+* Capture filters run in the kernel when libpcap is installed: the pcap expression
+  is compiled with ``pcap_compile`` (through ctypes, libpcap0.8) and attached with
+  ``SO_ATTACH_FILTER`` *before* the socket is bound, so no unfiltered frame is ever
+  queued. Without libpcap the same filter runs in Python on every frame.
+* Each captured frame carries the kernel's receive timestamp (``SO_TIMESTAMPNS``,
+  nanoseconds, CLOCK_REALTIME), so timings do not depend on when Python got round
+  to reading the socket: sub-millisecond resolution at thousands of frames/s.
+* Waits are always bounded: :meth:`RawSocket.recv` takes a timeout and
+  :meth:`RawSocket.capture` a deadline.
+* Root or CAP_NET_RAW is checked first and explained (:class:`PermissionProblem`).
+
+:func:`netns` runs a block inside a named network namespace (``/run/netns/NAME``);
+sockets opened inside it stay in that namespace after the block ends, which is how
+one process measures between two lab namespaces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import os
+import select
+import socket
+import struct
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from mdiag.errors import InputError, MissingSystemPiece, PermissionProblem
+
+ETH_P_ALL = 0x0003
+ETH_P_IP = 0x0800
+SO_ATTACH_FILTER = 26
+SO_TIMESTAMPNS = 35
+SCM_TIMESTAMPNS = SO_TIMESTAMPNS
+PACKET_OUTGOING = 4
+CAP_NET_RAW = 13
+CAP_SYS_ADMIN = 21
+CLONE_NEWNET = 0x40000000
+DLT_EN10MB = 1
+PCAP_NETMASK_UNKNOWN = 0xFFFFFFFF
+_SNAPLEN = 65535
+_TIMESPEC = struct.Struct("@qq")
+
+
+# -- privileges -------------------------------------------------------------------
+
+
+def _effective_caps() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("CapEff:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return -1 if os.geteuid() == 0 else 0
+
+
+def has_cap_net_raw() -> bool:
+    """True when this process may open raw and packet sockets."""
+    return os.geteuid() == 0 or bool(_effective_caps() & (1 << CAP_NET_RAW))
+
+
+def require_cap_net_raw(what: str = "raw IGMP send and capture") -> None:
+    """Raise :class:`PermissionProblem` (exit 4) with the fix when CAP_NET_RAW is missing."""
+    if not has_cap_net_raw():
+        raise PermissionProblem(
+            f"{what} needs root or CAP_NET_RAW: run with sudo, or grant it once with "
+            f"'sudo setcap cap_net_raw,cap_net_admin+ep $(readlink -f $(which python3))'")
+
+
+# -- interfaces -------------------------------------------------------------------
+
+
+def interface_index(name: str) -> int:
+    """The ifindex of ``name`` in the current namespace, or an :class:`InputError`
+    listing the interfaces that do exist."""
+    if not name or "/" in name or len(name) > 15:
+        raise InputError(f"interface name {name!r} is not valid (at most 15 characters, no '/')")
+    try:
+        return socket.if_nametoindex(name)
+    except OSError:
+        known = ", ".join(n for _, n in socket.if_nameindex()) or "none"
+        raise InputError(f"no interface named {name!r} here (interfaces: {known}); "
+                         f"pass one of them to --iface") from None
+
+
+def interface_mac(name: str) -> bytes:
+    """The 6-byte hardware address of ``name`` (from sysfs)."""
+    interface_index(name)
+    try:
+        with open(f"/sys/class/net/{name}/address", encoding="ascii") as fh:
+            text = fh.read().strip()
+    except OSError as exc:
+        raise InputError(f"cannot read the MAC address of {name!r}: {exc.strerror}") from None
+    return bytes.fromhex(text.replace(":", "")) if text else b"\0" * 6
+
+
+def interface_ipv4(name: str) -> str | None:
+    """The first IPv4 address on ``name`` (SIOCGIFADDR), or None."""
+    import fcntl
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            raw = fcntl.ioctl(probe.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))
+        except OSError:
+            return None
+    return socket.inet_ntoa(raw[20:24])
+
+
+# -- network namespaces -----------------------------------------------------------
+
+
+_libc: ctypes.CDLL | None = None
+
+
+def _setns(fd: int) -> None:
+    global _libc
+    if hasattr(os, "setns"):  # Python 3.12+
+        os.setns(fd, CLONE_NEWNET)
+        return
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+@contextlib.contextmanager
+def netns(name: str | None) -> Iterator[None]:
+    """Run the block inside network namespace ``name`` (None: stay where we are).
+
+    Only the calling thread moves; it always comes back, even on error. Sockets
+    created inside keep the namespace for their whole life.
+    """
+    if name is None:
+        yield
+        return
+    path = f"/run/netns/{name}"
+    try:
+        target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise InputError(f"no network namespace {name!r} (see 'ip netns list')") from None
+    except PermissionError:
+        raise PermissionProblem(f"entering namespace {name!r} needs root or CAP_SYS_ADMIN") from None
+    try:
+        home = os.open(f"/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        home = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        try:
+            _setns(target)
+        except PermissionError:
+            raise PermissionProblem(f"entering namespace {name!r} needs root or CAP_SYS_ADMIN") from None
+        try:
+            yield
+        finally:
+            _setns(home)
+    finally:
+        os.close(target)
+        os.close(home)
+
+
+# -- capture filters --------------------------------------------------------------
+
+
+def _ip_offset(frame: bytes) -> int | None:
+    """Offset of the IPv4 header in an Ethernet frame (802.1Q/QinQ tags skipped)."""
+    offset = 12
+    while len(frame) >= offset + 2:
+        ethertype = (frame[offset] << 8) | frame[offset + 1]
+        if ethertype in (0x8100, 0x88A8, 0x9100):
+            offset += 4
+            continue
+        if ethertype == ETH_P_IP and len(frame) >= offset + 22:
+            return offset + 2
+        return None
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureFilter:
+    """A capture filter in two equivalent forms: a pcap expression for the kernel
+    and a Python predicate on the Ethernet frame for when libpcap is missing."""
+
+    name: str
+    expression: str
+    match: Callable[[bytes], bool] = field(compare=False)
+
+
+def _is_igmp(frame: bytes) -> bool:
+    ip = _ip_offset(frame)
+    return ip is not None and frame[ip + 9] == 2
+
+
+IGMP = CaptureFilter("igmp", "igmp", _is_igmp)
+ANY = CaptureFilter("any", "", lambda frame: True)
+
+
+def igmp_or_udp_to(group: str, port: int | None = None) -> CaptureFilter:
+    """IGMP, plus UDP datagrams to ``group`` (and ``port``): a join/leave delay capture."""
+    packed = socket.inet_aton(group)
+
+    def match(frame: bytes) -> bool:
+        ip = _ip_offset(frame)
+        if ip is None:
+            return False
+        proto = frame[ip + 9]
+        if proto == 2:
+            return True
+        if proto != 17 or frame[ip + 16:ip + 20] != packed:
+            return False
+        if port is None:
+            return True
+        ihl = (frame[ip] & 0x0F) * 4
+        return len(frame) >= ip + ihl + 4 and int.from_bytes(frame[ip + ihl + 2:ip + ihl + 4], "big") == port
+
+    expr = f"igmp or (udp and dst host {group}" + (f" and dst port {port})" if port else ")")
+    return CaptureFilter(f"igmp+udp:{group}", expr, match)
+
+
+class _BpfInsn(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                ("k", ctypes.c_uint32)]
+
+
+class _BpfProgram(ctypes.Structure):
+    _fields_ = [("bf_len", ctypes.c_uint), ("bf_insns", ctypes.POINTER(_BpfInsn))]
+
+
+_libpcap: ctypes.CDLL | None | bool = None
+
+
+def _load_libpcap() -> ctypes.CDLL | None:
+    global _libpcap
+    if _libpcap is None:
+        _libpcap = False
+        for candidate in ("libpcap.so.0.8", "libpcap.so.1", ctypes.util.find_library("pcap")):
+            if not candidate:
+                continue
+            try:
+                lib = ctypes.CDLL(candidate)
+            except OSError:
+                continue
+            lib.pcap_open_dead.restype = ctypes.c_void_p
+            lib.pcap_open_dead.argtypes = [ctypes.c_int, ctypes.c_int]
+            lib.pcap_compile.argtypes = [ctypes.c_void_p, ctypes.POINTER(_BpfProgram),
+                                         ctypes.c_char_p, ctypes.c_int, ctypes.c_uint32]
+            lib.pcap_geterr.restype = ctypes.c_char_p
+            lib.pcap_geterr.argtypes = [ctypes.c_void_p]
+            lib.pcap_freecode.argtypes = [ctypes.POINTER(_BpfProgram)]
+            lib.pcap_close.argtypes = [ctypes.c_void_p]
+            _libpcap = lib
+            break
+    return _libpcap or None
+
+
+def libpcap_available() -> bool:
+    return _load_libpcap() is not None
+
+
+def compile_bpf(expression: str) -> list[tuple[int, int, int, int]]:
+    """Compile a pcap filter expression for Ethernet into classic BPF instructions
+    ``(code, jt, jf, k)`` with libpcap's ``pcap_compile``.
+
+    Raises :class:`MissingSystemPiece` without libpcap and :class:`InputError` for an
+    expression libpcap rejects (its message included).
+    """
+    lib = _load_libpcap()
+    if lib is None:
+        raise MissingSystemPiece("libpcap is not installed (Debian package libpcap0.8)")
+    handle = lib.pcap_open_dead(DLT_EN10MB, _SNAPLEN)
+    if not handle:
+        raise MissingSystemPiece("libpcap could not open a dead handle")
+    program = _BpfProgram()
+    try:
+        if lib.pcap_compile(handle, ctypes.byref(program), expression.encode(), 1,
+                            PCAP_NETMASK_UNKNOWN) != 0:
+            reason = (lib.pcap_geterr(handle) or b"unknown error").decode(errors="replace")
+            raise InputError(f"capture filter {expression!r} is not valid: {reason}")
+        try:
+            return [(program.bf_insns[i].code, program.bf_insns[i].jt, program.bf_insns[i].jf,
+                     program.bf_insns[i].k) for i in range(program.bf_len)]
+        finally:
+            lib.pcap_freecode(ctypes.byref(program))
+    finally:
+        lib.pcap_close(handle)
+
+
+def _attach_bpf(sock: socket.socket, instructions: list[tuple[int, int, int, int]]) -> None:
+    array = (_BpfInsn * len(instructions))(*(_BpfInsn(*insn) for insn in instructions))
+    fprog = struct.pack("@HxxxxxxP" if struct.calcsize("P") == 8 else "@HxxP",
+                        len(instructions), ctypes.addressof(array))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+
+
+# -- the socket -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Captured:
+    """One frame as captured: kernel timestamp (ns since the epoch), bytes, direction."""
+
+    ts_ns: int
+    frame: bytes
+    outgoing: bool
+    ifname: str
+
+    @property
+    def time(self) -> float:
+        return self.ts_ns / 1e9
+
+
+class RawSocket:
+    """An AF_PACKET socket bound to one named interface, for sending and/or capturing.
+
+    ``capture_filter`` None opens a send-only socket (protocol 0: the kernel queues
+    nothing to it). With a filter, the kernel BPF program is used when libpcap is
+    present (``kernel_filter`` tells which path is active) and the Python predicate
+    otherwise. Use as a context manager; always close it.
+    """
+
+    def __init__(self, iface: str, capture_filter: CaptureFilter | None = IGMP, *,
+                 use_kernel_filter: bool = True, rcvbuf: int = 4 << 20) -> None:
+        require_cap_net_raw()
+        self.iface = iface
+        self.ifindex = interface_index(iface)
+        self.filter = capture_filter
+        self.kernel_filter = False
+        self.dropped_by_python = 0
+        try:
+            self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        except PermissionError:
+            raise PermissionProblem("opening a packet socket needs root or CAP_NET_RAW") from None
+        try:
+            if capture_filter is None:
+                self._sock.bind((iface, 0))
+                return
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self._sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            if capture_filter.expression and use_kernel_filter and libpcap_available():
+                _attach_bpf(self._sock, compile_bpf(capture_filter.expression))
+                self.kernel_filter = True
+            # Bind last: frames are queued only from here on, already filtered.
+            self._sock.bind((iface, ETH_P_ALL))
+        except OSError as exc:
+            self._sock.close()
+            if exc.errno == errno.ENODEV:
+                raise InputError(f"interface {iface!r} disappeared") from None
+            if exc.errno == errno.ENETDOWN:
+                raise InputError(f"interface {iface!r} is down (ip link set {iface} up)") from None
+            raise
+        except BaseException:
+            self._sock.close()
+            raise
+
+    # context manager
+    def __enter__(self) -> RawSocket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def send(self, frame: bytes) -> None:
+        """Send one complete Ethernet frame on the interface."""
+        try:
+            self._sock.send(frame)
+        except OSError as exc:
+            if exc.errno == errno.ENETDOWN:
+                raise InputError(f"interface {self.iface!r} is down (ip link set {self.iface} up)") from None
+            if exc.errno == errno.EMSGSIZE:
+                raise InputError(f"frame of {len(frame)} bytes is larger than the MTU of {self.iface!r}") from None
+            raise
+
+    def recv(self, timeout: float) -> Captured | None:
+        """The next matching frame, or None after ``timeout`` seconds (bounded)."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        poller = select.poll()
+        poller.register(self._sock, select.POLLIN)
+        while True:
+            remaining = deadline - time.monotonic()
+            if not poller.poll(max(0, int(remaining * 1000)) if remaining > 0 else 0):
+                return None
+            got = self._read()
+            if got is not None:
+                return got
+            if time.monotonic() >= deadline:
+                return None
+
+    def _read(self) -> Captured | None:
+        data, ancdata, _flags, address = self._sock.recvmsg(_SNAPLEN, socket.CMSG_SPACE(_TIMESPEC.size))
+        if self.filter is not None and not self.kernel_filter and not self.filter.match(data):
+            self.dropped_by_python += 1
+            return None
+        ts_ns = 0
+        for level, kind, payload in ancdata:
+            if level == socket.SOL_SOCKET and kind == SCM_TIMESTAMPNS and len(payload) >= _TIMESPEC.size:
+                sec, nsec = _TIMESPEC.unpack_from(payload)
+                ts_ns = sec * 1_000_000_000 + nsec
+        if not ts_ns:
+            ts_ns = time.time_ns()
+        return Captured(ts_ns, data, address[2] == PACKET_OUTGOING, address[0])
+
+    def capture(self, until: float) -> Iterator[Captured]:
+        """Frames until ``until`` (a ``time.monotonic()`` deadline)."""
+        while True:
+            remaining = until - time.monotonic()
+            if remaining <= 0:
+                return
+            got = self.recv(remaining)
+            if got is not None:
+                yield got
+
+    def drain(self) -> list[Captured]:
+        """Everything already queued, without waiting."""
+        out: list[Captured] = []
+        while True:
+            got = self.recv(0)
+            if got is None:
+                return out
+            out.append(got)
