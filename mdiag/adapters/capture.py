@@ -1,0 +1,543 @@
+"""Streaming capture reader: pcap and pcapng, plain or compressed, file or stdin.
+
+This is the only module of mdiag that reads capture files. It never decodes
+packets: it hands out records (bytes plus where and when they were seen) and
+the problems it met, in constant memory whatever the size of the file.
+
+Public API::
+
+    with open_capture("trace.pcapng") as cap:     # or "-" for stdin
+        for frame in cap:                          # Frame (a NamedTuple)
+            frame.number      # 1-based frame number in the file
+            frame.time_ns     # exact capture time in integer nanoseconds (None: SPB)
+            frame.time        # the same as float seconds (property)
+            frame.linktype    # LINKTYPE_* of the interface (1 Ethernet, 113 SLL, ...)
+            frame.interface   # interface index (pcap: always 0; pcapng: per IDB,
+                              # numbered across all sections of the file)
+            frame.data        # captured bytes (bytes)
+            frame.orig_len    # length on the wire
+            frame.offset      # byte offset of the record in the (decompressed) file
+        cap.problems          # list[Finding]: truncated / corrupt / unknown blocks
+        cap.format            # "pcap" | "pcapng"
+        cap.compression       # None | "gzip" | "bzip2" | "xz"
+        cap.interfaces        # list[Interface] (linktype, snaplen, name, tsresol)
+
+Fast path for analysers (no object per frame)::
+
+    for (number, time_ns, linktype, iface, buf, start, caplen, orig_len,
+         offset) in cap.records():
+        ...  # the frame's bytes are buf[start:start + caplen]; buf is bytes
+
+Reading is done in large blocks with ``struct.unpack_from``; ``buf`` is the
+current block and must not be kept after the next record is requested (copy the
+slice you need).
+
+Problems keep what was read: a truncated last record, a corrupt record or block
+length (reading stops there: there is no way to resynchronise safely) and
+unknown pcapng blocks are reported as :class:`~mdiag.core.findings.Finding`
+values carrying the frame number and the file byte offset (``Finding.offset``
+is the byte offset in the decompressed capture stream for these codes). Only a
+stream that is not a capture at all raises :class:`~mdiag.errors.InputError`
+(exit status 2); a missing or unreadable file also raises ``InputError``.
+
+Formats: pcap in both byte orders with microsecond (a1b2c3d4) and nanosecond
+(a1b23c4d) timestamps; pcapng with several sections and interfaces, Enhanced,
+Simple and (obsolete) Packet Blocks, per-interface link type, ``if_tsresol``
+and ``if_tsoffset``; gzip, bzip2 and xz compression recognised by magic bytes.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import struct
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import BinaryIO, NamedTuple
+
+from mdiag.core.findings import Finding, Severity
+from mdiag.errors import InputError
+
+__all__ = [
+    "BLOCK_SIZE",
+    "Capture",
+    "Frame",
+    "Interface",
+    "open_capture",
+    "open_stream",
+]
+
+#: Bytes read from the stream at a time.
+BLOCK_SIZE = 1 << 20
+#: A record longer than this is treated as a corrupt length (pcap's own limit
+#: for the largest link types is 256 KiB; leave generous room for jumbo captures).
+MAX_RECORD = 16 << 20
+
+_PCAP_MAGICS = {
+    b"\xd4\xc3\xb2\xa1": ("<", 1000),       # little-endian, microseconds
+    b"\xa1\xb2\xc3\xd4": (">", 1000),       # big-endian, microseconds
+    b"\x4d\x3c\xb2\xa1": ("<", 1),          # little-endian, nanoseconds
+    b"\xa1\xb2\x3c\x4d": (">", 1),          # big-endian, nanoseconds
+}
+_PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
+_GZIP = b"\x1f\x8b"
+_BZIP2 = b"BZh"
+_XZ = b"\xfd7zXZ\x00"
+
+
+class Frame(NamedTuple):
+    """One captured frame (see the module docstring)."""
+
+    number: int
+    time_ns: int | None
+    linktype: int
+    interface: int
+    data: bytes
+    orig_len: int
+    offset: int
+
+    @property
+    def time(self) -> float | None:
+        """Capture time in float seconds (``None`` for a Simple Packet Block)."""
+        return None if self.time_ns is None else self.time_ns / 1e9
+
+    @property
+    def truncated(self) -> bool:
+        """True when the capture kept fewer bytes than were on the wire (snaplen)."""
+        return len(self.data) < self.orig_len
+
+
+@dataclass(frozen=True, slots=True)
+class Interface:
+    """A capture interface: pcap has one, pcapng one per Interface Description Block."""
+
+    linktype: int
+    snaplen: int
+    name: str | None = None
+    #: Multiplier and divisor turning a raw timestamp into nanoseconds.
+    ts_mul: int = 1000
+    ts_div: int = 1
+    #: if_tsoffset in nanoseconds.
+    ts_offset_ns: int = 0
+
+    @property
+    def resolution(self) -> str:
+        """Human-readable timestamp resolution (e.g. "1us", "1ns")."""
+        if self.ts_div == 1:
+            return {1: "1ns", 1000: "1us", 1_000_000: "1ms", 1_000_000_000: "1s"}.get(
+                self.ts_mul, f"{self.ts_mul}ns")
+        return f"{self.ts_mul}/{self.ts_div}ns"
+
+    def to_json(self) -> dict[str, object]:
+        return {"linktype": self.linktype, "snaplen": self.snaplen, "name": self.name,
+                "resolution": self.resolution}
+
+
+def _problem(code: str, message: str, *, frame: int | None, offset: int,
+             severity: Severity = Severity.WARNING) -> Finding:
+    return Finding(code, severity, f"{message} (frame {frame}, byte offset {offset})"
+                   if frame is not None else f"{message} (byte offset {offset})",
+                   rfc=None, offset=offset, frame=frame,
+                   context={"file_offset": offset})
+
+
+def _tsresol(value: int) -> tuple[int, int]:
+    """pcapng if_tsresol -> (mul, div) so that ns = ts * mul // div."""
+    exponent = value & 0x7F
+    if value & 0x80:  # negative power of two
+        return 1_000_000_000, 1 << exponent
+    if exponent <= 9:
+        return 10 ** (9 - exponent), 1
+    return 1, 10 ** (exponent - 9)
+
+
+class Capture:
+    """An open capture stream; use :func:`open_capture` to get one."""
+
+    def __init__(self, stream: BinaryIO, *, name: str, close: bool = True,
+                 compression: str | None = None) -> None:
+        self.name = name
+        self._stream = stream
+        self._close = close
+        self.compression = compression
+        self.problems: list[Finding] = []
+        self.interfaces: list[Interface] = []
+        self.frames_read = 0
+        #: Bytes consumed so far (decompressed), for progress display.
+        self.bytes_read = 0
+        head = self._peek(4)
+        if len(head) < 4:
+            raise InputError(f"{name}: not a capture file (only {len(head)} bytes); "
+                             "give a pcap or pcapng file")
+        if head in _PCAP_MAGICS:
+            self.format = "pcap"
+        elif head == _PCAPNG_SHB:
+            self.format = "pcapng"
+        else:
+            raise InputError(f"{name}: not a pcap or pcapng capture (starts with {head.hex()}); "
+                             "give a capture written by tcpdump, tshark, dumpcap or mdiag")
+        self._started = False
+
+    # -- context manager -----------------------------------------------------
+    def __enter__(self) -> Capture:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._close:
+            self._stream.close()
+
+    # -- iteration -------------------------------------------------------------
+    def __iter__(self) -> Iterator[Frame]:
+        for number, time_ns, linktype, iface, buf, start, caplen, orig, offset in self.records():
+            yield Frame(number, time_ns, linktype, iface, buf[start:start + caplen], orig, offset)
+
+    def records(self) -> Iterator[tuple[int, int | None, int, int, bytes, int, int, int, int]]:
+        """Fast path: yield raw record tuples (see the module docstring). Once only."""
+        if self._started:
+            raise RuntimeError("a capture can be iterated once")
+        self._started = True
+        if self.format == "pcap":
+            return self._pcap_records()
+        return self._pcapng_records()
+
+    # -- buffered reading ------------------------------------------------------
+    def _peek(self, n: int) -> bytes:
+        peek = getattr(self._stream, "peek", None)
+        if peek is not None:
+            data = peek(n)[:n]
+            if len(data) >= n:
+                return bytes(data)
+        # Stream without a usable peek: wrap it so the bytes are not lost.
+        buffered = io.BufferedReader(_Prepend(b"", self._stream), buffer_size=BLOCK_SIZE)  # type: ignore[arg-type]
+        self._stream = buffered  # type: ignore[assignment]
+        return bytes(buffered.peek(n)[:n])
+
+    def _read(self, n: int) -> bytes:
+        try:
+            return self._stream.read(n)
+        except (OSError, EOFError, lzma.LZMAError, zlib_error) as exc:
+            # A damaged compressed stream: keep what was read, report the rest.
+            self.problems.append(_problem(
+                "capture-read-error", f"reading stopped: {exc}",
+                frame=None, offset=self.bytes_read))
+            return b""
+
+    # -- pcap -----------------------------------------------------------------
+    def _pcap_records(self) -> Iterator[tuple[int, int | None, int, int, bytes, int, int, int, int]]:
+        header = self._read(24)
+        if len(header) < 24:
+            raise InputError(f"{self.name}: pcap file header is cut short ({len(header)} of 24 "
+                             "bytes); the file is not a usable capture")
+        endian, mul = _PCAP_MAGICS[header[:4]]
+        _major, _minor, _zone, _sigfigs, snaplen, linkfield = struct.unpack(endian + "HHiIII", header[4:])
+        # The upper bits of the link-type field may carry FCS information.
+        linktype = linkfield & 0x0FFFFFFF
+        self.interfaces.append(Interface(linktype, snaplen, None, mul, 1, 0))
+        record = struct.Struct(endian + "IIII")
+        unpack_from = record.unpack_from
+        read = self._read
+        # caplen can never exceed the file's snaplen; allow 256 KiB for writers that
+        # leave snaplen at 65535 while capturing offloaded super-frames.
+        limit = max(snaplen, 262144) if snaplen else MAX_RECORD
+        buf = read(BLOCK_SIZE)
+        base = 24            # file offset of buf[0]
+        pos = 0
+        size = len(buf)
+        number = 0
+        while True:
+            if pos + 16 > size:
+                more = read(BLOCK_SIZE)
+                buf = buf[pos:] + more
+                base += pos
+                pos = 0
+                size = len(buf)
+                self.bytes_read = base
+                if size < 16:
+                    if size:
+                        self.problems.append(_problem(
+                            "capture-truncated-record",
+                            f"the last record header is cut short ({size} of 16 bytes)",
+                            frame=number + 1, offset=base))
+                    break
+            sec, frac, caplen, orig = unpack_from(buf, pos)
+            if caplen > limit:
+                self.problems.append(_problem(
+                    "capture-corrupt-length",
+                    f"record length {caplen} is impossible (snaplen {snaplen}); "
+                    "reading stopped here",
+                    frame=number + 1, offset=base + pos, severity=Severity.ERROR))
+                break
+            end = pos + 16 + caplen
+            if end > size:
+                more = read(max(BLOCK_SIZE, end - size))
+                buf = buf[pos:] + more
+                base += pos
+                end -= pos
+                pos = 0
+                size = len(buf)
+                self.bytes_read = base
+                if end > size:
+                    self.problems.append(_problem(
+                        "capture-truncated-record",
+                        f"the last record is cut short ({size - 16} of {caplen} bytes)",
+                        frame=number + 1, offset=base))
+                    break
+            number += 1
+            yield (number, sec * 1_000_000_000 + frac * mul, linktype, 0, buf,
+                   pos + 16, caplen, orig, base + pos)
+            pos = end
+        self.frames_read = number
+        self.bytes_read = base + pos
+
+    # -- pcapng ---------------------------------------------------------------
+    def _pcapng_records(self) -> Iterator[tuple[int, int | None, int, int, bytes, int, int, int, int]]:
+        read = self._read
+        buf = read(BLOCK_SIZE)
+        base = 0
+        pos = 0
+        size = len(buf)
+        number = 0
+        endian = "<"
+        head = struct.Struct("<II")
+        epb = struct.Struct("<IIIII")
+        opb = struct.Struct("<HHIIII")
+        u32 = struct.Struct("<I")
+        section_ifaces: list[int] = []   # local interface id -> global index
+        ifaces = self.interfaces
+        while True:
+            if pos + 12 > size:
+                buf = buf[pos:] + read(BLOCK_SIZE)
+                base += pos
+                pos = 0
+                size = len(buf)
+                self.bytes_read = base
+                if size < 12:
+                    if size:
+                        self.problems.append(_problem(
+                            "capture-truncated-record",
+                            f"the last block is cut short ({size} bytes)",
+                            frame=number + 1, offset=base))
+                    break
+            btype_raw = buf[pos:pos + 4]
+            if btype_raw == _PCAPNG_SHB:
+                bom = buf[pos + 8:pos + 12]
+                if bom == b"\x4d\x3c\x2b\x1a":
+                    endian = "<"
+                elif bom == b"\x1a\x2b\x3c\x4d":
+                    endian = ">"
+                else:
+                    if number == 0 and not ifaces:
+                        raise InputError(f"{self.name}: pcapng section header has an unknown "
+                                         f"byte-order magic {bom.hex()}; not a usable capture")
+                    self.problems.append(_problem(
+                        "capture-corrupt-length", "section header with a bad byte-order magic; "
+                        "reading stopped here", frame=number + 1, offset=base + pos,
+                        severity=Severity.ERROR))
+                    break
+                head = struct.Struct(endian + "II")
+                epb = struct.Struct(endian + "IIIII")
+                opb = struct.Struct(endian + "HHIIII")
+                u32 = struct.Struct(endian + "I")
+                section_ifaces = []
+            btype, blen = head.unpack_from(buf, pos)
+            if blen < 12 or blen % 4 or blen > MAX_RECORD:
+                self.problems.append(_problem(
+                    "capture-corrupt-length",
+                    f"block length {blen} is impossible; reading stopped here",
+                    frame=number + 1, offset=base + pos, severity=Severity.ERROR))
+                break
+            end = pos + blen
+            if end > size:
+                buf = buf[pos:] + read(max(BLOCK_SIZE, end - size))
+                base += pos
+                end -= pos
+                pos = 0
+                size = len(buf)
+                self.bytes_read = base
+                if end > size:
+                    self.problems.append(_problem(
+                        "capture-truncated-record",
+                        f"the last block is cut short ({size} of {blen} bytes)",
+                        frame=number + 1, offset=base))
+                    break
+            if u32.unpack_from(buf, end - 4)[0] != blen:
+                self.problems.append(_problem(
+                    "capture-corrupt-length",
+                    f"block length {blen} does not match its trailing copy; reading stopped here",
+                    frame=number + 1, offset=base + pos, severity=Severity.ERROR))
+                break
+            if btype == 6:  # Enhanced Packet Block
+                local, hi, lo, caplen, orig = epb.unpack_from(buf, pos + 8)
+                if caplen > blen - 32:
+                    self.problems.append(_problem(
+                        "capture-corrupt-length",
+                        f"packet length {caplen} exceeds its block ({blen} bytes); "
+                        "frame skipped", frame=number + 1, offset=base + pos))
+                    number += 1
+                    pos = end
+                    continue
+                try:
+                    gi = section_ifaces[local]
+                except IndexError:
+                    number += 1
+                    self.problems.append(_problem(
+                        "capture-unknown-interface",
+                        f"packet refers to interface {local}, which was never described; "
+                        "frame skipped", frame=number, offset=base + pos))
+                    pos = end
+                    continue
+                iface = ifaces[gi]
+                ts = (hi << 32) | lo
+                if iface.ts_div == 1:
+                    t = ts * iface.ts_mul + iface.ts_offset_ns
+                else:
+                    t = ts * iface.ts_mul // iface.ts_div + iface.ts_offset_ns
+                number += 1
+                yield (number, t, iface.linktype, gi, buf, pos + 28, caplen, orig, base + pos)
+            elif btype == 3:  # Simple Packet Block: interface 0, no timestamp
+                orig = u32.unpack_from(buf, pos + 8)[0]
+                number += 1
+                if not section_ifaces:
+                    self.problems.append(_problem(
+                        "capture-unknown-interface",
+                        "simple packet block before any interface description; frame skipped",
+                        frame=number, offset=base + pos))
+                    pos = end
+                    continue
+                gi = section_ifaces[0]
+                iface = ifaces[gi]
+                caplen = min(orig, blen - 16)
+                if iface.snaplen:
+                    caplen = min(caplen, iface.snaplen)
+                yield (number, None, iface.linktype, gi, buf, pos + 12, caplen, orig, base + pos)
+            elif btype == 1:  # Interface Description Block
+                linktype, _reserved, snaplen = struct.unpack_from(endian + "HHI", buf, pos + 8)
+                mul, div, offset_ns, name = 1000, 1, 0, None
+                for code, value in _options(buf, pos + 16, end - 4, endian):
+                    if code == 9 and value:
+                        mul, div = _tsresol(value[0])
+                    elif code == 14 and len(value) >= 8:
+                        offset_ns = struct.unpack(endian + "q", value[:8])[0] * 1_000_000_000
+                    elif code == 2:
+                        name = value.rstrip(b"\x00").decode("utf-8", "replace")
+                section_ifaces.append(len(ifaces))
+                ifaces.append(Interface(linktype, snaplen, name, mul, div, offset_ns))
+            elif btype == 2:  # obsolete Packet Block
+                local, _drops, hi, lo, caplen, orig = opb.unpack_from(buf, pos + 8)
+                number += 1
+                if local >= len(section_ifaces) or caplen > blen - 32:
+                    self.problems.append(_problem(
+                        "capture-unknown-interface",
+                        f"packet block refers to interface {local} or has a bad length; "
+                        "frame skipped", frame=number, offset=base + pos))
+                    pos = end
+                    continue
+                gi = section_ifaces[local]
+                iface = ifaces[gi]
+                t = (((hi << 32) | lo) * iface.ts_mul) // iface.ts_div + iface.ts_offset_ns
+                yield (number, t, iface.linktype, gi, buf, pos + 28, caplen, orig, base + pos)
+            # Other blocks (SHB handled above, NRB 4, ISB 5, DSB, custom, ...) carry
+            # no packets and are skipped by their length.
+            pos = end
+        self.frames_read = number
+        self.bytes_read = base + pos
+
+
+def _options(buf: bytes, pos: int, end: int, endian: str) -> Iterator[tuple[int, bytes]]:
+    """Yield (code, value) of a pcapng option list, stopping at opt_endofopt."""
+    hdr = struct.Struct(endian + "HH")
+    while pos + 4 <= end:
+        code, length = hdr.unpack_from(buf, pos)
+        if code == 0:
+            return
+        value = buf[pos + 4:pos + 4 + length]
+        yield code, value
+        pos += 4 + ((length + 3) & ~3)
+
+
+try:  # zlib is part of every CPython build that has gzip
+    from zlib import error as zlib_error
+except ImportError:  # pragma: no cover
+    zlib_error = OSError  # type: ignore[misc,assignment]
+
+
+class _Prepend(io.RawIOBase):
+    """A raw stream that first returns ``head`` then reads ``rest``."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._head:
+            n = min(len(b), len(self._head))
+            b[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read(len(b))
+        n = len(data)
+        b[:n] = data
+        return n
+
+
+def open_stream(stream: BinaryIO, *, name: str = "<stream>", close: bool = False) -> Capture:
+    """Open a capture from an already open binary stream (compression detected by magic)."""
+    if not hasattr(stream, "peek"):
+        stream = io.BufferedReader(_Prepend(b"", stream), buffer_size=BLOCK_SIZE)  # type: ignore[arg-type,assignment]
+    head = bytes(stream.peek(6)[:6])  # type: ignore[attr-defined]
+    compression = None
+    if head.startswith(_GZIP):
+        compression = "gzip"
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+    elif head.startswith(_BZIP2):
+        compression = "bzip2"
+        stream = bz2.BZ2File(stream, mode="rb")  # type: ignore[assignment]
+    elif head.startswith(_XZ):
+        compression = "xz"
+        stream = lzma.LZMAFile(stream, mode="rb")  # type: ignore[assignment]
+    if compression is not None:
+        stream = io.BufferedReader(stream, buffer_size=BLOCK_SIZE)  # type: ignore[arg-type,assignment]
+        try:
+            stream.peek(4)  # type: ignore[attr-defined]
+        except (OSError, EOFError, lzma.LZMAError, zlib_error) as exc:
+            raise InputError(f"{name}: {compression}-compressed but unreadable ({exc})") from None
+    return Capture(stream, name=name, close=close, compression=compression)
+
+
+def open_capture(path: str | os.PathLike[str], *, stdin: BinaryIO | None = None) -> Capture:
+    """Open a capture by path, or ``"-"`` for standard input.
+
+    Raises :class:`InputError` (exit 2) when the file is missing, unreadable or
+    not a capture. Use as a context manager.
+    """
+    text = os.fspath(path)
+    if text == "-":
+        source = stdin if stdin is not None else sys.stdin.buffer
+        return open_stream(source, name="stdin", close=False)
+    try:
+        raw = open(text, "rb", buffering=BLOCK_SIZE)  # noqa: SIM115 - closed by Capture
+    except FileNotFoundError:
+        raise InputError(f"{text}: no such file; give the path of a pcap or pcapng capture") from None
+    except IsADirectoryError:
+        raise InputError(f"{text}: is a directory; give the path of a pcap or pcapng capture") from None
+    except PermissionError:
+        raise InputError(f"{text}: permission denied; check the file's permissions") from None
+    except OSError as exc:
+        raise InputError(f"{text}: cannot open ({exc.strerror})") from None
+    try:
+        return open_stream(raw, name=text, close=True)
+    except BaseException:
+        raw.close()
+        raise
