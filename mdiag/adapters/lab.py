@@ -1,0 +1,605 @@
+"""A multicast lab made of Linux network namespaces: hosts joined by veth pairs to a snooping bridge.
+
+Layout for prefix ``P`` and ``N`` hosts (nothing is created in the root namespace)::
+
+    namespace P-br:  bridge br0 (198.18.0.1/24, IGMP snooping, optional querier)
+                     ports p1..pN  <-- veth -->  namespace P-h1 .. P-hN: interface lab0
+                                                 198.18.0.11 .. 198.18.0.(10+N)/24,
+                                                 route 224.0.0.0/4 dev lab0
+
+The bridge lives in a namespace of its own, so the machine's real interfaces are never
+touched, and deleting the lab's namespaces removes every link, address and route it made.
+Addresses come from 198.18.0.0/15 (RFC 2544 benchmarking space); two labs with different
+prefixes never share a namespace, so they may use the same addresses.
+
+Typical use (as root)::
+
+    from mdiag.adapters.lab import Lab, BridgeConfig
+    lab = Lab(prefix="md1234x", hosts=3, bridge=BridgeConfig.fast())
+    lab.up()                                  # idempotent; cleans up if it fails or on Ctrl-C
+    try:
+        h1, h2 = lab.host("h1"), lab.host("h2")
+        lab.run("h2", ["ip", "-br", "addr"])     # a command inside a host namespace
+        proc = lab.popen("h2", lab.mdiag_argv("listen", "239.1.2.3", "--iface", h2.iface))
+        with lab.inside("h1"):                   # this thread now lives in h1's namespace
+            sock = socket.socket(...)            # sockets keep the namespace they were made in
+        lab.call("h1", some_function, arg)       # a forked child runs it inside h1, result returned
+        lab.mdb()                                # `bridge -j -d -s mdb show` of the bridge, parsed
+        lab.bridge_settings()                    # multicast settings of br0 (timers in seconds)
+    finally:
+        lab.down()
+
+Bridge timers (:class:`BridgeConfig`) are in seconds here and centiseconds in the kernel;
+tests shorten the query and last-member intervals so leaves settle in well under a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mdiag.errors import InputError, MdiagError, MissingSystemPiece, PermissionProblem
+
+#: Name prefix of ``mdiag lab up`` (tests use ``md<pid>...`` prefixes instead).
+DEFAULT_PREFIX = "mdlab"
+#: Interface name inside every host namespace.
+HOST_IFACE = "lab0"
+#: Bridge device name inside the bridge namespace.
+BRIDGE = "br0"
+#: The lab subnet (inside 198.18.0.0/15) and the bridge's own address (the querier's source).
+SUBNET = "198.18.0.0/24"
+PREFIXLEN = 24
+BRIDGE_ADDRESS = "198.18.0.1"
+MAX_HOSTS = 200
+#: A command run inside the lab never runs longer than this unless told otherwise.
+DEFAULT_TIMEOUT = 30.0
+
+_PREFIX_RE = re.compile(r"^md[a-z0-9]{0,14}$")
+_CLONE_NEWNET = 0x40000000
+
+
+class LabError(MdiagError):
+    """The lab could not be built or used."""
+
+
+def host_address(index: int) -> str:
+    """Address of host ``h<index>`` (1-based): 198.18.0.(10+index)."""
+    if not 1 <= index <= MAX_HOSTS:
+        raise InputError(f"host index {index} is out of range 1..{MAX_HOSTS}")
+    return f"198.18.0.{10 + index}"
+
+
+def host_mac(index: int) -> str:
+    """Locally administered MAC of host ``h<index>``, readable in captures: 02:00:c6:12:00:<10+i>."""
+    return f"02:00:c6:12:00:{10 + index:02x}"
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeConfig:
+    """IGMP snooping and querier settings of the lab bridge (RFC 4541; timers in seconds).
+
+    ``querier`` is ``"off"``, ``"v2"`` or ``"v3"`` (the bridge's own querier and the IGMP
+    version it queries with). ``None`` for a timer keeps the kernel default
+    (query 125 s, response 10 s, last member 1 s x 2, membership 260 s, querier 255 s).
+    """
+
+    snooping: bool = True
+    querier: str = "v3"
+    query_interval: float | None = None
+    query_response_interval: float | None = None
+    last_member_interval: float | None = None
+    last_member_count: int | None = None
+    startup_query_interval: float | None = None
+    startup_query_count: int | None = None
+    membership_interval: float | None = None
+    querier_interval: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.querier not in ("off", "v2", "v3"):
+            raise InputError(f"querier must be off, v2 or v3, not {self.querier!r}")
+        for name in ("query_interval", "query_response_interval", "last_member_interval",
+                     "startup_query_interval", "membership_interval", "querier_interval"):
+            value = getattr(self, name)
+            if value is not None and not 0.01 <= value <= 3600:
+                raise InputError(f"bridge {name.replace('_', ' ')} must be 0.01..3600 s, not {value}")
+        for name in ("last_member_count", "startup_query_count"):
+            value = getattr(self, name)
+            if value is not None and not 1 <= value <= 100:
+                raise InputError(f"bridge {name.replace('_', ' ')} must be 1..100, not {value}")
+        if (self.query_interval is not None and self.query_response_interval is not None
+                and self.query_response_interval >= self.query_interval):
+            raise InputError("the query response interval must be shorter than the query interval "
+                             "(RFC 3376 8.3)")
+
+    @classmethod
+    def fast(cls, **overrides: Any) -> BridgeConfig:
+        """Short timers for tests: queries every 2 s (the kernel minimum for startup is 1 s),
+        leaves settle in about 0.3 s."""
+        base = dict(query_interval=2.0, query_response_interval=1.0, last_member_interval=0.1,
+                    last_member_count=2, startup_query_interval=1.0, startup_query_count=2,
+                    membership_interval=5.0, querier_interval=4.5)
+        base.update(overrides)
+        return cls(**base)
+
+    def ip_link_options(self) -> list[str]:
+        """``ip link ... type bridge`` options for this configuration (centiseconds)."""
+        opts = ["mcast_snooping", "1" if self.snooping else "0",
+                "mcast_querier", "0" if self.querier == "off" else "1",
+                "mcast_igmp_version", "2" if self.querier == "v2" else "3",
+                "mcast_query_use_ifaddr", "1", "mcast_stats_enabled", "1"]
+        # Order matters to the kernel only for validation we already did; response before query
+        # could be rejected when shrinking, so set the query interval first.
+        for name, key in (("query_interval", "mcast_query_interval"),
+                          ("query_response_interval", "mcast_query_response_interval"),
+                          ("last_member_interval", "mcast_last_member_interval"),
+                          ("startup_query_interval", "mcast_startup_query_interval"),
+                          ("membership_interval", "mcast_membership_interval"),
+                          ("querier_interval", "mcast_querier_interval")):
+            value = getattr(self, name)
+            if value is not None:
+                opts += [key, str(max(1, round(value * 100)))]
+        for name, key in (("last_member_count", "mcast_last_member_count"),
+                          ("startup_query_count", "mcast_startup_query_count")):
+            value = getattr(self, name)
+            if value is not None:
+                opts += [key, str(value)]
+        return opts
+
+
+@dataclass(frozen=True, slots=True)
+class LabHost:
+    """One host of the lab: its name (``h1``), namespace, interface, address and bridge port."""
+
+    name: str
+    index: int
+    netns: str
+    iface: str
+    address: str
+    prefixlen: int
+    mac: str
+    bridge_port: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "netns": self.netns, "iface": self.iface,
+                "address": self.address, "prefixlen": self.prefixlen, "mac": self.mac,
+                "bridge_port": self.bridge_port}
+
+
+# --------------------------------------------------------------------------- namespaces
+
+
+_libc: Any = None
+
+
+def _setns(fd: int) -> None:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    if _libc.setns(fd, _CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns: {os.strerror(err)}")
+
+
+@contextlib.contextmanager
+def netns(name: str) -> Iterator[None]:
+    """Run the body with the *calling thread* inside network namespace ``name``.
+
+    Sockets created in the body stay in that namespace after it ends. Writes to
+    /proc/sys/net opened in the body apply to that namespace. The thread is put back
+    in its original namespace on exit (also on exceptions).
+    """
+    path = f"/run/netns/{name}"
+    try:
+        target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise LabError(f"network namespace {name!r} does not exist (is the lab up? 'mdiag lab status')") from None
+    try:
+        original = os.open(f"/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        os.close(target)
+        raise
+    try:
+        try:
+            _setns(target)
+        except PermissionError:
+            raise PermissionProblem("entering a network namespace needs root (CAP_SYS_ADMIN)") from None
+        try:
+            yield
+        finally:
+            _setns(original)
+    finally:
+        os.close(target)
+        os.close(original)
+
+
+def list_netns() -> list[str]:
+    """Names of the named network namespaces (``ip netns list``)."""
+    try:
+        return sorted(os.listdir("/run/netns"))
+    except FileNotFoundError:
+        return []
+
+
+def _need_tools() -> None:
+    for tool in ("ip", "bridge"):
+        if shutil.which(tool) is None:
+            raise MissingSystemPiece(f"'{tool}' is missing: install iproute2 (apt-get install iproute2)")
+
+
+def _need_root() -> None:
+    if os.geteuid() != 0:
+        raise PermissionProblem("the lab needs root (network namespaces): run it with sudo")
+
+
+def _ip(args: Sequence[str], *, stdin: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+        check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(["ip", *args], input=stdin, capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        what = " ".join(args) if stdin is None else f"{' '.join(args)} <<< {stdin.strip()!r}"
+        raise LabError(f"'ip {what}' failed: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc
+
+
+def _write_sysctl(path: str, value: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(value)
+
+
+def _child_main(netns_name: str, fn: Callable[..., Any], args: tuple[Any, ...],
+                kwargs: dict[str, Any], conn: Any) -> None:
+    try:
+        fd = os.open(f"/run/netns/{netns_name}", os.O_RDONLY)
+        _setns(fd)
+        os.close(fd)
+        result = fn(*args, **kwargs)
+        conn.send((True, result))
+    except BaseException as exc:  # report everything to the parent
+        try:
+            conn.send((False, (exc, traceback.format_exc())))
+        except Exception:
+            conn.send((False, (RuntimeError(repr(exc)), traceback.format_exc())))
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------- the lab
+
+
+@dataclass
+class Lab:
+    """A lab of ``hosts`` namespaces around one bridge; see the module docstring."""
+
+    prefix: str = DEFAULT_PREFIX
+    hosts: int = 2
+    bridge: BridgeConfig = field(default_factory=BridgeConfig)
+
+    def __post_init__(self) -> None:
+        if not _PREFIX_RE.match(self.prefix):
+            raise InputError(f"lab prefix {self.prefix!r} must be 'md' followed by up to 14 "
+                             "lower-case letters or digits")
+        if not 1 <= self.hosts <= MAX_HOSTS:
+            raise InputError(f"a lab has 1..{MAX_HOSTS} hosts, not {self.hosts}")
+
+    # ---- names
+    @property
+    def bridge_netns(self) -> str:
+        return f"{self.prefix}-br"
+
+    def host(self, name: str | int) -> LabHost:
+        """The host ``h<i>`` (by name ``"h2"``, index ``2`` or namespace name)."""
+        if isinstance(name, int):
+            index = name
+        else:
+            text = name[len(self.prefix) + 1:] if name.startswith(self.prefix + "-") else name
+            match = re.fullmatch(r"h(\d+)", text)
+            if not match:
+                raise InputError(f"unknown lab host {name!r}: hosts are h1..h{self.hosts}")
+            index = int(match.group(1))
+        if not 1 <= index <= self.hosts:
+            raise InputError(f"unknown lab host {name!r}: hosts are h1..h{self.hosts}")
+        return LabHost(name=f"h{index}", index=index, netns=f"{self.prefix}-h{index}",
+                       iface=HOST_IFACE, address=host_address(index), prefixlen=PREFIXLEN,
+                       mac=host_mac(index), bridge_port=f"p{index}")
+
+    @property
+    def all_hosts(self) -> list[LabHost]:
+        return [self.host(i) for i in range(1, self.hosts + 1)]
+
+    def namespaces(self) -> list[str]:
+        return [self.bridge_netns] + [h.netns for h in self.all_hosts]
+
+    # ---- discovery
+    @classmethod
+    def existing(cls, prefix: str = DEFAULT_PREFIX) -> Lab | None:
+        """The lab with ``prefix`` that is up now (host count from its namespaces), or None."""
+        names = set(list_netns())
+        if f"{prefix}-br" not in names:
+            return None
+        indices = sorted(int(m.group(1)) for n in names
+                         if (m := re.fullmatch(re.escape(prefix) + r"-h(\d+)", n)))
+        lab = cls(prefix=prefix, hosts=max(1, len(indices)))
+        try:
+            lab.bridge = lab._read_config()
+        except MdiagError:
+            pass
+        return lab
+
+    def is_up(self) -> bool:
+        """True when every namespace of this lab exists and the bridge is there."""
+        names = set(list_netns())
+        if not all(ns in names for ns in self.namespaces()):
+            return False
+        return _ip(["-n", self.bridge_netns, "link", "show", BRIDGE], check=False).returncode == 0
+
+    def stray_hosts(self) -> list[str]:
+        """Host namespaces with this prefix beyond ``hosts`` (left from a bigger lab)."""
+        pattern = re.compile(re.escape(self.prefix) + r"-h(\d+)")
+        return [n for n in list_netns() if (m := pattern.fullmatch(n)) and int(m.group(1)) > self.hosts]
+
+    # ---- build and tear down
+    def up(self) -> bool:
+        """Build the lab (root). Returns False when it was already up (settings re-applied).
+
+        Idempotent: a complete lab with this prefix is kept and its bridge settings are
+        updated; a partial one (an earlier run died) is removed and rebuilt. On any failure
+        or Ctrl-C everything made so far is removed before the error propagates.
+        """
+        _need_root()
+        _need_tools()
+        if self.is_up() and not self.stray_hosts():
+            self.configure_bridge(self.bridge)
+            return False
+        self.down()
+        try:
+            with _deferred_sigterm():
+                self._build()
+        except BaseException:
+            self.down()
+            raise
+        return True
+
+    def _build(self) -> None:
+        for ns in self.namespaces():
+            _ip(["netns", "add", ns])
+            # No IPv6 in the lab (set before any link exists): keeps MLD and router
+            # solicitations out of captures and out of the bridge's table.
+            with netns(ns):
+                for key in ("all", "default", "lo"):
+                    with contextlib.suppress(OSError):
+                        _write_sysctl(f"/proc/sys/net/ipv6/conf/{key}/disable_ipv6", "1")
+        br = self.bridge_netns
+        lines = [f"link add {BRIDGE} type bridge " + " ".join(self.bridge.ip_link_options()),
+                 f"link set {BRIDGE} address 02:00:c6:12:00:01",
+                 f"addr add {BRIDGE_ADDRESS}/{PREFIXLEN} dev {BRIDGE}",
+                 "link set lo up"]
+        for h in self.all_hosts:
+            lines += [f"link add {h.bridge_port} type veth peer name {h.iface} netns {h.netns} "
+                      f"address {h.mac}",
+                      f"link set {h.bridge_port} master {BRIDGE}",
+                      f"link set {h.bridge_port} up"]
+        lines.append(f"link set {BRIDGE} up")
+        _ip(["-n", br, "-batch", "-"], stdin="\n".join(lines) + "\n")
+        for h in self.all_hosts:
+            _ip(["-n", h.netns, "-batch", "-"], stdin="\n".join([
+                "link set lo up",
+                f"addr add {h.address}/{h.prefixlen} dev {h.iface}",
+                f"link set {h.iface} up",
+                f"route add 224.0.0.0/4 dev {h.iface}",
+            ]) + "\n")
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 5.0) -> None:
+        """Wait (bounded) until every host interface has left the tentative state."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        for h in self.all_hosts:
+            while True:
+                out = _ip(["-n", h.netns, "-j", "link", "show", h.iface]).stdout
+                state = (json.loads(out) or [{}])[0].get("operstate")
+                if state in ("UP", "UNKNOWN"):
+                    break
+                if time.monotonic() > deadline:
+                    raise LabError(f"interface {h.iface} in {h.netns} did not come up (state {state})")
+                time.sleep(0.02)
+
+    def down(self) -> list[str]:
+        """Delete every namespace of this lab (and strays of its prefix). Returns what was removed."""
+        removed = []
+        pattern = re.compile(re.escape(self.prefix) + r"-(br|h\d+)")
+        for ns in list_netns():
+            if pattern.fullmatch(ns):
+                if _ip(["netns", "del", ns], check=False).returncode == 0:
+                    removed.append(ns)
+        return removed
+
+    # ---- bridge
+    def configure_bridge(self, config: BridgeConfig) -> None:
+        """Apply snooping/querier/timer settings to the running bridge."""
+        _ip(["-n", self.bridge_netns, "link", "set", BRIDGE, "type", "bridge",
+             *config.ip_link_options()])
+        self.bridge = config
+
+    def bridge_settings(self) -> dict[str, Any]:
+        """The bridge's multicast settings from ``ip -d -j link show br0`` (intervals in seconds)."""
+        out = _ip(["-n", self.bridge_netns, "-d", "-j", "link", "show", BRIDGE]).stdout
+        data = json.loads(out)[0]["linkinfo"]["info_data"]
+        settings: dict[str, Any] = {}
+        for key, value in data.items():
+            if not key.startswith("mcast_"):
+                continue
+            if key.endswith("_intvl"):
+                settings[key] = value / 100.0
+            else:
+                settings[key] = value
+        return settings
+
+    def _read_config(self) -> BridgeConfig:
+        s = self.bridge_settings()
+        querier = "off" if not s.get("mcast_querier") else f"v{s.get('mcast_igmp_version', 2)}"
+        return BridgeConfig(snooping=bool(s.get("mcast_snooping")), querier=querier,
+                            query_interval=s.get("mcast_query_intvl"),
+                            query_response_interval=s.get("mcast_query_response_intvl"),
+                            last_member_interval=s.get("mcast_last_member_intvl"),
+                            last_member_count=s.get("mcast_last_member_cnt"),
+                            startup_query_interval=s.get("mcast_startup_query_intvl"),
+                            startup_query_count=s.get("mcast_startup_query_cnt"),
+                            membership_interval=s.get("mcast_membership_intvl"),
+                            querier_interval=s.get("mcast_querier_intvl"))
+
+    def mdb(self) -> list[dict[str, Any]]:
+        """The bridge's multicast database: ``bridge -j -d -s mdb show``, flattened.
+
+        One dict per entry with at least ``port`` (``p1``...), ``grp``, ``state`` and,
+        when present, ``src``, ``filter_mode``, ``source_list``, ``timer``. Router ports are
+        not entries; see :meth:`router_ports`.
+        """
+        proc = self.run_bridge(["bridge", "-j", "-d", "-s", "mdb", "show", "dev", BRIDGE])
+        return _flatten_mdb(json.loads(proc.stdout or "[]"))
+
+    def members(self, group: str) -> set[str]:
+        """Host names (``h1``...) the bridge has as members of ``group`` right now."""
+        by_port = {h.bridge_port: h.name for h in self.all_hosts}
+        return {by_port.get(e["port"], e["port"]) for e in self.mdb() if e.get("grp") == group}
+
+    def router_ports(self) -> list[dict[str, Any]]:
+        proc = self.run_bridge(["bridge", "-j", "-d", "-s", "mdb", "show", "dev", BRIDGE])
+        routers: list[dict[str, Any]] = []
+        for item in json.loads(proc.stdout or "[]"):
+            for r in item.get("router", []) or []:
+                routers.append(r)
+        return routers
+
+    # ---- running things inside
+    def run(self, host: str | int, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT,
+            check: bool = False, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` inside the host's namespace (``ip netns exec``), output captured as text."""
+        h = self.host(host)
+        return self._exec(h.netns, argv, timeout=timeout, check=check, input=input)
+
+    def run_bridge(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT,
+                   check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` inside the bridge's namespace."""
+        return self._exec(self.bridge_netns, argv, timeout=timeout, check=check)
+
+    def _exec(self, ns: str, argv: Sequence[str], *, timeout: float, check: bool,
+              input: str | None = None) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(["ip", "netns", "exec", ns, *argv], capture_output=True, text=True,
+                              timeout=timeout, input=input)
+        if check and proc.returncode != 0:
+            raise LabError(f"{' '.join(argv)} in {ns} failed ({proc.returncode}): "
+                           f"{proc.stderr.strip()}")
+        return proc
+
+    def popen(self, host: str | int, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
+        """Start ``argv`` inside the host's namespace; the caller waits for or kills it."""
+        h = self.host(host)
+        return subprocess.Popen(["ip", "netns", "exec", h.netns, *argv], **kwargs)
+
+    @staticmethod
+    def mdiag_argv(*args: str) -> list[str]:
+        """argv running this mdiag (same interpreter) with ``args``."""
+        return [sys.executable, "-m", "mdiag", *args]
+
+    @contextlib.contextmanager
+    def inside(self, host: str | int) -> Iterator[LabHost]:
+        """The calling thread lives in the host's namespace for the body (see :func:`netns`)."""
+        h = self.host(host)
+        with netns(h.netns):
+            yield h
+
+    def call(self, host: str | int, fn: Callable[..., Any], *args: Any,
+             timeout: float = DEFAULT_TIMEOUT, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` in a forked child inside the host's namespace.
+
+        The result (or exception) comes back pickled. The child is killed after ``timeout``.
+        """
+        h = self.host(host)
+        ctx = multiprocessing.get_context("fork")
+        parent, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_child_main, args=(h.netns, fn, args, kwargs, child), daemon=True)
+        proc.start()
+        child.close()
+        try:
+            if not parent.poll(timeout):
+                raise LabError(f"{getattr(fn, '__name__', fn)} in {h.netns} did not finish "
+                               f"within {timeout} s")
+            ok, payload = parent.recv()
+        finally:
+            if proc.is_alive():
+                proc.kill()
+            proc.join(5)
+            parent.close()
+        if ok:
+            return payload
+        exc, text = payload
+        if isinstance(exc, BaseException):
+            raise exc
+        raise LabError(text)
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready description: prefix, bridge namespace and settings, hosts."""
+        return {"prefix": self.prefix, "bridge": {"netns": self.bridge_netns, "device": BRIDGE,
+                                                  "address": BRIDGE_ADDRESS},
+                "subnet": SUBNET, "hosts": [h.to_json() for h in self.all_hosts]}
+
+
+def _flatten_mdb(data: Any) -> list[dict[str, Any]]:
+    """``bridge -j mdb show`` output differs across iproute2 versions; flatten to entries."""
+    entries: list[dict[str, Any]] = []
+    items = data if isinstance(data, list) else [data]
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if "mdb" in item:
+            raw = list(item.get("mdb") or [])
+        elif "grp" in item:
+            raw = [item]
+        else:
+            raw = []
+        for e in raw:
+            entry = dict(e)
+            timer = entry.get("timer")
+            if isinstance(timer, str):
+                try:
+                    entry["timer"] = float(timer.strip())
+                except ValueError:
+                    pass
+            entries.append(entry)
+    return entries
+
+
+@contextlib.contextmanager
+def _deferred_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt while building, so the cleanup path runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+__all__ = ["BRIDGE", "BRIDGE_ADDRESS", "DEFAULT_PREFIX", "HOST_IFACE", "SUBNET", "BridgeConfig",
+           "Lab", "LabError", "LabHost", "host_address", "host_mac", "list_netns", "netns"]

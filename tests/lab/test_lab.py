@@ -1,0 +1,94 @@
+"""The namespace lab itself: build, addresses, idempotence, bridge settings, tear-down."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mdiag.adapters.lab import BRIDGE_ADDRESS, BridgeConfig, Lab, list_netns
+from mdiag.errors import InputError
+from mdiag.testing.plugin import unique_prefix
+from mdiag.testing.requirements import need_root
+
+pytestmark = pytest.mark.lab
+
+
+def test_hosts_have_addresses_and_reach_each_other(mdiag_lab):
+    h1, h2 = mdiag_lab.host("h1"), mdiag_lab.host(2)
+    assert h1.address == "198.18.0.11" and h2.address == "198.18.0.12"
+    out = mdiag_lab.run("h1", ["ip", "-j", "addr", "show", h1.iface], check=True).stdout
+    addrs = [a["local"] for a in json.loads(out)[0]["addr_info"] if a["family"] == "inet"]
+    assert addrs == [h1.address]
+    routes = mdiag_lab.run("h2", ["ip", "-j", "route", "show", "224.0.0.0/4"], check=True).stdout
+    assert json.loads(routes)[0]["dev"] == h2.iface
+
+
+def test_nothing_in_the_root_namespace(mdiag_lab):
+    import socket
+
+    names = {name for _, name in socket.if_nameindex()}
+    # the lab's links live only inside its namespaces
+    assert "lab0" not in names
+    assert all(f"p{i}" not in names for i in range(1, 4))
+
+
+def test_up_is_idempotent_and_bridge_settings_apply(mdiag_lab):
+    again = Lab(prefix=mdiag_lab.prefix, hosts=3,
+                bridge=BridgeConfig.fast(last_member_interval=0.2))
+    assert again.up() is False  # already up: settings re-applied only
+    settings = again.bridge_settings()
+    assert settings["mcast_last_member_intvl"] == pytest.approx(0.2)
+    assert settings["mcast_querier"] == 1 and settings["mcast_igmp_version"] == 3
+    assert settings["mcast_query_use_ifaddr"] == 1
+    again.configure_bridge(mdiag_lab.bridge)
+    found = Lab.existing(mdiag_lab.prefix)
+    assert found is not None and found.hosts == 3
+    out = mdiag_lab.run_bridge(["ip", "-j", "addr", "show", "br0"]).stdout
+    assert BRIDGE_ADDRESS in out
+
+
+def test_call_runs_a_function_inside_a_host(mdiag_lab):
+    names = mdiag_lab.call("h3", _interface_names)
+    assert "lab0" in names and "eth0" not in names
+
+
+def _interface_names():
+    import socket
+
+    return [name for _, name in socket.if_nameindex()]
+
+
+def test_down_removes_everything_and_partial_labs_are_rebuilt():
+    need_root()
+    lab = Lab(prefix=unique_prefix(), hosts=2)
+    try:
+        assert lab.up() is True
+        # simulate a run that died half way: a host namespace is gone
+        import subprocess
+
+        subprocess.run(["ip", "netns", "del", lab.host("h2").netns], check=True)
+        assert not lab.is_up()
+        assert lab.up() is True
+        assert lab.is_up()
+    finally:
+        removed = lab.down()
+    assert set(removed) == set(lab.namespaces())
+    assert not any(n.startswith(lab.prefix + "-") for n in list_netns())
+
+
+@pytest.mark.parametrize("kwargs, text", [
+    ({"prefix": "lab"}, "must be 'md'"),
+    ({"prefix": "md-x"}, "must be 'md'"),
+    ({"hosts": 0}, "1..200 hosts"),
+])
+def test_bad_lab_parameters(kwargs, text):
+    with pytest.raises(InputError, match=text):
+        Lab(**kwargs)
+
+
+def test_bad_bridge_config():
+    with pytest.raises(InputError, match="shorter than the query interval"):
+        BridgeConfig(query_interval=2, query_response_interval=3)
+    with pytest.raises(InputError, match="off, v2 or v3"):
+        BridgeConfig(querier="v4")
