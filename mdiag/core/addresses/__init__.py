@@ -1,0 +1,51 @@
+"""Multicast addresses: value types, MAC mapping, IANA classification, plans and audits.
+
+Pure (no I/O). The public API other modules rely on::
+
+    parse_group("239.1.2.3")            -> IPv4Group / IPv6Group (AddressError: one clear line)
+    multicast_mac(addr)                 -> Mac           (01:00:5e + low 23 bits; 33:33 + low 32)
+    aliases(addr)                       -> 32 IPv4Groups sharing the MAC (itself included)
+    groups_for_mac("01:00:5e:00:40:20") -> the 32 IPv4Groups behind a MAC
+    classify(addr)                      -> Classification (block, scope, name, consequence, ...)
+    is_ssm(addr), is_link_local(addr), is_flooded_alias(addr), is_admin_scoped(addr)
+    shared_macs(groups)                 -> {Mac: (groups...)} for MACs used by 2+ groups
+
+``addr`` may be text, an int (IPv4 when < 2**32), packed bytes, an ``ipaddress``
+object or a group value; the int path of the ``is_*`` helpers is allocation-free
+for per-packet use.
+"""
+
+from mdiag.core.addresses.classify import (
+    Classification,
+    classify,
+    is_admin_scoped,
+    is_link_local,
+    is_ssm,
+)
+from mdiag.core.addresses.group import (
+    AddressError,
+    Group,
+    IPv4Group,
+    IPv6Group,
+    as_group,
+    format_ipv4,
+    is_ipv4_multicast,
+    parse_group,
+    parse_ipv4,
+)
+from mdiag.core.addresses.mac import (
+    Mac,
+    MacError,
+    aliases,
+    groups_for_mac,
+    is_flooded_alias,
+    multicast_mac,
+    shared_macs,
+)
+
+__all__ = [
+    "AddressError", "Classification", "Group", "IPv4Group", "IPv6Group", "Mac", "MacError",
+    "aliases", "as_group", "classify", "format_ipv4", "groups_for_mac", "is_admin_scoped",
+    "is_flooded_alias", "is_ipv4_multicast", "is_link_local", "is_ssm", "multicast_mac",
+    "parse_group", "parse_ipv4", "shared_macs",
+]
