@@ -1,0 +1,79 @@
+"""IGMP codec, pure core: models, float codes, checksums, encoder, fast decoder.
+
+No I/O, no scapy. Public API (stable; names will only ever gain aliases):
+
+Models (:mod:`.messages`)
+    ``V1Query, V1Report, V2Query, V2Report, V2Leave, V3Query, V3Report,
+    GroupRecord, RecordType, UnknownMessage``; the unions ``IgmpMessage`` and
+    ``Query``; ``default_destination(msg)``; ``address(x)``; constants
+    ``ALL_SYSTEMS, ALL_ROUTERS, IGMPV3_ROUTERS``.
+IPv4 (:mod:`.ipv4`)
+    ``IPv4Header`` (decoded facts or crafting spec: TTL, TOS, DF, Router Alert,
+    options, checksum and length overrides), ``ROUTER_ALERT``.
+Encoding (:mod:`.wire`, :mod:`.frame`)
+    ``encode(msg, checksum=None, trailing=b"") -> bytes`` (IGMP payload),
+    ``encode_ipv4(msg, header=None) -> bytes``,
+    ``build_frame(msg, ip=None, src=..., vlan=..., pad_to=...) -> bytes`` (Ethernet),
+    ``multicast_mac(group)``.
+Decoding (:mod:`.wire`)
+    ``decode_igmp(payload, ip=None) -> Decoded``, ``decode_ipv4(packet) -> Decoded``,
+    ``parse_ipv4_header(packet)``; ``Decoded`` has ``message, findings, checksum,
+    checksum_ok, ip, ip_checksum_ok, trailing`` and ``src/dst/ttl/tos/df/router_alert``.
+    ``MalformedPacket`` (``.offset``, ``.expected``) when nothing can be decoded;
+    its subclass ``NotIgmp`` for IPv4 packets of another protocol or fragments.
+Codes and checksums (:mod:`.floatcode`, :mod:`.checksum`)
+    ``floatcode.decode/encode/mrc_from_seconds/CODE_VALUES``, ``internet_checksum``.
+Findings (:mod:`.validate`)
+    ``FINDING_CODES`` (code -> severity, RFC, meaning); ``message_findings``, ``ip_findings``.
+"""
+
+from __future__ import annotations
+
+from mdiag.core.igmp import floatcode
+from mdiag.core.igmp.checksum import internet_checksum, ones_complement_sum
+from mdiag.core.igmp.frame import build_frame, ethernet_header, host_mac, multicast_mac
+from mdiag.core.igmp.ipv4 import ROUTER_ALERT, IPv4Header
+from mdiag.core.igmp.messages import (
+    ALL_ROUTERS,
+    ALL_SNOOPERS,
+    ALL_SYSTEMS,
+    IGMPV3_ROUTERS,
+    MESSAGE_CLASSES,
+    GroupRecord,
+    IgmpMessage,
+    Query,
+    RecordType,
+    UnknownMessage,
+    V1Query,
+    V1Report,
+    V2Leave,
+    V2Query,
+    V2Report,
+    V3Query,
+    V3Report,
+    address,
+    default_destination,
+    record_type_name,
+)
+from mdiag.core.igmp.validate import CODES as FINDING_CODES
+from mdiag.core.igmp.validate import ip_findings, message_findings
+from mdiag.core.igmp.wire import (
+    Decoded,
+    MalformedPacket,
+    NotIgmp,
+    decode_igmp,
+    decode_ipv4,
+    encode,
+    encode_ipv4,
+    parse_ipv4_header,
+)
+
+__all__ = [
+    "ALL_ROUTERS", "ALL_SNOOPERS", "ALL_SYSTEMS", "IGMPV3_ROUTERS", "MESSAGE_CLASSES", "ROUTER_ALERT",
+    "Decoded", "FINDING_CODES", "GroupRecord", "IPv4Header", "IgmpMessage", "MalformedPacket",
+    "NotIgmp", "Query", "RecordType", "UnknownMessage", "V1Query", "V1Report", "V2Leave", "V2Query",
+    "V2Report", "V3Query", "V3Report", "address", "build_frame", "decode_igmp", "decode_ipv4",
+    "default_destination", "encode", "encode_ipv4", "ethernet_header", "floatcode", "host_mac",
+    "internet_checksum", "ip_findings", "message_findings", "multicast_mac", "ones_complement_sum",
+    "parse_ipv4_header", "record_type_name",
+]

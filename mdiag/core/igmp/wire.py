@@ -1,0 +1,396 @@
+"""Pure struct-based IGMP encoder and fast decoder (RFC 1112, RFC 2236, RFC 3376).
+
+``encode(message)`` gives the IGMP bytes with a correct checksum (or the one you
+force). ``decode_igmp(payload)`` and ``decode_ipv4(packet)`` return a
+:class:`Decoded`: the message, the IP facts, the checksum status and a list of
+:class:`~mdiag.core.findings.Finding`. Problems that still leave a message
+(bad checksum, wrong TTL, trailing bytes...) are findings; only input that cannot
+be decoded at all raises :class:`MalformedPacket`, with the byte offset and what was
+expected there. Nothing else escapes for any byte string.
+
+The decoder is the hot path of capture analysis: precompiled structs, cached
+addresses, models built through a trusted path that skips re-validation of
+values the wire format already bounds.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from typing import Any
+
+from mdiag.core.findings import Finding, Severity
+from mdiag.core.igmp import validate
+from mdiag.core.igmp.checksum import internet_checksum
+from mdiag.core.igmp.ipv4 import PROTO_IGMP, ROUTER_ALERT, IPv4Header, has_router_alert
+from mdiag.core.igmp.messages import (
+    _BY_VALUE,
+    GroupRecord,
+    IgmpMessage,
+    UnknownMessage,
+    V1Query,
+    V1Report,
+    V2Leave,
+    V2Query,
+    V2Report,
+    V3Query,
+    V3Report,
+)
+from mdiag.errors import InputError
+
+
+class MalformedPacket(InputError):
+    """The bytes cannot be decoded as an IGMP message at all."""
+
+    def __init__(self, offset: int, expected: str, detail: str = "") -> None:
+        self.offset = offset
+        self.expected = expected
+        self.detail = detail
+        text = f"malformed packet at byte {offset}: expected {expected}"
+        super().__init__(f"{text} ({detail})" if detail else text)
+
+
+class NotIgmp(MalformedPacket):
+    """A valid IPv4 packet that does not carry IGMP (protocol is not 2, or a fragment)."""
+
+
+# --------------------------------------------------------------------------- encoder
+
+_V1V2 = struct.Struct("!BBH4s")
+_V3Q = struct.Struct("!BBH4sBBH")
+_V3R = struct.Struct("!BBHHH")
+_REC = struct.Struct("!BBH4s")
+
+
+def _with_checksum(body: bytes, checksum: int | None, covered: int | None = None) -> bytes:
+    if checksum is None:
+        checksum = internet_checksum(body if covered is None else body[:covered])
+    return body[:2] + checksum.to_bytes(2, "big") + body[4:]
+
+
+def encode(message: IgmpMessage, *, checksum: int | None = None, trailing: bytes = b"") -> bytes:
+    """IGMP bytes of ``message`` followed by ``trailing``.
+
+    The checksum covers the whole payload, trailing bytes included (RFC 2236 2.3,
+    RFC 3376 4.1.2), or the 8 message bytes for IGMPv1 (RFC 1112). Pass
+    ``checksum`` to force a (wrong) value. An :class:`UnknownMessage` is returned
+    as it was received unless ``checksum`` is given.
+    """
+    cls = type(message)
+    if cls is V2Report or cls is V2Leave or cls is V1Report:
+        body = _V1V2.pack(message.type, message.unused, 0, message.group.packed)  # type: ignore[union-attr]
+    elif cls is V2Query:
+        body = _V1V2.pack(0x11, message.max_resp_code, 0, message.group.packed)  # type: ignore[union-attr]
+    elif cls is V1Query:
+        body = _V1V2.pack(0x11, 0, 0, message.group.packed)  # type: ignore[union-attr]
+    elif cls is V3Query:
+        m: Any = message
+        body = _V3Q.pack(0x11, m.max_resp_code, 0, m.group.packed,
+                         (m.reserved << 4) | (8 if m.s_flag else 0) | m.qrv, m.qqic, len(m.sources))
+        if m.sources:
+            body += b"".join(s.packed for s in m.sources)
+    elif cls is V3Report:
+        r: Any = message
+        parts = [_V3R.pack(0x22, r.reserved, 0, r.reserved2, len(r.records))]
+        for record in r.records:
+            parts.append(_REC.pack(int(record.record_type), len(record.aux_data) // 4,
+                                   len(record.sources), record.group.packed))
+            parts.extend(s.packed for s in record.sources)
+            parts.append(record.aux_data)
+        body = b"".join(parts)
+    elif cls is UnknownMessage:
+        raw = message.raw  # type: ignore[union-attr]
+        if checksum is None:
+            return raw + bytes(trailing)
+        if len(raw) < 4:
+            raise ValueError("a message shorter than 4 bytes has no checksum field")
+        return raw[:2] + checksum.to_bytes(2, "big") + raw[4:] + bytes(trailing)
+    else:
+        raise TypeError(f"not an IGMP message: {type(message).__name__}")
+    if checksum is not None and not 0 <= checksum <= 0xFFFF:
+        raise ValueError(f"checksum {checksum} does not fit in 16 bits")
+    body += bytes(trailing)
+    covered = 8 if (cls is V1Report or cls is V1Query) else None
+    return _with_checksum(body, checksum, covered)
+
+
+def encode_ipv4(message: IgmpMessage, header: IPv4Header | None = None, *,
+                checksum: int | None = None, trailing: bytes = b"") -> bytes:
+    """A complete IPv4 packet: ``header`` (defaults: TTL 1, TOS 0xc0, DF, Router Alert,
+    destination as RFC 2236/3376 say for the message) followed by :func:`encode`."""
+    from mdiag.core.igmp.messages import default_destination
+
+    payload = encode(message, checksum=checksum, trailing=trailing)
+    if header is None:
+        header = IPv4Header(dst=default_destination(message))
+    return header.encode(len(payload)) + payload
+
+
+# --------------------------------------------------------------------------- decoded value
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """One decoded IGMP message with its IP facts, checksum status and findings.
+
+    ``ip`` is None when only an IGMP payload was decoded. ``checksum_ok`` is None
+    when the packet was cut short and the checksum cannot be verified.
+    """
+
+    message: IgmpMessage
+    findings: tuple[Finding, ...]
+    checksum: int
+    checksum_ok: bool | None
+    ip: IPv4Header | None = None
+    ip_checksum_ok: bool | None = None
+    trailing: bytes = b""
+
+    @property
+    def version(self) -> int | None:
+        return self.message.version
+
+    @property
+    def kind(self) -> str:
+        return self.message.kind
+
+    @property
+    def src(self) -> IPv4Address | None:
+        return self.ip.src if self.ip is not None else None
+
+    @property
+    def dst(self) -> IPv4Address | None:
+        return self.ip.dst if self.ip is not None else None
+
+    @property
+    def ttl(self) -> int | None:
+        return self.ip.ttl if self.ip is not None else None
+
+    @property
+    def tos(self) -> int | None:
+        return self.ip.tos if self.ip is not None else None
+
+    @property
+    def df(self) -> bool | None:
+        return self.ip.df if self.ip is not None else None
+
+    @property
+    def router_alert(self) -> bool | None:
+        return self.ip.router_alert if self.ip is not None else None
+
+    @property
+    def worst(self) -> Severity | None:
+        """Highest severity among the findings, None when there are none."""
+        return max((f.severity for f in self.findings), default=None)
+
+
+# --------------------------------------------------------------------------- decoder
+
+_new = object.__new__
+_set = object.__setattr__
+_from_bytes = int.from_bytes
+_addr_cache: dict[bytes, IPv4Address] = {}
+
+
+def _addr(raw: bytes) -> IPv4Address:
+    value = _addr_cache.get(raw)
+    if value is None:
+        if len(_addr_cache) > 65536:
+            _addr_cache.clear()
+        value = _addr_cache[raw] = IPv4Address(raw)
+    return value
+
+
+def _sum_ok(data: bytes) -> bool:
+    if len(data) & 1:
+        data = data + b"\x00"
+    number = _from_bytes(data, "big")
+    return bool(number) and number % 0xFFFF == 0
+
+
+_U16 = struct.Struct("!H")
+_HDR8 = struct.Struct("!BBH4s")
+_V3Q_TAIL = struct.Struct("!BBH")
+_REC_HDR = struct.Struct("!BBH4s")
+_IP = struct.Struct("!BBHHHBBH4s4s")
+
+
+def _sources(payload: bytes, start: int, count: int) -> tuple[IPv4Address, ...]:
+    if count == 1:
+        return (_addr(payload[start:start + 4]),)
+    return tuple([_addr(payload[i:i + 4]) for i in range(start, start + 4 * count, 4)])
+
+
+def _parse(payload: bytes) -> tuple[IgmpMessage, int]:
+    """The message in ``payload`` and how many bytes it used (the rest is trailing)."""
+    n = len(payload)
+    if n < 8:
+        raise MalformedPacket(n, "an 8-byte IGMP header", f"only {n} bytes")
+    kind, code, _, group = _HDR8.unpack_from(payload)
+    if kind == 0x16 or kind == 0x17 or kind == 0x12:
+        msg: Any = _new(V2Report if kind == 0x16 else V2Leave if kind == 0x17 else V1Report)
+        _set(msg, "group", _addr(group))
+        _set(msg, "unused", code)
+        return msg, 8
+    if kind == 0x11:
+        if n == 8:
+            if code == 0:
+                msg = _new(V1Query)
+                _set(msg, "group", _addr(group))
+                return msg, 8
+            msg = _new(V2Query)
+            _set(msg, "max_resp_code", code)
+            _set(msg, "group", _addr(group))
+            return msg, 8
+        if n < 12:
+            raise MalformedPacket(8, "nothing (8-byte v1/v2 query) or the IGMPv3 query fields to byte 12",
+                                  f"{n}-byte query, ignored by RFC 3376 7.1")
+        flags, qqic, count = _V3Q_TAIL.unpack_from(payload, 8)
+        end = 12 + 4 * count
+        if end > n:
+            raise MalformedPacket(12 + 4 * ((n - 12) // 4), f"{count} source addresses up to byte {end}",
+                                  f"query is {n} bytes")
+        msg = _new(V3Query)
+        _set(msg, "max_resp_code", code)
+        _set(msg, "group", _addr(group))
+        _set(msg, "s_flag", bool(flags & 8))
+        _set(msg, "qrv", flags & 7)
+        _set(msg, "qqic", qqic)
+        _set(msg, "sources", _sources(payload, 12, count) if count else ())
+        _set(msg, "reserved", flags >> 4)
+        return msg, end
+    if kind == 0x22:
+        reserved2 = (group[0] << 8) | group[1]
+        count = (group[2] << 8) | group[3]
+        records = []
+        offset = 8
+        for index in range(count):
+            if offset + 8 > n:
+                raise MalformedPacket(offset, f"group record {index + 1} of {count} (8-byte header)",
+                                      f"report ends at byte {n}")
+            rtype, aux_words, nsrc, rgroup = _REC_HDR.unpack_from(payload, offset)
+            end = offset + 8 + 4 * nsrc + 4 * aux_words
+            if end > n:
+                raise MalformedPacket(offset + 8, f"record {index + 1} of {count}: {nsrc} sources and "
+                                      f"{aux_words * 4} bytes of aux data up to byte {end}",
+                                      f"report ends at byte {n}")
+            record: Any = _new(GroupRecord)
+            _set(record, "record_type", _BY_VALUE.get(rtype, rtype))
+            _set(record, "group", _addr(rgroup))
+            _set(record, "sources", _sources(payload, offset + 8, nsrc) if nsrc else ())
+            _set(record, "aux_data", payload[end - 4 * aux_words:end] if aux_words else b"")
+            records.append(record)
+            offset = end
+        msg = _new(V3Report)
+        _set(msg, "records", tuple(records))
+        _set(msg, "reserved", code)
+        _set(msg, "reserved2", reserved2)
+        return msg, offset
+    msg = _new(UnknownMessage)
+    _set(msg, "raw", bytes(payload))
+    return msg, n
+
+
+def decode_igmp(payload: bytes, ip: IPv4Header | None = None, *, ip_checksum_ok: bool | None = None,
+                truncated: bool = False) -> Decoded:
+    """Decode one IGMP message (the IP payload, already cut at the IP total length).
+
+    ``ip`` (the header that carried it) adds the IP findings. Raises
+    :class:`MalformedPacket` only when no message can be read.
+    """
+    if type(payload) is not bytes:
+        payload = bytes(payload)
+    message, used = _parse(payload)
+    trailing = payload[used:] if used < len(payload) else b""
+    n = len(payload)
+    if truncated:
+        checksum_ok: bool | None = None
+    elif type(message) is V1Query or type(message) is V1Report:
+        checksum_ok = _sum_ok(payload[:8])
+    else:
+        checksum_ok = _sum_ok(payload)
+    checksum = (payload[2] << 8) | payload[3] if n >= 4 else 0
+    findings = validate.message_findings(message, trailing, used + len(trailing))
+    if checksum_ok is False:
+        covered = payload[:8] if type(message) is V1Query or type(message) is V1Report else payload
+        good = internet_checksum(covered[:2] + b"\x00\x00" + covered[4:])
+        findings.insert(0, validate.finding("igmp-checksum-bad",
+                                            f"IGMP checksum 0x{checksum:04x} is wrong, should be 0x{good:04x}",
+                                            offset=2, found=checksum, expected=good))
+    if ip is not None:
+        if ip_checksum_ok is False:
+            findings.insert(0, validate.finding("ip-checksum-bad",
+                                                f"IP header checksum 0x{ip.checksum:04x} is wrong", offset=None))
+        if truncated:
+            findings.insert(0, validate.finding("ip-truncated",
+                                                f"packet cut short of its IP total length {ip.total_length}"))
+        extra = validate.ip_findings(ip, message)
+        if extra:
+            findings.extend(extra)
+    result: Any = _new(Decoded)
+    _set(result, "message", message)
+    _set(result, "findings", tuple(findings) if findings else ())
+    _set(result, "checksum", checksum)
+    _set(result, "checksum_ok", checksum_ok)
+    _set(result, "ip", ip)
+    _set(result, "ip_checksum_ok", ip_checksum_ok)
+    _set(result, "trailing", trailing)
+    return result
+
+
+def parse_ipv4_header(packet: bytes) -> tuple[IPv4Header, bool, bytes, bool]:
+    """(header, header checksum ok, IGMP payload cut at total length, truncated).
+
+    Raises :class:`NotIgmp` for other protocols and fragments, :class:`MalformedPacket`
+    for a header that cannot be read.
+    """
+    n = len(packet)
+    if n < 20:
+        raise MalformedPacket(n, "a 20-byte IPv4 header", f"only {n} bytes")
+    vihl, tos, total, ident, frag, ttl, proto, csum, src, dst = _IP.unpack_from(packet)
+    if vihl >> 4 != 4:
+        raise MalformedPacket(0, "IP version 4", f"version is {vihl >> 4}")
+    hlen = (vihl & 0x0F) * 4
+    if hlen < 20:
+        raise MalformedPacket(0, "an IHL of at least 5", f"IHL is {hlen // 4}")
+    if hlen > n:
+        raise MalformedPacket(n, f"{hlen} bytes of IPv4 header and options", f"only {n} bytes")
+    if proto != PROTO_IGMP:
+        raise NotIgmp(9, "protocol 2 (IGMP)", f"protocol is {proto}")
+    if frag & 0x3FFF:
+        raise NotIgmp(6, "an unfragmented packet", "IGMP is never fragmented; this is a fragment")
+    if total < hlen:
+        raise MalformedPacket(2, f"a total length of at least the header's {hlen} bytes", f"it is {total}")
+    header_bytes = packet[:hlen]
+    ip_ok = _sum_ok(header_bytes)
+    options = header_bytes[20:]
+    ip: Any = _new(IPv4Header)
+    _set(ip, "src", _addr(src))
+    _set(ip, "dst", _addr(dst))
+    _set(ip, "ttl", ttl)
+    _set(ip, "tos", tos)
+    _set(ip, "df", bool(frag & 0x4000))
+    _set(ip, "router_alert", options == ROUTER_ALERT or (bool(options) and has_router_alert(options)))
+    _set(ip, "identification", ident)
+    _set(ip, "protocol", proto)
+    _set(ip, "options", options)
+    _set(ip, "checksum", csum)
+    _set(ip, "total_length", total)
+    _set(ip, "mf", False)
+    _set(ip, "fragment_offset", 0)
+    truncated = total > n
+    payload = packet[hlen:total]
+    return ip, ip_ok, payload, truncated
+
+
+def decode_ipv4(packet: bytes) -> Decoded:
+    """Decode an IPv4 packet carrying IGMP; the message is cut at the IP total length."""
+    if type(packet) is not bytes:
+        packet = bytes(packet)
+    ip, ip_ok, payload, truncated = parse_ipv4_header(packet)
+    try:
+        return decode_igmp(payload, ip, ip_checksum_ok=ip_ok, truncated=truncated)
+    except MalformedPacket as exc:
+        hlen = len(ip.options or b"") + 20
+        detail = f"IGMP byte {exc.offset}" + (f"; {exc.detail}" if exc.detail else "")
+        raise MalformedPacket(hlen + exc.offset, exc.expected, detail) from None
