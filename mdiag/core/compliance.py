@@ -1,0 +1,317 @@
+"""Querier compliance: one verdict per rule for the queries heard on a segment (pure).
+
+Input is every query heard during a passive listen (:class:`QueryHeard`, times in
+seconds from the capture socket); output is a :class:`ComplianceReport`: the elected
+querier (lowest non-zero source address, RFC 3376 6.6.2 / RFC 2236 3), the other
+routers heard, proxy queries from 0.0.0.0 (snooping switches, RFC 4541 2.1.1), the
+measured query interval and a list of :class:`Verdict` values, each pass, fail or
+not applicable, citing the RFC section it checks.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mdiag.core.findings import Finding, Severity
+
+ALL_SYSTEMS = "224.0.0.1"
+ZERO = "0.0.0.0"
+#: RFC 3376 8.2 / RFC 2236 8.2 default Query Interval.
+DEFAULT_QUERY_INTERVAL = 125.0
+#: Internet Control precedence, RFC 3376 4 ("IP Precedence of Internetwork Control").
+TOS_INTERNET_CONTROL = 0xC0
+_LOCAL_CONTROL = ipaddress.IPv4Network("224.0.0.0/24")
+
+
+def _ip(text: str) -> ipaddress.IPv4Address:
+    try:
+        return ipaddress.IPv4Address(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IPv4 address") from None
+
+
+@dataclass(frozen=True, slots=True)
+class QueryHeard:
+    """One Membership Query as captured (RFC 2236 2, RFC 3376 4.1)."""
+
+    ts: float
+    source: str
+    destination: str
+    mac: str
+    version: int
+    group: str = ZERO
+    max_resp: float = 10.0
+    ttl: int = 1
+    tos: int = 0
+    router_alert: bool = True
+    qrv: int | None = None
+    qqi: float | None = None
+    s_flag: bool = False
+    sources: tuple[str, ...] = ()
+    checksum_ok: bool = True
+    frame: int | None = None
+
+    def __post_init__(self) -> None:
+        for text in (self.source, self.destination, self.group, *self.sources):
+            _ip(text)
+        if self.version not in (1, 2, 3):
+            raise ValueError(f"IGMP version {self.version} is not 1, 2 or 3")
+        if not 0 <= self.ttl <= 255 or not 0 <= self.tos <= 255:
+            raise ValueError("TTL and TOS are bytes")
+        if self.max_resp < 0:
+            raise ValueError("max response time is negative")
+
+    @property
+    def general(self) -> bool:
+        """General Query: group 0 and no sources (RFC 3376 4.1.9).
+
+        A group-0 query sent to a routable group address is read as a group-specific
+        query that forgot its group (a known querier bug), not as a general one.
+        """
+        if self.group != ZERO or self.sources:
+            return False
+        dst = _ip(self.destination)
+        return dst in _LOCAL_CONTROL or not dst.is_multicast
+
+    @property
+    def group_specific(self) -> bool:
+        """Meant for one group (or one group's sources)."""
+        return not self.general
+
+
+class Status(enum.Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    NOT_APPLICABLE = "n/a"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One rule checked: ``check`` is a stable name, ``detail`` says what was seen."""
+
+    check: str
+    status: Status
+    detail: str
+    rfc: str
+    severity: Severity = Severity.ERROR
+
+    def to_json(self) -> dict[str, Any]:
+        return {"check": self.check, "status": self.status.value, "detail": self.detail,
+                "rfc": self.rfc, "severity": str(self.severity)}
+
+
+@dataclass(frozen=True, slots=True)
+class QuerierInfo:
+    """One router (or proxy) that sent queries."""
+
+    address: str
+    mac: str
+    versions: tuple[int, ...]
+    queries: int
+    general_queries: int
+    first_ts: float
+    last_ts: float
+    max_resp: float | None
+    qrv: int | None
+    qqi: float | None
+    s_flag: bool
+    intervals: tuple[float, ...]
+
+    @property
+    def version(self) -> int:
+        return max(self.versions)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"address": self.address, "mac": self.mac, "version": self.version,
+                "versions": list(self.versions), "queries": self.queries,
+                "general_queries": self.general_queries, "first": self.first_ts,
+                "last": self.last_ts, "max_resp": self.max_resp, "qrv": self.qrv,
+                "qqi": self.qqi, "s_flag": self.s_flag, "intervals": list(self.intervals)}
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceReport:
+    """What a passive listen found; ``ok`` when no verdict failed."""
+
+    elected: QuerierInfo | None
+    others: tuple[QuerierInfo, ...]
+    proxies: tuple[QuerierInfo, ...]
+    measured_interval: float | None
+    expected_interval: float | None
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def heard_anything(self) -> bool:
+        return self.elected is not None or bool(self.others) or bool(self.proxies)
+
+    @property
+    def failed(self) -> tuple[Verdict, ...]:
+        return tuple(v for v in self.verdicts if v.status is Status.FAIL)
+
+    @property
+    def ok(self) -> bool:
+        return not any(v.status is Status.FAIL and v.severity >= Severity.ERROR for v in self.verdicts)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [Finding(f"querier-{v.check}", v.severity, v.detail, v.rfc) for v in self.failed]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"elected": self.elected.to_json() if self.elected else None,
+                "others": [q.to_json() for q in self.others],
+                "proxies": [q.to_json() for q in self.proxies],
+                "measured_interval": self.measured_interval,
+                "expected_interval": self.expected_interval,
+                "ok": self.ok, "verdicts": [v.to_json() for v in self.verdicts]}
+
+
+def _tolerance(interval: float) -> float:
+    return max(0.25, 0.1 * interval)
+
+
+def steady_intervals(gaps: Sequence[float], query_interval: float | None) -> list[float]:
+    """Gaps between general queries with leading startup gaps (QI/4, RFC 3376 8.6) dropped."""
+    if query_interval is None:
+        return list(gaps)
+    startup = query_interval / 4
+    out = list(gaps)
+    while len(out) > 1 and abs(out[0] - startup) <= _tolerance(startup) \
+            and abs(out[0] - query_interval) > _tolerance(query_interval):
+        out.pop(0)
+    return out
+
+
+def _summarise(address: str, queries: Sequence[QueryHeard]) -> QuerierInfo:
+    general = [q for q in queries if q.general]
+    last = (general or list(queries))[-1]
+    gaps = tuple(round(b.ts - a.ts, 6) for a, b in zip(general, general[1:]))
+    return QuerierInfo(address, last.mac, tuple(sorted({q.version for q in queries})), len(queries),
+                       len(general), queries[0].ts, queries[-1].ts,
+                       last.max_resp, last.qrv, last.qqi, last.s_flag, gaps)
+
+
+def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
+           expect_version: int | None = None, query_interval: float | None = None) -> ComplianceReport:
+    """Judge the queries heard (module docstring). ``query_interval`` is what the user
+    configured; without it v3 queriers are held to their QQIC and v1/v2 to 125 s."""
+    queries = sorted(heard, key=lambda q: q.ts)
+    by_source: dict[str, list[QueryHeard]] = {}
+    for q in queries:
+        by_source.setdefault(q.source, []).append(q)
+    routers = sorted((a for a in by_source if a != ZERO), key=_ip)
+    infos = {a: _summarise(a, by_source[a]) for a in by_source}
+    elected_addr = routers[0] if routers else None
+    elected = infos[elected_addr] if elected_addr else None
+    others = tuple(infos[a] for a in routers[1:])
+    proxies = (infos[ZERO],) if ZERO in infos else ()
+    judged = by_source[elected_addr] if elected_addr else by_source.get(ZERO, [])
+    v: list[Verdict] = []
+
+    def verdict(check: str, ok: bool | None, detail: str, rfc: str,
+                severity: Severity = Severity.ERROR) -> None:
+        status = Status.NOT_APPLICABLE if ok is None else (Status.PASS if ok else Status.FAIL)
+        v.append(Verdict(check, status, detail, rfc, severity))
+
+    # Source address.
+    if elected is not None:
+        verdict("source-address", True, f"querier {elected.address} sends from a real address",
+                "RFC 3376 6.6.2")
+    elif proxies:
+        verdict("source-address", False,
+                "only queries from 0.0.0.0 were heard: a snooping switch's proxy querier, which takes "
+                "no part in the election and which some hosts and routers drop; configure a querier "
+                "with an address", "RFC 4541 2.1.1", Severity.WARNING)
+    # Field checks over the judged querier's queries.
+    if judged:
+        bad_ttl = [q for q in judged if q.ttl != 1]
+        verdict("ttl", not bad_ttl, f"{len(bad_ttl)} of {len(judged)} queries had TTL != 1 "
+                f"(seen {sorted({q.ttl for q in bad_ttl})})" if bad_ttl else
+                f"all {len(judged)} queries had TTL 1", "RFC 3376 4")
+        ra_needed = [q for q in judged if q.version >= 2]
+        no_ra = [q for q in ra_needed if not q.router_alert]
+        verdict("router-alert", None if not ra_needed else not no_ra,
+                f"{len(no_ra)} of {len(ra_needed)} v2/v3 queries lack the IP Router Alert option"
+                if no_ra else ("all v2/v3 queries carry Router Alert" if ra_needed
+                               else "IGMPv1 queries carry no Router Alert"),
+                "RFC 2236 2, RFC 3376 4", Severity.WARNING)
+        v3 = [q for q in judged if q.version == 3]
+        bad_tos = [q for q in v3 if q.tos != TOS_INTERNET_CONTROL]
+        verdict("tos", None if not v3 else not bad_tos,
+                f"{len(bad_tos)} of {len(v3)} IGMPv3 queries had TOS "
+                f"{', '.join(sorted({f'0x{q.tos:02x}' for q in bad_tos}))} instead of 0xc0"
+                if bad_tos else ("IGMPv3 queries use TOS 0xc0" if v3 else "no IGMPv3 queries"),
+                "RFC 3376 4", Severity.WARNING)
+        wrong_dst = [q for q in judged if (q.general and q.destination != ALL_SYSTEMS)
+                     or (not q.general and q.group != ZERO and q.destination != q.group)]
+        verdict("destination", not wrong_dst,
+                "; ".join(sorted({f"{'general' if q.general else 'group'} query for {q.group} sent "
+                                  f"to {q.destination}" for q in wrong_dst}))
+                if wrong_dst else "general queries to 224.0.0.1, group queries to their group",
+                "RFC 2236 2.1, RFC 3376 4.1.12")
+        specific = [q for q in judged if q.group_specific]
+        zero_group = [q for q in specific if q.group == ZERO]
+        verdict("group-specific-group", None if not specific else not zero_group,
+                f"{len(zero_group)} group-specific queries carry group 0.0.0.0 "
+                f"(sent to {', '.join(sorted({q.destination for q in zero_group}))})" if zero_group
+                else (f"{len(specific)} group-specific queries name their group" if specific
+                      else "no group-specific queries heard"), "RFC 2236 2.1, RFC 3376 4.1.9")
+        bad_sum = [q for q in judged if not q.checksum_ok]
+        verdict("checksum", not bad_sum, f"{len(bad_sum)} queries had a bad checksum" if bad_sum
+                else "all checksums good", "RFC 3376 4.1.2")
+    # Timers of the elected querier.
+    measured: float | None = None
+    expected: float | None = None
+    if elected is not None:
+        qqi_advertised = elected.qqi if elected.version == 3 and elected.qqi else None
+        expected = query_interval or qqi_advertised or DEFAULT_QUERY_INTERVAL
+        steady = steady_intervals(elected.intervals, expected)
+        if steady:
+            measured = steady[-1]
+            off = [g for g in steady if abs(g - expected) > _tolerance(expected)]
+            source = ("configured" if query_interval else "advertised QQIC" if qqi_advertised
+                      else "RFC default")
+            verdict("interval", not off,
+                    f"general queries every {measured:.3f} s, {source} {expected:g} s"
+                    + (f"; off by more than {_tolerance(expected):.2f} s: "
+                       f"{', '.join(f'{g:.3f}' for g in off)}" if off else ""),
+                    "RFC 3376 4.1.7, 8.2", Severity.ERROR)
+        else:
+            verdict("interval", None, "fewer than two general queries heard: listen at least "
+                    f"{expected:g} s (--wait) to measure the interval", "RFC 3376 8.2")
+        if elected.max_resp is not None:
+            verdict("response-time", elected.max_resp < expected,
+                    f"max response time {elected.max_resp:g} s, query interval {expected:g} s",
+                    "RFC 3376 8.3")
+        if elected.version == 3:
+            verdict("robustness", elected.qrv != 1,
+                    f"QRV {elected.qrv}" + (" (should not be 1)" if elected.qrv == 1 else "")
+                    + (" (0: above 7 or unset)" if elected.qrv == 0 else ""),
+                    "RFC 3376 4.1.6, 8.1", Severity.WARNING)
+    # Election.
+    if elected is not None:
+        late = [o for o in others
+                if any(q.general and q.ts > elected.first_ts + 1.0 for q in by_source[o.address])]
+        verdict("single-querier", not late,
+                "; ".join(f"{o.address} kept sending general queries after {elected.address} "
+                          "(lower address) was heard" for o in late)
+                if late else f"only {elected.address} queries", "RFC 3376 6.6.2")
+        versions = {q.version for q in queries if q.source != ZERO and q.general}
+        verdict("versions-agree", len(versions) <= 1,
+                f"routers query with IGMPv{', v'.join(map(str, sorted(versions)))}"
+                if len(versions) > 1 else f"all routers use IGMPv{elected.version}",
+                "RFC 3376 7.3.1", Severity.WARNING)
+    # User expectations.
+    if expect_querier is not None:
+        _ip(expect_querier)
+        got = elected.address if elected else "none"
+        verdict("expect-querier", got == expect_querier,
+                f"elected querier {got}, expected {expect_querier}", "--expect")
+    if expect_version is not None:
+        got_v = elected.version if elected else (proxies[0].version if proxies else None)
+        verdict("expect-version", got_v == expect_version,
+                f"querier version {got_v if got_v else 'none'}, expected {expect_version}", "--expect")
+    return ComplianceReport(elected, others, proxies, measured, expected, tuple(v))
