@@ -301,6 +301,14 @@ def decode_igmp(payload: bytes, ip: IPv4Header | None = None, *, ip_checksum_ok:
     if type(payload) is not bytes:
         payload = bytes(payload)
     message, used = _parse(payload)
+    return decoded_from(message, payload, used, ip, ip_checksum_ok=ip_checksum_ok, truncated=truncated)
+
+
+def decoded_from(message: IgmpMessage, payload: bytes, used: int, ip: IPv4Header | None = None, *,
+                 ip_checksum_ok: bool | None = None, truncated: bool = False) -> Decoded:
+    """The :class:`Decoded` for ``message`` parsed by another decoder (the scapy adapter)
+    from ``payload``, of which it used the first ``used`` bytes: same checksum rules
+    and findings as :func:`decode_igmp`."""
     trailing = payload[used:] if used < len(payload) else b""
     n = len(payload)
     if truncated:

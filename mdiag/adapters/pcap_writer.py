@@ -1,0 +1,106 @@
+"""Write classic pcap files: create, append to an existing one, never clobber by accident.
+
+The only writer of capture files in mdiag (reading is :mod:`mdiag.adapters.capture`).
+Files are little-endian pcap 2.4 with microsecond timestamps unless asked for
+nanoseconds; appending keeps whatever byte order and resolution the file has, and
+refuses a file of another link type. An existing file is overwritten only with
+``force=True``.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from types import TracebackType
+from typing import BinaryIO
+
+from mdiag.errors import InputError
+
+LINKTYPE_ETHERNET = 1
+LINKTYPE_RAW = 101
+
+_MAGIC_US = 0xA1B2C3D4
+_MAGIC_NS = 0xA1B23C4D
+
+
+class PcapExists(InputError):
+    """The output file exists; mdiag does not overwrite it without --force."""
+
+
+class PcapWriter:
+    """``with PcapWriter(path, force=..., append=...) as w: w.write(frame, time_ns)``."""
+
+    def __init__(self, path: str | os.PathLike[str], *, linktype: int = LINKTYPE_ETHERNET,
+                 snaplen: int = 262144, nanosecond: bool = False, force: bool = False,
+                 append: bool = False) -> None:
+        self.path = os.fspath(path)
+        self.linktype = linktype
+        self.count = 0
+        exists = os.path.exists(self.path)
+        if exists and os.path.isdir(self.path):
+            raise InputError(f"{self.path} is a directory; give a file name for the capture")
+        try:
+            if exists and append and os.path.getsize(self.path) > 0:
+                self._stream: BinaryIO = open(self.path, "r+b")
+                self._open_existing()
+                return
+            if exists and not force and not append:
+                raise PcapExists(f"{self.path} exists; add --force to overwrite it or --append to add to it")
+            self._stream = open(self.path, "wb")
+        except OSError as exc:
+            raise InputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        self._endian = "<"
+        self._nanosecond = nanosecond
+        self._stream.write(struct.pack("<IHHiIII", _MAGIC_NS if nanosecond else _MAGIC_US, 2, 4, 0, 0,
+                                       snaplen, linktype))
+
+    def _open_existing(self) -> None:
+        header = self._stream.read(24)
+        if len(header) < 24:
+            self._stream.close()
+            raise InputError(f"{self.path} is not a pcap file (too short); choose another name or --force")
+        for endian in ("<", ">"):
+            magic = struct.unpack(endian + "I", header[:4])[0]
+            if magic in (_MAGIC_US, _MAGIC_NS):
+                break
+        else:
+            self._stream.close()
+            raise InputError(f"{self.path} is not a classic pcap file (pcapng cannot be appended to); "
+                             "choose another name or --force")
+        self._endian = endian
+        self._nanosecond = magic == _MAGIC_NS
+        linktype = struct.unpack(endian + "I", header[20:24])[0] & 0x0FFFFFFF
+        if linktype != self.linktype:
+            self._stream.close()
+            raise InputError(f"{self.path} has link type {linktype}, not {self.linktype}; "
+                             "write to another file")
+        self._stream.seek(0, os.SEEK_END)
+
+    def write(self, frame: bytes, time_ns: int, orig_len: int | None = None) -> None:
+        """Append one record captured at ``time_ns`` (integer nanoseconds since the epoch)."""
+        seconds, rest = divmod(int(time_ns), 1_000_000_000)
+        fraction = rest if self._nanosecond else rest // 1000
+        length = len(frame)
+        self._stream.write(struct.pack(self._endian + "IIII", seconds, fraction, length,
+                                       length if orig_len is None else orig_len))
+        self._stream.write(frame)
+        self.count += 1
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> PcapWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def write_pcap(path: str | os.PathLike[str], frames: list[tuple[int, bytes]], *,
+               linktype: int = LINKTYPE_ETHERNET, force: bool = False) -> int:
+    """Write ``(time_ns, frame)`` pairs to a new file; returns the number written."""
+    with PcapWriter(path, linktype=linktype, force=force) as writer:
+        for time_ns, frame in frames:
+            writer.write(frame, time_ns)
+        return writer.count
