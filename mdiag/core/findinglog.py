@@ -1,0 +1,67 @@
+"""Bounded collection of findings: the first occurrence per key, plus a count.
+
+A capture with a million bad checksums must not hold a million Finding values.
+State machines record through :meth:`FindingLog.add` with a de-duplication key;
+the first finding for a key is kept (with its time and frame) and later ones only
+bump its ``repeats`` counter, reported in the finding's ``context["count"]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+
+from mdiag.core.findings import Finding, Severity
+
+__all__ = ["FindingLog"]
+
+
+class FindingLog:
+    """Keeps at most ``limit`` distinct findings (first occurrence per key)."""
+
+    __slots__ = ("_first", "_count", "limit", "dropped")
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._first: dict[Hashable, Finding] = {}
+        self._count: dict[Hashable, int] = {}
+        self.limit = limit
+        #: Distinct findings not kept because the limit was reached.
+        self.dropped = 0
+
+    def add(self, finding: Finding, key: Hashable | None = None) -> bool:
+        """Record ``finding``; returns True when it is the first for its key."""
+        if key is None:
+            key = (finding.code, finding.message)
+        count = self._count.get(key)
+        if count is not None:
+            self._count[key] = count + 1
+            return False
+        if len(self._first) >= self.limit:
+            self.dropped += 1
+            return False
+        self._first[key] = finding
+        self._count[key] = 1
+        return True
+
+    def seen(self, key: Hashable) -> bool:
+        return key in self._count
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    def __iter__(self) -> Iterator[Finding]:
+        """Findings in time order, each with ``context["count"]`` when repeated."""
+        out = []
+        for key, finding in self._first.items():
+            count = self._count[key]
+            if count > 1:
+                context = dict(finding.context)
+                context["count"] = count
+                finding = Finding(finding.code, finding.severity, finding.message, finding.rfc,
+                                  finding.offset, finding.time, finding.frame, context)
+            out.append(finding)
+        out.sort(key=lambda f: (f.time if f.time is not None else -1.0, f.frame or 0,
+                                -int(f.severity), f.code))
+        return iter(out)
+
+    def worst(self) -> Severity | None:
+        return max((f.severity for f in self._first.values()), default=None)

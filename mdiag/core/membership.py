@@ -1,0 +1,561 @@
+"""Router-side group membership table for one segment (RFC 3376 6.4, section 7.3.2).
+
+Pure: time is passed in. This is the table a multicast router (or snooping
+switch) builds from reports, reconstructed from what it heard::
+
+    table = MembershipTable(timers_fn=lambda: tracker.timers)   # or a fixed TimerSet
+    table.report(time, frame, host, message)     # V1Report, V2Report, V2Leave, V3Report
+    table.query(time, frame, message)            # group(-and-source)-specific queries
+    table.finish(end_time)
+    table.groups                                 # {IPv4Address: GroupState}
+    list(table.findings)
+
+Per group it keeps the filter mode, the group timer and source timers exactly as
+the state table of RFC 3376 6.4.1/6.4.2 prescribes (GMI from the timers in
+force), the older-host-present timers of 7.3.2 (v1/v2 reports are IS_EX({}), a
+v2 leave is TO_IN({}); in v2 compatibility BLOCK is ignored and TO_EX forgets its
+sources; in v1 compatibility leaves and TO_IN are ignored too), and the story
+around it: reporting hosts, first join, last report, leaves, the group-specific
+queries that followed each leave and the latency from leave to expiry.
+
+Timers are absolute times; state is brought forward lazily (:meth:`GroupState.advance`)
+before each event and at :meth:`finish`, so an expiry is dated when it happened,
+not when the next packet arrived. The querier lowers a group's timer to LMQT
+when it sends a group-specific query with the S flag clear (6.6.1, 6.6.3.1); the
+table applies the same rule to the queries it sees, with LMQI taken from the
+query's Max Response Time and LMQC from the robustness in force.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import Any
+
+from mdiag.core.addresses import multicast_mac
+from mdiag.core.findinglog import FindingLog
+from mdiag.core.findings import Finding, Severity
+from mdiag.core.igmp.messages import (
+    RecordType,
+    V1Report,
+    V2Leave,
+    V2Query,
+    V2Report,
+    V3Query,
+    V3Report,
+)
+from mdiag.core.timers import TimerSet
+
+__all__ = ["GroupState", "LeaveRecord", "MembershipTable", "INCLUDE", "EXCLUDE"]
+
+INCLUDE = "include"
+EXCLUDE = "exclude"
+
+IS_IN = RecordType.MODE_IS_INCLUDE
+IS_EX = RecordType.MODE_IS_EXCLUDE
+TO_IN = RecordType.CHANGE_TO_INCLUDE_MODE
+TO_EX = RecordType.CHANGE_TO_EXCLUDE_MODE
+ALLOW = RecordType.ALLOW_NEW_SOURCES
+BLOCK = RecordType.BLOCK_OLD_SOURCES
+
+_LINK_LOCAL_FIRST = int(IPv4Address("224.0.0.0"))
+_LINK_LOCAL_LAST = int(IPv4Address("224.0.0.255"))
+_LIST_LIMIT = 1000
+#: A leave must be followed by a group-specific query within this many seconds
+#: (added to LMQI; the querier sends the first one at once, RFC 3376 6.6.3).
+LEAVE_QUERY_GRACE = 2.0
+
+EventSink = Callable[[float, "int | None", IPv4Address, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveRecord:
+    """One leave and what followed it."""
+
+    time: float
+    frame: int | None
+    host: IPv4Address
+    kind: str                      # "v2-leave", "to_in", "block"
+    queries: int                   # group(-and-source)-specific queries that followed
+    first_query_after: float | None
+    ended: float | None            # when the membership (or the blocked sources) expired
+    cancelled_by: IPv4Address | None  # a host that reported again and kept the group
+
+    @property
+    def latency(self) -> float | None:
+        """Seconds from the leave to the end of membership (None: still joined)."""
+        return None if self.ended is None else self.ended - self.time
+
+    def to_json(self) -> dict[str, Any]:
+        return {"time": self.time, "frame": self.frame, "host": str(self.host), "kind": self.kind,
+                "queries": self.queries,
+                "first_query_after": _r(self.first_query_after),
+                "ended": self.ended, "latency": _r(self.latency),
+                "cancelled_by": str(self.cancelled_by) if self.cancelled_by else None}
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+@dataclass(slots=True)
+class _PendingLeave:
+    time: float
+    frame: int | None
+    host: IPv4Address
+    kind: str
+    queries: int = 0
+    first_query_after: float | None = None
+    flagged: bool = False
+
+
+@dataclass(slots=True)
+class GroupState:
+    """Router-side state of one group (RFC 3376 6.2.3 / 6.4) plus its history."""
+
+    group: IPv4Address
+    mode: str = INCLUDE
+    group_timer: float = 0.0                      # EXCLUDE mode only (absolute expiry)
+    sources: dict[IPv4Address, float] = field(default_factory=dict)  # A / X: expiry times
+    blocked: set[IPv4Address] = field(default_factory=set)            # Y (EXCLUDE, timer 0)
+    v1_host_until: float = 0.0
+    v2_host_until: float = 0.0
+    present: bool = False
+    hosts: dict[IPv4Address, float] = field(default_factory=dict)     # last report per host
+    first_join: float | None = None
+    first_join_frame: int | None = None
+    last_report: float | None = None
+    last_report_frame: int | None = None
+    reports: int = 0
+    joins: int = 0
+    expiries: int = 0
+    last_expiry: float | None = None
+    versions: set[int] = field(default_factory=set)
+    leaves: list[LeaveRecord] = field(default_factory=list)
+    leave_count: int = 0
+    pending: _PendingLeave | None = None
+    group_queries: int = 0
+    max_leave_latency: float | None = None
+
+    # -- compatibility (RFC 3376 7.3.2) -------------------------------------------
+    def compatibility(self, now: float) -> int:
+        """Group Compatibility Mode: 1 or 2 while older hosts are present, else 3."""
+        if now < self.v1_host_until:
+            return 1
+        if now < self.v2_host_until:
+            return 2
+        return 3
+
+    # -- timers -------------------------------------------------------------------
+    def expires(self) -> float | None:
+        """When the membership ends if nothing more is heard (None: not present)."""
+        if not self.present:
+            return None
+        if self.mode == EXCLUDE:
+            return self.group_timer
+        return max(self.sources.values(), default=None)
+
+    def members(self, now: float, gmi: float) -> list[IPv4Address]:
+        """Hosts whose last report is still within GMI at ``now`` (and did not leave)."""
+        if not self.present:
+            return []
+        return sorted(h for h, t in self.hosts.items() if now - t < gmi)
+
+    def to_json(self, now: float, gmi: float) -> dict[str, Any]:
+        exp = self.expires()
+        return {
+            "group": str(self.group),
+            "mac": str(multicast_mac(int(self.group))),
+            "state": self.mode if self.present else "absent",
+            "present": self.present,
+            "sources": sorted(str(s) for s in self.sources),
+            "excluded_sources": sorted(str(s) for s in self.blocked),
+            "expires": exp,
+            "compatibility_mode": self.compatibility(now),
+            "members": [str(h) for h in self.members(now, gmi)],
+            "reporting_hosts": sorted(str(h) for h in self.hosts),
+            "versions": sorted(self.versions),
+            "first_join": self.first_join,
+            "first_join_frame": self.first_join_frame,
+            "last_report": self.last_report,
+            "last_report_frame": self.last_report_frame,
+            "reports": self.reports,
+            "joins": self.joins,
+            "expiries": self.expiries,
+            "leaves": self.leave_count,
+            "group_queries": self.group_queries,
+            "max_leave_latency": _r(self.max_leave_latency),
+            "leave_details": [leave.to_json() for leave in self.leaves],
+        }
+
+
+class MembershipTable:
+    """Membership state of every group on one segment (see the module docstring)."""
+
+    def __init__(self, timers: TimerSet | Callable[[], TimerSet] | None = None, *,
+                 findings: FindingLog | None = None, segment: str = "",
+                 on_event: EventSink | None = None) -> None:
+        if timers is None:
+            timers = TimerSet()
+        self._timers: Callable[[], TimerSet] = timers if callable(timers) else (lambda: timers)  # type: ignore[assignment,return-value]
+        self.findings = findings if findings is not None else FindingLog()
+        self.segment = segment
+        self.groups: dict[IPv4Address, GroupState] = {}
+        self.on_event = on_event
+        self._live_by_mac: dict[int, set[IPv4Address]] = {}
+        self._where = f" on {segment}" if segment else ""
+        self.reports = 0
+
+    @property
+    def timers(self) -> TimerSet:
+        return self._timers()
+
+    # -- helpers ------------------------------------------------------------------
+    def _event(self, time: float, frame: int | None, group: IPv4Address, text: str) -> None:
+        if self.on_event is not None:
+            self.on_event(time, frame, group, text)
+
+    def _finding(self, code: str, severity: Severity, message: str, rfc: str, time: float,
+                 frame: int | None, key: Any, **context: Any) -> None:
+        if self.segment:
+            context["segment"] = self.segment
+        self.findings.add(Finding(code, severity, message + self._where, rfc, None, time, frame,
+                                  context), (code, self.segment, key))
+
+    def _state(self, group: IPv4Address) -> GroupState:
+        state = self.groups.get(group)
+        if state is None:
+            state = self.groups[group] = GroupState(group)
+        return state
+
+    # -- lazy timer advance -------------------------------------------------------------
+    def advance(self, state: GroupState, now: float) -> None:
+        """Apply every timer expiry of ``state`` up to ``now`` (RFC 3376 6.5)."""
+        if not state.present:
+            self._check_pending(state, now)
+            return
+        if state.mode == EXCLUDE:
+            if state.group_timer <= now:
+                # 6.5: group timer expired in EXCLUDE -> INCLUDE with running sources, or delete.
+                when = state.group_timer
+                state.blocked.clear()
+                running = {s: t for s, t in state.sources.items() if t > when}
+                state.sources = running
+                state.mode = INCLUDE
+                if running:
+                    self._event(when, None, state.group,
+                                f"group timer expired: back to INCLUDE with {len(running)} source(s)")
+                else:
+                    self._expire(state, when)
+                    self._check_pending(state, now)
+                    return
+            else:
+                # Source timers in EXCLUDE mode that expire move to Y (they are not deleted).
+                for src, t in list(state.sources.items()):
+                    if t <= now:
+                        del state.sources[src]
+                        state.blocked.add(src)
+        if state.mode == INCLUDE:
+            if state.sources:
+                expired = [s for s, t in state.sources.items() if t <= now]
+                if expired:
+                    last = max(state.sources[s] for s in expired)
+                    for src in expired:
+                        del state.sources[src]
+                    if not state.sources:
+                        self._expire(state, last)
+                    elif state.pending is not None and state.pending.kind == "block" and state.pending.queries:
+                        # The blocked sources timed out after the querier's group-and-source
+                        # queries: that source leave is complete.
+                        self._close_leave(state, state.pending, ended=last, cancelled_by=None)
+            elif state.present:
+                self._expire(state, now)
+        self._check_pending(state, now)
+
+    def _expire(self, state: GroupState, when: float) -> None:
+        state.present = False
+        state.mode = INCLUDE
+        state.sources.clear()
+        state.blocked.clear()
+        state.expiries += 1
+        state.last_expiry = when
+        state.hosts.clear()
+        live = self._live_by_mac.get(multicast_mac(int(state.group)).value)
+        if live is not None:
+            live.discard(state.group)
+        self._event(when, None, state.group, "membership expired")
+        pending = state.pending
+        if pending is not None:
+            self._close_leave(state, pending, ended=when, cancelled_by=None)
+
+    def _close_leave(self, state: GroupState, pending: _PendingLeave, *, ended: float | None,
+                     cancelled_by: IPv4Address | None) -> None:
+        if ended is not None:
+            self._check_pending(state, ended)
+        state.pending = None
+        record = LeaveRecord(pending.time, pending.frame, pending.host, pending.kind, pending.queries,
+                             pending.first_query_after, ended, cancelled_by)
+        if ended is not None:
+            latency = ended - pending.time
+            if state.max_leave_latency is None or latency > state.max_leave_latency:
+                state.max_leave_latency = latency
+        if len(state.leaves) < _LIST_LIMIT:
+            state.leaves.append(record)
+
+    def _check_pending(self, state: GroupState, now: float) -> None:
+        pending = state.pending
+        if pending is None or pending.queries or pending.flagged:
+            return
+        timers = self.timers
+        window = timers.last_member_query_interval + LEAVE_QUERY_GRACE
+        if now - pending.time > window:
+            pending.flagged = True
+            self._finding(
+                "leave-without-group-query", Severity.WARNING,
+                f"{pending.kind} for {state.group} from {pending.host} was not followed by a "
+                f"group-specific query within {window:.1f} s: the querier will not notice the "
+                "leave until the membership times out (Group Membership Interval)",
+                "RFC 2236 3, RFC 3376 6.4.2", pending.time, pending.frame,
+                ("leave", state.group), group=str(state.group), host=str(pending.host))
+
+    # -- joining ------------------------------------------------------------------------
+    def _join(self, state: GroupState, time: float, frame: int | None, host: IPv4Address) -> None:
+        state.present = True
+        state.joins += 1
+        if state.first_join is None:
+            state.first_join = time
+            state.first_join_frame = frame
+        self._event(time, frame, state.group, f"joined by {host}")
+        mac = multicast_mac(int(state.group))
+        live = self._live_by_mac.setdefault(mac.value, set())
+        others = sorted(g for g in live if g != state.group)
+        live.add(state.group)
+        if others:
+            self._finding(
+                "mac-shared-groups", Severity.WARNING,
+                f"{state.group} and {', '.join(map(str, others))} are joined at the same time and "
+                f"share the MAC {mac}: switches that forward by MAC deliver both to every member",
+                "RFC 1112 6.4, RFC 4541 2.1.1", time, frame,
+                ("mac", mac.value, tuple(sorted([state.group, *others]))),
+                mac=str(mac), groups=[str(g) for g in sorted([state.group, *others])])
+
+    def _link_local(self, group: IPv4Address, time: float, frame: int | None, host: IPv4Address) -> None:
+        value = int(group)
+        if _LINK_LOCAL_FIRST <= value <= _LINK_LOCAL_LAST:
+            self._finding(
+                "report-link-local", Severity.INFO,
+                f"{host} reports {group}, a link-local group (224.0.0.0/24) that is always flooded "
+                "and needs no membership (Linux: net.ipv4.igmp_link_local_mcast_reports=0 stops it)",
+                "RFC 4541 2.1.2, RFC 5771 4", time, frame, ("ll", group),
+                group=str(group), host=str(host))
+            return
+
+    # -- input --------------------------------------------------------------------------
+    def report(self, time: float, frame: int | None, host: IPv4Address, message: object) -> None:
+        """Feed a report or leave (V1Report, V2Report, V2Leave, V3Report)."""
+        kind = type(message)
+        msg: Any = message
+        if kind is V3Report:
+            for record in msg.records:
+                rtype = record.record_type
+                if isinstance(rtype, RecordType):
+                    self._record(time, frame, host, record.group, rtype, record.sources, 3)
+            return
+        if kind is V2Report or kind is V1Report:
+            version = 2 if kind is V2Report else 1
+            self._record(time, frame, host, msg.group, IS_EX, (), version)
+        elif kind is V2Leave:
+            self._record(time, frame, host, msg.group, TO_IN, (), 2, leave=True)
+
+    def _record(self, time: float, frame: int | None, host: IPv4Address, group: IPv4Address,
+                rtype: RecordType, sources: tuple[IPv4Address, ...], version: int,
+                leave: bool = False) -> None:
+        if not group.is_multicast:
+            return  # the decoder already reports group-not-multicast
+        self.reports += 1
+        timers = self.timers
+        gmi = timers.group_membership_interval
+        state = self._state(group)
+        self.advance(state, time)
+        state.versions.add(version)
+        if version == 1:
+            state.v1_host_until = time + timers.older_host_present_interval
+        elif version == 2 and not leave:
+            state.v2_host_until = time + timers.older_host_present_interval
+        compat = state.compatibility(time)
+        # RFC 3376 7.3.2: what older hosts' presence changes.
+        if compat < 3 and version == 3:
+            if rtype == BLOCK:
+                self._event(time, frame, group, f"BLOCK from {host} ignored (v{compat} compatibility)")
+                return
+            if rtype == TO_EX:
+                sources = ()
+            if compat == 1 and rtype == TO_IN:
+                self._event(time, frame, group, f"TO_IN from {host} ignored (v1 compatibility)")
+                return
+        if leave and compat == 1:
+            self._event(time, frame, group, f"leave from {host} ignored (v1 compatibility)")
+            return
+
+        self._link_local(group, time, frame, host)
+        is_leave = (rtype == TO_IN and not sources) or rtype == BLOCK
+        if not is_leave:
+            state.reports += 1
+            state.last_report = time
+            state.last_report_frame = frame
+            state.hosts[host] = time
+            pending = state.pending
+            if pending is not None and (rtype in (IS_EX, TO_EX) or (rtype in (IS_IN, ALLOW) and sources)):
+                # Another member answered the last-member queries: the group stays.
+                self._close_leave(state, pending, ended=None, cancelled_by=host)
+        new_sources = frozenset(sources)
+        was_present = state.present
+        if state.mode == INCLUDE or not state.present:
+            self._include(state, time, rtype, new_sources, gmi)
+        else:
+            self._exclude(state, time, rtype, new_sources, gmi)
+        if state.present and not was_present:
+            self._join(state, time, frame, host)
+        elif not is_leave:
+            self._event(time, frame, group, f"{_NAMES[rtype]}{_fmt_sources(sources)} from {host} (v{version})")
+
+        if is_leave:
+            state.leave_count += 1
+            state.hosts.pop(host, None)
+            if rtype == BLOCK and not (state.mode == INCLUDE and new_sources & set(state.sources)):
+                # BLOCK of sources not forwarded: nothing to leave.
+                self._event(time, frame, group, f"BLOCK{_fmt_sources(sources)} from {host}")
+                return
+            label = "v2-leave" if leave else ("block" if rtype == BLOCK else "to_in")
+            self._event(time, frame, group,
+                        f"{'leave' if leave else _NAMES[rtype] + _fmt_sources(sources)} from {host}")
+            if state.present and state.pending is None:
+                state.pending = _PendingLeave(time, frame, host, label)
+            elif not state.present:
+                pass
+
+    # RFC 3376 6.4.1 / 6.4.2, router in INCLUDE(A)
+    def _include(self, state: GroupState, now: float, rtype: RecordType, b: frozenset[IPv4Address],
+                 gmi: float) -> None:
+        a = state.sources
+        if rtype in (IS_IN, ALLOW, TO_IN):
+            for src in b:
+                a[src] = now + gmi            # (B) = GMI
+            # TO_IN also sends Q(G, A-B); BLOCK sends Q(G, A*B): observed, not simulated.
+            if a:
+                state.present = True
+            elif not state.present:
+                return
+            elif rtype == TO_IN and not a:
+                pass
+        elif rtype == BLOCK:
+            return
+        elif rtype in (IS_EX, TO_EX):
+            # INCLUDE(A) + IS_EX(B)/TO_EX(B) -> EXCLUDE(A*B, B-A); (B-A)=0; del(A-B); GT=GMI
+            keep = {s: t for s, t in a.items() if s in b}
+            state.sources = keep
+            state.blocked = set(b - set(a))
+            state.mode = EXCLUDE
+            state.group_timer = now + gmi
+            state.present = True
+
+    # RFC 3376 6.4.1 / 6.4.2, router in EXCLUDE(X, Y)
+    def _exclude(self, state: GroupState, now: float, rtype: RecordType, a: frozenset[IPv4Address],
+                 gmi: float) -> None:
+        x = state.sources
+        y = state.blocked
+        if rtype in (IS_IN, ALLOW, TO_IN):
+            # -> EXCLUDE(X+A, Y-A), (A)=GMI   (TO_IN also sends Q(G,X-A), Q(G))
+            for src in a:
+                x[src] = now + gmi
+            y -= a
+        elif rtype == BLOCK:
+            # -> EXCLUDE(X+(A-Y), Y), (A-X-Y)=Group Timer
+            for src in a:
+                if src not in y and src not in x:
+                    x[src] = state.group_timer
+        elif rtype in (IS_EX, TO_EX):
+            # IS_EX(A) -> EXCLUDE(A-Y, Y*A), (A-X-Y)=GMI, del(X-A), del(Y-A), GT=GMI
+            # TO_EX(A) -> same but (A-X-Y)=Group Timer
+            fill = now + gmi if rtype == IS_EX else state.group_timer
+            new_x = {}
+            for src in a:
+                if src in y:
+                    continue
+                new_x[src] = x[src] if src in x else fill
+            state.sources = new_x
+            state.blocked = y & a
+            state.group_timer = now + gmi
+
+    def query(self, time: float, frame: int | None, message: object) -> None:
+        """Feed a group-specific or group-and-source-specific query (others are ignored).
+
+        A query with the S flag clear lowers the group timer (or the listed sources'
+        timers) to LMQT (RFC 3376 6.6.1), LMQI being the query's Max Response Time.
+        """
+        kind = type(message)
+        msg: Any = message
+        if kind is V3Query:
+            suppress = msg.s_flag
+            sources = msg.sources
+        elif kind is V2Query:
+            suppress = False
+            sources = ()
+        else:
+            return
+        group = msg.group
+        if int(group) == 0:
+            return
+        state = self.groups.get(group)
+        if state is None:
+            state = self._state(group)
+        self.advance(state, time)
+        state.group_queries += 1
+        pending = state.pending
+        if pending is not None:
+            if pending.first_query_after is None:
+                pending.first_query_after = time - pending.time
+            pending.queries += 1
+        lmqt = msg.max_resp_time * self.timers.lmqc
+        self._event(time, frame, group,
+                    f"{'group-and-source' if sources else 'group-specific'} query"
+                    f"{_fmt_sources(sources)} (MRT {msg.max_resp_time:g} s{', S' if suppress else ''})")
+        if suppress or not state.present:
+            return
+        limit = time + lmqt
+        if sources:
+            for src in sources:
+                t = state.sources.get(src)
+                if t is not None and t > limit:
+                    state.sources[src] = limit
+        elif state.mode == EXCLUDE:
+            if state.group_timer > limit:
+                state.group_timer = limit
+        else:
+            # INCLUDE mode, group-specific query (v2 router on a v2 leave, 6.6.3.1)
+            for src, t in state.sources.items():
+                if t > limit:
+                    state.sources[src] = limit
+
+    def finish(self, end_time: float) -> None:
+        """Bring every group to ``end_time``; open leaves stay open (still joined)."""
+        for state in self.groups.values():
+            self.advance(state, end_time)
+
+    def max_leave_latency(self) -> float | None:
+        values = [s.max_leave_latency for s in self.groups.values() if s.max_leave_latency is not None]
+        return max(values, default=None)
+
+
+_NAMES = {IS_IN: "IS_IN", IS_EX: "IS_EX", TO_IN: "TO_IN", TO_EX: "TO_EX", ALLOW: "ALLOW", BLOCK: "BLOCK"}
+
+
+def _fmt_sources(sources: tuple[IPv4Address, ...] | frozenset[IPv4Address]) -> str:
+    if not sources:
+        return "({})"
+    items = sorted(sources)
+    text = ", ".join(str(s) for s in items[:4])
+    if len(items) > 4:
+        text += f", +{len(items) - 4}"
+    return "({" + text + "})"

@@ -1,0 +1,410 @@
+"""Querier election tracker for one segment (RFC 3376 6.6.2, RFC 2236 3 and 7).
+
+Pure: time is passed in. Feed it every IGMP query seen on one segment (one
+broadcast domain: an interface, or a VLAN on it), in time order, from a capture
+or from a live sniffer::
+
+    tracker = QuerierTracker()                      # optionally TimerSet(...) / Profile
+    tracker.observe(time, frame, src, dst, message, mac="02:00:00:00:00:01")
+    ...
+    tracker.finish(end_time)                        # closes gaps at the end
+    tracker.elected            # IPv4Address | None: the querier now
+    tracker.routers            # {IPv4Address: RouterInfo}, 0.0.0.0 = proxy queries
+    tracker.elections          # [Election]: every change of elected querier
+    tracker.gaps               # [Gap]: no general query for longer than OQPI
+    tracker.timers             # TimerSet in force (adopted from the querier's QRV/QQI/MRT)
+    list(tracker.findings)     # Finding values (codes in docs/findings.md)
+
+``time`` is float seconds on any monotonic clock (capture-relative in mdiag
+analyze); ``frame`` a frame number or ``None``; ``src``/``dst`` are
+``ipaddress.IPv4Address``; ``message`` a V1Query, V2Query or V3Query from
+:mod:`mdiag.core.igmp.messages` (other messages are ignored); ``mac`` the
+sender's MAC as text or ``None``.
+
+Rules applied:
+
+* Election: the router with the lowest IP address among those that sent a
+  general query within the Other Querier Present Interval is the querier
+  (RFC 3376 6.6.2). Queries from 0.0.0.0 (snooping-switch proxies, RFC 4541
+  2.1.1) never take part.
+* A router with a higher address that sends a general query after a lower
+  address has queried, before OQPI has run out, did not yield:
+  ``querier-two-active``.
+* No general query for longer than OQPI: ``querier-gap`` (a general query ends
+  it; the capture end closes an open one).
+* Intervals between one router's general queries are compared with its
+  advertised QQI (v3) or the default 125 s (v1/v2), leaving out its startup
+  queries (QI/4 apart, 6.6.2 / 8.6): ``querier-interval-drift``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import Any
+
+from mdiag.core.findinglog import FindingLog
+from mdiag.core.findings import Finding, Severity
+from mdiag.core.igmp.messages import V1Query, V2Query, V3Query
+from mdiag.core.timers import Profile, TimerSet
+
+__all__ = ["Election", "Gap", "QuerierTracker", "RouterInfo"]
+
+_ZERO = IPv4Address(0)
+_ALL_SYSTEMS = IPv4Address("224.0.0.1")
+_LIST_LIMIT = 1000
+#: A measured steady interval may differ this much from the advertised one.
+DRIFT_TOLERANCE = 0.10
+DRIFT_MIN_SECONDS = 2.0
+
+
+@dataclass(slots=True)
+class RouterInfo:
+    """Everything seen from one query sender on a segment."""
+
+    address: IPv4Address
+    first_time: float
+    first_frame: int | None
+    last_time: float = 0.0
+    last_frame: int | None = None
+    macs: set[str] = field(default_factory=set)
+    versions: set[int] = field(default_factory=set)
+    general_queries: int = 0
+    group_queries: int = 0
+    group_source_queries: int = 0
+    startup_queries: int = 0
+    last_general: float | None = None
+    #: steady intervals between this router's general queries
+    interval_count: int = 0
+    interval_sum: float = 0.0
+    interval_min: float | None = None
+    interval_max: float | None = None
+    qqi: int | None = None          # last advertised (v3; 0 = unspecified)
+    qrv: int | None = None          # last advertised (v3)
+    max_resp_time: float | None = None  # of the last general query
+    s_flag_queries: int = 0
+
+    @property
+    def proxy(self) -> bool:
+        """Queries from 0.0.0.0 come from snooping switches (RFC 4541 2.1.1)."""
+        return self.address == _ZERO
+
+    @property
+    def mean_interval(self) -> float | None:
+        return self.interval_sum / self.interval_count if self.interval_count else None
+
+    @property
+    def expected_interval(self) -> float:
+        """The interval the router announces (QQI) or the RFC default 125 s."""
+        return float(self.qqi) if self.qqi else 125.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": str(self.address),
+            "proxy": self.proxy,
+            "macs": sorted(self.macs),
+            "versions": sorted(self.versions),
+            "first_seen": self.first_time,
+            "first_frame": self.first_frame,
+            "last_seen": self.last_time,
+            "last_frame": self.last_frame,
+            "general_queries": self.general_queries,
+            "group_queries": self.group_queries,
+            "group_source_queries": self.group_source_queries,
+            "startup_queries": self.startup_queries,
+            "interval": {
+                "measured_mean": _round(self.mean_interval),
+                "min": _round(self.interval_min),
+                "max": _round(self.interval_max),
+                "samples": self.interval_count,
+                "advertised_qqi": self.qqi,
+            },
+            "qrv": self.qrv,
+            "max_resp_time": self.max_resp_time,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Election:
+    """The elected querier changed at ``time`` (``querier`` None: none left)."""
+
+    time: float
+    frame: int | None
+    querier: IPv4Address | None
+    previous: IPv4Address | None
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"time": self.time, "frame": self.frame,
+                "querier": str(self.querier) if self.querier is not None else None,
+                "previous": str(self.previous) if self.previous is not None else None,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """No general query from ``start`` to ``end`` (longer than OQPI)."""
+
+    start: float
+    end: float
+    frame: int | None
+    open_at_end: bool = False
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    def to_json(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "duration": _round(self.duration),
+                "frame": self.frame, "open_at_end": self.open_at_end}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 1000 else f"{seconds:.0f} s"
+
+
+class QuerierTracker:
+    """Reconstructs queriers and elections on one segment (see module docstring)."""
+
+    def __init__(self, timers: TimerSet | None = None, *, profile: Profile | None = None,
+                 findings: FindingLog | None = None, segment: str = "") -> None:
+        self.timers = timers or TimerSet(profile=profile or Profile.RFC3376)
+        self.configured = self.timers
+        self.findings = findings if findings is not None else FindingLog()
+        self.segment = segment
+        self.routers: dict[IPv4Address, RouterInfo] = {}
+        self.elected: IPv4Address | None = None
+        self.elections: list[Election] = []
+        self.gaps: list[Gap] = []
+        self.first_time: float | None = None
+        self.last_general_time: float | None = None
+        self.last_time: float | None = None
+        self.queries = 0
+        self.dropped_events = 0
+        self._where = f" on {segment}" if segment else ""
+
+    # -- helpers ----------------------------------------------------------------
+    def _finding(self, code: str, severity: Severity, message: str, rfc: str, time: float,
+                 frame: int | None, key: Any, **context: Any) -> None:
+        if self.segment:
+            context["segment"] = self.segment
+        self.findings.add(Finding(code, severity, message + self._where, rfc, None, time, frame,
+                                  context), (code, self.segment, key))
+
+    def _elect(self, time: float, frame: int | None, new: IPv4Address | None, reason: str) -> None:
+        if new == self.elected:
+            return
+        if len(self.elections) < _LIST_LIMIT:
+            self.elections.append(Election(time, frame, new, self.elected, reason))
+        else:
+            self.dropped_events += 1
+        self.elected = new
+
+    @property
+    def querier_version(self) -> int | None:
+        """IGMP version of the elected querier's latest queries (lowest it used)."""
+        if self.elected is None:
+            return None
+        info = self.routers.get(self.elected)
+        return min(info.versions) if info and info.versions else None
+
+    @property
+    def versions(self) -> set[int]:
+        """Every version a non-proxy router queried with."""
+        out: set[int] = set()
+        for info in self.routers.values():
+            if not info.proxy:
+                out |= info.versions
+        return out
+
+    # -- input --------------------------------------------------------------------
+    def observe(self, time: float, frame: int | None, src: IPv4Address, dst: IPv4Address | None,
+                message: object, mac: str | None = None) -> None:
+        """Feed one query (anything else is ignored). Times must not go backwards."""
+        kind = type(message)
+        if kind is V3Query:
+            version = 3
+        elif kind is V2Query:
+            version = 2
+        elif kind is V1Query:
+            version = 1
+        else:
+            return
+        query: Any = message
+        self.queries += 1
+        if self.first_time is None:
+            self.first_time = time
+        self.last_time = time
+        info = self.routers.get(src)
+        if info is None:
+            info = self.routers[src] = RouterInfo(src, time, frame)
+        info.last_time = time
+        info.last_frame = frame
+        if mac:
+            info.macs.add(mac)
+        if version not in info.versions:
+            info.versions.add(version)
+            self._check_versions(time, frame)
+        group = query.group
+        sources = query.sources if version == 3 else ()
+        general = group == _ZERO and not sources
+        if version == 3 and query.s_flag:
+            info.s_flag_queries += 1
+
+        if group == _ZERO and (sources or (dst is not None and dst != _ALL_SYSTEMS)):
+            # RFC 3376 4.1.12: a group-specific or group-and-source query is sent to the
+            # group itself; group 0 there is a broken group-specific query.
+            self._finding(
+                "query-group-zero", Severity.ERROR,
+                f"query from {src} to {dst} carries group 0.0.0.0"
+                + (f" with {len(sources)} source(s)" if sources else "")
+                + ": a group-specific query must name its group", "RFC 3376 4.1.12",
+                time, frame, ("gz", src), source=str(src), destination=str(dst))
+            return
+        if not general:
+            if sources:
+                info.group_source_queries += 1
+            else:
+                info.group_queries += 1
+            return
+
+        # -- general query --------------------------------------------------------
+        info.general_queries += 1
+        oqpi = self.timers.other_querier_present_interval
+        if self.last_general_time is not None and time - self.last_general_time > oqpi:
+            self._gap(self.last_general_time, time, frame, open_at_end=False)
+        self.last_general_time = time
+
+        if version == 3:
+            info.qqi = query.qqi
+            info.qrv = query.qrv
+        info.max_resp_time = query.max_resp_time
+        self._interval(info, time, frame, version)
+        info.last_general = time
+
+        if info.proxy:
+            self._finding(
+                "querier-proxy", Severity.INFO,
+                f"general queries from 0.0.0.0 (a snooping switch's proxy querier{', MAC ' + mac if mac else ''}); "
+                "they take no part in the election and some hosts and routers drop them",
+                "RFC 4541 2.1.1", time, frame, "proxy", mac=mac)
+            if self.elected is None:
+                # Only a proxy: adopt its timers, no election.
+                self._adopt(query, version)
+            return
+
+        # -- election (RFC 3376 6.6.2) ------------------------------------------
+        current = self.elected
+        if current is not None and current != src:
+            cur = self.routers[current]
+            silent = cur.last_general is None or time - cur.last_general > oqpi
+            if src < current:
+                self._elect(time, frame, src, f"{src} is lower than {current}")
+            elif silent:
+                self._elect(time, frame, src, f"{current} silent for more than {_fmt(oqpi)} (OQPI)")
+            else:
+                assert cur.last_general is not None
+                heard = cur.last_general
+                if time - heard > 0.5 and cur.first_time < time:
+                    self._finding(
+                        "querier-two-active", Severity.WARNING,
+                        f"{src} kept sending general queries {_fmt(time - heard)} after the "
+                        f"lower-addressed querier {current} queried (it must stay silent for "
+                        f"the Other Querier Present Interval, {_fmt(oqpi)})",
+                        "RFC 3376 6.6.2", time, frame, ("two", src, current),
+                        querier=str(current), other=str(src))
+        elif current is None:
+            self._elect(time, frame, src,
+                        "first general query" if not self.elections else "querier returned")
+        if self.elected == src:
+            self._adopt(query, version)
+
+    def _adopt(self, query: Any, version: int) -> None:
+        if version == 3:
+            self.timers = self.timers.adopt(qrv=query.qrv, qqi=query.qqi,
+                                            max_resp_time=query.max_resp_time)
+        else:
+            self.timers = self.timers.adopt(max_resp_time=query.max_resp_time)
+
+    def _interval(self, info: RouterInfo, time: float, frame: int | None, version: int) -> None:
+        previous = info.last_general
+        if previous is None:
+            info.startup_queries = 1
+            return
+        interval = time - previous
+        expected = info.expected_interval
+        startup_interval = expected / 4
+        # RFC 3376 8.6/8.7: Startup Query Count queries, Startup Query Interval apart.
+        if (info.startup_queries and info.startup_queries < self.timers.startup_query_count
+                and abs(interval - startup_interval) <= max(0.25 * startup_interval, 1.0)):
+            info.startup_queries += 1
+            return
+        info.startup_queries = info.startup_queries if info.interval_count else info.startup_queries
+        if interval > self.timers.other_querier_present_interval:
+            return  # a gap (or the router lost and regained the election), not an interval
+        info.interval_count += 1
+        info.interval_sum += interval
+        info.interval_min = interval if info.interval_min is None else min(info.interval_min, interval)
+        info.interval_max = interval if info.interval_max is None else max(info.interval_max, interval)
+        if info.interval_count >= 2:
+            mean = info.interval_sum / info.interval_count
+            if abs(mean - expected) > max(DRIFT_TOLERANCE * expected, DRIFT_MIN_SECONDS):
+                source = f"its QQIC ({int(expected)} s)" if info.qqi else "the default 125 s (IGMPv1/v2 carry no QQIC)"
+                self._finding(
+                    "querier-interval-drift", Severity.WARNING,
+                    f"{info.address} sends general queries every {_fmt(mean)} on average, "
+                    f"not the {_fmt(expected)} of {source}",
+                    "RFC 3376 4.1.7" if info.qqi else "RFC 2236 8.2", time, frame,
+                    ("drift", info.address), router=str(info.address),
+                    measured=round(mean, 3), advertised=expected)
+
+    def _check_versions(self, time: float, frame: int | None) -> None:
+        versions = self.versions
+        if len(versions) > 1:
+            by = {str(a): sorted(i.versions) for a, i in self.routers.items() if not i.proxy}
+            self._finding(
+                "querier-version-mismatch", Severity.WARNING,
+                "routers query with different IGMP versions ("
+                + ", ".join(f"{a} v{'/v'.join(map(str, v))}" for a, v in by.items())
+                + "); every router on a link must run the same version",
+                "RFC 3376 7.3.1", time, frame, "versions", routers=by)
+
+    def _gap(self, start: float, end: float, frame: int | None, *, open_at_end: bool) -> None:
+        if len(self.gaps) < _LIST_LIMIT:
+            self.gaps.append(Gap(start, end, frame, open_at_end))
+        else:
+            self.dropped_events += 1
+        oqpi = self.timers.other_querier_present_interval
+        what = "until the end of the capture" if open_at_end else "before the next one"
+        self._finding(
+            "querier-gap", Severity.WARNING,
+            f"no general query for {_fmt(end - start)} (from {start:.3f} s {what}), longer than "
+            f"the Other Querier Present Interval {_fmt(oqpi)}: memberships may expire and "
+            "snooping switches may stop forwarding", "RFC 3376 8.5", end if not open_at_end else start,
+            frame, ("gap", round(start, 6)), start=start, end=end)
+
+    def finish(self, end_time: float, *, had_igmp: bool = True, start_time: float | None = None) -> None:
+        """Close the analysis at ``end_time`` (the capture's last frame)."""
+        oqpi = self.timers.other_querier_present_interval
+        if self.last_general_time is not None and end_time - self.last_general_time > oqpi:
+            self._gap(self.last_general_time, end_time, None, open_at_end=True)
+        if self.elected is not None:
+            info = self.routers[self.elected]
+            if info.last_general is not None and end_time - info.last_general > oqpi:
+                self._elect(info.last_general + oqpi, None, None,
+                            f"{self.elected} silent for more than {_fmt(oqpi)} (OQPI)")
+        has_router = any(not i.proxy and i.general_queries for i in self.routers.values())
+        if not has_router and had_igmp:
+            span = end_time - (start_time if start_time is not None else end_time)
+            sure = span >= oqpi
+            proxy = _ZERO in self.routers
+            self._finding(
+                "querier-none", Severity.WARNING if sure else Severity.INFO,
+                ("no router sent a general query" + (" (only a switch's proxy queries from 0.0.0.0)" if proxy else ""))
+                + (f" in {_fmt(span)}, longer than OQPI ({_fmt(oqpi)})" if sure
+                   else f" in this {_fmt(span)} capture (shorter than OQPI {_fmt(oqpi)}, so not conclusive)"),
+                "RFC 3376 6.6.2", start_time if start_time is not None else end_time, None, "none")
