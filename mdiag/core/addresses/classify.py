@@ -124,8 +124,7 @@ def _classify_v4(group: IPv4Group) -> Classification:
         details["glop_as"] = asn
     elif block.key == "unicast-prefix":
         prefix = f"{o2}.{o3}.{o4}.0/24"
-        facts.append(f"unicast prefix {prefix} (a holder of a shorter prefix, e.g. {o2}.{o3}.0.0/16, "
-                     f"uses it as group id {o4})")
+        facts.append(f"unicast prefix {prefix} (or group {o4} of {o2}.{o3}.0.0/16)")
         details["unicast_prefix"] = prefix
     elif block.key == "sdp-sap" and reg.SAP_DYNAMIC[0] <= value <= reg.SAP_DYNAMIC[1]:
         facts.append("SAP dynamic assignments 224.2.128.0/17")
@@ -138,7 +137,8 @@ def _classify_v4(group: IPv4Group) -> Classification:
         scope = reg.subscope_of(value)
         assert scope is not None
         sub_scope = scope.key
-        facts.append(f"RFC 2365 {scope.name} ({scope.range_text})")
+        details["sub_scope_name"] = scope.name
+        details["sub_scope_range"] = scope.range_text
         if scope.relative and scope.last - value < 256:
             offset = scope.last - value
             relative = reg.RELATIVE_NAMES.get(offset)
@@ -171,8 +171,7 @@ def _classify_v6(group: IPv6Group) -> Classification:
     r_flag, p_flag, t_flag = bool(flags & 4), bool(flags & 2), bool(flags & 1)
     scope_name = reg.ipv6_scope_name(scope_nibble)
     coarse = reg.ipv6_coarse_scope(scope_nibble)
-    facts: list[str] = [f"scope {scope_nibble:x} ({scope_name})",
-                        "flags " + ("".join(f for f, on in (("R", r_flag), ("P", p_flag), ("T", t_flag)) if on) or "none")
+    facts: list[str] = ["flags " + ("".join(f for f, on in (("R", r_flag), ("P", p_flag), ("T", t_flag)) if on) or "none")
                         + (" (transient)" if t_flag else " (permanent, IANA-assigned)")]
     details: dict[str, Any] = {"scope_nibble": scope_nibble, "scope_name": scope_name,
                                "flags": {"R": r_flag, "P": p_flag, "T": t_flag}}

@@ -111,7 +111,7 @@ IPV4_BLOCKS: tuple[Block, ...] = (
     Block("reserved-235", "Reserved", _v4("235.0.0.0"), _v4("238.255.255.255"),
           "RFC 5771 3", GLOBAL, _RESERVED),
     Block("admin-scoped", "Administratively Scoped", *_cidr_range("239.0.0.0/8"), "RFC 2365 4",
-          ADMIN_SCOPED, "routed only inside the administrative scope boundary"),
+          ADMIN_SCOPED, "routed only inside the admin-scope boundary"),
 )
 
 _BLOCK_STARTS = [b.first for b in IPV4_BLOCKS]
@@ -142,11 +142,11 @@ class SubScope:
 
 #: RFC 2365 sub-scopes of 239/8, ascending and gap-free (tested).
 ADMIN_SUBSCOPES: tuple[SubScope, ...] = (
-    SubScope("organization-local-expansion", "Organization-Local expansion (reserved)",
+    SubScope("organization-local-expansion", "Organization-Local expansion",
              _v4("239.0.0.0"), _v4("239.191.255.255"), False),
     SubScope("organization-local", "Organization-Local Scope", *_cidr_range("239.192.0.0/14"), True),
     SubScope("unassigned", "no RFC 2365 sub-scope", _v4("239.196.0.0"), _v4("239.252.255.255"), False),
-    SubScope("local-expansion", "Local Scope expansion (reserved)",
+    SubScope("local-expansion", "Local Scope expansion",
              _v4("239.253.0.0"), _v4("239.254.255.255"), False),
     SubScope("local", "Local Scope", *_cidr_range("239.255.0.0/16"), True),
 )

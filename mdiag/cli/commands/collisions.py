@@ -1,0 +1,180 @@
+"""``mdiag collisions``: audit a channel plan for shared MACs and flooded 224.0.0.x aliases.
+
+A CI gate: exit 1 when the plan has a MAC collision, a flooded alias, a 224.0.0.x
+group or one group carrying two different labels; 0 when clean; 2 when an input
+could not be read (the readable ones are still audited and reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from mdiag.cli.environment import Environment
+from mdiag.errors import ExitStatus, InputError
+
+HELP = "audit groups, ranges, CIDRs or a channel-plan file for shared MACs and flooded 224.0.0.x aliases"
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--limit wants a whole number of rows, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--limit must be 0 or more, not {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("entries", nargs="*", metavar="ENTRY",
+                        help="239.1.1.1, 239.1.1.1-239.1.1.50 (or -50), 239.1.0.0/16; ADDR=label adds a label")
+    parser.add_argument("-f", "--file", action="append", default=[], metavar="PLAN",
+                        help="plan file: one entry per line, '#' comments, optional label after the address "
+                             "('-' reads stdin); may be repeated")
+    parser.add_argument("--limit", type=_limit, default=20, metavar="N",
+                        help="rows to show per section (default 20; counts are always exact)")
+    parser.add_argument("--json", action="store_true", help="print JSON (schema in docs/addresses.md)")
+    # Entries may come before or after options ("239.1.1.1 --file plan.txt 239.2.2.2"):
+    # argparse only fills a '*' positional once, so move the entries to the front first.
+    original = parser.parse_known_args
+
+    def parse_known_args(args: Any = None, namespace: Any = None) -> Any:
+        return original(_entries_first(list(args) if args is not None else None), namespace)
+
+    parser.parse_known_args = parse_known_args  # type: ignore[method-assign]
+
+
+_VALUED = {"-f", "--file", "--limit"}
+
+
+def _entries_first(args: list[str] | None) -> list[str] | None:
+    if args is None:
+        return None
+    entries: list[str] = []
+    options: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            entries.extend(args[index + 1:])
+            break
+        if arg in _VALUED:
+            options.extend(args[index:index + 2])
+            index += 2
+            continue
+        (options if arg.startswith("-") and len(arg) > 1 else entries).append(arg)
+        index += 1
+    return [*entries, *options]
+
+
+def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from mdiag.core.addresses.audit import audit
+    from mdiag.core.addresses.plan import Entry, EntryProblem, parse_arguments
+
+    if not args.entries and not args.file:
+        raise InputError("nothing to audit: give groups, ranges or CIDRs, or --file PLAN")
+
+    entries: list[Entry] = []
+    problems: list[EntryProblem] = []
+
+    def take(items: Any) -> None:
+        for item in items:
+            (entries if isinstance(item, Entry) else problems).append(item)
+
+    take(parse_arguments(args.entries))
+    for path in args.file:
+        _read_plan(path, env, take, problems)
+
+    report = audit(entries, args.limit)
+    if args.json:
+        from mdiag.cli import render
+
+        document = report.to_json()
+        document["errors"] = [p.to_json() for p in problems]
+        render.emit_json(document, env.stdout, "collisions")
+    else:
+        _print_report(report, env)
+    for problem in problems:
+        env.error(problem.message)
+    if problems:
+        return ExitStatus.BAD_INPUT
+    return ExitStatus.PROBLEM_FOUND if report.problem_found else ExitStatus.OK
+
+
+def _read_plan(path: str, env: Environment, take: Any, problems: list[Any]) -> None:
+    from mdiag.core.addresses.plan import EntryProblem, parse_plan
+
+    if path == "-":
+        take(parse_plan(env.stdin_binary, "stdin"))
+        return
+    try:
+        with open(path, "rb") as handle:
+            take(parse_plan(handle, path))
+    except IsADirectoryError:
+        problems.append(EntryProblem(path, path, f"cannot read plan {path}: it is a directory"))
+    except FileNotFoundError:
+        problems.append(EntryProblem(path, path, f"cannot read plan {path}: no such file"))
+    except PermissionError:
+        problems.append(EntryProblem(path, path, f"cannot read plan {path}: permission denied"))
+    except OSError as exc:
+        problems.append(EntryProblem(path, path, f"cannot read plan {path}: {exc.strerror or exc}"))
+
+
+def _n(count: int, noun: str, one: str, many: str) -> str:
+    return f"{count} {noun} {one}" if count == 1 else f"{count} {noun}s {many}"
+
+
+def _shown(total: int, rows: int) -> str:
+    return "all shown" if rows >= total else f"showing {rows}; raise --limit for more"
+
+
+def _print_report(report: Any, env: Environment) -> None:
+    from mdiag.cli import render
+
+    out = env.stdout
+    sections = 0
+
+    def gap() -> None:
+        nonlocal sections
+        if sections:
+            print(file=out)
+        sections += 1
+
+    if report.colliding_macs:
+        gap()
+        print(f"MAC collisions: {_n(report.colliding_macs, 'MAC', 'carries', 'carry')} {report.colliding_groups} groups "
+              f"({_shown(report.colliding_macs, len(report.collisions))})", file=out)
+        if report.collisions:
+            render.table(([str(r.mac), "  ".join(g.text() for g in r.groups)] for r in report.collisions),
+                         ["MAC", "groups sharing it"], out)
+    if report.flooded_groups:
+        gap()
+        print(f"Flooded aliases: {_n(report.flooded_groups, 'group', 'shares', 'share')} a MAC with 224.0.0.x; "
+              f"snooping switches flood {'it' if report.flooded_groups == 1 else 'them'} to every port ({_shown(report.flooded_groups, len(report.flooded))})", file=out)
+        if report.flooded:
+            render.table(([r.group.group, ", ".join(r.group.labels), str(r.mac),
+                           f"{r.shares_with}" + (f" ({r.shares_with_name})" if r.shares_with_name else "")]
+                          for r in report.flooded), ["group", "label", "MAC", "same MAC as"], out)
+    if report.link_local_groups:
+        gap()
+        print(f"Local Network Control groups (224.0.0.0/24, never routed): {report.link_local_groups} "
+              f"({_shown(report.link_local_groups, len(report.link_local))})", file=out)
+        if report.link_local:
+            render.table(([g.group, ", ".join(g.labels)] for g in report.link_local), ["group", "label"], out)
+    if report.duplicate_groups:
+        gap()
+        print(f"Groups named more than once: {report.duplicate_groups} "
+              f"({_shown(report.duplicate_groups, len(report.duplicates))})", file=out)
+        if report.duplicates:
+            render.table(([r.group.group, " | ".join(r.group.labels), ", ".join(r.group.origins),
+                           "yes" if r.conflicting else "no"] for r in report.duplicates),
+                         ["group", "labels", "named by", "conflict"], out)
+    gap()
+    blocks = ", ".join(f"{b.name} {b.range_text}: {b.groups}" for b in report.blocks) or "none"
+    print(f"Audited {report.entries} entries, {report.groups} groups ({blocks}).", file=out)
+    if report.findings:
+        render.table(([str(f.severity), f.code, f.message] for f in report.findings),
+                     ["severity", "finding", "what it means"], out)
+    if not report.problem_found:
+        print("Clean: no MAC collisions, no flooded aliases.", file=out)

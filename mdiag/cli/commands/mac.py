@@ -1,0 +1,130 @@
+"""``mdiag mac``: the Ethernet MAC of each group, its 32 aliases, or the groups behind a MAC."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from mdiag.cli.environment import Environment
+from mdiag.errors import ExitStatus
+
+HELP = "Ethernet MAC of multicast groups (01:00:5e / 33:33), the 32 IPv4 aliases, or groups behind a MAC"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="GROUP",
+                        help="IPv4 or IPv6 multicast groups (with --reverse: MAC addresses)")
+    parser.add_argument("--aliases", action="store_true",
+                        help="list the 32 IPv4 groups that share each group's MAC")
+    parser.add_argument("--reverse", action="store_true",
+                        help="inputs are MACs (01:00:5e:00:40:20, 0100.5e00.4020): list the groups behind each")
+    parser.add_argument("--json", action="store_true", help="print JSON (schema in docs/addresses.md)")
+
+
+def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from mdiag.core import addresses as addr
+    from mdiag.cli import render
+
+    results: list[dict[str, Any]] = []
+    errors: list[dict[str, str]] = []
+    for text in args.inputs:
+        try:
+            results.append(_reverse(text) if args.reverse else _forward(text, args.aliases))
+        except addr.AddressError as exc:
+            errors.append({"input": text, "error": exc.message})
+
+    if not args.reverse:
+        _note_shared(results)
+    if args.json:
+        render.emit_json({"mode": "reverse" if args.reverse else ("aliases" if args.aliases else "map"),
+                          "results": results, "errors": errors}, env.stdout, "mac")
+    elif args.reverse or args.aliases:
+        _print_alias_tables(results, args.reverse, env)
+    elif results:
+        render.table(([r["group"], r["mac"], "; ".join(r["notes"])] for r in results),
+                     ["group", "MAC", "note"], env.stdout)
+    for error in errors:
+        env.error(error["error"] if error["input"] in error["error"] else f"{error['input']}: {error['error']}")
+    return ExitStatus.BAD_INPUT if errors else ExitStatus.OK
+
+
+def _forward(text: str, with_aliases: bool) -> dict[str, Any]:
+    from mdiag.core import addresses as addr
+    from mdiag.core.addresses.registry import IPV4_WELL_KNOWN
+
+    group = addr.parse_group(text)
+    mac = addr.multicast_mac(group)
+    notes: list[str] = []
+    result: dict[str, Any] = {"input": text, "group": str(group), "version": group.version, "mac": str(mac)}
+    if isinstance(group, addr.IPv4Group):
+        low = group.value & 0x7FFFFF
+        if addr.is_link_local(group):
+            notes.append("224.0.0.0/24: snooping switches flood it to every port")
+        elif low < 0x100:
+            base = addr.format_ipv4(0xE0000000 | low)
+            known = IPV4_WELL_KNOWN.get(0xE0000000 | low)
+            notes.append(f"same MAC as {base}{f' ({known})' if known else ''}: flooded to every port")
+            result["flooded_alias_of"] = base
+        if with_aliases:
+            result["aliases"] = [_alias_row(g, group) for g in addr.aliases(group)]
+    else:
+        if with_aliases:
+            result["aliases"] = None
+            notes.append("IPv6: the 33:33 MAC keeps the low 32 bits, so 2^88 groups share it (no list)")
+    result["notes"] = notes
+    return result
+
+
+def _alias_row(group: Any, given: Any = None) -> dict[str, Any]:
+    from mdiag.core.addresses import classify
+
+    c = classify(group)
+    return {"group": str(group), "block": c.block, "scope": c.scope, "name": c.name,
+            "given": given is not None and group == given}
+
+
+def _reverse(text: str) -> dict[str, Any]:
+    from mdiag.core import addresses as addr
+    from mdiag.core.addresses.mac import ipv6_low32_text
+
+    mac = addr.Mac.parse(text)
+    if mac.is_ipv6_multicast:
+        low = ipv6_low32_text(mac.value)
+        # ff02::1:ffXX:XXXX solicited-node groups are by far the most common 33:33:ff MACs
+        example = f"ff02::1:{low}" if mac.value & 0xFF000000 == 0xFF000000 else f"ff02::{low}"
+        return {"input": text, "mac": str(mac), "version": 6, "groups": None,
+                "ipv6_low32": low, "example": example,
+                "notes": [f"every IPv6 group ending in {low} (2^88 groups), e.g. {example}"]}
+    groups = addr.groups_for_mac(mac)
+    return {"input": text, "mac": str(mac), "version": 4, "groups": [_alias_row(g) for g in groups], "notes": []}
+
+
+def _note_shared(results: list[dict[str, Any]]) -> None:
+    """When several given groups land on one MAC, say so on each row."""
+    by_mac: dict[str, list[str]] = {}
+    for r in results:
+        if r["group"] not in by_mac.setdefault(r["mac"], []):
+            by_mac[r["mac"]].append(r["group"])
+    for r in results:
+        others = [g for g in by_mac[r["mac"]] if g != r["group"]]
+        if others:
+            r["notes"].insert(0, f"same MAC as {', '.join(others)} (given here)")
+            r["shares_mac_with"] = others
+
+
+def _print_alias_tables(results: list[dict[str, Any]], reverse: bool, env: Environment) -> None:
+    from mdiag.cli import render
+
+    for index, r in enumerate(results):
+        if index:
+            print(file=env.stdout)
+        rows = r.get("groups") if reverse else r.get("aliases")
+        if rows is None:
+            print(f"{r['mac']}: {'; '.join(r['notes'])}", file=env.stdout)
+            continue
+        title = f"{r['mac']} is shared by {len(rows)} groups"
+        if not reverse:
+            title += f" ({r['group']} marked *)"
+        print(title + ":", file=env.stdout)
+        render.table(([("* " if row["given"] else "  ") + row["group"], row["block"], row["scope"], row["name"] or ""]
+                      for row in rows), ["group", "IANA block", "scope", "name"], env.stdout)

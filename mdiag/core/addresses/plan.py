@@ -1,0 +1,182 @@
+"""Parse channel-plan entries: single groups, ranges and CIDRs, each with an optional label.
+
+One entry per line (or per command-line argument)::
+
+    239.1.1.1                   a single group
+    239.1.1.1  BBC One HD       a group with a label (rest of the line)
+    239.1.1.1-239.1.1.50        an inclusive range (also 239.1.1.1-50: last octet)
+    239.1.0.0/16  sports pool   a CIDR block (host bits must be zero)
+    # comment                   blank lines and comments are skipped
+
+The label may also follow a comma, semicolon or tab (CSV-ish exports); on the
+command line ``239.1.1.1=BBC`` attaches a label. Entries stream: a plan is never
+expanded into groups, each entry stays one interval ``[first, last]``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from mdiag.core.addresses.group import (
+    IPV4_MULTICAST_FIRST,
+    IPV4_MULTICAST_LAST,
+    AddressError,
+    format_ipv4,
+    parse_ipv4,
+)
+
+_SPLIT = re.compile(r"[\s,;]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One plan entry: the inclusive IPv4 interval it names, its label and where it came from."""
+
+    first: int
+    last: int
+    text: str
+    label: str | None = None
+    origin: str = ""
+    line: int | None = None
+
+    def __post_init__(self) -> None:
+        if not IPV4_MULTICAST_FIRST <= self.first <= self.last <= IPV4_MULTICAST_LAST:
+            raise AddressError(f"entry {self.text!r} is not an ascending interval inside 224.0.0.0/4")
+
+    @property
+    def size(self) -> int:
+        return self.last - self.first + 1
+
+    @property
+    def is_single(self) -> bool:
+        return self.first == self.last
+
+    def to_json(self) -> dict[str, object]:
+        body: dict[str, object] = {"entry": self.text, "first": format_ipv4(self.first),
+                                   "last": format_ipv4(self.last), "size": self.size}
+        if self.label is not None:
+            body["label"] = self.label
+        if self.origin:
+            body["origin"] = self.origin
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class EntryProblem:
+    """A plan line or argument that could not be read; ``message`` is one line naming it."""
+
+    origin: str
+    text: str
+    message: str
+    line: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        body: dict[str, object] = {"origin": self.origin, "input": self.text, "error": self.message}
+        if self.line is not None:
+            body["line"] = self.line
+        return body
+
+
+def _multicast(value: int, token: str) -> int:
+    if not IPV4_MULTICAST_FIRST <= value <= IPV4_MULTICAST_LAST:
+        raise AddressError(f"{token} is not multicast (IPv4 multicast is 224.0.0.0/4)")
+    return value
+
+
+def parse_range(token: str) -> tuple[int, int]:
+    """Parse ``A``, ``A-B``, ``A-N`` (last octet) or ``A/len`` into an inclusive interval."""
+    token = token.strip()
+    if not token:
+        raise AddressError("empty entry")
+    if ":" in token:
+        raise AddressError(f"{token!r} is IPv6: the collision audit covers IPv4 01:00:5e MACs "
+                           "(use 'mdiag mac' for 33:33 MACs)")
+    if "/" in token:
+        base_text, _, plen_text = token.partition("/")
+        base = parse_ipv4(base_text)
+        if not plen_text.isascii() or not plen_text.isdigit() or int(plen_text) > 32:
+            raise AddressError(f"{token!r}: prefix length {plen_text!r} is not 0-32")
+        plen = int(plen_text)
+        size = 1 << (32 - plen)
+        if base & (size - 1):
+            fixed = format_ipv4(base & ~(size - 1) & 0xFFFFFFFF)
+            raise AddressError(f"{token!r} has host bits set (did you mean {fixed}/{plen}?)")
+        if plen < 4:
+            raise AddressError(f"{token!r} is wider than 224.0.0.0/4, the IPv4 multicast space")
+        first = _multicast(base, base_text)
+        return first, first + size - 1
+    if "-" in token:
+        left, _, right = token.partition("-")
+        first = _multicast(parse_ipv4(left), left.strip())
+        right = right.strip()
+        if right.isascii() and right.isdigit() and "." not in right:
+            if len(right) > 1 and right[0] == "0" or int(right) > 255:
+                raise AddressError(f"{token!r}: range end {right!r} is not an octet 0-255")
+            last = (first & 0xFFFFFF00) | int(right)
+        else:
+            last = _multicast(parse_ipv4(right), right)
+        if last < first:
+            raise AddressError(f"{token!r}: range end {format_ipv4(last)} is below its start {format_ipv4(first)}")
+        return first, last
+    value = _multicast(parse_ipv4(token), token)
+    return value, value
+
+
+def parse_entry(text: str, origin: str = "", line: int | None = None, *, allow_equals: bool = False) -> Entry:
+    """Parse one entry (address/range/CIDR plus optional label). Raises :class:`AddressError`."""
+    raw = text.strip()
+    if allow_equals and "=" in raw:
+        token, _, label_text = raw.partition("=")
+        label: str | None = label_text.strip() or None
+    else:
+        parts = _SPLIT.split(raw, maxsplit=1)
+        token = parts[0]
+        label = parts[1].strip() if len(parts) > 1 and parts[1].strip() else None
+        # "239.1.1.1 - 239.1.1.9" with spaces around the dash
+        if label is not None and re.match(r"-\s*\d", label) and "-" not in token:
+            rest = _SPLIT.split(label[1:].strip(), maxsplit=1)
+            token = f"{token}-{rest[0]}"
+            label = rest[1].strip() if len(rest) > 1 and rest[1].strip() else None
+    first, last = parse_range(token)
+    return Entry(first, last, token.strip(), label, origin, line)
+
+
+def strip_comment(line: str) -> str:
+    """Drop a ``#`` comment: at the start of the line or after whitespace (labels may hold '#5')."""
+    stripped = line.strip()
+    if stripped.startswith("#"):
+        return ""
+    match = re.search(r"\s#", stripped)
+    return stripped[: match.start()].strip() if match else stripped
+
+
+def parse_plan(lines: Iterable[str], source: str = "") -> Iterator[Entry | EntryProblem]:
+    """Stream entries from plan lines; unreadable lines become :class:`EntryProblem` values
+    naming the line number, so one bad line never hides the good ones."""
+    prefix = f"{source} " if source else ""
+    for number, line in enumerate(lines, 1):
+        origin = f"{prefix}line {number}"
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield EntryProblem(origin, repr(line[:40]), f"{origin}: not UTF-8 text ({exc.reason})", number)
+                continue
+        body = strip_comment(line.lstrip("\ufeff"))
+        if not body:
+            continue
+        try:
+            yield parse_entry(body, origin, number)
+        except AddressError as exc:
+            yield EntryProblem(origin, body, f"{origin}: {exc.message}", number)
+
+
+def parse_arguments(arguments: Iterable[str]) -> Iterator[Entry | EntryProblem]:
+    """Entries given on the command line (``ADDR``, ``A-B``, ``A/len``, ``ADDR=label``)."""
+    for index, argument in enumerate(arguments, 1):
+        try:
+            yield parse_entry(argument, f"argument {index}", allow_equals=True)
+        except AddressError as exc:
+            yield EntryProblem(f"argument {index}", argument, exc.message)
