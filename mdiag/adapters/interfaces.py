@@ -1,0 +1,260 @@
+"""The host's interfaces and multicast state: netifaces, ioctl flags, /proc and sysctls.
+
+The only module that imports netifaces (netifaces-plus). Everything here reads the network
+namespace of the *calling thread*: /proc/thread-self/net instead of /proc/net, and ioctls on
+a socket made by this thread, so it gives the right answers inside ``Lab.inside(host)``.
+Parsing is done by the pure :mod:`mdiag.core.procnet`.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import socket
+import struct
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from mdiag.core import procnet
+from mdiag.errors import InputError, MissingSystemPiece
+
+SIOCGIFFLAGS = 0x8913
+SIOCGIFMTU = 0x8921
+IFF_UP = 0x1
+IFF_BROADCAST = 0x2
+IFF_LOOPBACK = 0x8
+IFF_RUNNING = 0x40
+IFF_ALLMULTI = 0x200
+IFF_MULTICAST = 0x1000
+
+
+class InterfaceNotFound(InputError):
+    """The named interface does not exist here."""
+
+
+def _netifaces() -> Any:
+    try:
+        import netifaces
+    except ImportError:  # pragma: no cover - declared dependency
+        raise MissingSystemPiece("the Python package netifaces-plus is missing "
+                                 "(pip install 'netifaces-plus>=0.12,<0.13')") from None
+    return netifaces
+
+
+def proc_net(name: str) -> str:
+    """Text of /proc/net/<name> for the calling thread's network namespace."""
+    for base in ("/proc/thread-self/net", "/proc/net"):
+        try:
+            with open(f"{base}/{name}", encoding="ascii", errors="replace") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            continue
+    raise MissingSystemPiece(f"/proc/net/{name} is missing (is /proc mounted? IPv4 multicast built in?)")
+
+
+def sysctl(path: str, default: str | None = None) -> str | None:
+    """A sysctl under /proc/sys (``net/ipv4/igmp_max_memberships``), stripped; ``default`` if absent."""
+    try:
+        with open(f"/proc/sys/{path}", encoding="ascii") as handle:
+            return handle.read().strip()
+    except (FileNotFoundError, PermissionError):
+        return default
+
+
+def sysctl_int(path: str, default: int | None = None) -> int | None:
+    value = sysctl(path)
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+def interface_names() -> list[str]:
+    """Names of the interfaces in this namespace, in index order."""
+    return [name for _, name in sorted(socket.if_nameindex())]
+
+
+def interface_index(name: str) -> int:
+    """The ifindex of ``name``; :class:`InterfaceNotFound` listing the interfaces that exist."""
+    try:
+        return socket.if_nametoindex(name)
+    except OSError:
+        raise InterfaceNotFound(f"no interface {name!r} here; interfaces: "
+                                f"{', '.join(interface_names()) or 'none'}") from None
+
+
+def _ifreq(sock: socket.socket, request: int, name: str) -> int:
+    raw = fcntl.ioctl(sock.fileno(), request, struct.pack("16s16x", name.encode()[:15]))
+    return int(struct.unpack_from("i" if request == SIOCGIFMTU else "H", raw, 16)[0])
+
+
+def interface_flags(name: str) -> int:
+    """SIOCGIFFLAGS of ``name`` (IFF_UP, IFF_MULTICAST, ...)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            return _ifreq(sock, SIOCGIFFLAGS, name)
+        except OSError as exc:
+            if exc.errno == errno.ENODEV:
+                interface_index(name)  # raises with the list
+            raise
+
+
+def interface_mtu(name: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        return _ifreq(sock, SIOCGIFMTU, name)
+
+
+def interface_ipv4(name: str) -> list[tuple[str, int]]:
+    """IPv4 addresses of ``name`` as (address, prefix length)."""
+    ni = _netifaces()
+    try:
+        entries = ni.ifaddresses(name).get(ni.AF_INET, [])
+    except ValueError:
+        interface_index(name)
+        raise
+    result = []
+    for entry in entries:
+        mask = entry.get("netmask") or "255.255.255.255"
+        try:
+            prefixlen = bin(int.from_bytes(socket.inet_aton(mask), "big")).count("1")
+        except OSError:
+            prefixlen = 32
+        result.append((entry["addr"], prefixlen))
+    return result
+
+
+def interface_mac(name: str) -> str | None:
+    ni = _netifaces()
+    try:
+        entries = ni.ifaddresses(name).get(ni.AF_LINK, [])
+    except ValueError:
+        return None
+    for entry in entries:
+        addr = entry.get("addr")
+        if addr and len(addr) == 17:
+            return str(addr).lower()
+    return None
+
+
+def first_ipv4(name: str) -> str | None:
+    addrs = interface_ipv4(name)
+    return addrs[0][0] if addrs else None
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceInfo:
+    """One interface as ``mdiag ifaces`` shows it."""
+
+    name: str
+    index: int
+    flags: int
+    mtu: int | None
+    mac: str | None
+    ipv4: tuple[tuple[str, int], ...]
+    igmp_version: str | None        # V1/V2/V3 from /proc/net/igmp (None: no IPv4 on it)
+    force_igmp_version: int          # effective: all or the interface's, whichever forces
+    rp_filter: int                   # effective: max(all, interface) as the kernel applies it
+    mc_forwarding: int
+    groups: int
+
+    @property
+    def up(self) -> bool:
+        return bool(self.flags & IFF_UP)
+
+    @property
+    def multicast(self) -> bool:
+        return bool(self.flags & IFF_MULTICAST)
+
+    @property
+    def loopback(self) -> bool:
+        return bool(self.flags & IFF_LOOPBACK)
+
+    def flag_names(self) -> list[str]:
+        names = [("UP", IFF_UP), ("BROADCAST", IFF_BROADCAST), ("LOOPBACK", IFF_LOOPBACK),
+                 ("RUNNING", IFF_RUNNING), ("ALLMULTI", IFF_ALLMULTI), ("MULTICAST", IFF_MULTICAST)]
+        return [n for n, bit in names if self.flags & bit]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "index": self.index, "flags": self.flag_names(),
+                "up": self.up, "multicast": self.multicast, "mtu": self.mtu, "mac": self.mac,
+                "ipv4": [f"{a}/{p}" for a, p in self.ipv4], "igmp_version": self.igmp_version,
+                "force_igmp_version": self.force_igmp_version, "rp_filter": self.rp_filter,
+                "mc_forwarding": self.mc_forwarding, "groups": self.groups}
+
+
+def effective_force_igmp_version(name: str) -> int:
+    """The kernel checks ``all`` and the interface (net/ipv4/igmp.c IGMP_V1_SEEN/V2_SEEN)."""
+    values = [sysctl_int("net/ipv4/conf/all/force_igmp_version", 0) or 0,
+              sysctl_int(f"net/ipv4/conf/{name}/force_igmp_version", 0) or 0]
+    for forced in (1, 2):
+        if forced in values:
+            return forced
+    return 0
+
+
+def effective_rp_filter(name: str) -> int:
+    """The kernel uses max(conf/all/rp_filter, conf/<iface>/rp_filter)."""
+    return max(sysctl_int("net/ipv4/conf/all/rp_filter", 0) or 0,
+               sysctl_int(f"net/ipv4/conf/{name}/rp_filter", 0) or 0)
+
+
+def byteorder() -> str:
+    return sys.byteorder
+
+
+def igmp_state() -> tuple[procnet.IgmpInterface, ...]:
+    """/proc/net/igmp merged with /proc/net/mcfilter for this namespace."""
+    igmp = procnet.parse_igmp(proc_net("igmp"), byteorder())
+    mcf = procnet.parse_mcfilter(proc_net("mcfilter"))
+    return procnet.merge(igmp, mcf)
+
+
+def routes() -> tuple[procnet.Route, ...]:
+    return tuple(procnet.parse_route(proc_net("route"), byteorder()).items)
+
+
+def udp_sockets() -> tuple[procnet.UdpSocket, ...]:
+    return tuple(procnet.parse_udp(proc_net("udp"), byteorder()).items)
+
+
+def describe(name: str, igmp: tuple[procnet.IgmpInterface, ...] | None = None) -> InterfaceInfo:
+    """Everything ``mdiag ifaces`` shows about one interface."""
+    index = interface_index(name)
+    if igmp is None:
+        igmp = igmp_state()
+    entry = next((i for i in igmp if i.index == index), None)
+    try:
+        mtu: int | None = interface_mtu(name)
+    except OSError:
+        mtu = None
+    return InterfaceInfo(
+        name=name, index=index, flags=interface_flags(name), mtu=mtu, mac=interface_mac(name),
+        ipv4=tuple(interface_ipv4(name)), igmp_version=entry.version if entry else None,
+        force_igmp_version=effective_force_igmp_version(name), rp_filter=effective_rp_filter(name),
+        mc_forwarding=sysctl_int(f"net/ipv4/conf/{name}/mc_forwarding", 0) or 0,
+        groups=len(entry.memberships) if entry else 0)
+
+
+def all_interfaces() -> list[InterfaceInfo]:
+    igmp = igmp_state()
+    result = []
+    for name in interface_names():
+        try:
+            result.append(describe(name, igmp))
+        except (InterfaceNotFound, OSError):
+            continue  # vanished while we looked
+    return result
+
+
+def boot_clock_id() -> int:
+    """First 32 bits of the kernel boot id: equal on sender and receiver = same clock."""
+    value = sysctl("kernel/random/boot_id")
+    if not value:
+        return 0
+    try:
+        return int(value.replace("-", "")[:8], 16)
+    except ValueError:
+        return 0
+

@@ -1,0 +1,684 @@
+"""UDP multicast sockets: joins, leaves, a paced test-stream sender and an epoll receiver.
+
+Joins (Linux, include/uapi/linux/in.h):
+
+- any-source: ``IP_ADD_MEMBERSHIP`` with a 12-byte ``ip_mreqn`` carrying the interface *index*
+  (never a route lookup on the group, which can pick the wrong NIC);
+- source-specific: ``IP_ADD_SOURCE_MEMBERSHIP`` (39, no constant in Python 3.11) with
+  ``ip_mreq_source`` in Linux order (group, interface address, source); when the interface
+  has no IPv4 address, ``MCAST_JOIN_SOURCE_GROUP`` (46) with the interface index instead.
+
+Every receiving socket is bound to ``group:port`` with ``IP_MULTICAST_ALL`` = 0, so it gets
+only what it joined itself (a socket bound to 0.0.0.0 would also get every other socket's
+groups). Groups are spread like mcjoin does: one socket per group, each far below
+``net.ipv4.igmp_max_memberships`` (default 20 per socket); sources of one group are spread
+so no socket holds more than ``net.ipv4.igmp_max_msf`` (default 10). Kernel errors become one
+clear line naming the cause and the fix (ENOBUFS names the sysctl and its value).
+
+The sender keeps one payload template (:func:`mdiag.core.stream.template`) and rewrites the
+sequence number and send time in place with ``struct.pack_into`` before each ``send`` on a
+connected socket, following the absolute pacing schedule of :class:`mdiag.core.rate.Pacing`
+in bounded bursts. The receiver drains non-blocking sockets with ``recvfrom_into`` into one
+preallocated buffer, woken by epoll.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import select
+import socket
+import struct
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from mdiag.adapters import interfaces
+from mdiag.core import stream as st
+from mdiag.core.rate import Pacing
+from mdiag.errors import InputError, MdiagError, PermissionProblem
+
+IP_MULTICAST_IF = 32
+IP_MULTICAST_TTL = 33
+IP_MULTICAST_LOOP = 34
+IP_ADD_MEMBERSHIP = 35
+IP_DROP_MEMBERSHIP = 36
+IP_ADD_SOURCE_MEMBERSHIP = 39
+IP_DROP_SOURCE_MEMBERSHIP = 40
+MCAST_JOIN_SOURCE_GROUP = 46
+MCAST_LEAVE_SOURCE_GROUP = 47
+IP_MULTICAST_ALL = 49
+SO_BINDTODEVICE = 25
+
+DEFAULT_PORT = 5001
+DEFAULT_RCVBUF = 4 << 20
+DEFAULT_SNDBUF = 4 << 20
+
+
+class SocketError(MdiagError):
+    """A socket operation failed (the message says which, why and what to do)."""
+
+
+# --------------------------------------------------------------------------- addresses
+
+
+def _aton(address: str, what: str) -> bytes:
+    try:
+        parts = address.split(".")
+        if len(parts) != 4 or any(not p.isdigit() or (len(p) > 1 and p[0] == "0") for p in parts):
+            raise OSError
+        return socket.inet_aton(address)
+    except OSError:
+        raise InputError(f"{what} {address!r} is not an IPv4 address") from None
+
+
+def is_multicast(address: str) -> bool:
+    return 224 <= _aton(address, "address")[0] <= 239
+
+
+def mreqn(group: str, ifindex: int, address: str = "0.0.0.0") -> bytes:
+    """``struct ip_mreqn``: group, interface address, interface index (native int)."""
+    return _aton(group, "group") + _aton(address, "interface address") + struct.pack("@i", ifindex)
+
+
+def mreq_source(group: str, interface_address: str, source: str) -> bytes:
+    """``struct ip_mreq_source`` in Linux order: group, interface, source."""
+    return _aton(group, "group") + _aton(interface_address, "interface address") + _aton(source, "source")
+
+
+def _sockaddr_in(address: str) -> bytes:
+    raw = struct.pack("@H", socket.AF_INET) + struct.pack("!H", 0) + _aton(address, "address")
+    return raw.ljust(128, b"\0")  # sockaddr_storage
+
+
+def group_source_req(ifindex: int, group: str, source: str) -> bytes:
+    """``struct group_source_req``: u32 interface, padding to 8, two sockaddr_storage."""
+    return struct.pack("@I4x", ifindex) + _sockaddr_in(group) + _sockaddr_in(source)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Join:
+    """One membership: any-source (``source`` None) or source-specific (RFC 4607)."""
+
+    group: str
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        if not is_multicast(self.group):
+            raise InputError(f"{self.group} is not a multicast group (IPv4 multicast is 224.0.0.0/4)")
+        if self.source is not None and is_multicast(self.source):
+            raise InputError(f"source {self.source} is a multicast address; a source is a sender's "
+                             "unicast address")
+
+    def __str__(self) -> str:
+        return f"({self.source}, {self.group})" if self.source else f"(*, {self.group})"
+
+
+def plan_sockets(joins: Iterable[Join], max_msf: int = 10) -> list[tuple[str, tuple[str, ...]]]:
+    """Spread joins over sockets: one socket per group (like mcjoin), and no more than
+    ``max_msf`` sources per socket for a source-specific group.
+
+    Returns ``(group, sources)`` per socket, in first-seen group order; ``sources`` empty
+    means an any-source join. Duplicates are dropped. A group asked for both any-source and
+    with sources gets both sockets (the any-source one receives every sender anyway).
+    """
+    if max_msf < 1:
+        raise InputError(f"igmp_max_msf {max_msf} leaves no room for a source")
+    any_source: list[str] = []
+    sources: dict[str, list[str]] = {}
+    seen: set[Join] = set()
+    order: list[str] = []
+    for j in joins:
+        if j in seen:
+            continue
+        seen.add(j)
+        if j.group not in order:
+            order.append(j.group)
+        if j.source is None:
+            any_source.append(j.group)
+        else:
+            sources.setdefault(j.group, []).append(j.source)
+    plan: list[tuple[str, tuple[str, ...]]] = []
+    for group in order:
+        if group in any_source:
+            plan.append((group, ()))
+        srcs = sources.get(group, [])
+        for i in range(0, len(srcs), max_msf):
+            plan.append((group, tuple(srcs[i:i + max_msf])))
+    return plan
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def explain(exc: OSError, *, action: str, group: str | None = None, iface: str | None = None,
+            source: str | None = None, port: int | None = None) -> MdiagError:
+    """Turn a kernel errno from a socket call into one clear error."""
+    code = exc.errno
+    where = f" on {iface}" if iface else ""
+    what = f"{action} {f'({source}, {group})' if source else group or ''}".strip()
+    if code == errno.ENOBUFS:
+        if source:
+            limit = interfaces.sysctl("net/ipv4/igmp_max_msf", "?")
+            return SocketError(f"{what}{where} failed: the kernel allows {limit} sources per group "
+                               f"and socket (net.ipv4.igmp_max_msf = {limit}); raise it with "
+                               f"'sysctl -w net.ipv4.igmp_max_msf=N' or use fewer sources")
+        limit = interfaces.sysctl("net/ipv4/igmp_max_memberships", "?")
+        return SocketError(f"{what}{where} failed: the kernel allows {limit} memberships per socket "
+                           f"(net.ipv4.igmp_max_memberships = {limit}); raise it with "
+                           f"'sysctl -w net.ipv4.igmp_max_memberships=N' or spread groups over sockets")
+    if code == errno.EADDRINUSE:
+        if action == "bind":
+            return SocketError(f"UDP port {port} on {group or '0.0.0.0'} is in use by a socket that "
+                               "does not share it (no SO_REUSEADDR): pick another --port or stop that "
+                               f"program ('ss -ulpn sport = :{port}' shows it)")
+        return SocketError(f"{what}{where} failed: this socket already joined it (EADDRINUSE)")
+    if code in (errno.ENODEV, errno.ENXIO):
+        names = ", ".join(interfaces.interface_names()) or "none"
+        return SocketError(f"{what} failed: no such interface{where or ''}; interfaces here: {names}")
+    if code == errno.EINVAL and action.startswith("join"):
+        return SocketError(f"{what}{where} failed: the kernel refused it as invalid (EINVAL): "
+                           "is the group multicast (224.0.0.0/4) and the source unicast?")
+    if code in (errno.EPERM, errno.EACCES):
+        return PermissionProblem(f"{what}{where} failed: not permitted ({os.strerror(code)})"
+                                 + (": broadcast needs --broadcast" if action == "send" else ""))
+    if code == errno.ENETUNREACH:
+        return SocketError(f"{what} failed: no route to it{where}: give --iface, or add a route "
+                           "(ip route add 224.0.0.0/4 dev IFACE)")
+    if code == errno.ENETDOWN:
+        return SocketError(f"{what} failed: interface{where} is down (ip link set IFACE up)")
+    if code == errno.EADDRNOTAVAIL:
+        return SocketError(f"{what}{where} failed: address not available here (EADDRNOTAVAIL): "
+                           "is the interface up with an IPv4 address?")
+    if code == errno.EMSGSIZE:
+        return SocketError(f"{what} failed: datagram too large for the interface or UDP (EMSGSIZE)")
+    return SocketError(f"{what}{where} failed: {os.strerror(code) if code else exc}")
+
+
+# --------------------------------------------------------------------------- receiving
+
+
+@dataclass
+class Member:
+    """One receiving socket: the group it is bound to and joined, and its sources."""
+
+    group: str
+    sources: tuple[str, ...]
+    sock: socket.socket
+    joined: bool = False
+    join_ns: int | None = None
+    leave_ns: int | None = None
+    stats: dict[Any, st.StreamStats] = field(default_factory=dict)
+    foreign: int = 0
+
+
+def raise_fd_limit(needed: int) -> None:
+    """Raise the soft RLIMIT_NOFILE to fit ``needed`` more descriptors, or explain."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = needed + 64
+    try:
+        in_use = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        in_use = 16
+    want += in_use
+    if want <= soft:
+        return
+    if hard != resource.RLIM_INFINITY and want > hard:
+        raise SocketError(f"{needed} sockets (one per group, like mcjoin) need more file descriptors "
+                          f"than the hard limit {hard} allows: raise it (ulimit -Hn) or join fewer groups")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+class Receiver:
+    """Receiving sockets for ``joins`` on one interface and UDP port (see the module docstring).
+
+    ``open()`` creates and binds the sockets; ``join()`` joins (time recorded per socket);
+    ``leave()`` drops the memberships but keeps the sockets so late datagrams can be counted;
+    ``close()`` releases everything. Also a context manager (open+join / close).
+    """
+
+    def __init__(self, joins: Iterable[Join], iface: str, port: int, *,
+                 rcvbuf: int = DEFAULT_RCVBUF) -> None:
+        if not 1 <= port <= 65535:
+            raise InputError(f"port {port} is out of range 1..65535")
+        self.joins = list(joins)
+        if not self.joins:
+            raise InputError("no group to join")
+        self.iface = iface
+        self.port = port
+        self.rcvbuf = rcvbuf
+        self.ifindex = interfaces.interface_index(iface)
+        self.members: list[Member] = []
+        self.max_msf = interfaces.sysctl_int("net/ipv4/igmp_max_msf", 10) or 10
+
+    def __enter__(self) -> Receiver:
+        try:
+            self.open()
+            self.join()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        plan = plan_sockets(self.joins, self.max_msf)
+        raise_fd_limit(len(plan))
+        for group, sources in plan:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.members.append(Member(group, sources, sock))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+            except OSError:
+                pass
+            try:
+                sock.bind((group, self.port))
+            except OSError as exc:
+                raise explain(exc, action="bind", group=group, port=self.port) from None
+            sock.setblocking(False)
+
+    def _iface_address(self) -> str | None:
+        try:
+            return interfaces.first_ipv4(self.iface)
+        except Exception:
+            return None
+
+    def join(self) -> None:
+        """Join every planned membership; the join time (wall clock ns) is kept per socket."""
+        address = None
+        for m in self.members:
+            if m.joined:
+                continue
+            m.join_ns = time.time_ns()
+            if not m.sources:
+                try:
+                    m.sock.setsockopt(socket.IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn(m.group, self.ifindex))
+                except OSError as exc:
+                    raise explain(exc, action="joining", group=m.group, iface=self.iface) from None
+            else:
+                if address is None:
+                    address = self._iface_address() or ""
+                for source in m.sources:
+                    try:
+                        if address:
+                            m.sock.setsockopt(socket.IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP,
+                                              mreq_source(m.group, address, source))
+                        else:
+                            m.sock.setsockopt(socket.IPPROTO_IP, MCAST_JOIN_SOURCE_GROUP,
+                                              group_source_req(self.ifindex, m.group, source))
+                    except OSError as exc:
+                        raise explain(exc, action="joining", group=m.group, iface=self.iface,
+                                      source=source) from None
+            m.joined = True
+
+    def leave(self) -> int:
+        """Drop every membership (sockets stay open). Returns the leave time (wall clock ns)."""
+        address = None
+        now = time.time_ns()
+        for m in self.members:
+            if not m.joined:
+                continue
+            m.leave_ns = time.time_ns()
+            try:
+                if not m.sources:
+                    m.sock.setsockopt(socket.IPPROTO_IP, IP_DROP_MEMBERSHIP, mreqn(m.group, self.ifindex))
+                else:
+                    if address is None:
+                        address = self._iface_address() or ""
+                    for source in m.sources:
+                        if address:
+                            m.sock.setsockopt(socket.IPPROTO_IP, IP_DROP_SOURCE_MEMBERSHIP,
+                                              mreq_source(m.group, address, source))
+                        else:
+                            m.sock.setsockopt(socket.IPPROTO_IP, MCAST_LEAVE_SOURCE_GROUP,
+                                              group_source_req(self.ifindex, m.group, source))
+            except OSError as exc:
+                raise explain(exc, action="leaving", group=m.group, iface=self.iface) from None
+            m.joined = False
+        return now
+
+    def close(self) -> None:
+        for m in self.members:
+            try:
+                m.sock.close()
+            except OSError:
+                pass
+        self.members = []
+
+    def receive(self, handler: Callable[[Member, memoryview, int, tuple[str, int], int], None], *,
+                until_ns: int | None = None, max_packets: int | None = None,
+                stop: Callable[[], bool] | None = None,
+                tick: Callable[[], None] | None = None, tick_interval: float = 1.0) -> int:
+        """Receive until the monotonic deadline ``until_ns``, ``max_packets``, or ``stop()``.
+
+        ``handler(member, buffer, length, sender, recv_wall_ns)`` runs per datagram (the
+        buffer is reused: copy what you keep). ``tick()`` runs about every ``tick_interval``
+        seconds (live display). Returns the number of datagrams received. Always bounded by
+        the deadline when one is given.
+        """
+        poller = select.epoll()
+        table: dict[int, tuple[Member, Any]] = {}
+        for m in self.members:
+            fd = m.sock.fileno()
+            poller.register(fd, select.EPOLLIN)
+            table[fd] = (m, m.sock.recvfrom_into)
+        buf = bytearray(65536)
+        view = memoryview(buf)
+        count = 0
+        now_wall = time.time_ns
+        mono = time.monotonic_ns
+        tick_ns = int(tick_interval * 1e9)
+        next_tick = mono() + tick_ns
+        try:
+            while True:
+                now = mono()
+                if until_ns is not None and now >= until_ns:
+                    break
+                if stop is not None and stop():
+                    break
+                wait_ns = 200_000_000
+                if until_ns is not None:
+                    wait_ns = min(wait_ns, until_ns - now)
+                if tick is not None:
+                    if now >= next_tick:
+                        tick()
+                        next_tick = now + tick_ns
+                    wait_ns = min(wait_ns, max(0, next_tick - now))
+                for fd, _ev in poller.poll(wait_ns / 1e9):
+                    m, recv = table[fd]
+                    for _ in range(1024):
+                        try:
+                            n, sender = recv(buf)
+                        except BlockingIOError:
+                            break
+                        handler(m, view, n, sender, now_wall())
+                        count += 1
+                        if max_packets is not None and count >= max_packets:
+                            return count
+        finally:
+            poller.close()
+        return count
+
+
+class StreamCollector:
+    """The receive handler for test streams: statistics per (group, sender, stream id).
+
+    Datagrams without the test-stream header are counted as ``foreign`` and, when
+    ``on_plain`` is given, passed to it (plain mode: the seed receiver's print).
+    """
+
+    def __init__(self, *, clock_id: int = 0, on_plain: Callable[[Member, bytes, tuple[str, int], int], None] | None = None,
+                 latency: bool | None = None) -> None:
+        self.clock_id = clock_id
+        self.on_plain = on_plain
+        self.latency = latency  # None: when clock ids match
+        self.streams: list[st.StreamStats] = []
+        self.data_packets = 0
+        self.plain_packets = 0
+
+    def __call__(self, m: Member, buf: memoryview, n: int, sender: tuple[str, int], now: int) -> None:
+        if n >= st.HEADER_SIZE:
+            magic, version, flags, _hlen, sid, seq, ts, clock = st.HEADER.unpack_from(buf)
+            if magic == st.MAGIC and version == st.VERSION:
+                key = (sender[0], sid)
+                stats = m.stats.get(key)
+                if stats is None:
+                    same = self.latency if self.latency is not None else (
+                        clock != 0 and clock == self.clock_id)
+                    stats = st.StreamStats(m.group, f"{sender[0]}:{sender[1]}", sid,
+                                           join_ns=m.join_ns, same_clock=same)
+                    m.stats[key] = stats
+                    self.streams.append(stats)
+                if flags & st.FLAG_END:
+                    stats.end(seq)
+                else:
+                    stats.observe(seq, ts, now, n)
+                    self.data_packets += 1
+                return
+        m.foreign += 1
+        self.plain_packets += 1
+        if self.on_plain is not None:
+            self.on_plain(m, bytes(buf[:n]), sender, now)
+
+
+# --------------------------------------------------------------------------- sending
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What a sender did: datagrams sent, kernel drops it retried, time taken (s)."""
+
+    sent: int
+    retries: int
+    elapsed: float
+    bytes: int
+    stream_id: int | None = None
+
+    @property
+    def pps(self) -> float:
+        return self.sent / self.elapsed if self.elapsed > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sent": self.sent, "bytes": self.bytes, "elapsed_s": round(self.elapsed, 6),
+                "pps": round(self.pps, 1), "retries": self.retries, "stream_id": self.stream_id}
+
+
+class Sender:
+    """A UDP socket connected to ``destination:port``: multicast (default), unicast or broadcast.
+
+    Multicast leaves through ``iface`` (``IP_MULTICAST_IF`` with the interface index) with
+    ``ttl`` (default 1: never past the first router). Unicast and broadcast are bound to
+    ``iface`` with SO_BINDTODEVICE when one is given.
+    """
+
+    def __init__(self, destination: str, port: int, iface: str | None = None, *, ttl: int = 1,
+                 loop: bool = True, kind: str = "multicast", source_port: int = 0,
+                 sndbuf: int = DEFAULT_SNDBUF, tos: int = 0) -> None:
+        if kind not in ("multicast", "unicast", "broadcast"):
+            raise InputError(f"sender kind must be multicast, unicast or broadcast, not {kind!r}")
+        if not 1 <= port <= 65535:
+            raise InputError(f"port {port} is out of range 1..65535")
+        if not 0 <= ttl <= 255:
+            raise InputError(f"TTL {ttl} is out of range 0..255")
+        multicast = is_multicast(destination)
+        if kind == "multicast" and not multicast:
+            raise InputError(f"{destination} is not a multicast group: add --unicast or --broadcast "
+                             "to send to it on purpose")
+        self.destination, self.port, self.iface, self.kind = destination, port, iface, kind
+        self.ifindex = interfaces.interface_index(iface) if iface else 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s = self.sock
+            with _suppress_oserror():
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+            if tos:
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)
+            if multicast:
+                s.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_TTL, ttl)
+                s.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_LOOP, 1 if loop else 0)
+                if self.ifindex:
+                    # ip_mreqn: the group field is ignored here, the index chooses the interface
+                    s.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_IF,
+                                 b"\0" * 8 + struct.pack("@i", self.ifindex))
+            else:
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, max(1, ttl))
+                if kind == "broadcast":
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+                if iface:
+                    try:
+                        s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, iface.encode())
+                    except PermissionError:
+                        raise PermissionProblem(f"binding to {iface} (SO_BINDTODEVICE) needs root or "
+                                                "CAP_NET_RAW; or leave out --iface") from None
+            if source_port:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind(("0.0.0.0", source_port))
+                except OSError as exc:
+                    raise explain(exc, action="bind", port=source_port) from None
+            try:
+                s.connect((destination, port))
+            except OSError as exc:
+                raise explain(exc, action="send to", group=destination, iface=iface) from None
+        except BaseException:
+            self.sock.close()
+            raise
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> Sender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def local_address(self) -> tuple[str, int]:
+        return self.sock.getsockname()  # type: ignore[no-any-return]
+
+    def _send_error(self, exc: OSError) -> MdiagError:
+        return explain(exc, action="send to", group=f"{self.destination}:{self.port}", iface=self.iface)
+
+    def send_stream(self, *, size: int, pacing: Pacing | None, budget: int | None,
+                    duration: float | None, stream_id: int, clock_id: int = 0,
+                    stop: Callable[[], bool] | None = None,
+                    progress: Callable[[int, float], None] | None = None,
+                    progress_interval: float = 1.0) -> SendResult:
+        """Send test-stream datagrams until ``budget`` packets, ``duration`` seconds or ``stop()``.
+
+        ``pacing`` None sends as fast as the host allows. ENOBUFS/EAGAIN from a full queue
+        are retried after a short pause (counted in ``retries``); the sequence number is
+        only consumed by a datagram the kernel accepted, so receivers see no false loss.
+        """
+        buf = st.template(size, stream_id, clock_id)
+        pack = st.SEQ_TIME.pack_into
+        off = st.SEQ_TIME_OFFSET
+        send = self.sock.send
+        wall = time.time_ns
+        mono = time.monotonic_ns
+        sleep = time.sleep
+        rate = pacing.pps if pacing is not None else float("inf")
+        burst = pacing.burst if pacing is not None else 64
+        paced = pacing is not None and rate != float("inf")
+        sent = 0
+        retries = 0
+        start = mono()
+        end_ns = start + int(duration * 1e9) if duration is not None else None
+        limit = budget if budget is not None else -1
+        next_progress = start + int(progress_interval * 1e9)
+        while True:
+            now = mono()
+            if end_ns is not None and now >= end_ns:
+                break
+            if sent == limit:
+                break
+            if paced:
+                n = int((now - start) * rate // 1_000_000_000) + 1 - sent
+                if n <= 0:
+                    wait = start + int(sent * 1e9 / rate) - now
+                    if wait > 150_000:
+                        sleep((wait - 60_000) / 1e9)
+                    if stop is not None and stop():
+                        break
+                    continue
+                if n > burst:
+                    n = burst
+            else:
+                n = burst
+            if limit >= 0 and sent + n > limit:
+                n = limit - sent
+            try:
+                for _ in range(n):
+                    pack(buf, off, sent, wall())
+                    send(buf)
+                    sent += 1
+            except (BlockingIOError, InterruptedError):
+                retries += 1
+                sleep(0.0002)
+            except OSError as exc:
+                if exc.errno in (errno.ENOBUFS, errno.EAGAIN):
+                    retries += 1
+                    sleep(0.0002)
+                elif exc.errno == errno.ECONNREFUSED:
+                    continue  # unicast to a closed port: ICMP came back; keep sending
+                else:
+                    raise self._send_error(exc) from None
+            if progress is not None and now >= next_progress:
+                progress(sent, (now - start) / 1e9)
+                next_progress = now + int(progress_interval * 1e9)
+            if stop is not None and stop():
+                break
+        elapsed = (mono() - start) / 1e9
+        return SendResult(sent, retries, elapsed, sent * size, stream_id)
+
+    def send_end(self, stream_id: int, sent: int, clock_id: int = 0, repeats: int = 3) -> None:
+        """Tell receivers the stream is over (END marker, sent ``repeats`` times 1 ms apart)."""
+        for i in range(repeats):
+            try:
+                self.sock.send(st.end_marker(stream_id, sent, time.time_ns(), clock_id))
+            except OSError:
+                pass
+            if i + 1 < repeats:
+                time.sleep(0.001)
+
+    def send_datagrams(self, payloads: Iterable[bytes], *, pacing: Pacing | None = None,
+                       stop: Callable[[], bool] | None = None) -> SendResult:
+        """Send each payload as one datagram (the ``--stdin`` mode), paced when asked."""
+        sent = 0
+        total = 0
+        retries = 0
+        start = time.monotonic_ns()
+        for payload in payloads:
+            if stop is not None and stop():
+                break
+            if pacing is not None:
+                due = start + pacing.next_due_ns(sent)
+                wait = due - time.monotonic_ns()
+                if wait > 0:
+                    time.sleep(wait / 1e9)
+            while True:
+                try:
+                    self.sock.send(payload)
+                    break
+                except OSError as exc:
+                    if exc.errno in (errno.ENOBUFS, errno.EAGAIN):
+                        retries += 1
+                        time.sleep(0.001)
+                        continue
+                    if exc.errno == errno.ECONNREFUSED:
+                        break
+                    raise self._send_error(exc) from None
+            sent += 1
+            total += len(payload)
+        return SendResult(sent, retries, (time.monotonic_ns() - start) / 1e9, total)
+
+
+class _suppress_oserror:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, value: Any, tb: Any) -> bool:
+        return kind is not None and issubclass(kind, OSError)
+
+
+def random_stream_id() -> int:
+    return int.from_bytes(os.urandom(4), "big") or 1
+
+
+def iter_lines(stream: Any, max_size: int = 65507) -> Iterator[bytes]:
+    """Lines of a binary stream without their line end; over-long lines are refused."""
+    for number, line in enumerate(stream, 1):
+        data = line[:-1] if line.endswith(b"\n") else line
+        if data.endswith(b"\r"):
+            data = data[:-1]
+        if len(data) > max_size:
+            raise InputError(f"stdin line {number} is {len(data)} bytes, more than one UDP datagram "
+                             f"can carry ({max_size})")
+        yield data
