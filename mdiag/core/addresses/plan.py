@@ -148,7 +148,7 @@ def strip_comment(line: str) -> str:
     stripped = line.strip()
     if stripped.startswith("#"):
         return ""
-    match = re.search(r"\s#", stripped)
+    match = re.search(r"\s#(\s|$)", stripped)
     return stripped[: match.start()].strip() if match else stripped
 
 
