@@ -31,6 +31,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 from dataclasses import dataclass, field
 
 from mdiag.errors import InputError, MissingSystemPiece, PermissionProblem
@@ -94,14 +95,17 @@ def interface_index(name: str) -> int:
 
 
 def interface_mac(name: str) -> bytes:
-    """The 6-byte hardware address of ``name`` (from sysfs)."""
+    """The 6-byte hardware address of ``name`` (SIOCGIFHWADDR: right inside a namespace,
+    where /sys still shows the namespace that mounted it)."""
+    import fcntl
+
     interface_index(name)
-    try:
-        with open(f"/sys/class/net/{name}/address", encoding="ascii") as fh:
-            text = fh.read().strip()
-    except OSError as exc:
-        raise InputError(f"cannot read the MAC address of {name!r}: {exc.strerror}") from None
-    return bytes.fromhex(text.replace(":", "")) if text else b"\0" * 6
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            raw = fcntl.ioctl(probe.fileno(), 0x8927, struct.pack("256s", name.encode()[:15]))
+        except OSError as exc:
+            raise InputError(f"cannot read the MAC address of {name!r}: {exc.strerror}") from None
+    return raw[18:24]
 
 
 def interface_ipv4(name: str) -> str | None:
@@ -433,3 +437,23 @@ class RawSocket:
             if got is None:
                 return out
             out.append(got)
+
+
+# -- decoding captured IGMP -------------------------------------------------------
+
+
+def decode_igmp(frame: bytes) -> tuple[Any, str] | None:
+    """(:class:`~mdiag.core.igmp.wire.Decoded`, sender MAC) for an Ethernet frame
+    carrying IGMP, None for anything else or a frame that cannot be decoded."""
+    from mdiag.core import linklayer
+    from mdiag.core.igmp.wire import MalformedPacket, decode_ipv4
+
+    located = linklayer.locate_ipv4(linklayer.LINKTYPE_ETHERNET, frame, 0, len(frame))
+    if located.status != linklayer.OK or frame[located.ip + 9] != 2:
+        return None
+    try:
+        decoded = decode_ipv4(frame[located.ip:])
+    except MalformedPacket:
+        return None
+    mac = located.src_mac or b"\0" * 6
+    return decoded, ":".join(f"{b:02x}" for b in mac)

@@ -195,17 +195,23 @@ def _summarise(address: str, queries: Sequence[QueryHeard]) -> QuerierInfo:
 
 
 def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
-           expect_version: int | None = None, query_interval: float | None = None) -> ComplianceReport:
+           expect_version: int | None = None, query_interval: float | None = None,
+           elected: str | None = None) -> ComplianceReport:
     """Judge the queries heard (module docstring). ``query_interval`` is what the user
-    configured; without it v3 queriers are held to their QQIC and v1/v2 to 125 s."""
+    configured; without it v3 queriers are held to their QQIC and v1/v2 to 125 s.
+    ``elected`` is the querier an election tracker settled on (default: the lowest
+    non-zero source heard)."""
     queries = sorted(heard, key=lambda q: q.ts)
     by_source: dict[str, list[QueryHeard]] = {}
     for q in queries:
         by_source.setdefault(q.source, []).append(q)
     routers = sorted((a for a in by_source if a != ZERO), key=_ip)
+    if elected is not None and elected in routers:
+        routers.remove(elected)
+        routers.insert(0, elected)
     infos = {a: _summarise(a, by_source[a]) for a in by_source}
     elected_addr = routers[0] if routers else None
-    elected = infos[elected_addr] if elected_addr else None
+    chosen = infos[elected_addr] if elected_addr else None
     others = tuple(infos[a] for a in routers[1:])
     proxies = (infos[ZERO],) if ZERO in infos else ()
     judged = by_source[elected_addr] if elected_addr else by_source.get(ZERO, [])
@@ -217,8 +223,8 @@ def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
         v.append(Verdict(check, status, detail, rfc, severity))
 
     # Source address.
-    if elected is not None:
-        verdict("source-address", True, f"querier {elected.address} sends from a real address",
+    if chosen is not None:
+        verdict("source-address", True, f"querier {chosen.address} sends from a real address",
                 "RFC 3376 6.6.2")
     elif proxies:
         verdict("source-address", False,
@@ -265,10 +271,10 @@ def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
     # Timers of the elected querier.
     measured: float | None = None
     expected: float | None = None
-    if elected is not None:
-        qqi_advertised = elected.qqi if elected.version == 3 and elected.qqi else None
+    if chosen is not None:
+        qqi_advertised = chosen.qqi if chosen.version == 3 and chosen.qqi else None
         expected = query_interval or qqi_advertised or DEFAULT_QUERY_INTERVAL
-        steady = steady_intervals(elected.intervals, expected)
+        steady = steady_intervals(chosen.intervals, expected)
         if steady:
             measured = steady[-1]
             off = [g for g in steady if abs(g - expected) > _tolerance(expected)]
@@ -282,36 +288,138 @@ def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
         else:
             verdict("interval", None, "fewer than two general queries heard: listen at least "
                     f"{expected:g} s (--wait) to measure the interval", "RFC 3376 8.2")
-        if elected.max_resp is not None:
-            verdict("response-time", elected.max_resp < expected,
-                    f"max response time {elected.max_resp:g} s, query interval {expected:g} s",
+        if chosen.max_resp is not None:
+            verdict("response-time", chosen.max_resp < expected,
+                    f"max response time {chosen.max_resp:g} s, query interval {expected:g} s",
                     "RFC 3376 8.3")
-        if elected.version == 3:
-            verdict("robustness", elected.qrv != 1,
-                    f"QRV {elected.qrv}" + (" (should not be 1)" if elected.qrv == 1 else "")
-                    + (" (0: above 7 or unset)" if elected.qrv == 0 else ""),
+        if chosen.version == 3:
+            verdict("robustness", chosen.qrv != 1,
+                    f"QRV {chosen.qrv}" + (" (should not be 1)" if chosen.qrv == 1 else "")
+                    + (" (0: above 7 or unset)" if chosen.qrv == 0 else ""),
                     "RFC 3376 4.1.6, 8.1", Severity.WARNING)
     # Election.
-    if elected is not None:
-        late = [o for o in others
-                if any(q.general and q.ts > elected.first_ts + 1.0 for q in by_source[o.address])]
+    if chosen is not None:
+        late = [o for o in others if _ip(o.address) > _ip(chosen.address)
+                and any(q.general and q.ts > chosen.first_ts + 1.0 for q in by_source[o.address])]
         verdict("single-querier", not late,
-                "; ".join(f"{o.address} kept sending general queries after {elected.address} "
+                "; ".join(f"{o.address} kept sending general queries after {chosen.address} "
                           "(lower address) was heard" for o in late)
-                if late else f"only {elected.address} queries", "RFC 3376 6.6.2")
+                if late else f"only {chosen.address} queries", "RFC 3376 6.6.2")
         versions = {q.version for q in queries if q.source != ZERO and q.general}
         verdict("versions-agree", len(versions) <= 1,
                 f"routers query with IGMPv{', v'.join(map(str, sorted(versions)))}"
-                if len(versions) > 1 else f"all routers use IGMPv{elected.version}",
+                if len(versions) > 1 else f"all routers use IGMPv{chosen.version}",
                 "RFC 3376 7.3.1", Severity.WARNING)
     # User expectations.
     if expect_querier is not None:
         _ip(expect_querier)
-        got = elected.address if elected else "none"
+        got = chosen.address if chosen else "none"
         verdict("expect-querier", got == expect_querier,
                 f"elected querier {got}, expected {expect_querier}", "--expect")
     if expect_version is not None:
-        got_v = elected.version if elected else (proxies[0].version if proxies else None)
+        got_v = chosen.version if chosen else (proxies[0].version if proxies else None)
         verdict("expect-version", got_v == expect_version,
                 f"querier version {got_v if got_v else 'none'}, expected {expect_version}", "--expect")
-    return ComplianceReport(elected, others, proxies, measured, expected, tuple(v))
+    return ComplianceReport(chosen, others, proxies, measured, expected, tuple(v))
+
+
+def query_from_decoded(ts: float, decoded: Any, mac: str, frame: int | None = None) -> QueryHeard | None:
+    """A :class:`QueryHeard` from a codec ``Decoded`` (None when it is not a query)."""
+    from mdiag.core.igmp.messages import V1Query, V2Query, V3Query
+
+    message = decoded.message
+    if not isinstance(message, (V1Query, V2Query, V3Query)) or decoded.ip is None:
+        return None
+    ip = decoded.ip
+    v3 = isinstance(message, V3Query)
+    return QueryHeard(
+        ts=ts, source=str(ip.src), destination=str(ip.dst), mac=mac, version=message.version,
+        group=str(message.group), max_resp=message.max_resp_time, ttl=ip.ttl, tos=ip.tos,
+        router_alert=bool(ip.router_alert), qrv=message.qrv if v3 else None,
+        qqi=float(message.qqi) if v3 else None, s_flag=bool(message.s_flag) if v3 else False,
+        sources=tuple(str(s) for s in message.sources) if v3 else (),
+        checksum_ok=decoded.checksum_ok is not False and decoded.ip_checksum_ok is not False,
+        frame=frame)
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeResult:
+    """An election challenge (RFC 3376 6.6.2, 8.5): did the incumbent yield, and when did
+    it resume after the challenger went quiet? Times are seconds (capture clock)."""
+
+    incumbent: str
+    challenger: str
+    sent: int
+    first_sent: float
+    last_sent: float
+    queries_during: tuple[float, ...]
+    resumed_after: float | None
+    expected_oqpi: float
+
+    @property
+    def yielded(self) -> bool:
+        return not self.queries_during
+
+    @property
+    def resume_ok(self) -> bool:
+        return self.resumed_after is not None and \
+            abs(self.resumed_after - self.expected_oqpi) <= max(1.0, 0.1 * self.expected_oqpi)
+
+    @property
+    def ok(self) -> bool:
+        return self.yielded and self.resume_ok
+
+    @property
+    def findings(self) -> list[Finding]:
+        out = []
+        if not self.yielded:
+            out.append(Finding("querier-challenge-not-yielded", Severity.ERROR,
+                               f"{self.incumbent} kept sending general queries after {self.challenger} "
+                               f"(lower) queried: {len(self.queries_during)} more", "RFC 3376 6.6.2"))
+        if self.resumed_after is None:
+            out.append(Finding("querier-challenge-not-resumed", Severity.ERROR,
+                               f"{self.incumbent} did not resume querying after the challenger went "
+                               f"quiet (Other Querier Present Interval {self.expected_oqpi:g} s)",
+                               "RFC 3376 8.5"))
+        elif not self.resume_ok:
+            out.append(Finding("querier-challenge-resume-timing", Severity.WARNING,
+                               f"{self.incumbent} resumed {self.resumed_after:.3f} s after the last "
+                               f"challenge query; the Other Querier Present Interval is "
+                               f"{self.expected_oqpi:g} s", "RFC 3376 8.5"))
+        return out
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [("incumbent", self.incumbent), ("challenger", self.challenger),
+                ("challenge queries sent", str(self.sent)),
+                ("incumbent yielded", "yes" if self.yielded else
+                 f"NO ({len(self.queries_during)} queries during the challenge)"),
+                ("resumed after challenger quiet", f"{self.resumed_after:.3f} s"
+                 if self.resumed_after is not None else "not within the wait"),
+                ("expected (Other Querier Present Interval)", f"{self.expected_oqpi:g} s")]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"incumbent": self.incumbent, "challenger": self.challenger, "sent": self.sent,
+                "yielded": self.yielded, "queries_during": list(self.queries_during),
+                "resumed_after": self.resumed_after, "expected_oqpi": self.expected_oqpi,
+                "ok": self.ok, "findings": [f.to_json() for f in self.findings]}
+
+
+#: The incumbent needs a moment to hear the first challenge query.
+CHALLENGE_GRACE = 0.2
+
+
+def judge_challenge(*, incumbent: str, challenger: str, first_sent: float, last_sent: float,
+                    incumbent_general: Iterable[float], expected_oqpi: float, sent: int
+                    ) -> ChallengeResult:
+    """Judge an election challenge from the incumbent's general query times.
+
+    Queries after ``first_sent`` + grace and up to ``last_sent`` mean it did not yield;
+    the first query after ``last_sent`` is its resumption (RFC 3376 8.5 OQPI).
+    """
+    times = sorted(incumbent_general)
+    during = tuple(round(t - first_sent, 6) for t in times
+                   if first_sent + CHALLENGE_GRACE < t <= last_sent)
+    after = [t for t in times if t > last_sent]
+    resumed = round(after[0] - last_sent, 6) if after else None
+    return ChallengeResult(incumbent, challenger, sent, first_sent, last_sent, during, resumed,
+                           expected_oqpi)

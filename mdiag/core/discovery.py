@@ -217,3 +217,29 @@ def discover(rounds: Sequence[Round], *, own_addresses: Iterable[str] = ()) -> D
                                 tuple(info["times"]), info["rounds"]))
     hosts.sort(key=lambda h: ipaddress.IPv4Address(h.address))
     return Discovery(len(rounds), tuple(hosts), tuple(findings))
+
+
+def heard_from_decoded(ts_ns: int, decoded: Any, mac: str) -> Heard | None:
+    """A :class:`Heard` from a codec ``Decoded`` report or leave (None otherwise)."""
+    from mdiag.core.igmp.messages import RecordType, V1Report, V2Leave, V2Report, V3Report
+
+    message = decoded.message
+    if decoded.ip is None:
+        return None
+    if isinstance(message, (V1Report, V2Report)):
+        records: tuple[Record, ...] = (Record("REPORT", str(message.group)),)
+    elif isinstance(message, V2Leave):
+        records = (Record("LEAVE", str(message.group)),)
+    elif isinstance(message, V3Report):
+        known = {int(t) for t in RecordType}
+        records = tuple(Record(record_type_short(int(r.record_type)), str(r.group),
+                               tuple(str(s) for s in r.sources))
+                        for r in message.records if int(r.record_type) in known)
+    else:
+        return None
+    return Heard(ts_ns, str(decoded.ip.src), mac, message.version, records)
+
+
+def record_type_short(value: int) -> str:
+    """RFC 3376 4.2.12 record type number -> IS_IN .. BLOCK."""
+    return ("IS_IN", "IS_EX", "TO_IN", "TO_EX", "ALLOW", "BLOCK")[value - 1]
