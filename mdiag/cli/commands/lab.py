@@ -1,0 +1,186 @@
+"""``mdiag lab``: a namespace lab of hosts around a snooping Linux bridge (up, down, status, exec)."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from typing import Any
+
+from mdiag.cli.environment import Environment
+from mdiag.errors import ExitStatus, InputError
+
+HELP = "build, inspect and tear down a namespace lab: hosts on a snooping, querying Linux bridge (root)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="lab_action", metavar="ACTION", parser_class=type(parser))
+    sub.required = True
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--prefix", default=None, metavar="P",
+                       help="namespace name prefix: 'md' + letters/digits (default mdlab)")
+
+    up = sub.add_parser("up", help="build the lab (idempotent)", description="Build the lab: "
+                        "namespaces P-h1..P-hN on veths to bridge br0 in namespace P-br.")
+    common(up)
+    up.add_argument("--hosts", type=int, default=3, metavar="N", help="number of hosts (default 3)")
+    up.add_argument("--querier", choices=("off", "v2", "v3"), default="v3",
+                    help="the bridge's own IGMP querier and its version (default v3)")
+    up.add_argument("--snooping", choices=("on", "off"), default="on", help="IGMP snooping (default on)")
+    up.add_argument("--fast", action="store_true",
+                    help="short timers for experiments: query 2 s, last member 0.1 s x 2")
+    up.add_argument("--query-interval", type=float, metavar="S", help="bridge query interval (s)")
+    up.add_argument("--query-response-interval", type=float, metavar="S", help="max response time (s)")
+    up.add_argument("--last-member-interval", type=float, metavar="S", help="last member query interval (s)")
+    up.add_argument("--last-member-count", type=int, metavar="N", help="last member query count")
+    up.add_argument("--membership-interval", type=float, metavar="S", help="group membership interval (s)")
+    up.add_argument("--json", action="store_true", help="print the lab as JSON (docs/lab.md)")
+
+    down = sub.add_parser("down", help="remove the lab's namespaces (and everything in them)")
+    common(down)
+
+    status = sub.add_parser("status", help="hosts, bridge settings and the bridge's group table")
+    common(status)
+    status.add_argument("--json", action="store_true", help="print JSON (docs/lab.md)")
+
+    ex = sub.add_parser("exec", help="run a command inside a lab host: mdiag lab exec h1 -- CMD",
+                        description="Run CMD inside host HOST's namespace (ip netns exec). "
+                        "Put -- before CMD.")
+    common(ex)
+    ex.add_argument("host", metavar="HOST", help="h1, h2, ... or 'br' for the bridge namespace")
+    ex.add_argument("cmd", nargs=argparse.REMAINDER, metavar="CMD", help="command and arguments")
+
+
+def _lab_module() -> Any:
+    from mdiag.adapters import lab
+
+    return lab
+
+
+def run(args: argparse.Namespace, env: Environment) -> ExitStatus | int:
+    lab_mod = _lab_module()
+    prefix = args.prefix or lab_mod.DEFAULT_PREFIX
+    lab_mod.Lab(prefix=prefix)  # validates the prefix (InputError: one line)
+    action = args.lab_action
+    if action == "up":
+        return _up(args, env, lab_mod, prefix)
+    if action == "down":
+        _need_root(lab_mod)
+        removed = lab_mod.Lab(prefix=prefix).down()
+        if removed:
+            print(f"removed {len(removed)} namespaces: {' '.join(removed)}", file=env.stdout)
+        else:
+            print(f"no lab with prefix {prefix} was up", file=env.stdout)
+        return ExitStatus.OK
+    if action == "status":
+        return _status(args, env, lab_mod, prefix)
+    return _exec(args, env, lab_mod, prefix)
+
+
+def _need_root(lab_mod: Any) -> None:
+    lab_mod._need_root()
+
+
+def _up(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: str) -> ExitStatus:
+    base = lab_mod.BridgeConfig.fast if args.fast else lab_mod.BridgeConfig
+    overrides = {k: v for k, v in {
+        "query_interval": args.query_interval,
+        "query_response_interval": args.query_response_interval,
+        "last_member_interval": args.last_member_interval,
+        "last_member_count": args.last_member_count,
+        "membership_interval": args.membership_interval}.items() if v is not None}
+    config = base(snooping=args.snooping == "on", querier=args.querier, **overrides)
+    lab = lab_mod.Lab(prefix=prefix, hosts=args.hosts, bridge=config)
+    built = lab.up()
+    if args.json:
+        from mdiag.cli import render
+
+        render.emit_json({"built": built, "lab": lab.describe(),
+                          "bridge_settings": lab.bridge_settings()}, env.stdout, "lab")
+        return ExitStatus.OK
+    verb = "built" if built else "already up (bridge settings re-applied)"
+    print(f"lab {prefix} {verb}: {args.hosts} hosts on bridge {lab_mod.BRIDGE} "
+          f"({lab_mod.BRIDGE_ADDRESS}, snooping {args.snooping}, querier {args.querier})", file=env.stdout)
+    _hosts_table(lab, env)
+    print(f"run commands with: mdiag lab exec h1 -- CMD   (tear down: mdiag lab down"
+          f"{'' if prefix == lab_mod.DEFAULT_PREFIX else ' --prefix ' + prefix})", file=env.stdout)
+    return ExitStatus.OK
+
+
+def _hosts_table(lab: Any, env: Environment) -> None:
+    from mdiag.cli import render
+
+    render.table(([h.name, h.netns, h.iface, f"{h.address}/{h.prefixlen}", h.mac, h.bridge_port]
+                  for h in lab.all_hosts),
+                 ["host", "namespace", "iface", "address", "MAC", "bridge port"], env.stdout)
+
+
+def _status(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: str) -> ExitStatus:
+    from mdiag.cli import render
+
+    _need_root(lab_mod)
+    lab = lab_mod.Lab.existing(prefix)
+    if lab is None or not lab.is_up():
+        if args.json:
+            render.emit_json({"up": False, "prefix": prefix}, env.stdout, "lab")
+        else:
+            print(f"no lab with prefix {prefix} is up (build one with: mdiag lab up)", file=env.stdout)
+        return ExitStatus.PROBLEM_FOUND
+    settings = lab.bridge_settings()
+    mdb = lab.mdb()
+    routers = lab.router_ports()
+    by_port = {h.bridge_port: h.name for h in lab.all_hosts}
+    if args.json:
+        render.emit_json({"up": True, "lab": lab.describe(), "bridge_settings": settings,
+                          "mdb": mdb, "router_ports": routers}, env.stdout, "lab")
+        return ExitStatus.OK
+    querier = "off" if not settings.get("mcast_querier") else f"v{settings.get('mcast_igmp_version')}"
+    print(f"lab {prefix}: {lab.hosts} hosts, bridge {lab_mod.BRIDGE} in {lab.bridge_netns}: snooping "
+          f"{'on' if settings.get('mcast_snooping') else 'off'}, querier {querier}, query interval "
+          f"{settings.get('mcast_query_intvl')} s, last member {settings.get('mcast_last_member_intvl')} s"
+          f" x {settings.get('mcast_last_member_cnt')}", file=env.stdout)
+    _hosts_table(lab, env)
+    print(file=env.stdout)
+    if mdb:
+        render.table(([e.get("grp"), e.get("src", ""), by_port.get(e.get("port"), e.get("port")),
+                       e.get("filter_mode", ""), e.get("state", ""), _timer(e.get("timer"))]
+                      for e in mdb),
+                     ["group", "source", "member", "mode", "state", "timer s"], env.stdout)
+    else:
+        print("bridge group table: empty (no host has joined a group)", file=env.stdout)
+    if routers:
+        print("router ports: " + ", ".join(str(r.get("port")) for r in routers), file=env.stdout)
+    return ExitStatus.OK
+
+
+def _timer(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else str(value or "")
+
+
+def _exec(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: str) -> int:
+    _need_root(lab_mod)
+    cmd = list(args.cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        raise InputError("no command given: mdiag lab exec HOST -- CMD [ARGS...]")
+    lab = lab_mod.Lab.existing(prefix)
+    if lab is None:
+        raise lab_mod.LabError(f"no lab with prefix {prefix} is up: build one with 'mdiag lab up'")
+    if args.host in ("br", "bridge"):
+        netns = lab.bridge_netns
+    else:
+        netns = lab.host(args.host).netns
+    argv = ["ip", "netns", "exec", netns, *cmd]
+    real = env.stdout is sys.stdout and env.stderr is sys.stderr and env.stdin is sys.stdin
+    try:
+        if real:
+            return subprocess.run(argv).returncode
+        proc = subprocess.run(argv, capture_output=True, text=True, input=env.stdin.read() or None,
+                              timeout=lab_mod.DEFAULT_TIMEOUT)
+    except FileNotFoundError:
+        raise InputError(f"command not found: {cmd[0]}") from None
+    env.stdout.write(proc.stdout)
+    env.stderr.write(proc.stderr)
+    return proc.returncode

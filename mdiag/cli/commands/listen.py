@@ -1,0 +1,243 @@
+"""``mdiag listen``: join groups on one interface and measure what arrives (or print it)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from mdiag.cli.environment import Environment
+from mdiag.errors import ExitStatus, InputError
+
+HELP = "join groups on an interface and measure test streams (loss, jitter, join time) or print datagrams"
+
+#: Largest range one GROUP argument may expand to.
+MAX_RANGE = 65536
+
+
+def parse_group_list(texts: list[str]) -> tuple[list[str], list[str]]:
+    """Expand ``G``, ``G1,G2`` and ``FIRST-LAST`` ranges; returns (groups, error lines).
+
+    Each bad item gets its own error line; good ones are kept in order, without duplicates.
+    """
+    from mdiag.core.addresses import AddressError, format_ipv4, is_ipv4_multicast, parse_ipv4
+
+    groups: list[str] = []
+    seen: set[str] = set()
+    errors: list[str] = []
+
+    def add(value: int) -> None:
+        text = format_ipv4(value)
+        if text not in seen:
+            seen.add(text)
+            groups.append(text)
+
+    for text in texts:
+        for item in (p.strip() for p in text.split(",")):
+            if not item:
+                continue
+            try:
+                if "-" in item:
+                    first_text, last_text = item.split("-", 1)
+                    first, last = parse_ipv4(first_text), parse_ipv4(last_text)
+                    if last < first:
+                        raise InputError(f"range {item}: the last address is below the first")
+                    if last - first + 1 > MAX_RANGE:
+                        raise InputError(f"range {item} has {last - first + 1} groups, more than {MAX_RANGE}")
+                    for value in (first, last):
+                        if not is_ipv4_multicast(value):
+                            raise InputError(f"range {item}: {format_ipv4(value)} is not multicast "
+                                             "(IPv4 multicast is 224.0.0.0/4)")
+                    for value in range(first, last + 1):
+                        add(value)
+                else:
+                    value = parse_ipv4(item)
+                    if not is_ipv4_multicast(value):
+                        raise InputError(f"{item} is not a multicast group (IPv4 multicast is 224.0.0.0/4)")
+                    add(value)
+            except (AddressError, InputError) as exc:
+                errors.append(exc.message if item in exc.message else f"{item}: {exc.message}")
+    return groups, errors
+
+
+def parse_sources(texts: list[str]) -> list[str]:
+    from mdiag.core.addresses import format_ipv4, parse_ipv4
+
+    sources: list[str] = []
+    for text in texts:
+        for item in (p.strip() for p in text.split(",")):
+            if not item:
+                continue
+            try:
+                value = parse_ipv4(item)
+            except InputError as exc:
+                raise InputError(f"--source {item}: {exc.message}") from None
+            if 224 <= value >> 24 <= 239 or value >> 24 == 0 or value == 0xFFFFFFFF:
+                raise InputError(f"--source {item} is not a unicast sender address")
+            if format_ipv4(value) not in sources:
+                sources.append(format_ipv4(value))
+    return sources
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("groups", nargs="+", metavar="GROUP",
+                        help="groups: 239.1.2.3, 239.1.2.3,239.1.2.4 or ranges 239.1.0.1-239.1.3.232")
+    parser.add_argument("--iface", required=True, metavar="IFACE", help="interface to join on (required)")
+    parser.add_argument("--source", action="append", default=[], metavar="S",
+                        help="source-specific join (SSM, option 39); repeat or comma-separate")
+    parser.add_argument("--port", type=int, default=5001, help="UDP port (default 5001)")
+    stop = parser.add_mutually_exclusive_group()
+    stop.add_argument("--duration", default=None, metavar="T", help="how long: 10s, 500ms, 2m (default 10s)")
+    stop.add_argument("--count", type=int, default=None, metavar="N",
+                      help="stop after N datagrams (test-stream data or plain)")
+    parser.add_argument("--max-loss", type=float, default=None, metavar="PCT",
+                        help="exit 1 when any stream loses more than PCT percent")
+    parser.add_argument("--min-packets", type=int, default=None, metavar="N",
+                        help="exit 1 when any group receives fewer than N datagrams")
+    parser.add_argument("--latency", choices=("auto", "on", "off"), default="auto",
+                        help="one-way latency: auto = when sender and receiver share a clock (same kernel)")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary (docs/sockets.md)")
+    parser.add_argument("--quiet", action="store_true", help="do not print plain datagrams or the live line")
+
+
+def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from mdiag.adapters import interfaces, sockets
+    from mdiag.core.rate import parse_duration
+
+    groups, errors = parse_group_list(args.groups)
+    for line in errors:
+        env.error(line)
+    if not groups:
+        return ExitStatus.BAD_INPUT
+    sources = parse_sources(args.source)
+    if not 1 <= args.port <= 65535:
+        raise InputError(f"--port {args.port} is out of range 1..65535")
+    if args.count is not None and args.count < 1:
+        raise InputError(f"--count must be at least 1, not {args.count}")
+    if args.max_loss is not None and not 0 <= args.max_loss <= 100:
+        raise InputError(f"--max-loss {args.max_loss} must be a percentage 0..100")
+    duration = parse_duration(args.duration) if args.duration else (None if args.count else 10.0)
+    if duration is None:
+        duration = 24 * 3600.0  # --count alone: still bounded (a day), Ctrl-C stops earlier
+    joins = [sockets.Join(g, s) for g in groups for s in (sources or [None])]
+    plain: list[dict[str, Any]] = []
+    first_seen: dict[str, int] = {}
+    counts: dict[str, int] = {g: 0 for g in groups}
+
+    def on_plain(member: Any, data: bytes, sender: tuple[str, int], now: int) -> None:
+        if args.json:
+            if len(plain) < 1000:
+                plain.append({"time": now / 1e9, "group": member.group, "sender": f"{sender[0]}:{sender[1]}",
+                              "length": len(data), "text": data.decode("utf-8", "backslashreplace")})
+        elif not args.quiet:
+            stamp = datetime.fromtimestamp(now / 1e9, timezone.utc).strftime("%H:%M:%S.%f")
+            text = data.decode("utf-8", "backslashreplace")
+            print(f"{stamp} {sender[0]}:{sender[1]} -> {member.group}: {text}", file=env.stdout, flush=True)
+
+    latency = {"auto": None, "on": True, "off": False}[args.latency]
+    collector = sockets.StreamCollector(clock_id=interfaces.boot_clock_id(), on_plain=on_plain,
+                                        latency=latency)
+
+    def handler(member: Any, buf: memoryview, n: int, sender: tuple[str, int], now: int) -> None:
+        counts[member.group] += 1
+        if member.group not in first_seen:
+            first_seen[member.group] = now
+        collector(member, buf, n, sender, now)
+
+    live = env.stderr_isatty and not args.quiet and not args.json
+    started = time.monotonic()
+
+    def tick() -> None:
+        receiving = sum(1 for c in counts.values() if c)
+        lost = sum(s.lost for s in collector.streams)
+        got = sum(counts.values())
+        env.stderr.write(f"\r{time.monotonic() - started:6.1f}s  groups receiving {receiving}/{len(groups)}"
+                         f"  datagrams {got:,}  lost {lost:,} ")
+        env.stderr.flush()
+
+    receiver = sockets.Receiver(joins, args.iface, args.port)
+    interrupted = False
+    with receiver:
+        join_ns = {m.group: m.join_ns for m in receiver.members}
+        try:
+            receiver.receive(handler, until_ns=time.monotonic_ns() + int(duration * 1e9),
+                             max_packets=args.count, tick=tick if live else None)
+        except KeyboardInterrupt:
+            interrupted = True
+        elapsed = time.monotonic() - started
+    if live:
+        env.stderr.write("\r\033[K")
+    reports = [s.report() for s in collector.streams]
+    problems = _expectations(args, groups, counts, reports)
+    if args.json:
+        from mdiag.cli import render
+
+        render.emit_json({
+            "iface": args.iface, "port": args.port, "sources": sources, "duration_s": round(elapsed, 3),
+            "groups": [{"group": g, "datagrams": counts[g],
+                        "join_to_first_ms": _ms(first_seen[g] - join_ns[g]) if g in first_seen and join_ns.get(g) else None}
+                       for g in groups],
+            "streams": [r.to_json() for r in reports], "plain": plain,
+            "problems": problems, "ok": not problems}, env.stdout, "listen")
+    else:
+        _print_summary(env, groups, counts, reports, elapsed, args, first_seen, join_ns)
+        for line in problems:
+            print(f"FAIL: {line}", file=env.stdout)
+    if interrupted:
+        return ExitStatus.INTERRUPTED
+    if errors:
+        return ExitStatus.BAD_INPUT
+    return ExitStatus.PROBLEM_FOUND if problems else ExitStatus.OK
+
+
+def _ms(ns: float | None) -> float | None:
+    return None if ns is None else round(ns / 1e6, 3)
+
+
+def _expectations(args: argparse.Namespace, groups: list[str], counts: dict[str, int],
+                  reports: list[Any]) -> list[str]:
+    problems: list[str] = []
+    if args.min_packets is not None:
+        for g in groups:
+            if counts[g] < args.min_packets:
+                problems.append(f"{g} received {counts[g]} datagrams, fewer than --min-packets {args.min_packets}")
+    if args.max_loss is not None:
+        for r in reports:
+            if r.loss_ratio * 100 > args.max_loss:
+                problems.append(f"{r.group} from {r.sender} lost {r.lost} of {r.expected} "
+                                f"({r.loss_ratio * 100:.3f}%), more than --max-loss {args.max_loss}%")
+    return problems
+
+
+def _print_summary(env: Environment, groups: list[str], counts: dict[str, int], reports: list[Any],
+                   elapsed: float, args: argparse.Namespace, first_seen: dict[str, int],
+                   join_ns: dict[str, int | None]) -> None:
+    from mdiag.cli import render
+
+    silent = [g for g in groups if not counts[g]]
+    receiving = len(groups) - len(silent)
+    print(f"listened {elapsed:.1f} s on {args.iface} port {args.port}: {receiving} of {len(groups)} "
+          f"group(s) received datagrams", file=env.stdout)
+    if reports:
+        rows = []
+        for r in sorted(reports, key=lambda r: (r.group, r.sender)):
+            latency = (f"{r.latency_min_ns / 1e6:.3f}/{r.latency_avg_ns / 1e6:.3f}/{r.latency_max_ns / 1e6:.3f}"
+                       if r.latency_min_ns is not None else "-")
+            rows.append([r.group, r.sender, f"{r.received:,}", f"{r.lost:,} ({r.loss_ratio * 100:.2f}%)",
+                         f"{r.duplicated:,}", f"{r.reordered:,}", f"{r.jitter_ns / 1e6:.3f}", latency,
+                         "-" if r.join_to_first_ns is None else f"{r.join_to_first_ns / 1e6:.1f}",
+                         "yes" if r.ended else "no"])
+        if len(rows) > 50 and not args.quiet:
+            shown = rows[:50]
+        else:
+            shown = rows
+        render.table(shown, ["group", "sender", "received", "lost", "dup", "reord", "jitter ms",
+                             "latency ms min/avg/max", "join->first ms", "ended"], env.stdout)
+        if len(shown) < len(rows):
+            total_lost = sum(r.lost for r in reports)
+            print(f"... {len(rows) - len(shown)} more streams (use --json for all); "
+                  f"{len(reports)} streams, {total_lost:,} lost in total", file=env.stdout)
+    if silent:
+        names = ", ".join(silent[:10]) + (f" and {len(silent) - 10} more" if len(silent) > 10 else "")
+        print(f"nothing received on: {names}", file=env.stdout)

@@ -1,0 +1,115 @@
+"""``mdiag send``: a paced test stream (or stdin lines) to a multicast group on one interface."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from mdiag.cli.environment import Environment
+from mdiag.errors import ExitStatus, InputError
+
+HELP = "send a paced, sequenced test stream (or stdin lines) to a group on one interface"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("destination", metavar="GROUP", help="multicast group (or address with --unicast/--broadcast)")
+    parser.add_argument("--iface", required=True, metavar="IFACE", help="interface to send on (required)")
+    parser.add_argument("--port", type=int, default=5001, help="UDP destination port (default 5001)")
+    parser.add_argument("--ttl", type=int, default=1, help="multicast TTL (default 1: stays on the link)")
+    parser.add_argument("--rate", default=None, metavar="RATE",
+                        help="1000pps, 2kpps, 10mbit (UDP payload bits, like iperf2 -b) or max "
+                             "(default 1000pps; --stdin: max)")
+    parser.add_argument("--size", type=int, default=1200, help="datagram payload bytes (default 1200, min 32)")
+    stop = parser.add_mutually_exclusive_group()
+    stop.add_argument("--duration", default=None, metavar="T", help="how long: 10s, 500ms, 2m (default 10s)")
+    stop.add_argument("--count", type=int, default=None, metavar="N", help="send N datagrams")
+    parser.add_argument("--stdin", action="store_true", help="send each input line as one datagram")
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--unicast", action="store_true", help="allow a unicast destination (baseline)")
+    kind.add_argument("--broadcast", action="store_true", help="allow a broadcast destination (SO_BROADCAST)")
+    parser.add_argument("--no-loop", action="store_true", help="do not loop the stream back to this host")
+    parser.add_argument("--tos", type=lambda t: int(t, 0), default=0, help="IP TOS byte (e.g. 0xb8)")
+    parser.add_argument("--source-port", type=int, default=0, help="UDP source port (default: any)")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary (docs/sockets.md)")
+    parser.add_argument("--quiet", action="store_true", help="no live line")
+
+
+def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from mdiag.adapters import interfaces, sockets
+    from mdiag.core.rate import Pacing, packet_budget, parse_duration, parse_rate
+
+    if not 1 <= args.port <= 65535:
+        raise InputError(f"--port {args.port} is out of range 1..65535")
+    if not 0 <= args.ttl <= 255:
+        raise InputError(f"--ttl {args.ttl} is out of range 0..255")
+    if not 0 <= args.tos <= 255:
+        raise InputError(f"--tos {args.tos} is out of range 0..255")
+    if args.stdin and args.count is not None:
+        raise InputError("--count does not apply to --stdin (every input line is sent once)")
+    kind = "unicast" if args.unicast else "broadcast" if args.broadcast else "multicast"
+    rate_text = args.rate or ("max" if args.stdin else "1000pps")
+    rate = parse_rate(rate_text)
+    duration = parse_duration(args.duration) if args.duration else None
+    sender = sockets.Sender(args.destination, args.port, args.iface, ttl=args.ttl,
+                            loop=not args.no_loop, kind=kind, source_port=args.source_port, tos=args.tos)
+    interrupted = False
+    with sender:
+        if args.stdin:
+            pacing = None if rate.unlimited else Pacing(rate.pps(max(1, args.size)), burst=1)
+            try:
+                result = sender.send_datagrams(sockets.iter_lines(env.stdin_binary), pacing=pacing)
+            except KeyboardInterrupt:
+                interrupted = True
+                result = sockets.SendResult(0, 0, 0.0, 0)
+            _summary(args, env, result, rate_text, sender, None)
+            return ExitStatus.INTERRUPTED if interrupted else ExitStatus.OK
+        if args.size < 32 or args.size > 65507:
+            raise InputError(f"--size {args.size} must be 32..65507 bytes (the test-stream header is 32)")
+        pps = rate.pps(args.size)
+        if args.count is None and duration is None:
+            duration = 10.0
+        budget = packet_budget(pps, duration, args.count)
+        pacing = None if rate.unlimited else Pacing(pps, burst=max(1, min(64, int(pps / 1000) + 1)))
+        stream_id = sockets.random_stream_id()
+        clock_id = interfaces.boot_clock_id()
+        live = env.stderr_isatty and not args.quiet and not args.json
+
+        def progress(sent: int, elapsed: float) -> None:
+            env.stderr.write(f"\r{elapsed:6.1f}s  sent {sent:,} datagrams  {sent / elapsed if elapsed else 0:,.0f} pps ")
+            env.stderr.flush()
+
+        try:
+            result = sender.send_stream(size=args.size, pacing=pacing, budget=budget,
+                                        duration=None if args.count is not None else duration,
+                                        stream_id=stream_id, clock_id=clock_id,
+                                        progress=progress if live else None)
+        except KeyboardInterrupt:
+            interrupted = True
+            result = sockets.SendResult(0, 0, 0.0, 0, stream_id)
+        if live:
+            env.stderr.write("\r\033[K")
+        sender.send_end(stream_id, result.sent, clock_id)
+        _summary(args, env, result, str(rate), sender, pps)
+    return ExitStatus.INTERRUPTED if interrupted else ExitStatus.OK
+
+
+def _summary(args: argparse.Namespace, env: Environment, result: Any, rate: str, sender: Any,
+             pps: float | None) -> None:
+    local = sender.local_address
+    if args.json:
+        from mdiag.cli import render
+
+        render.emit_json({"destination": args.destination, "port": args.port, "iface": args.iface,
+                          "source": f"{local[0]}:{local[1]}", "mode": "stdin" if args.stdin else "stream",
+                          "rate": rate, "size": None if args.stdin else args.size, "ttl": args.ttl,
+                          **result.to_json()}, env.stdout, "send")
+        return
+    mbit = result.bytes * 8 / result.elapsed / 1e6 if result.elapsed else 0.0
+    what = "lines" if args.stdin else f"datagrams of {args.size} bytes"
+    stream = f", stream id {result.stream_id}" if result.stream_id is not None else ""
+    print(f"sent {result.sent:,} {what} from {local[0]}:{local[1]} to {args.destination}:{args.port} "
+          f"on {args.iface} in {result.elapsed:.3f} s ({result.pps:,.0f} pps, {mbit:,.2f} Mbit/s"
+          f"{', target ' + rate if pps else ''}){stream}", file=env.stdout)
+    if result.retries:
+        print(f"the kernel queue was full {result.retries:,} times (ENOBUFS): retried, nothing skipped",
+              file=env.stdout)
