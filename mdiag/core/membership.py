@@ -123,6 +123,7 @@ class GroupState:
     v2_host_until: float = 0.0
     present: bool = False
     hosts: dict[IPv4Address, float] = field(default_factory=dict)     # last report per host
+    reporters: set[IPv4Address] = field(default_factory=set)           # every host that reported
     first_join: float | None = None
     first_join_frame: int | None = None
     last_report: float | None = None
@@ -174,7 +175,7 @@ class GroupState:
             "expires": exp,
             "compatibility_mode": self.compatibility(now),
             "members": [str(h) for h in self.members(now, gmi)],
-            "reporting_hosts": sorted(str(h) for h in self.hosts),
+            "reporting_hosts": [str(h) for h in sorted(self.reporters)],
             "versions": sorted(self.versions),
             "first_join": self.first_join,
             "first_join_frame": self.first_join_frame,
@@ -405,6 +406,7 @@ class MembershipTable:
             state.last_report = time
             state.last_report_frame = frame
             state.hosts[host] = time
+            state.reporters.add(host)
             pending = state.pending
             if pending is not None and (rtype in (IS_EX, TO_EX) or (rtype in (IS_IN, ALLOW) and sources)):
                 # Another member answered the last-member queries: the group stays.
@@ -421,12 +423,12 @@ class MembershipTable:
             self._event(time, frame, group, f"{_NAMES[rtype]}{_fmt_sources(sources)} from {host} (v{version})")
 
         if is_leave:
-            state.leave_count += 1
-            state.hosts.pop(host, None)
             if rtype == BLOCK and not (state.mode == INCLUDE and new_sources & set(state.sources)):
                 # BLOCK of sources not forwarded: nothing to leave.
                 self._event(time, frame, group, f"BLOCK{_fmt_sources(sources)} from {host}")
                 return
+            state.leave_count += 1
+            state.hosts.pop(host, None)
             label = "v2-leave" if leave else ("block" if rtype == BLOCK else "to_in")
             self._event(time, frame, group,
                         f"{'leave' if leave else _NAMES[rtype] + _fmt_sources(sources)} from {host}")
@@ -520,7 +522,7 @@ class MembershipTable:
         lmqt = msg.max_resp_time * self.timers.lmqc
         self._event(time, frame, group,
                     f"{'group-and-source' if sources else 'group-specific'} query"
-                    f"{_fmt_sources(sources)} (MRT {msg.max_resp_time:g} s{', S' if suppress else ''})")
+                    f"{_fmt_sources(sources) if sources else ''} (MRT {msg.max_resp_time:g} s{', S' if suppress else ''})")
         if suppress or not state.present:
             return
         limit = time + lmqt

@@ -1,0 +1,397 @@
+"""Capture -> link layer -> IGMP decode -> state machines -> :class:`Report`.
+
+:func:`analyze` runs one pass over a capture in constant memory. Data frames
+(everything but IGMP) are classified with a few byte comparisons and counted
+per (segment, group) without creating any object; only IGMP frames go through
+the codec (:func:`mdiag.core.igmp.decode_ipv4`) and the per-segment
+:class:`~mdiag.core.querier.QuerierTracker` and
+:class:`~mdiag.core.membership.MembershipTable`.
+
+Times in the report are seconds relative to the first frame of the capture
+(``Report.start_ns`` gives the absolute start).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import Any
+
+from mdiag.analysis.report import DataStats, Event, Report, SegmentReport
+from mdiag.core.findinglog import FindingLog
+from mdiag.core.findings import Finding, Severity
+from mdiag.core.igmp import MalformedPacket, decode_ipv4
+from mdiag.core.igmp.messages import V1Query, V1Report, V2Leave, V2Query, V2Report, V3Query, V3Report
+from mdiag.core.linklayer import (
+    LINKTYPE_NAMES,
+    NOT_IPV4,
+    OK,
+    TRUNCATED,
+    Segment,
+    locate_ipv4,
+)
+from mdiag.core.membership import MembershipTable
+from mdiag.core.querier import QuerierTracker
+from mdiag.core.timers import Profile, TimerSet
+
+__all__ = ["AnalysisOptions", "analyze"]
+
+_QUERIES = (V1Query, V2Query, V3Query)
+_REPORTS = (V1Report, V2Report, V2Leave, V3Report)
+_ETH_IPV4 = b"\x08\x00"
+#: Timeline events kept at most (the rest are counted).
+TIMELINE_LIMIT = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisOptions:
+    """What to analyse and how.
+
+    ``since``/``until`` are seconds relative to the first frame, or absolute
+    epoch nanoseconds in ``since_ns``/``until_ns``. ``vlan``, ``groups`` and
+    ``querier`` narrow the report (and the timeline) without changing the state
+    machines' view of the segment.
+    """
+
+    profile: Profile = Profile.RFC3376
+    vlan: int | None = None
+    groups: frozenset[IPv4Address] = frozenset()
+    querier: IPv4Address | None = None
+    since: float | None = None
+    until: float | None = None
+    since_ns: int | None = None
+    until_ns: int | None = None
+    timeline: bool = False
+    #: called every few thousand frames with (bytes_read, frames_read)
+    progress: Callable[[int, int], None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.since is not None and self.until is not None and self.until < self.since:
+            raise ValueError(f"--until {self.until} is before --since {self.since}")
+
+
+@dataclass(slots=True)
+class _SegmentState:
+    segment: Segment
+    name: str
+    tracker: QuerierTracker
+    table: MembershipTable
+    igmp: int = 0
+    first: float | None = None
+    last: float | None = None
+    hosts: set[IPv4Address] = field(default_factory=set)
+
+
+class _Analysis:
+    def __init__(self, options: AnalysisOptions) -> None:
+        self.options = options
+        self.findings = FindingLog()
+        self.segments: dict[tuple[int, tuple[int, ...]], _SegmentState] = {}
+        self.events: list[Event] = []
+        self.events_dropped = 0
+        self.malformed = 0
+        self.timers = TimerSet(profile=options.profile)
+
+    def segment(self, iface: int, key: tuple[int, ...]) -> _SegmentState:
+        state = self.segments.get((iface, key))
+        if state is None:
+            seg = Segment.from_key(iface, key)
+            name = str(seg)
+            tracker = QuerierTracker(self.timers, findings=self.findings, segment=name)
+            sink = self._sink(name) if self.options.timeline else None
+            table = MembershipTable(lambda: tracker.timers, findings=self.findings, segment=name,
+                                    on_event=sink)
+            state = self.segments[(iface, key)] = _SegmentState(seg, name, tracker, table)
+        return state
+
+    def _sink(self, name: str) -> Callable[[float, int | None, IPv4Address, str], None]:
+        groups = self.options.groups
+        events = self.events
+
+        def sink(time: float, frame: int | None, group: IPv4Address, text: str) -> None:
+            if groups and group not in groups:
+                return
+            if self.options.querier is not None and not groups:
+                return
+            if len(events) < TIMELINE_LIMIT:
+                events.append(Event(time, frame, name, str(group), text))
+            else:
+                self.events_dropped += 1
+        return sink
+
+    def querier_event(self, seg: _SegmentState, time: float, frame: int | None, src: IPv4Address,
+                      text: str) -> None:
+        opts = self.options
+        if opts.groups and opts.querier is None:
+            return
+        if opts.querier is not None and src != opts.querier:
+            return
+        if len(self.events) < TIMELINE_LIMIT:
+            self.events.append(Event(time, frame, seg.name, None, text))
+        else:
+            self.events_dropped += 1
+
+
+def _mac_text(raw: bytes | None) -> str | None:
+    if raw is None or len(raw) != 6:
+        return None
+    return raw.hex(":")
+
+
+def _query_text(src: IPv4Address, msg: Any) -> str:
+    kind = type(msg)
+    if kind is V3Query:
+        what = "general" if msg.is_general else ("group-and-source" if msg.sources else "group-specific")
+        extra = f", QRV {msg.qrv}, QQI {msg.qqi} s" + (", S" if msg.s_flag else "")
+        target = "" if msg.is_general else f" for {msg.group}"
+        return f"{src}: IGMPv3 {what} query{target} (MRT {msg.max_resp_time:g} s{extra})"
+    if kind is V2Query:
+        target = "" if msg.is_general else f" for {msg.group}"
+        return f"{src}: IGMPv2 {'general' if msg.is_general else 'group-specific'} query{target} (MRT {msg.max_resp_time:g} s)"
+    return f"{src}: IGMPv1 query"
+
+
+def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
+    """Analyse an open :class:`mdiag.adapters.capture.Capture` (or anything with the
+    same ``records()``, ``problems``, ``name``, ``format`` attributes)."""
+    options = options or AnalysisOptions()
+    run = _Analysis(options)
+    data: dict[tuple[int, tuple[int, ...], bytes], list[Any]] = {}
+    frames = 0
+    wire_bytes = 0
+    non_ipv4 = 0
+    fragments = 0
+    truncated = 0
+    unknown_link: dict[int, tuple[int, int]] = {}
+    igmp_frames = 0
+    other_ipv4 = 0
+    t0: int | None = None
+    last_ns = 0
+    windowed = any(v is not None for v in (options.since, options.until, options.since_ns, options.until_ns))
+    lo_ns = options.since_ns
+    hi_ns = options.until_ns
+    progress = options.progress
+    locate = locate_ipv4
+    for number, t_ns, lt, iface, buf, s, cap, orig, off in capture.records():
+        if t_ns is None:  # pcapng Simple Packet Block: no timestamp, use the previous one
+            t_ns = last_ns
+        elif t0 is None:
+            t0 = t_ns
+            if options.since is not None:
+                lo_ns = t0 + int(options.since * 1e9)
+            if options.until is not None:
+                hi_ns = t0 + int(options.until * 1e9)
+        last_ns = t_ns
+        frames += 1
+        wire_bytes += orig
+        if progress is not None and not frames & 0x3FFF:
+            progress(capture.bytes_read, frames)
+        if windowed and ((lo_ns is not None and t_ns < lo_ns) or (hi_ns is not None and t_ns > hi_ns)):
+            continue
+        if lt == 1 and cap >= 34 and buf[s + 12:s + 14] == _ETH_IPV4 and buf[s + 14] >> 4 == 4:
+            ip = s + 14
+            key: tuple[int, ...] = ()
+            mac_raw: bytes | None = None  # read only for IGMP
+        else:
+            loc = locate(lt, buf, s, cap)
+            status = loc[0]
+            if status != OK:
+                if status == NOT_IPV4:
+                    non_ipv4 += 1
+                elif status == TRUNCATED:
+                    truncated += 1
+                elif lt not in unknown_link:
+                    unknown_link[lt] = (number, off)
+                continue
+            ip = loc[1]
+            key = loc[2]
+            mac_raw = loc[3]
+        if (buf[ip + 6] & 0x3F) or buf[ip + 7]:
+            fragments += 1
+            continue
+        proto = buf[ip + 9]
+        if proto == 17:
+            dst = buf[ip + 16:ip + 20]
+            if 224 <= dst[0] <= 239:
+                dkey = (iface, key, dst)
+                stats = data.get(dkey)
+                src = buf[ip + 12:ip + 16]
+                length = (buf[ip + 2] << 8) | buf[ip + 3]
+                if stats is None:
+                    data[dkey] = [1, length, {src: 1}, t_ns, t_ns]
+                else:
+                    stats[0] += 1
+                    stats[1] += length
+                    senders = stats[2]
+                    senders[src] = senders.get(src, 0) + 1
+                    stats[4] = t_ns
+            else:
+                other_ipv4 += 1
+            continue
+        if proto != 2:
+            other_ipv4 += 1
+            continue
+        # ---- IGMP: the slow path ----------------------------------------------------
+        igmp_frames += 1
+        if mac_raw is None and lt == 1:
+            mac_raw = buf[s + 6:s + 12]
+        _igmp(run, number, (t_ns - (t0 or t_ns)) / 1e9, iface, key, buf[ip:s + cap], mac_raw)
+
+    end = (last_ns - t0) / 1e9 if t0 is not None else 0.0
+    if progress is not None:
+        progress(capture.bytes_read, frames)
+    for lt, (number, off) in unknown_link.items():
+        run.findings.add(Finding(
+            "capture-unknown-linktype", Severity.WARNING,
+            f"link type {lt} is not one mdiag reads (it reads "
+            + ", ".join(f"{n} {name}" for n, name in sorted(LINKTYPE_NAMES.items()))
+            + f"); its frames were skipped (first: frame {number}, byte offset {off})",
+            None, off, None, number, {"linktype": lt, "file_offset": off}), ("linktype", lt))
+    return _build_report(run, capture, options, data, t0, last_ns, end, {
+        "frames": frames, "bytes": wire_bytes, "non_ipv4": non_ipv4, "fragments": fragments,
+        "truncated": truncated, "igmp": igmp_frames, "igmp_malformed": run.malformed,
+        "other_ipv4": other_ipv4,
+    })
+
+
+def _igmp(run: _Analysis, number: int, t: float, iface: int, key: tuple[int, ...], packet: bytes,
+          mac_raw: bytes | None) -> None:
+    opts = run.options
+    if opts.vlan is not None and (not key or opts.vlan not in [k for k in key if k >= 0]):
+        return
+    seg = run.segment(iface, key)
+    try:
+        decoded = decode_ipv4(packet)
+    except MalformedPacket as exc:
+        run.malformed += 1
+        run.findings.add(Finding(
+            "igmp-malformed", Severity.ERROR,
+            f"IGMP packet cannot be decoded: {exc.message} on {seg.name}", "RFC 3376 4",
+            exc.offset, t, number, {"segment": seg.name}), ("malformed", seg.name, exc.expected))
+        return
+    seg.igmp += 1
+    if seg.first is None:
+        seg.first = t
+    seg.last = t
+    ip = decoded.ip
+    src = ip.src
+    msg = decoded.message
+    for f in decoded.findings:
+        context = dict(f.context)
+        context["segment"] = seg.name
+        context["source"] = str(src)
+        run.findings.add(Finding(f.code, f.severity, f"{f.message} (from {src} on {seg.name})", f.rfc,
+                                 f.offset, t, number, context), (f.code, seg.name, src))
+    kind = type(msg)
+    if kind in _QUERIES:
+        mac = _mac_text(mac_raw)
+        tracker = seg.tracker
+        before = tracker.elected
+        tracker.observe(t, number, src, ip.dst, msg, mac)
+        if opts.timeline:
+            if getattr(msg, "is_general", True) or opts.querier is not None:
+                # group queries are told in the group's story already
+                run.querier_event(seg, t, number, src, _query_text(src, msg))
+            if tracker.elected != before and tracker.elections:
+                e = tracker.elections[-1]
+                run.querier_event(seg, e.time, e.frame, e.querier or src,
+                                  f"elected querier: {e.querier} ({e.reason})")
+        if not getattr(msg, "is_general", True):
+            seg.table.query(t, number, msg)
+    elif kind in _REPORTS:
+        seg.hosts.add(src)
+        version = msg.version
+        if version < 3 and kind is not V2Leave and seg.tracker.querier_version == 3:
+            group = msg.group
+            run.findings.add(Finding(
+                "compat-older-host", Severity.WARNING,
+                f"{src} sends IGMPv{version} reports for {group} to an IGMPv3 querier "
+                f"({seg.tracker.elected}): the group falls back to v{version} compatibility mode, "
+                "source filtering is lost and leaves are slower (on " + seg.name + ")",
+                "RFC 3376 7.3.2", None, t, number,
+                {"segment": seg.name, "host": str(src), "group": str(group), "version": version}),
+                ("compat", seg.name, src, group))
+        seg.table.report(t, number, src, msg)
+
+
+def _build_report(run: _Analysis, capture: Any, options: AnalysisOptions,
+                  data: dict[tuple[int, tuple[int, ...], bytes], list[Any]], t0: int | None,
+                  last_ns: int, end: float, counters: dict[str, int]) -> Report:
+    # Data traffic goes to the segment it was seen on (created if IGMP never was).
+    per_segment: dict[tuple[int, tuple[int, ...]], dict[IPv4Address, DataStats]] = {}
+    multicast_packets = 0
+    multicast_bytes = 0
+    for (iface, key, dst), (packets, nbytes, senders, first, last) in data.items():
+        multicast_packets += packets
+        multicast_bytes += nbytes
+        if options.vlan is not None and options.vlan not in [k for k in key if k >= 0]:
+            continue
+        group = IPv4Address(dst)
+        if options.groups and group not in options.groups:
+            continue
+        run.segment(iface, key)
+        per_segment.setdefault((iface, key), {})[group] = DataStats(
+            packets, nbytes, {str(IPv4Address(s)): n for s, n in senders.items()},
+            (first - (t0 or first)) / 1e9, (last - (t0 or last)) / 1e9)
+    counters["multicast_data_packets"] = multicast_packets
+    counters["multicast_data_bytes"] = multicast_bytes
+
+    segments: list[SegmentReport] = []
+    for (iface, key), seg in sorted(run.segments.items(), key=lambda kv: kv[1].segment):
+        if options.vlan is not None and options.vlan not in seg.segment.vlans:
+            continue
+        seg.tracker.finish(end, had_igmp=seg.igmp > 0 or bool(per_segment.get((iface, key))),
+                           start_time=0.0)
+        seg.table.finish(end)
+        seg_data = per_segment.get((iface, key), {})
+        _data_findings(run, seg, seg_data)
+        segments.append(SegmentReport.build(seg.segment, seg.tracker, seg.table, seg_data, end,
+                                            options.groups, seg.igmp))
+    findings: list[Finding] = list(capture.problems)
+    findings.extend(run.findings)
+    if options.groups:
+        findings = [f for f in findings if _about_groups(f, options.groups)]
+    events = sorted(run.events, key=lambda e: (e.time, e.frame or 0)) if options.timeline else []
+    return Report(
+        name=capture.name, format=capture.format, compression=capture.compression,
+        interfaces=list(capture.interfaces), profile=options.profile, start_ns=t0,
+        duration=end, counters=counters, segments=segments, findings=findings,
+        timeline=events, timeline_dropped=run.events_dropped,
+        findings_dropped=run.findings.dropped)
+
+
+def _about_groups(finding: Finding, groups: Iterable[IPv4Address]) -> bool:
+    names = {str(g) for g in groups}
+    context = finding.context
+    if "group" in context:
+        return str(context["group"]) in names
+    if "groups" in context:
+        return bool(names & {str(g) for g in context["groups"]})
+    return True
+
+
+def _data_findings(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4Address, DataStats]) -> None:
+    table = seg.table
+    for group, stats in sorted(seg_data.items()):
+        if int(group) >> 8 == 0xE00000:   # 224.0.0.0/24 needs no membership
+            continue
+        state = table.groups.get(group)
+        if state is None or state.joins == 0:
+            senders = ", ".join(sorted(stats.senders)[:3]) + ("..." if len(stats.senders) > 3 else "")
+            run.findings.add(Finding(
+                "traffic-without-members", Severity.WARNING,
+                f"{stats.packets} packets to {group} from {senders} but no host reported membership "
+                f"on {seg.name}: the traffic is flooded or statically joined",
+                "RFC 4541 2.1.2", None, stats.first, None,
+                {"segment": seg.name, "group": str(group), "packets": stats.packets}),
+                ("twm", seg.name, group))
+    if not seg_data:
+        return
+    for group, state in sorted(table.groups.items()):
+        if state.joins and group not in seg_data and int(group) >> 8 != 0xE00000:
+            run.findings.add(Finding(
+                "members-without-traffic", Severity.INFO,
+                f"{group} has members on {seg.name} but no multicast data for it was captured",
+                None, None, state.first_join, state.first_join_frame,
+                {"segment": seg.name, "group": str(group)}), ("mwt", seg.name, group))

@@ -1,0 +1,226 @@
+"""The analysis report: plain values built once at the end of a capture.
+
+``Report.to_json()`` is the stable ``mdiag analyze --json`` schema documented in
+docs/analyze.md; the CLI's tables, CSV, expectations and JUnit output all read
+these values.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import Any
+
+from mdiag.core.addresses import multicast_mac
+from mdiag.core.findings import Finding, Severity
+from mdiag.core.linklayer import Segment
+from mdiag.core.membership import GroupState, MembershipTable
+from mdiag.core.querier import Election, Gap, QuerierTracker, RouterInfo
+from mdiag.core.timers import Profile, TimerSet
+
+__all__ = ["DataStats", "Event", "GroupReport", "Report", "SegmentReport"]
+
+
+def _r(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+@dataclass(frozen=True, slots=True)
+class DataStats:
+    """Multicast UDP data to one group on one segment."""
+
+    packets: int
+    bytes: int
+    senders: dict[str, int]
+    first: float
+    last: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"packets": self.packets, "bytes": self.bytes, "senders": dict(sorted(self.senders.items())),
+                "first": _r(self.first), "last": _r(self.last)}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One line of the timeline."""
+
+    time: float
+    frame: int | None
+    segment: str
+    group: str | None
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"time": _r(self.time), "frame": self.frame, "segment": self.segment,
+                "group": self.group, "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class GroupReport:
+    """A group on a segment: its membership state and its data traffic."""
+
+    group: IPv4Address
+    state: str                     # include | exclude | absent | never (data only)
+    members: tuple[str, ...]
+    reporting_hosts: tuple[str, ...]
+    first_join: float | None
+    first_join_frame: int | None
+    last_report: float | None
+    leaves: int
+    max_leave_latency: float | None
+    expires: float | None
+    compatibility_mode: int | None
+    detail: dict[str, Any]
+    data: DataStats | None
+
+    @property
+    def mac(self) -> str:
+        return str(multicast_mac(int(self.group)))
+
+    def to_json(self) -> dict[str, Any]:
+        body = {"group": str(self.group), "mac": self.mac, "state": self.state,
+                "members": list(self.members), "reporting_hosts": list(self.reporting_hosts),
+                "first_join": _r(self.first_join), "first_join_frame": self.first_join_frame,
+                "last_report": _r(self.last_report), "leaves": self.leaves,
+                "max_leave_latency": _r(self.max_leave_latency), "expires": _r(self.expires),
+                "compatibility_mode": self.compatibility_mode}
+        for key in ("sources", "excluded_sources", "versions", "reports", "joins", "expiries",
+                    "group_queries", "leave_details"):
+            if key in self.detail:
+                body[key] = self.detail[key]
+        body["data"] = self.data.to_json() if self.data else None
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentReport:
+    """Queriers, groups and data on one segment."""
+
+    segment: Segment
+    querier: str | None
+    querier_version: int | None
+    versions: tuple[int, ...]
+    routers: tuple[RouterInfo, ...]
+    elections: tuple[Election, ...]
+    gaps: tuple[Gap, ...]
+    timers: TimerSet
+    groups: tuple[GroupReport, ...]
+    igmp_messages: int
+
+    @classmethod
+    def build(cls, segment: Segment, tracker: QuerierTracker, table: MembershipTable,
+              data: dict[IPv4Address, DataStats], end: float,
+              only: Iterable[IPv4Address] = (), igmp_messages: int = 0) -> SegmentReport:
+        only = frozenset(only)
+        gmi = tracker.timers.group_membership_interval
+        groups: list[GroupReport] = []
+        names = set(table.groups) | set(data)
+        for group in sorted(names):
+            if only and group not in only:
+                continue
+            state: GroupState | None = table.groups.get(group)
+            stats = data.get(group)
+            if state is None or (state.joins == 0 and not state.leave_count):
+                if stats is None:
+                    continue
+                groups.append(GroupReport(group, "never", (), (), None, None, None, 0, None, None,
+                                          None, {}, stats))
+                continue
+            detail = state.to_json(end, gmi)
+            groups.append(GroupReport(
+                group, detail["state"], tuple(detail["members"]), tuple(detail["reporting_hosts"]),
+                state.first_join, state.first_join_frame, state.last_report, state.leave_count,
+                state.max_leave_latency, state.expires(), state.compatibility(end), detail, stats))
+        return cls(segment, str(tracker.elected) if tracker.elected is not None else None,
+                   tracker.querier_version, tuple(sorted(tracker.versions)),
+                   tuple(sorted(tracker.routers.values(), key=lambda r: r.address)),
+                   tuple(tracker.elections), tuple(tracker.gaps), tracker.timers, tuple(groups),
+                   igmp_messages)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "segment": self.segment.to_json(),
+            "querier": self.querier,
+            "querier_version": self.querier_version,
+            "versions": list(self.versions),
+            "igmp_messages": self.igmp_messages,
+            "routers": [r.to_json() for r in self.routers],
+            "elections": [e.to_json() for e in self.elections],
+            "gaps": [g.to_json() for g in self.gaps],
+            "timers": self.timers.to_json(),
+            "groups": [g.to_json() for g in self.groups],
+        }
+
+
+@dataclass(slots=True)
+class Report:
+    """Everything ``mdiag analyze`` found in one capture."""
+
+    name: str
+    format: str
+    compression: str | None
+    interfaces: list[Any]
+    profile: Profile
+    start_ns: int | None
+    duration: float
+    counters: dict[str, int]
+    segments: list[SegmentReport]
+    findings: list[Finding]
+    timeline: list[Event] = field(default_factory=list)
+    timeline_dropped: int = 0
+    findings_dropped: int = 0
+
+    @property
+    def start_iso(self) -> str | None:
+        if self.start_ns is None:
+            return None
+        return _dt.datetime.fromtimestamp(self.start_ns / 1e9, _dt.timezone.utc).isoformat(
+            timespec="microseconds").replace("+00:00", "Z")
+
+    def worst(self) -> Severity | None:
+        return max((f.severity for f in self.findings), default=None)
+
+    def all_groups(self) -> list[tuple[SegmentReport, GroupReport]]:
+        return [(s, g) for s in self.segments for g in s.groups]
+
+    def leave_latencies(self) -> list[float]:
+        out: list[float] = []
+        for seg in self.segments:
+            for group in seg.groups:
+                for leave in group.detail.get("leave_details", []):
+                    if leave.get("latency") is not None:
+                        out.append(leave["latency"])
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "capture": {
+                "name": self.name, "format": self.format, "compression": self.compression,
+                "interfaces": [i.to_json() for i in self.interfaces],
+                "start": self.start_iso, "start_ns": self.start_ns, "duration": _r(self.duration),
+            },
+            "profile": self.profile.value,
+            "counters": dict(self.counters),
+            "segments": [s.to_json() for s in self.segments],
+            "findings": [f.to_json() for f in self.findings],
+            "findings_dropped": self.findings_dropped,
+            "summary": self.summary(),
+            "timeline": [e.to_json() for e in self.timeline],
+            "timeline_dropped": self.timeline_dropped,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        by_severity = {str(s): 0 for s in Severity}
+        for f in self.findings:
+            by_severity[str(f.severity)] += 1
+        latencies = self.leave_latencies()
+        return {
+            "segments": len(self.segments),
+            "queriers": sorted({s.querier for s in self.segments if s.querier}),
+            "groups": len({g.group for _, g in self.all_groups()}),
+            "findings": by_severity,
+            "worst": str(self.worst()) if self.findings else None,
+            "max_leave_latency": _r(max(latencies)) if latencies else None,
+        }

@@ -1,0 +1,322 @@
+"""``mdiag analyze``: tell the story of a capture and judge it (docs/analyze.md)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import sys
+import time as _time
+from typing import Any
+
+from mdiag.cli.environment import Environment
+from mdiag.errors import ExitStatus, InputError
+
+HELP = "analyse a pcap/pcapng capture: queriers, elections, memberships, data, findings; CI expectations"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("captures", nargs="+", metavar="CAPTURE",
+                        help="pcap or pcapng file (gzip/bzip2/xz allowed), '-' for standard input")
+    narrow = parser.add_argument_group("narrowing")
+    narrow.add_argument("--vlan", type=int, metavar="N", help="only segments on VLAN N")
+    narrow.add_argument("--group", action="append", default=[], metavar="G",
+                        help="only this group (repeatable); with --timeline, its story")
+    narrow.add_argument("--querier", metavar="IP", help="with --timeline: the story of this querier")
+    narrow.add_argument("--since", metavar="T",
+                        help="start at T: seconds from the first frame (30, 90s, 2m) or an ISO time")
+    narrow.add_argument("--until", metavar="T", help="stop at T (same forms as --since)")
+    narrow.add_argument("--profile", default="rfc3376", choices=["rfc3376", "rfc9776"],
+                        help="timer formulas (default rfc3376); results name the profile used")
+    out = parser.add_argument_group("output")
+    fmt = out.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="JSON (schema in docs/analyze.md)")
+    fmt.add_argument("--csv", action="store_true", help="CSV, one row per segment and group")
+    out.add_argument("--timeline", action="store_true",
+                     help="print the ordered story (of --group / --querier, or of everything)")
+    ci = parser.add_argument_group("CI")
+    ci.add_argument("--expect", action="append", default=[], metavar="EXPR",
+                    help="assertion such as querier=198.18.0.1, igmp-version=3, max-leave-latency=3s, "
+                         "no-findings>=warning, group=239.1.1.1:members>=2 (repeatable)")
+    ci.add_argument("--expect-file", metavar="FILE", help="expectations, one per line, # comments")
+    ci.add_argument("--junit", metavar="FILE", help="write JUnit XML (one test case per expectation)")
+    ci.add_argument("--force", action="store_true", help="overwrite an existing --junit file")
+    ci.add_argument("--fail-on", default="error", choices=["info", "warning", "error", "never"],
+                    help="without expectations: exit 1 when a finding is at least this severe "
+                         "(default error)")
+
+
+def _parse_time(text: str, option: str) -> tuple[float | None, int | None]:
+    """(relative seconds, absolute ns): one of them is set."""
+    raw = text.strip()
+    match = re.fullmatch(r"\+?([0-9]*\.?[0-9]+)\s*(ms|s|m|h)?", raw)
+    if match:
+        value = float(match.group(1))
+        unit = match.group(2) or "s"
+        value *= {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+        return value, None
+    try:
+        when = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"{option} {text!r}: give seconds from the first frame (30, 90s, 2m) "
+                         "or an ISO time (2024-05-01T10:00:00Z)") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return None, int(when.timestamp()) * 1_000_000_000 + when.microsecond * 1000
+
+
+class _Progress:
+    """A one-line progress bar on stderr (only used when stderr is a terminal)."""
+
+    def __init__(self, stream: Any, name: str, total: int | None) -> None:
+        self.stream = stream
+        self.name = name
+        self.total = total
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, done: int, frames: int) -> None:
+        now = _time.monotonic()
+        if now - self.last < 0.2:
+            return
+        self.last = now
+        if self.total:
+            share = min(done / self.total, 1.0)
+            bar = "#" * int(share * 30)
+            text = f"\r{self.name}: [{bar:<30}] {share * 100:5.1f}% {frames:,} frames"
+        else:
+            text = f"\r{self.name}: {done / 1e6:,.1f} MB, {frames:,} frames"
+        self.stream.write(text)
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from ipaddress import AddressValueError, IPv4Address
+
+    from mdiag.analysis import expectations as ex
+    from mdiag.core.findings import Severity
+    from mdiag.core.timers import Profile
+
+    # ---- validate everything before reading a byte ----------------------------------
+    expectations = [ex.parse(text) for text in args.expect]
+    if args.expect_file:
+        try:
+            with open(args.expect_file, encoding="utf-8") as handle:
+                expectations += ex.parse_file(handle, args.expect_file)
+        except OSError as exc:
+            raise InputError(f"--expect-file {args.expect_file}: {exc.strerror}; "
+                             "give a readable file of expectations") from None
+    if args.vlan is not None and not 0 <= args.vlan <= 4095:
+        raise InputError(f"--vlan {args.vlan}: a VLAN ID is 0..4095")
+    groups = []
+    for text in args.group:
+        try:
+            group = IPv4Address(text)
+        except (AddressValueError, ValueError):
+            raise InputError(f"--group {text!r} is not an IPv4 address; give a group such as 239.1.1.1") from None
+        if not group.is_multicast:
+            raise InputError(f"--group {text} is not a multicast group (224.0.0.0/4)")
+        groups.append(group)
+    querier = None
+    if args.querier:
+        try:
+            querier = IPv4Address(args.querier)
+        except (AddressValueError, ValueError):
+            raise InputError(f"--querier {args.querier!r} is not an IPv4 address") from None
+    since, since_ns = _parse_time(args.since, "--since") if args.since else (None, None)
+    until, until_ns = _parse_time(args.until, "--until") if args.until else (None, None)
+    if since is not None and until is not None and until < since:
+        raise InputError(f"--until {args.until} is before --since {args.since}")
+    if args.junit and os.path.exists(args.junit) and not args.force:
+        raise InputError(f"--junit {args.junit} exists; add --force to overwrite it")
+    if args.captures.count("-") > 1:
+        raise InputError("standard input ('-') can be read only once")
+
+    from mdiag.adapters.capture import open_capture
+    from mdiag.analysis.pipeline import AnalysisOptions, analyze
+
+    runs: list[tuple[str, Any, list[Any], str | None]] = []
+    unusable = False
+    for path in args.captures:
+        progress = None
+        if env.stderr_isatty:
+            total = None
+            if path != "-":
+                try:
+                    total = os.path.getsize(path)
+                except OSError:
+                    total = None
+            progress = _Progress(env.stderr, os.path.basename(path) if path != "-" else "stdin", total)
+        options = AnalysisOptions(
+            profile=Profile(args.profile), vlan=args.vlan, groups=frozenset(groups), querier=querier,
+            since=since, until=until, since_ns=since_ns, until_ns=until_ns, timeline=args.timeline,
+            progress=progress)
+        try:
+            with open_capture(path, stdin=env.stdin_binary if path == "-" else None) as capture:
+                if progress is not None and capture.compression:
+                    progress.total = None
+                report = analyze(capture, options)
+        except InputError as exc:
+            if progress:
+                progress.close()
+            env.error(exc.message)
+            runs.append((path, None, [], exc.message))
+            unusable = True
+            continue
+        if progress:
+            progress.close()
+        results = ex.evaluate(report, expectations) if expectations else []
+        runs.append((path, report, results, None))
+
+    # ---- output --------------------------------------------------------------------
+    good = [(p, r, res) for p, r, res, err in runs if r is not None]
+    if args.json:
+        from mdiag.cli import render
+
+        analyses = []
+        for path, report, results in good:
+            body = report.to_json()
+            if expectations:
+                body["expectations"] = [r.to_json() for r in results]
+                body["passed"] = all(r.passed for r in results)
+            analyses.append(body)
+        render.emit_json({"analyses": analyses,
+                          "errors": [{"capture": p, "error": e} for p, _, _, e in runs if e]},
+                         env.stdout, "analyze")
+    elif args.csv:
+        from mdiag.analysis.csvout import write_csv
+
+        write_csv((r for _, r, _ in good), env.stdout)
+    else:
+        for index, (path, report, results) in enumerate(good):
+            if index:
+                print(file=env.stdout)
+            _print_report(report, results, args.timeline, env)
+
+    if args.junit:
+        from mdiag.analysis.junit import junit_xml
+
+        try:
+            with open(args.junit, "wb" if args.force else "xb") as handle:
+                handle.write(junit_xml(runs))
+        except FileExistsError:
+            raise InputError(f"--junit {args.junit} exists; add --force to overwrite it") from None
+        except OSError as exc:
+            raise InputError(f"--junit {args.junit}: {exc.strerror}") from None
+
+    if unusable:
+        return ExitStatus.BAD_INPUT
+    if expectations:
+        failed = [r for _, _, res in good for r in res if not r.passed]
+        return ExitStatus.PROBLEM_FOUND if failed else ExitStatus.OK
+    if args.fail_on != "never":
+        limit = Severity.parse(args.fail_on)
+        if any(f.severity >= limit for _, r, _ in good for f in r.findings):
+            return ExitStatus.PROBLEM_FOUND
+    return ExitStatus.OK
+
+
+def _t(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+def _dur(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f} s"
+
+
+def _print_report(report: Any, results: list[Any], timeline: bool, env: Environment) -> None:
+    from mdiag.cli import render
+
+    out = env.stdout
+    c = report.counters
+    comp = f", {report.compression}" if report.compression else ""
+    print(f"capture {report.name} ({report.format}{comp}): {c['frames']:,} frames, "
+          f"{report.duration:.3f} s from {report.start_iso or '-'}; timers {report.profile.value}", file=out)
+    print(f"  IGMP {c['igmp']:,}, multicast data {c['multicast_data_packets']:,} packets / "
+          f"{c['multicast_data_bytes']:,} bytes, other IPv4 {c['other_ipv4']:,}, non-IPv4 {c['non_ipv4']:,}, "
+          f"fragments {c['fragments']:,}" + (f", truncated {c['truncated']:,}" if c["truncated"] else ""),
+          file=out)
+    if report.segments:
+        print(file=out)
+        render.table(([str(s.segment), s.querier or "none",
+                       f"v{s.querier_version}" if s.querier_version else "",
+                       sum(1 for r in s.routers if not r.proxy), len(s.elections), len(s.gaps),
+                       sum(1 for g in s.groups if g.detail.get("joins")), s.igmp_messages,
+                       f"{s.timers.group_membership_interval:g} s"]
+                      for s in report.segments),
+                     ["segment", "querier", "version", "routers", "elections", "gaps", "groups",
+                      "IGMP", "GMI"], out)
+    routers = [(s, r) for s in report.segments for r in s.routers]
+    if routers:
+        print(file=out)
+        rows = []
+        for s, r in routers:
+            role = "proxy" if r.proxy else ("querier" if s.querier == str(r.address) else "other")
+            mean = r.mean_interval
+            interval = f"{mean:.1f}" if mean is not None else "-"
+            advertised = f"{r.qqi}" if r.qqi else "125 (default)" if not r.proxy else "-"
+            rows.append([str(s.segment), str(r.address), role, ",".join(sorted(r.macs)) or "-",
+                         "/".join(f"v{v}" for v in sorted(r.versions)), r.general_queries,
+                         r.group_queries + r.group_source_queries, f"{interval} / {advertised}",
+                         r.qrv if r.qrv is not None else "-",
+                         f"{r.max_resp_time:g}" if r.max_resp_time is not None else "-",
+                         _t(r.first_time), _t(r.last_time)])
+        render.table(rows, ["segment", "router", "role", "MAC", "versions", "general", "group q",
+                            "interval s (measured / QQI)", "QRV", "MRT s", "first", "last"], out)
+    elections = [(s, e) for s in report.segments for e in s.elections]
+    if len(elections) > len(report.segments) or any(s.gaps for s in report.segments):
+        print(file=out)
+        rows = [[_t(e.time), e.frame or "", str(s.segment), "election", str(e.querier or "none"), e.reason]
+                for s, e in elections]
+        rows += [[_t(g.start), g.frame or "", str(s.segment), "gap", f"{g.duration:.1f} s",
+                  "until the end of the capture" if g.open_at_end else f"until {g.end:.3f}"]
+                 for s in report.segments for g in s.gaps]
+        rows.sort(key=lambda row: float(row[0]))
+        render.table(rows, ["time", "frame", "segment", "event", "querier / length", "why"], out)
+    groups = report.all_groups()
+    if groups:
+        print(file=out)
+        render.table(([str(s.segment), str(g.group), g.mac, g.state, len(g.members),
+                       len(g.reporting_hosts), _t(g.first_join), _t(g.last_report), g.leaves,
+                       _dur(g.max_leave_latency), _t(g.expires),
+                       g.data.packets if g.data else 0, len(g.data.senders) if g.data else 0]
+                      for s, g in groups),
+                     ["segment", "group", "MAC", "state", "members", "hosts", "first join",
+                      "last report", "leaves", "max leave latency", "expires", "data pkts", "senders"], out)
+    print(file=out)
+    if report.findings:
+        render.table(([_t(f.time), f.frame or "", str(f.severity), f.code,
+                       f.message + (f" (x{f.context['count']})" if f.context.get("count") else "")]
+                      for f in report.findings),
+                     ["time", "frame", "severity", "code", "finding"], out)
+        if report.findings_dropped:
+            print(f"({report.findings_dropped} more distinct findings not kept)", file=out)
+    else:
+        print("no findings", file=out)
+    if timeline:
+        print(file=out)
+        if report.timeline:
+            render.table(([_t(e.time), e.frame or "", e.segment, e.group or "", e.text]
+                          for e in report.timeline), ["time", "frame", "segment", "group", "event"], out)
+        else:
+            print("timeline: nothing to tell for this selection", file=out)
+        if report.timeline_dropped:
+            print(f"({report.timeline_dropped} more events not kept; narrow with --group, --querier "
+                  "or --since/--until)", file=out)
+    if results:
+        print(file=out)
+        render.table((["PASS" if r.passed else "FAIL", r.expectation.text, r.actual, r.detail]
+                      for r in results), ["result", "expectation", "actual", "detail"], out)
+        failed = sum(1 for r in results if not r.passed)
+        print(f"{len(results) - failed} of {len(results)} expectations passed", file=out)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("run as: mdiag analyze ...")
