@@ -6,7 +6,7 @@ Models (:mod:`.messages`)
     ``V1Query, V1Report, V2Query, V2Report, V2Leave, V3Query, V3Report,
     GroupRecord, RecordType, UnknownMessage``; the unions ``IgmpMessage`` and
     ``Query``; ``default_destination(msg)``; ``address(x)``; constants
-    ``ALL_SYSTEMS, ALL_ROUTERS, IGMPV3_ROUTERS``.
+    ``ALL_SYSTEMS, ALL_ROUTERS, IGMPV3_ROUTERS, ZERO_ADDRESS``.
 IPv4 (:mod:`.ipv4`)
     ``IPv4Header`` (decoded facts or crafting spec: TTL, TOS, DF, Router Alert,
     options, checksum and length overrides), ``ROUTER_ALERT``.
@@ -23,13 +23,16 @@ Decoding (:mod:`.wire`)
     its subclass ``NotIgmp`` for IPv4 packets of another protocol or fragments.
 Codes and checksums (:mod:`.floatcode`, :mod:`.checksum`)
     ``floatcode.decode/encode/mrc_from_seconds/CODE_VALUES``, ``internet_checksum``.
+Views (:mod:`.view`)
+    ``view.decoded_dict(d)``, ``view.message_dict(m)`` (JSON-ready), ``view.details(m)``,
+    ``view.max_resp(m)``, ``view.query_params(m)``: how every command shows a message.
 Findings (:mod:`.validate`)
     ``FINDING_CODES`` (code -> severity, RFC, meaning); ``message_findings``, ``ip_findings``.
 """
 
 from __future__ import annotations
 
-from mdiag.core.igmp import floatcode
+from mdiag.core.igmp import floatcode, view
 from mdiag.core.igmp.checksum import internet_checksum, ones_complement_sum
 from mdiag.core.igmp.frame import build_frame, ethernet_header, host_mac, multicast_mac
 from mdiag.core.igmp.ipv4 import ROUTER_ALERT, IPv4Header
@@ -39,6 +42,7 @@ from mdiag.core.igmp.messages import (
     ALL_SYSTEMS,
     IGMPV3_ROUTERS,
     MESSAGE_CLASSES,
+    ZERO as ZERO_ADDRESS,
     GroupRecord,
     IgmpMessage,
     Query,
@@ -63,6 +67,7 @@ from mdiag.core.igmp.wire import (
     NotIgmp,
     decode_igmp,
     decode_ipv4,
+    decoded_from,
     encode,
     encode_ipv4,
     parse_ipv4_header,
@@ -70,6 +75,7 @@ from mdiag.core.igmp.wire import (
 
 __all__ = [
     "ALL_ROUTERS", "ALL_SNOOPERS", "ALL_SYSTEMS", "IGMPV3_ROUTERS", "MESSAGE_CLASSES", "ROUTER_ALERT",
+    "ZERO_ADDRESS", "view", "decoded_from",
     "Decoded", "FINDING_CODES", "GroupRecord", "IPv4Header", "IgmpMessage", "MalformedPacket",
     "NotIgmp", "Query", "RecordType", "UnknownMessage", "V1Query", "V1Report", "V2Leave", "V2Query",
     "V2Report", "V3Query", "V3Report", "address", "build_frame", "decode_igmp", "decode_ipv4",

@@ -133,7 +133,7 @@ def _v3_query_findings(message: V3Query, out: list[Finding]) -> None:
     g = int(message.group)
     if g == 0 and message.sources:
         out.append(finding("general-query-with-sources",
-                           f"query with group 0.0.0.0 lists {len(message.sources)} sources", offset=10))
+                           f"query with group 0.0.0.0 lists {len(message.sources)} source(s)", offset=10))
     elif g and not _is_multicast(g):
         out.append(finding("group-not-multicast", f"queried group {message.group} is not multicast", offset=4))
     if message.reserved:

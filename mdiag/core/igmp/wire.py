@@ -248,7 +248,7 @@ def _parse(payload: bytes) -> tuple[IgmpMessage, int]:
         flags, qqic, count = _V3Q_TAIL.unpack_from(payload, 8)
         end = 12 + 4 * count
         if end > n:
-            raise MalformedPacket(12 + 4 * ((n - 12) // 4), f"{count} source addresses up to byte {end}",
+            raise MalformedPacket(12 + 4 * ((n - 12) // 4), f"{count} source addresses ({4 * count} bytes)",
                                   f"query is {n} bytes")
         msg = _new(V3Query)
         _set(msg, "max_resp_code", code)
@@ -272,7 +272,7 @@ def _parse(payload: bytes) -> tuple[IgmpMessage, int]:
             end = offset + 8 + 4 * nsrc + 4 * aux_words
             if end > n:
                 raise MalformedPacket(offset + 8, f"record {index + 1} of {count}: {nsrc} sources and "
-                                      f"{aux_words * 4} bytes of aux data up to byte {end}",
+                                      f"{aux_words * 4} bytes of aux data ({end - offset - 8} bytes)",
                                       f"report ends at byte {n}")
             record: Any = _new(GroupRecord)
             _set(record, "record_type", _BY_VALUE.get(rtype, rtype))

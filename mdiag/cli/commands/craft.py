@@ -1,0 +1,309 @@
+"""mdiag craft: build any IGMP message byte-exact, print it or write it to a pcap.
+
+Kinds: v1-query, v1-report, v2-query, v2-group-query, v2-report, v2-leave, v3-query,
+v3-group-query, v3-group-source-query, v3-report and raw (any type as hex).
+Every IP and IGMP default (TTL 1, TOS 0xc0, DF, Router Alert, destination,
+checksums) can be overridden to test devices against bad input. Nothing is sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from mdiag.cli.environment import Environment
+from mdiag.errors import ExitStatus, InputError, UsageError
+
+HELP = "build any IGMPv1/v2/v3 message byte-exact: hex, scapy-style view or pcap (nothing is sent)"
+
+KINDS = {
+    "v1-query": "IGMPv1 general query (8 bytes, code 0)",
+    "v1-report": "IGMPv1 report for --group",
+    "v2-query": "IGMPv2 query: general, or group-specific with --group",
+    "v2-group-query": "IGMPv2 group-specific query for --group",
+    "v2-report": "IGMPv2 report for --group",
+    "v2-leave": "IGMPv2 leave for --group (to 224.0.0.2)",
+    "v3-query": "IGMPv3 query: general; group-specific with --group; group-and-source with --source",
+    "v3-group-query": "IGMPv3 group-specific query for --group",
+    "v3-group-source-query": "IGMPv3 group-and-source-specific query for --group and --source",
+    "v3-report": "IGMPv3 report with --record TYPE:GROUP[:SRC,SRC[:AUXHEX]] (repeat)",
+    "raw": "any IGMP type from --raw HEX (checksum fixed unless --checksum)",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "kinds: " + "; ".join(f"{k}: {v}" for k, v in KINDS.items())
+    parser.add_argument("kind", metavar="KIND", help="message kind: " + ", ".join(KINDS))
+    msg = parser.add_argument_group("IGMP message")
+    msg.add_argument("--group", "-g", help="group address (queries, reports, leaves)")
+    msg.add_argument("--source", "-s", action="append", default=[], metavar="ADDR[,ADDR]",
+                     help="source of a v3 group-and-source query (repeat or comma-separate)")
+    msg.add_argument("--record", "-r", action="append", default=[], metavar="TYPE:GROUP[:SRCS[:AUX]]",
+                     help="v3 report record; TYPE is is_in, is_ex, to_in, to_ex, allow, block or a number; "
+                          "SRCS comma-separated; AUX hex aux data (repeat for more records)")
+    msg.add_argument("--mrt", type=float, metavar="SECONDS",
+                     help="max response time (v2: 0.1-25.5 s, default 10; v3: up to 3174.4 s, rounded down "
+                          "to a representable value as Linux does, default 10)")
+    msg.add_argument("--mrc", type=_byte, metavar="CODE", help="raw Max Resp Code byte (overrides --mrt)")
+    msg.add_argument("--qrv", type=int, default=2, help="v3 querier robustness variable 0-7 (default 2)")
+    msg.add_argument("--qqi", type=int, metavar="SECONDS",
+                     help="v3 querier query interval, up to 31744 s (default 125)")
+    msg.add_argument("--qqic", type=_byte, metavar="CODE", help="raw QQIC byte (overrides --qqi)")
+    msg.add_argument("--s-flag", action="store_true", help="v3 query: suppress router-side processing")
+    msg.add_argument("--reserved", type=_byte, default=0, metavar="N",
+                     help="value of the reserved bits (v3 query: 0-15 in byte 8; reports: byte 1)")
+    msg.add_argument("--raw", metavar="HEX", help="raw IGMP message for kind raw")
+    msg.add_argument("--checksum", type=_word, metavar="HEX", help="force the IGMP checksum (e.g. 0x1234)")
+    msg.add_argument("--trailing", metavar="HEX", help="bytes after the message (covered by the checksum)")
+    ip = parser.add_argument_group("IPv4 and Ethernet (defaults follow RFC 2236 / 3376 and Linux)")
+    ip.add_argument("--src", default="0.0.0.0", help="IP source (default 0.0.0.0)")
+    ip.add_argument("--dst", help="IP destination (default: 224.0.0.1 general query, G group query and "
+                                  "v1/v2 report, 224.0.0.2 leave, 224.0.0.22 v3 report)")
+    ip.add_argument("--ttl", type=_byte, default=1, help="IP TTL (default 1)")
+    ip.add_argument("--tos", type=_byte, default=0xC0, help="IP TOS byte (default 0xc0)")
+    ip.add_argument("--no-df", action="store_true", help="clear the Don't Fragment flag")
+    ip.add_argument("--no-router-alert", action="store_true", help="leave out the Router Alert option")
+    ip.add_argument("--ip-id", type=_word, default=0, help="IP identification (default 0)")
+    ip.add_argument("--ip-checksum", type=_word, metavar="HEX", help="force the IP header checksum")
+    ip.add_argument("--src-mac", help="Ethernet source (default 02:00 + the IP source)")
+    ip.add_argument("--dst-mac", help="Ethernet destination (default 01:00:5e + low 23 bits of --dst)")
+    ip.add_argument("--vlan", type=int, help="add an 802.1Q tag with this VLAN ID")
+    out = parser.add_argument_group("output (default: --hex)")
+    out.add_argument("--hex", action="store_true", help="print the frame as hex (the default)")
+    out.add_argument("--layer", choices=("frame", "ip", "igmp"), default="frame",
+                     help="what --hex prints: whole Ethernet frame (default), IP packet or IGMP message")
+    out.add_argument("--show", action="store_true", help="print a scapy-style view of every layer")
+    out.add_argument("--json", action="store_true", help="print the decoded view and hex as JSON")
+    out.add_argument("--pcap", metavar="FILE", help="write the frame(s) to a classic pcap file")
+    out.add_argument("--append", action="store_true", help="with --pcap: add to an existing capture")
+    out.add_argument("--force", action="store_true", help="with --pcap: overwrite an existing file")
+    out.add_argument("--count", type=int, default=1, help="with --pcap: number of copies (default 1, max 100000)")
+    out.add_argument("--interval", type=float, default=1.0, metavar="SECONDS",
+                     help="with --pcap: time between copies (default 1 s)")
+
+
+def _byte(text: str) -> int:
+    return _int(text, 0xFF)
+
+
+def _word(text: str) -> int:
+    return _int(text, 0xFFFF)
+
+
+def _int(text: str, limit: int) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (decimal or 0x hex)") from None
+    if not 0 <= value <= limit:
+        raise argparse.ArgumentTypeError(f"{text} is outside 0..{limit}")
+    return value
+
+
+def _hex(text: str, what: str) -> bytes:
+    cleaned = text.replace(" ", "").replace(":", "").removeprefix("0x")
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError:
+        raise InputError(f"{what} {text!r} is not hex bytes (e.g. 1300ffff00000000)") from None
+
+
+def _addr(text: str | None, what: str) -> Any:
+    from mdiag.core.igmp import address
+
+    if text is None:
+        raise UsageError(f"{what} is required for this kind (e.g. --group 239.1.1.1)")
+    try:
+        return address(text.strip())
+    except ValueError:
+        raise InputError(f"{what} {text!r} is not an IPv4 address (e.g. 239.1.1.1)") from None
+
+
+def _sources(values: list[str]) -> list[Any]:
+    out = []
+    for value in values:
+        for part in value.split(","):
+            if part.strip():
+                out.append(_addr(part, "source"))
+    return out
+
+
+#: Message options and the kinds they apply to (others refuse them rather than ignore them).
+_APPLIES = {
+    "group": ("v1-query", "v1-report", "v2-query", "v2-group-query", "v2-report", "v2-leave", "v3-query",
+              "v3-group-query", "v3-group-source-query"),
+    "source": ("v3-query", "v3-group-query", "v3-group-source-query"),
+    "record": ("v3-report",),
+    "mrt": ("v2-query", "v2-group-query", "v3-query", "v3-group-query", "v3-group-source-query"),
+    "mrc": ("v2-query", "v2-group-query", "v3-query", "v3-group-query", "v3-group-source-query"),
+    "qqi": ("v3-query", "v3-group-query", "v3-group-source-query"),
+    "qqic": ("v3-query", "v3-group-query", "v3-group-source-query"),
+    "s_flag": ("v3-query", "v3-group-query", "v3-group-source-query"),
+    "raw": ("raw",),
+    "reserved": ("v1-report", "v2-report", "v2-leave", "v3-query", "v3-group-query", "v3-group-source-query",
+                 "v3-report"),
+}
+_DEFAULTS = {"source": [], "record": [], "s_flag": False, "reserved": 0}
+
+
+def build_message(args: argparse.Namespace, env: Environment) -> Any:
+    """The message model the options describe (raises InputError/UsageError)."""
+    from mdiag.core import igmp
+    from mdiag.core.igmp import floatcode
+
+    kind = args.kind
+    if kind not in KINDS:
+        raise UsageError(f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}")
+    for option, kinds in _APPLIES.items():
+        if kind not in kinds and getattr(args, option) != _DEFAULTS.get(option):
+            raise UsageError(f"--{option.replace('_', '-')} does not apply to {kind}")
+    if kind not in _APPLIES["qqi"] and args.qrv != 2:
+        raise UsageError(f"--qrv does not apply to {kind}")
+    if kind in ("v1-report", "v2-report", "v2-leave"):
+        cls = {"v1-report": igmp.V1Report, "v2-report": igmp.V2Report, "v2-leave": igmp.V2Leave}[kind]
+        return cls(_addr(args.group, "--group"), args.reserved)
+    if kind == "v1-query":
+        return igmp.V1Query(_addr(args.group, "--group") if args.group else igmp.ZERO_ADDRESS)
+    if kind in ("v2-query", "v2-group-query"):
+        group = _addr(args.group, "--group") if (args.group or kind == "v2-group-query") else igmp.ZERO_ADDRESS
+        if args.mrc is not None:
+            if args.mrc == 0:
+                raise InputError("--mrc 0 makes an IGMPv1 query; use the kind v1-query")
+            return igmp.V2Query(args.mrc, group)
+        mrt = 10.0 if args.mrt is None else args.mrt
+        try:
+            return igmp.V2Query.from_seconds(mrt, group)
+        except ValueError as exc:
+            raise InputError(f"--mrt: {exc}") from None
+    if kind in ("v3-query", "v3-group-query", "v3-group-source-query"):
+        need_group = kind != "v3-query"
+        group = _addr(args.group, "--group") if (args.group or need_group) else igmp.ZERO_ADDRESS
+        sources = _sources(args.source)
+        if kind == "v3-group-source-query" and not sources:
+            raise UsageError("v3-group-source-query needs at least one --source")
+        if args.mrc is not None:
+            mrc = args.mrc
+        else:
+            mrt = 10.0 if args.mrt is None else args.mrt
+            if not 0 <= mrt <= 3174.4:
+                raise InputError(f"--mrt {mrt:g} s is outside 0..3174.4 s, the range of an IGMPv3 Max Resp Code")
+            mrc = floatcode.mrc_from_seconds(mrt)
+            actual = floatcode.CODE_VALUES[mrc] / 10
+            if abs(actual - mrt) > 1e-9:
+                env.warn(f"--mrt {mrt:g} s is not representable; using {actual:g} s (code 0x{mrc:02x}), "
+                         "rounded down as Linux does")
+        if args.qqic is not None:
+            qqic = args.qqic
+        else:
+            qqi = 125 if args.qqi is None else args.qqi
+            if not 0 <= qqi <= floatcode.MAX_VALUE:
+                raise InputError(f"--qqi {qqi} s is outside 0..31744 s, the range of QQIC")
+            qqic = floatcode.encode(qqi)
+            if floatcode.CODE_VALUES[qqic] != qqi:
+                env.warn(f"--qqi {qqi} s is not representable; using {floatcode.CODE_VALUES[qqic]} s "
+                         f"(code 0x{qqic:02x}), rounded down as Linux does")
+        if not 0 <= args.qrv <= 7:
+            raise InputError(f"--qrv {args.qrv} is outside 0..7 (QRV is 3 bits; 0 means above 7)")
+        if args.reserved > 15:
+            raise InputError(f"--reserved {args.reserved} does not fit the 4 reserved bits of a v3 query")
+        return igmp.V3Query(mrc, group, args.s_flag, args.qrv, qqic, tuple(sources), args.reserved)
+    if kind == "v3-report":
+        if not args.record:
+            raise UsageError("v3-report needs at least one --record TYPE:GROUP[:SRC,SRC] "
+                             "(e.g. --record to_ex:239.1.1.1)")
+        return igmp.V3Report(tuple(_record(text) for text in args.record), args.reserved)
+    # raw
+    if not args.raw:
+        raise UsageError("kind raw needs --raw HEX (e.g. --raw 13010000000000ff00000001)")
+    raw = _hex(args.raw, "--raw")
+    if len(raw) < 4:
+        raise InputError("--raw needs at least 4 bytes (type, code, checksum)")
+    return igmp.UnknownMessage(raw[:2] + igmp.internet_checksum(raw[:2] + b"\0\0" + raw[4:]).to_bytes(2, "big")
+                               + raw[4:])
+
+
+def _record(text: str) -> Any:
+    from mdiag.core import igmp
+
+    parts = text.split(":")
+    if len(parts) < 2 or len(parts) > 4:
+        raise InputError(f"--record {text!r}: use TYPE:GROUP[:SRC,SRC[:AUXHEX]] (e.g. allow:232.1.1.1:198.18.0.5)")
+    try:
+        rtype: Any = igmp.RecordType.parse(parts[0])
+    except ValueError:
+        if parts[0].isdigit() and 0 <= int(parts[0]) <= 255:
+            rtype = int(parts[0])
+        else:
+            raise InputError(f"--record {text!r}: unknown record type {parts[0]!r} "
+                             "(use is_in, is_ex, to_in, to_ex, allow, block or 0-255)") from None
+    group = _addr(parts[1], f"--record {text!r}: group")
+    sources = _sources([parts[2]]) if len(parts) > 2 else []
+    aux = _hex(parts[3], f"--record {text!r}: aux data") if len(parts) > 3 else b""
+    if len(aux) % 4:
+        raise InputError(f"--record {text!r}: aux data must be a multiple of 4 bytes")
+    return igmp.GroupRecord(rtype, group, tuple(sources), aux)
+
+
+def build_header(args: argparse.Namespace, message: Any) -> Any:
+    from mdiag.core import igmp
+
+    dst = _addr(args.dst, "--dst") if args.dst else igmp.default_destination(message)
+    return igmp.IPv4Header(src=_addr(args.src, "--src"), dst=dst, ttl=args.ttl, tos=args.tos, df=not args.no_df,
+                           router_alert=not args.no_router_alert, identification=args.ip_id,
+                           checksum=args.ip_checksum)
+
+
+def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from mdiag.core import igmp
+    from mdiag.core.igmp import view
+
+    if args.count < 1 or args.count > 100_000:
+        raise InputError(f"--count {args.count} is outside 1..100000")
+    if args.interval < 0:
+        raise InputError(f"--interval {args.interval} is negative")
+    if (args.append or args.force or args.count != 1) and not args.pcap:
+        raise UsageError("--append, --force and --count only apply with --pcap FILE")
+    if args.append and args.force:
+        raise UsageError("choose --append (add to the file) or --force (replace it), not both")
+    if args.vlan is not None and not 0 <= args.vlan <= 4095:
+        raise InputError(f"--vlan {args.vlan} is outside 0..4095")
+    message = build_message(args, env)
+    header = build_header(args, message)
+    trailing = _hex(args.trailing, "--trailing") if args.trailing else b""
+    try:
+        frame = igmp.build_frame(message, header, dst_mac=args.dst_mac, src_mac=args.src_mac, vlan=args.vlan,
+                                 checksum=args.checksum, trailing=trailing)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    eth_len = 18 if args.vlan is not None else 14
+    packet = frame[eth_len:]
+    if args.pcap:
+        from mdiag.adapters.pcap_writer import PcapWriter
+
+        start = time.time_ns()
+        step = round(args.interval * 1e9)
+        with PcapWriter(args.pcap, force=args.force, append=args.append) as writer:
+            for i in range(args.count):
+                writer.write(frame, start + i * step)
+        print(f"wrote {args.count} {message.kind} frame{'s' if args.count > 1 else ''} "
+              f"({len(frame)} bytes) to {args.pcap}", file=env.stdout)
+    if args.json:
+        from mdiag.cli.render import emit_json
+
+        decoded = igmp.decode_ipv4(packet)
+        emit_json({"kind": message.kind, "frame": frame.hex(), "ip": packet.hex(),
+                   "igmp": packet[header.ihl * 4:].hex(), "decoded": view.decoded_dict(decoded)},
+                  env.stdout, "craft")
+        return ExitStatus.OK
+    if args.show:
+        from mdiag.adapters import scapy_igmp
+
+        print(scapy_igmp.show(scapy_igmp.build_packet(message, header, dst_mac=args.dst_mac,
+                                                      src_mac=args.src_mac, vlan=args.vlan,
+                                                      checksum=args.checksum, trailing=trailing)).rstrip(),
+              file=env.stdout)
+    if args.hex or not (args.show or args.pcap):
+        chosen = {"frame": frame, "ip": packet, "igmp": packet[header.ihl * 4:]}[args.layer]
+        print(chosen.hex(), file=env.stdout)
+    return ExitStatus.OK

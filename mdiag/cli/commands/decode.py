@@ -1,0 +1,300 @@
+"""mdiag decode: decode IGMP from hex strings, files of hex lines, or pcap/pcapng captures.
+
+One row per IGMP message: where it was, IP source and destination, version and
+type, group, times in seconds, v3 query parameters, records and sources, and the
+findings (bad checksums, wrong TTL or destination, missing Router Alert...).
+Several inputs are all answered; a bad one gets its own error line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from mdiag.cli.environment import Environment
+from mdiag.errors import ExitStatus, MdiagError
+
+HELP = "decode IGMP messages from hex, hex files or pcap/pcapng captures, with findings"
+
+_CAPTURE_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
+                   b"\x0a\x0d\x0d\x0a", b"\x1f\x8b", b"BZh", b"\xfd7zXZ")
+_HEX_CHARS = set("0123456789abcdefABCDEF")
+_MAX_DETAIL_LINES = 50
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="*", metavar="INPUT",
+                        help="hex string, file of hex lines, or pcap/pcapng capture (default or '-': stdin)")
+    parser.add_argument("--layer", choices=("auto", "ether", "ip", "igmp"), default="auto",
+                        help="what hex input starts with (default auto: Ethernet, IPv4 or IGMP by its bytes)")
+    parser.add_argument("--codes", action="store_true",
+                        help="also show raw Max Resp Code and QQIC bytes beside the seconds")
+    parser.add_argument("--json", action="store_true", help="print JSON (schema in docs/decode.md)")
+    parser.add_argument("--fail-on", choices=("info", "warning", "error", "never"), default="warning",
+                        help="exit 1 when a finding of this severity or worse (or an undecodable IGMP "
+                             "packet) is seen (default warning)")
+
+
+@dataclass
+class Row:
+    where: str
+    decoded: Any = None  # Decoded
+    malformed: Any = None  # MalformedPacket
+    time: float | None = None
+    frame: int | None = None
+
+
+@dataclass
+class InputResult:
+    name: str
+    source: str  # hex | hexfile | capture
+    rows: list[Row] = field(default_factory=list)
+    frames: int = 0
+    not_igmp: int = 0
+    problems: list[Any] = field(default_factory=list)  # capture reader findings
+    error: str | None = None
+
+
+def _looks_hex(text: str) -> bool:
+    cleaned = _clean_hex(text)
+    return bool(cleaned) and len(cleaned) % 2 == 0 and set(cleaned) <= _HEX_CHARS
+
+
+def _clean_hex(text: str) -> str:
+    text = text.strip()
+    if text.lower().startswith("0x"):
+        text = text[2:]
+    for sep in (" ", ":", "\t", "-", "\n", "\r"):
+        text = text.replace(sep, "")
+    return text
+
+
+def _decode_bytes(data: bytes, layer: str) -> Any:
+    """Decoded for one hex packet; raises MalformedPacket."""
+    from mdiag.core import igmp, linklayer
+
+    if layer == "auto":
+        if len(data) >= 34 and data[12:14] in (b"\x08\x00", b"\x81\x00", b"\x88\xa8", b"\x91\x00"):
+            layer = "ether"
+        elif len(data) >= 20 and data[0] >> 4 == 4 and (data[0] & 15) >= 5 and data[9] == 2:
+            layer = "ip"
+        else:
+            layer = "igmp"
+    if layer == "igmp":
+        return igmp.decode_igmp(data)
+    if layer == "ip":
+        return igmp.decode_ipv4(data)
+    located = linklayer.locate_ipv4(linklayer.LINKTYPE_ETHERNET, data, 0, len(data))
+    if located.status != linklayer.OK:
+        raise igmp.MalformedPacket(12, "an Ethernet frame carrying IPv4", "no IPv4 packet found")
+    return igmp.decode_ipv4(data[located.ip:])
+
+
+def _hex_row(where: str, text: str, layer: str) -> Row:
+    from mdiag.core.igmp import MalformedPacket
+
+    try:
+        data = bytes.fromhex(_clean_hex(text))
+    except ValueError:
+        raise MdiagError(f"{where}: {text.strip()[:40]!r} is not hex bytes") from None
+    try:
+        return Row(where, decoded=_decode_bytes(data, layer))
+    except MalformedPacket as exc:
+        return Row(where, malformed=exc)
+
+
+def _read_hex_lines(result: InputResult, lines: list[str], layer: str, label: str) -> None:
+    for number, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        where = f"{label}:{number}"
+        if not _looks_hex(text):
+            result.problems.append(f"{where}: not hex bytes ({text[:40]!r}); line skipped")
+            continue
+        result.rows.append(_hex_row(where, text, layer))
+
+
+def _read_capture(result: InputResult, path: str, stdin: Any = None) -> None:
+    from mdiag.adapters.capture import open_capture
+    from mdiag.core import igmp, linklayer
+
+    with open_capture(path, stdin=stdin) as capture:
+        for number, time_ns, linktype, _iface, buf, start, caplen, _orig, _off in capture.records():
+            result.frames += 1
+            located = linklayer.locate_ipv4(linktype, buf, start, caplen)
+            if located.status != linklayer.OK or buf[located.ip + 9] != 2:
+                result.not_igmp += 1
+                continue
+            packet = buf[located.ip:start + caplen]
+            t = None if time_ns is None else time_ns / 1e9
+            try:
+                result.rows.append(Row(f"frame {number}", decoded=igmp.decode_ipv4(packet), time=t, frame=number))
+            except igmp.NotIgmp:
+                result.not_igmp += 1
+            except igmp.MalformedPacket as exc:
+                result.rows.append(Row(f"frame {number}", malformed=exc, time=t, frame=number))
+        result.problems.extend(f.message for f in capture.problems)
+
+
+def _read_input(name: str, label: str, args: argparse.Namespace, env: Environment) -> InputResult:
+    if name == "-":
+        stream = env.stdin_binary
+        head = stream.read()
+        data = head.encode() if isinstance(head, str) else head
+        if data[:4] in _CAPTURE_MAGICS or data[:2] == b"\x1f\x8b" or data[:3] == b"BZh":
+            import io
+
+            result = InputResult("stdin", "capture")
+            _read_capture(result, "-", stdin=io.BytesIO(data))
+            return result
+        result = InputResult("stdin", "hexfile")
+        _read_hex_lines(result, data.decode("utf-8", "replace").splitlines(), args.layer, "stdin")
+        return result
+    if os.path.exists(name):
+        if os.path.isdir(name):
+            raise MdiagError(f"{name}: is a directory; give a capture, a file of hex lines or a hex string")
+        try:
+            with open(name, "rb") as handle:
+                head = handle.read(6)
+        except OSError as exc:
+            raise MdiagError(f"{name}: cannot read ({exc.strerror})") from None
+        if head[:4] in _CAPTURE_MAGICS or head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00":
+            result = InputResult(name, "capture")
+            _read_capture(result, name)
+            return result
+        result = InputResult(name, "hexfile")
+        with open(name, encoding="utf-8", errors="replace") as handle:
+            _read_hex_lines(result, handle.read().splitlines(), args.layer, os.path.basename(name))
+        if not result.rows and not result.problems:
+            raise MdiagError(f"{name}: neither a capture nor a file of hex lines (it is empty)")
+        if not result.rows:
+            raise MdiagError(f"{name}: neither a pcap/pcapng capture nor a file of hex lines")
+        return result
+    if _looks_hex(name):
+        result = InputResult(name, "hex")
+        result.rows.append(_hex_row(label, name, args.layer))
+        return result
+    raise MdiagError(f"{name}: no such file, and not a hex string "
+                     "(give a capture, a file of hex lines or hex like 1600f8faef010203)")
+
+
+def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from mdiag.core.findings import Severity
+
+    inputs = args.inputs or ["-"]
+    results: list[InputResult] = []
+    bad_input = False
+    for index, name in enumerate(inputs, 1):
+        try:
+            results.append(_read_input(name, f"arg {index}" if len(inputs) > 1 else "hex", args, env))
+        except MdiagError as exc:
+            bad_input = True
+            results.append(InputResult(name, "error", error=exc.message))
+    threshold = None if args.fail_on == "never" else Severity.parse(args.fail_on)
+    problem = False
+    for result in results:
+        for row in result.rows:
+            if row.malformed is not None:
+                problem = problem or threshold is not None
+            elif threshold is not None and any(f.severity >= threshold for f in row.decoded.findings):
+                problem = True
+    if args.json:
+        _emit_json(results, env)
+    else:
+        _emit_table(results, args, env)
+    for result in results:
+        if result.error:
+            env.error(result.error)
+        elif result.source == "hexfile":
+            for line in result.problems:
+                env.warn(line)
+    if bad_input:
+        return ExitStatus.BAD_INPUT
+    return ExitStatus.PROBLEM_FOUND if problem else ExitStatus.OK
+
+
+def _emit_table(results: list[InputResult], args: argparse.Namespace, env: Environment) -> None:
+    from mdiag.cli.render import table
+    from mdiag.core.igmp import view
+
+    several = len(results) > 1
+    rows: list[list[str]] = []
+    details: list[str] = []
+    first_time = next((r.time for res in results for r in res.rows if r.time is not None), None)
+    any_time = first_time is not None
+    for result in results:
+        for row in result.rows:
+            where = f"{result.name} {row.where}" if several and result.source != "hex" else row.where
+            when = f"{row.time - first_time:.3f}" if row.time is not None and first_time is not None else ""
+            if row.malformed is not None:
+                exc = row.malformed
+                cells = [where, when, "", "", "malformed", "", "", "",
+                         f"byte {exc.offset}: expected {exc.expected}", "undecodable"]
+                details.append(f"{where}: {exc.message}")
+            else:
+                d = row.decoded
+                m = d.message
+                cells = [where, when, str(d.src) if d.ip else "", str(d.dst) if d.ip else "",
+                         m.kind, view.group_text(m), view.max_resp(m, args.codes), view.query_params(m, args.codes),
+                         view.details(m), ", ".join(f.code for f in d.findings)]
+                details.extend(f"{where}: {f.code}: {f.message}" + (f" [{f.rfc}]" if f.rfc else "")
+                               for f in d.findings)
+            if not any_time:
+                del cells[1]
+            rows.append(cells)
+    headers = ["where", "time", "src", "dst", "message", "group", "max resp", "v3 query", "records / sources",
+               "findings"]
+    if not any_time:
+        del headers[1]
+    if rows:
+        table(rows, headers, env.stdout)
+    for line in details[:_MAX_DETAIL_LINES]:
+        print(line, file=env.stdout)
+    if len(details) > _MAX_DETAIL_LINES:
+        print(f"... {len(details) - _MAX_DETAIL_LINES} more findings (use --json for all)", file=env.stdout)
+    for result in results:
+        if result.source == "capture":
+            decoded = sum(1 for r in result.rows if r.decoded is not None)
+            malformed = len(result.rows) - decoded
+            print(f"{result.name}: {result.frames} frames, {decoded} IGMP messages"
+                  + (f", {malformed} undecodable" if malformed else "")
+                  + f", {result.not_igmp} not IGMP", file=env.stdout)
+            for problem in result.problems:
+                print(f"{result.name}: capture problem: {problem}", file=env.stdout)
+
+
+def _emit_json(results: list[InputResult], env: Environment) -> None:
+    from mdiag.cli.render import emit_json
+    from mdiag.core.igmp import view
+
+    out = []
+    for result in results:
+        body: dict[str, Any] = {"input": result.name, "source": result.source}
+        if result.error:
+            body["error"] = result.error
+            out.append(body)
+            continue
+        messages = []
+        for row in result.rows:
+            entry: dict[str, Any] = {"where": row.where}
+            if row.frame is not None:
+                entry["frame"] = row.frame
+            if row.time is not None:
+                entry["time"] = row.time
+            if row.malformed is not None:
+                entry["malformed"] = {"offset": row.malformed.offset, "expected": row.malformed.expected,
+                                      "message": row.malformed.message}
+            else:
+                entry.update(view.decoded_dict(row.decoded))
+            messages.append(entry)
+        body["messages"] = messages
+        if result.source == "capture":
+            body["frames"] = result.frames
+            body["not_igmp"] = result.not_igmp
+        if result.problems:
+            body["problems"] = list(result.problems)
+        out.append(body)
+    emit_json({"inputs": out}, env.stdout, "decode")

@@ -1,0 +1,127 @@
+"""mdiag craft, in-process: byte-exact output, overrides, pcap output, one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from mdiag.core.igmp import decode_ipv4, decode_igmp
+
+VECTORS = [
+    (["v1-query", "--layer", "igmp"], "1100eeff00000000"),
+    (["v2-query", "--mrt", "10", "--layer", "igmp"], "1164ee9b00000000"),
+    (["v2-report", "--group", "239.1.2.3", "--layer", "igmp"], "1600f8faef010203"),
+    (["v2-leave", "--group", "239.1.2.3", "--layer", "igmp"], "1700f7faef010203"),
+    (["v1-report", "--group", "239.1.2.3", "--layer", "igmp"], "1200fcfaef010203"),
+    (["v3-query", "--mrt", "10", "--qrv", "2", "--qqi", "125", "--layer", "igmp"], "1164ec1e00000000027d0000"),
+    (["v3-query", "--mrc", "0x89", "--qqic", "0x89", "--layer", "igmp"], "1189ebed0000000002890000"),
+    (["v3-report", "--record", "allow:232.1.1.1:10.0.0.1,10.0.0.2", "--layer", "igmp"],
+     "2200dbf60000000105000002e80101010a0000010a000002"),
+    (["v3-report", "--record", "to_ex:239.1.2.3", "--layer", "igmp"], "2200e8f90000000104000000ef010203"),
+    (["v3-group-source-query", "--group", "232.1.1.1", "--source", "10.0.0.1", "--mrt", "1", "--s-flag",
+      "--layer", "igmp"], "110af173e80101010a7d00010a000001"),
+    (["v2-report", "--group", "239.1.2.3", "--src", "192.168.1.10", "--layer", "ip"],
+     "46c000200000400001023161c0a8010aef01020394040000" "1600f8faef010203"),
+]
+
+
+@pytest.mark.parametrize(("argv", "expected"), VECTORS)
+def test_craft_hex_vectors(cli, argv, expected):
+    result = cli("craft", *argv)
+    assert result.status == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+def test_issue_examples(cli):
+    r = cli("craft", "v3-query", "--group", "232.1.1.1", "--source", "198.18.0.5", "--mrt", "2.5", "--qrv", "2",
+            "--qqi", "125", "--s-flag", "--src", "198.18.0.1")
+    frame = bytes.fromhex(r.stdout.strip())
+    assert frame[:6] == bytes.fromhex("01005e010101")
+    d = decode_ipv4(frame[14:])
+    assert d.message.max_resp_time == 2.5 and d.message.s_flag and [str(s) for s in d.message.sources] == ["198.18.0.5"]
+    assert d.findings == ()
+    r = cli("craft", "v3-report", "--record", "to_ex:239.1.1.1", "--record", "allow:232.1.1.1:198.18.0.5,198.18.0.6",
+            "--src", "198.18.0.20")
+    d = decode_ipv4(bytes.fromhex(r.stdout.strip())[14:])
+    assert [(r.type_name, str(r.group), len(r.sources)) for r in d.message.records] == [
+        ("TO_EX", "239.1.1.1", 0), ("ALLOW", "232.1.1.1", 2)]
+    assert str(d.dst) == "224.0.0.22"
+    r = cli("craft", "v2-leave", "--group", "239.1.1.1", "--src", "198.18.0.20")
+    d = decode_ipv4(bytes.fromhex(r.stdout.strip())[14:])
+    assert (d.kind, str(d.src), str(d.dst), d.ttl, d.router_alert) == ("v2-leave", "198.18.0.20", "224.0.0.2", 1, True)
+
+
+def test_overrides_make_findings(cli):
+    r = cli("craft", "v2-report", "-g", "239.1.1.1", "--src", "198.18.0.9", "--ttl", "64", "--no-router-alert",
+            "--dst", "224.0.0.1", "--checksum", "0x1234", "--ip-checksum", "0xbeef", "--json")
+    assert r.status == 0
+    codes = {f["code"] for f in r.json()["decoded"]["findings"]}
+    assert codes == {"igmp-checksum-bad", "ip-checksum-bad", "ip-ttl-not-1", "router-alert-missing",
+                     "wrong-destination"}
+
+
+def test_mrt_rounds_down_with_warning_and_refuses_too_large(cli):
+    r = cli("craft", "v3-query", "--mrt", "100", "--layer", "igmp")
+    assert r.status == 0 and r.stdout[:4] == "11af" and "99.2 s" in r.stderr
+    r = cli("craft", "v3-query", "--mrt", "3200")
+    assert r.status == 2 and r.stdout == "" and r.stderr.count("\n") == 1 and "3174.4" in r.stderr
+    r = cli("craft", "v3-query", "--qqi", "40000")
+    assert r.status == 2 and "31744" in r.stderr
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["v2-report"], "--group is required"),
+    (["v2-report", "--group", "300.1.1.1"], "not an IPv4 address"),
+    (["v3-report"], "--record"),
+    (["v3-report", "--record", "nope:239.1.1.1"], "unknown record type"),
+    (["v3-report", "--record", "allow:239.1.1.1:1.2.3.4:abc"], "not hex"),
+    (["v2-report", "-g", "239.1.1.1", "--source", "1.1.1.1"], "does not apply"),
+    (["bogus"], "unknown kind"),
+    (["v3-query", "--qrv", "9"], "0..7"),
+    (["v2-query", "--mrt", "30"], "25.5"),
+    (["v2-report", "-g", "239.1.1.1", "--count", "3"], "--pcap"),
+])
+def test_bad_input_is_one_line(cli, argv, needle):
+    r = cli("craft", *argv)
+    assert r.status == 2
+    assert r.stderr.count("\n") == 1 and needle in r.stderr and "Traceback" not in r.stderr
+
+
+def test_pcap_output_appends_and_refuses_overwrite(cli, tmp_path):
+    from mdiag.adapters.capture import open_capture
+
+    path = tmp_path / "out.pcap"
+    assert cli("craft", "v2-report", "-g", "239.1.1.1", "--pcap", str(path), "--count", "3",
+               "--interval", "0.5").status == 0
+    r = cli("craft", "v2-leave", "-g", "239.1.1.1", "--pcap", str(path))
+    assert r.status == 2 and "--force" in r.stderr
+    assert cli("craft", "v2-leave", "-g", "239.1.1.1", "--pcap", str(path), "--append").status == 0
+    with open_capture(path) as capture:
+        frames = list(capture)
+    assert [decode_ipv4(f.data[14:]).kind for f in frames] == ["v2-report"] * 3 + ["v2-leave"]
+    assert frames[1].time_ns - frames[0].time_ns == 500_000_000
+    assert cli("craft", "v1-query", "--pcap", str(path), "--force").status == 0
+    with open_capture(path) as capture:
+        assert len(list(capture)) == 1
+    (tmp_path / "notes.txt").write_text("keep me")
+    r = cli("craft", "v1-query", "--pcap", str(tmp_path / "notes.txt"), "--append")
+    assert r.status == 2 and (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+def test_show_is_scapy_view(cli):
+    r = cli("craft", "v3-report", "--record", "is_ex:239.1.1.1", "--show")
+    assert r.status == 0
+    assert "###[ IP ]###" in r.stdout and "Router Alert" in r.stdout and "239.1.1.1" in r.stdout
+
+
+def test_raw_kind_fixes_checksum(cli):
+    r = cli("craft", "raw", "--raw", "1301000000000000", "--layer", "igmp")
+    d = decode_igmp(bytes.fromhex(r.stdout.strip()))
+    assert d.kind == "unknown" and d.checksum_ok
+
+
+def test_vlan_and_trailing(cli):
+    r = cli("craft", "v2-report", "-g", "239.1.1.1", "--vlan", "42", "--trailing", "00000000")
+    frame = bytes.fromhex(r.stdout.strip())
+    assert frame[12:16] == bytes.fromhex("8100002a")
+    d = decode_ipv4(frame[18:])
+    assert d.trailing == bytes(4) and d.checksum_ok

@@ -1,0 +1,75 @@
+"""mdiag decode, in-process: hex, hex files, captures, JSON, several inputs, exit statuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PCAPS = Path(__file__).resolve().parents[2] / "pcaps"
+REPORT_IP = "46c000200000400001023161c0a8010aef010203940400001600f8faef010203"
+
+
+def test_hex_igmp_ip_and_frame(cli):
+    frame = "01005e0102030200c0a8010a0800" + REPORT_IP
+    for text in ("1600f8faef010203", REPORT_IP, frame, "16 00 f8 fa ef 01 02 03", "0x1600f8faef010203"):
+        r = cli("decode", text, "--json")
+        assert r.status == 0, (text, r.stderr)
+        message = r.json()["inputs"][0]["messages"][0]
+        assert message["kind"] == "v2-report" and message["group"] == "239.1.2.3" and message["checksum_ok"]
+
+
+def test_table_shows_times_in_seconds(cli):
+    r = cli("decode", "1189ebed0000000002890000")
+    assert r.status == 0
+    assert "20 s" in r.stdout and "QQI 200 s" in r.stdout
+    r = cli("decode", "--codes", "1189ebed0000000002890000")
+    assert "(code 0x89)" in r.stdout
+
+
+def test_capture_rows_and_findings(cli):
+    r = cli("decode", str(PCAPS / "malformed.pcap"))
+    assert r.status == 1
+    assert "igmp-checksum-bad" in r.stdout and "undecodable" in r.stdout
+    assert "16 frames, 14 IGMP messages, 2 undecodable" in r.stdout
+    r = cli("decode", str(PCAPS / "v3-ssm-join-leave.pcap"), "--json")
+    assert r.status == 0
+    messages = r.json()["inputs"][0]["messages"]
+    assert [m["kind"] for m in messages][:3] == ["v3-query", "v3-report", "v3-report"]
+    assert messages[1]["records"] == [{"type": "ALLOW", "type_code": 5, "group": "232.1.1.1",
+                                       "sources": ["198.18.1.100"]}]
+    assert messages[6]["sources"] == ["198.18.1.100"] and messages[8]["s_flag"] is True
+
+
+def test_fail_on(cli):
+    path = str(PCAPS / "malformed.pcap")
+    assert cli("decode", path, "--fail-on", "never").status == 0
+    assert cli("decode", "--fail-on", "error", "1600f8faef010203").status == 0
+    assert cli("decode", "--fail-on", "info", "1600f8faef01020300").status in (0, 1)
+
+
+def test_several_inputs_bad_one_does_not_hide_good(cli, tmp_path):
+    hexfile = tmp_path / "msgs.txt"
+    hexfile.write_text("# a comment\n1600f8faef010203\n\n1700f7faef010203  # leave\nnot hex\n")
+    r = cli("decode", "1600f8faef010203", "nosuchfile.pcap", str(hexfile))
+    assert r.status == 2
+    assert "nosuchfile.pcap: no such file" in r.stderr
+    assert "msgs.txt:5: not hex" in r.stderr
+    assert "v2-report" in r.stdout and "v2-leave" in r.stdout and "msgs.txt:4" in r.stdout
+    assert "Traceback" not in r.stderr
+
+
+def test_stdin_hex(cli):
+    r = cli("decode", "--json", stdin="1600f8faef010203\n2200e8f90000000104000000ef010203\n")
+    assert r.status == 0
+    assert [m["kind"] for m in r.json()["inputs"][0]["messages"]] == ["v2-report", "v3-report"]
+
+
+def test_malformed_hex_reports_offset(cli):
+    r = cli("decode", "--json", "11640000000000000000")
+    body = r.json()["inputs"][0]["messages"][0]
+    assert r.status == 1 and body["malformed"]["offset"] == 8
+
+
+def test_empty_and_directory_inputs(cli, tmp_path):
+    (tmp_path / "empty.txt").write_text("")
+    r = cli("decode", str(tmp_path / "empty.txt"), str(tmp_path))
+    assert r.status == 2 and r.stderr.count("mdiag: error") == 2
