@@ -93,12 +93,16 @@ class BridgeConfig:
     """IGMP snooping and querier settings of the lab bridge (RFC 4541; timers in seconds).
 
     ``querier`` is ``"off"``, ``"v2"`` or ``"v3"`` (the bridge's own querier and the IGMP
-    version it queries with). ``None`` for a timer keeps the kernel default
+    version it queries with). ``flood_unregistered`` is the ports' ``mcast_flood`` flag: on
+    (the Linux default) a group with no member left is flooded to every host port; off, it
+    goes nowhere, as on a switch configured not to flood unknown multicast (RFC 4541 2.1.2).
+    ``None`` for a timer keeps the kernel default
     (query 125 s, response 10 s, last member 1 s x 2, membership 260 s, querier 255 s).
     """
 
     snooping: bool = True
     querier: str = "v3"
+    flood_unregistered: bool = True
     query_interval: float | None = None
     query_response_interval: float | None = None
     last_member_interval: float | None = None
@@ -392,6 +396,7 @@ class Lab:
                       f"address {h.mac}",
                       f"link set {h.bridge_port} master {BRIDGE}",
                       f"link set {h.bridge_port} up"]
+        lines += self._port_lines(self.bridge)
         lines.append(f"link set {BRIDGE} up")
         _ip(["-n", br, "-batch", "-"], stdin="\n".join(lines) + "\n")
         for h in self.all_hosts:
@@ -429,14 +434,21 @@ class Lab:
         return removed
 
     # ---- bridge
+    def _port_lines(self, config: BridgeConfig) -> list[str]:
+        flood = "on" if config.flood_unregistered else "off"
+        return [f"link set dev {h.bridge_port} type bridge_slave mcast_flood {flood}"
+                for h in self.all_hosts]
+
     def configure_bridge(self, config: BridgeConfig) -> None:
-        """Apply snooping/querier/timer settings to the running bridge."""
-        _ip(["-n", self.bridge_netns, "link", "set", BRIDGE, "type", "bridge",
-             *config.ip_link_options()])
+        """Apply snooping/querier/timer/flooding settings to the running bridge."""
+        lines = ["link set " + BRIDGE + " type bridge " + " ".join(config.ip_link_options()),
+                 *self._port_lines(config)]
+        _ip(["-n", self.bridge_netns, "-batch", "-"], stdin="\n".join(lines) + "\n")
         self.bridge = config
 
     def bridge_settings(self) -> dict[str, Any]:
-        """The bridge's multicast settings from ``ip -d -j link show br0`` (intervals in seconds)."""
+        """The bridge's multicast settings from ``ip -d -j link show br0`` (intervals in seconds),
+        plus ``port_mcast_flood``: the host ports' unregistered-flooding flag (read from p1)."""
         out = _ip(["-n", self.bridge_netns, "-d", "-j", "link", "show", BRIDGE]).stdout
         data = json.loads(out)[0]["linkinfo"]["info_data"]
         settings: dict[str, Any] = {}
@@ -447,12 +459,18 @@ class Lab:
                 settings[key] = value / 100.0
             else:
                 settings[key] = value
+        port = _ip(["-n", self.bridge_netns, "-d", "-j", "link", "show", "p1"], check=False)
+        if port.returncode == 0:
+            slave = json.loads(port.stdout)[0].get("linkinfo", {}).get("info_slave_data", {})
+            if "mcast_flood" in slave:
+                settings["port_mcast_flood"] = bool(slave["mcast_flood"])
         return settings
 
     def _read_config(self) -> BridgeConfig:
         s = self.bridge_settings()
         querier = "off" if not s.get("mcast_querier") else f"v{s.get('mcast_igmp_version', 2)}"
         return BridgeConfig(snooping=bool(s.get("mcast_snooping")), querier=querier,
+                            flood_unregistered=bool(s.get("port_mcast_flood", True)),
                             query_interval=s.get("mcast_query_intvl"),
                             query_response_interval=s.get("mcast_query_response_intvl"),
                             last_member_interval=s.get("mcast_last_member_intvl"),

@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument("--querier", choices=("off", "v2", "v3"), default="v3",
                     help="the bridge's own IGMP querier and its version (default v3)")
     up.add_argument("--snooping", choices=("on", "off"), default="on", help="IGMP snooping (default on)")
+    up.add_argument("--flood", choices=("on", "off"), default="on",
+                    help="flood groups with no member to every host (mcast_flood; default on, as Linux)")
     up.add_argument("--fast", action="store_true",
                     help="short timers for experiments: query 2 s, last member 0.1 s x 2")
     up.add_argument("--query-interval", type=float, metavar="S", help="bridge query interval (s)")
@@ -90,7 +92,8 @@ def _up(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: str) -
         "last_member_interval": args.last_member_interval,
         "last_member_count": args.last_member_count,
         "membership_interval": args.membership_interval}.items() if v is not None}
-    config = base(snooping=args.snooping == "on", querier=args.querier, **overrides)
+    config = base(snooping=args.snooping == "on", querier=args.querier,
+                  flood_unregistered=args.flood == "on", **overrides)
     lab = lab_mod.Lab(prefix=prefix, hosts=args.hosts, bridge=config)
     built = lab.up()
     if args.json:
@@ -101,7 +104,8 @@ def _up(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: str) -
         return ExitStatus.OK
     verb = "built" if built else "already up (bridge settings re-applied)"
     print(f"lab {prefix} {verb}: {args.hosts} hosts on bridge {lab_mod.BRIDGE} "
-          f"({lab_mod.BRIDGE_ADDRESS}, snooping {args.snooping}, querier {args.querier})", file=env.stdout)
+          f"({lab_mod.BRIDGE_ADDRESS}, snooping {args.snooping}, querier {args.querier}, "
+          f"unregistered flooding {args.flood})", file=env.stdout)
     _hosts_table(lab, env)
     print(f"run commands with: mdiag lab exec h1 -- CMD   (tear down: mdiag lab down"
           f"{'' if prefix == lab_mod.DEFAULT_PREFIX else ' --prefix ' + prefix})", file=env.stdout)
@@ -139,7 +143,8 @@ def _status(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: st
     print(f"lab {prefix}: {lab.hosts} hosts, bridge {lab_mod.BRIDGE} in {lab.bridge_netns}: snooping "
           f"{'on' if settings.get('mcast_snooping') else 'off'}, querier {querier}, query interval "
           f"{settings.get('mcast_query_intvl')} s, last member {settings.get('mcast_last_member_intvl')} s"
-          f" x {settings.get('mcast_last_member_cnt')}", file=env.stdout)
+          f" x {settings.get('mcast_last_member_cnt')}, unregistered flooding "
+          f"{'on' if settings.get('port_mcast_flood', True) else 'off'}", file=env.stdout)
     _hosts_table(lab, env)
     print(file=env.stdout)
     if mdb:
