@@ -50,7 +50,6 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 def _forward(text: str, with_aliases: bool) -> dict[str, Any]:
     from mdiag.core import addresses as addr
-    from mdiag.core.addresses.registry import IPV4_WELL_KNOWN
 
     group = addr.parse_group(text)
     mac = addr.multicast_mac(group)
@@ -58,9 +57,11 @@ def _forward(text: str, with_aliases: bool) -> dict[str, Any]:
     result: dict[str, Any] = {"input": text, "group": str(group), "version": group.version, "mac": str(mac)}
     if isinstance(group, addr.IPv4Group):
         low = group.value & 0x7FFFFF
-        if addr.is_link_local(group):
+        if group.value >> 8 == 0xE00000:
             notes.append("224.0.0.0/24: snooping switches flood it to every port")
         elif low < 0x100:
+            from mdiag.core.addresses.registry import IPV4_WELL_KNOWN
+
             base = addr.format_ipv4(0xE0000000 | low)
             known = IPV4_WELL_KNOWN.get(0xE0000000 | low)
             notes.append(f"same MAC as {base}{f' ({known})' if known else ''}: flooded to every port")

@@ -8,7 +8,6 @@ octal to ``inet_aton``), and every refusal says which rule was broken.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -121,6 +120,8 @@ class IPv6Group:
         if not 0 <= self.value < 1 << 128:
             raise AddressError(f"{self.value} is not a 128-bit IPv6 address")
         if self.value >> 120 != 0xFF:
+            import ipaddress
+
             raise AddressError(f"{ipaddress.IPv6Address(self.value)} is not multicast (IPv6 multicast is ff00::/8)")
 
     version = 6
@@ -130,6 +131,8 @@ class IPv6Group:
         raw = text.strip()
         if "%" in raw:
             raise AddressError(f"{raw!r}: give the group without a zone index (%iface)")
+        import ipaddress
+
         try:
             address = ipaddress.IPv6Address(raw)
         except ValueError as exc:
@@ -137,6 +140,8 @@ class IPv6Group:
         return cls(int(address))
 
     def __str__(self) -> str:
+        import ipaddress
+
         return str(ipaddress.IPv6Address(self.value))
 
     def __repr__(self) -> str:
@@ -186,12 +191,14 @@ def as_group(addr: object) -> Group:
         return addr
     if isinstance(addr, str):
         return parse_group(addr)
+    if isinstance(addr, int) and not isinstance(addr, bool):
+        return IPv4Group(addr) if addr <= 0xFFFFFFFF else IPv6Group(addr)
+    import ipaddress
+
     if isinstance(addr, ipaddress.IPv4Address):
         return IPv4Group(int(addr))
     if isinstance(addr, ipaddress.IPv6Address):
         return IPv6Group(int(addr))
-    if isinstance(addr, int) and not isinstance(addr, bool):
-        return IPv4Group(addr) if addr <= 0xFFFFFFFF else IPv6Group(addr)
     if isinstance(addr, (bytes, bytearray, memoryview)):
         raw = bytes(addr)
         if len(raw) == 4:

@@ -1,0 +1,104 @@
+"""`mdiag collisions`: CI-gate exit statuses, plan files, JSON, limits, bad inputs."""
+
+from pathlib import Path
+
+from mdiag.errors import ExitStatus
+
+EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "channel-plan.txt"
+
+
+def test_clean_plan_exits_0(cli):
+    result = cli("collisions", "239.192.1.1-239.192.1.100", "232.1.1.1")
+    assert result.status == ExitStatus.OK
+    assert "Clean: no MAC collisions, no flooded aliases." in result.stdout
+
+
+def test_collision_exits_1_with_labels(cli):
+    result = cli("collisions", "239.1.1.1=BBC One", "239.129.1.1=News")
+    assert result.status == ExitStatus.PROBLEM_FOUND
+    assert "01:00:5e:01:01:01" in result.stdout
+    assert "239.1.1.1 (BBC One)" in result.stdout and "239.129.1.1 (News)" in result.stdout
+
+
+def test_flooded_alias_alone_exits_1(cli):
+    result = cli("collisions", "225.0.0.1")
+    assert result.status == ExitStatus.PROBLEM_FOUND
+    assert "224.0.0.1 (all systems on this subnet)" in result.stdout
+
+
+def test_example_plan(cli):
+    result = cli("collisions", "--file", str(EXAMPLE))
+    assert result.status == ExitStatus.PROBLEM_FOUND
+    assert "239.64.10.4 (Regional East)  239.192.10.4 (Sport 1 HD)" in result.stdout
+    assert "239.128.0.5  Probe stream" in result.stdout
+
+
+def test_plan_file_bad_line_named_and_rest_audited(cli, tmp_path):
+    plan = tmp_path / "plan.txt"
+    plan.write_text("# plan\n239.1.1.1 A\n239.1.1\n239.129.1.1 B\n10.0.0.1 C\n")
+    result = cli("collisions", "-f", str(plan))
+    assert result.status == ExitStatus.BAD_INPUT
+    assert "239.1.1.1 (A)  239.129.1.1 (B)" in result.stdout
+    assert result.stderr.splitlines() == [
+        f"mdiag: error: {plan} line 3: '239.1.1' is not an address (IPv4 needs four dotted octets, got 3)",
+        f"mdiag: error: {plan} line 5: 10.0.0.1 is not multicast (IPv4 multicast is 224.0.0.0/4)",
+    ]
+
+
+def test_missing_file_and_directory(cli, tmp_path):
+    result = cli("collisions", "239.1.1.1", "--file", str(tmp_path / "nope.txt"), "--file", str(tmp_path))
+    assert result.status == ExitStatus.BAD_INPUT
+    assert result.stderr.splitlines() == [
+        f"mdiag: error: cannot read plan {tmp_path / 'nope.txt'}: no such file",
+        f"mdiag: error: cannot read plan {tmp_path}: it is a directory",
+    ]
+    assert "Audited 1 entries" in result.stdout
+
+
+def test_stdin_plan(cli):
+    result = cli("collisions", "-f", "-", stdin="239.1.1.1 x\n239.129.1.1 y\n")
+    assert result.status == ExitStatus.PROBLEM_FOUND
+
+
+def test_entries_after_options(cli):
+    result = cli("collisions", "--limit", "5", "239.1.1.1", "--json", "239.129.1.1")
+    assert result.status == ExitStatus.PROBLEM_FOUND
+    assert result.json()["summary"]["entries"] == 2
+
+
+def test_whole_slash_8_bounded_output(cli):
+    result = cli("collisions", "--json", "--limit", "3", "239.0.0.0/8")
+    body = result.json()
+    assert result.status == ExitStatus.PROBLEM_FOUND
+    assert body["schema"] == 1 and body["command"] == "collisions" and body["clean"] is False
+    assert body["summary"]["groups"] == 16777216
+    assert body["summary"]["colliding_macs"] == 8388608
+    assert len(body["collisions"]) == 3 and len(body["flooded"]) == 3
+    assert {f["code"] for f in body["findings"]} == {"mac-collision", "flooded-alias"}
+    table = cli("collisions", "--limit", "2", "239.0.0.0/8")
+    assert "showing 2; raise --limit for more" in table.stdout
+    assert len(table.stdout.splitlines()) < 30
+
+
+def test_json_lists_errors(cli):
+    body = cli("collisions", "--json", "239.1.1.1", "bad").json()
+    assert body["errors"] == [{"origin": "argument 2", "input": "bad",
+                               "error": "'bad' is not an address (IPv4 needs four dotted octets, got 1)"}]
+
+
+def test_nothing_to_audit(cli):
+    result = cli("collisions")
+    assert result.status == ExitStatus.BAD_INPUT
+    assert result.stderr == "mdiag: error: nothing to audit: give groups, ranges or CIDRs, or --file PLAN\n"
+
+
+def test_bad_limit(cli):
+    result = cli("collisions", "--limit", "x", "239.1.1.1")
+    assert result.status == ExitStatus.BAD_INPUT
+    assert "--limit wants a whole number" in result.stderr
+
+
+def test_duplicate_group_with_two_labels_fails(cli):
+    result = cli("collisions", "239.1.1.1=Sport", "239.1.1.1=News")
+    assert result.status == ExitStatus.PROBLEM_FOUND
+    assert "two channels on one group" in result.stdout

@@ -1,0 +1,85 @@
+"""`mdiag mac`: forward mapping, aliases, reverse lookup, JSON, bad inputs."""
+
+from mdiag.errors import ExitStatus
+
+
+def test_forward_table(cli):
+    result = cli("mac", "239.1.2.3", "ff02::1", "224.0.0.22")
+    assert result.status == ExitStatus.OK and result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["group", "MAC", "note"]
+    assert "239.1.2.3" in lines[2] and "01:00:5e:01:02:03" in lines[2]
+    assert "33:33:00:00:00:01" in lines[3]
+    assert "flood" in lines[4]
+
+
+def test_flooded_alias_and_shared_mac_notes(cli):
+    result = cli("mac", "239.128.0.5", "239.1.2.3", "225.1.2.3")
+    assert "same MAC as 224.0.0.5 (OSPF all routers): flooded" in result.stdout
+    assert "same MAC as 225.1.2.3 (given here)" in result.stdout
+
+
+def test_bad_inputs_each_get_a_line_and_good_ones_still_answer(cli):
+    result = cli("mac", "239.1.1", "239.1.2.3", "10.0.0.1", "239.300.1.1")
+    assert result.status == ExitStatus.BAD_INPUT
+    assert "01:00:5e:01:02:03" in result.stdout
+    errors = result.stderr.splitlines()
+    assert errors == [
+        "mdiag: error: '239.1.1' is not an address (IPv4 needs four dotted octets, got 3)",
+        "mdiag: error: 10.0.0.1 is not multicast (IPv4 multicast is 224.0.0.0/4)",
+        "mdiag: error: '239.300.1.1' is not an address (octet 300 out of range 0-255)",
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_aliases_table(cli):
+    result = cli("mac", "--aliases", "239.1.2.3")
+    assert result.status == ExitStatus.OK
+    assert "01:00:5e:01:02:03 is shared by 32 groups (239.1.2.3 marked *):" in result.stdout
+    assert "* 239.1.2.3" in result.stdout
+    assert "224.1.2.3" in result.stdout and "239.129.2.3" in result.stdout
+
+
+def test_aliases_json(cli):
+    result = cli("mac", "--aliases", "--json", "239.1.2.3", "ff02::1")
+    body = result.json()
+    assert body["schema"] == 1 and body["command"] == "mac" and body["mode"] == "aliases"
+    first, second = body["results"]
+    assert len(first["aliases"]) == 32
+    assert sum(a["given"] for a in first["aliases"]) == 1
+    assert second["aliases"] is None and second["mac"] == "33:33:00:00:00:01"
+
+
+def test_reverse(cli):
+    result = cli("mac", "--reverse", "01:00:5e:00:40:20")
+    assert result.status == ExitStatus.OK
+    assert "224.0.64.32" in result.stdout and "224.128.64.32" in result.stdout
+    body = cli("mac", "--reverse", "--json", "0100.5e00.4020").json()
+    groups = [g["group"] for g in body["results"][0]["groups"]]
+    assert len(groups) == 32 and groups[0] == "224.0.64.32" and groups[1] == "224.128.64.32"
+
+
+def test_reverse_ipv6_mac_answers_with_a_pattern(cli):
+    result = cli("mac", "--reverse", "--json", "33:33:ff:12:34:56")
+    item = result.json()["results"][0]
+    assert item["version"] == 6 and item["example"] == "ff02::1:ff12:3456"
+
+
+def test_reverse_refuses_non_multicast_mac(cli):
+    result = cli("mac", "--reverse", "00:11:22:33:44:55", "01:00:5e:00:00:01")
+    assert result.status == ExitStatus.BAD_INPUT
+    assert result.stderr.strip() == ("mdiag: error: 00:11:22:33:44:55 is not a multicast MAC "
+                                     "(the I/G bit, the lowest bit of the first octet, is 0)")
+    assert "224.0.0.1" in result.stdout
+
+
+def test_json_errors_listed(cli):
+    body = cli("mac", "--json", "239.1.2.3", "nope").json()
+    assert body["results"][0]["mac"] == "01:00:5e:01:02:03"
+    assert body["errors"][0]["input"] == "nope"
+
+
+def test_no_arguments_is_usage_error(cli):
+    result = cli("mac")
+    assert result.status == ExitStatus.BAD_INPUT
+    assert result.stderr.count("\n") == 1
