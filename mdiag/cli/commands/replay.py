@@ -1,0 +1,205 @@
+"""``mdiag replay``: play a capture into a link, then check the snooping bridge's MDB.
+
+Frames keep their original spacing (``--speed 1x``), scaled (``--speed 10x``) or go
+back to back (``--speed max``); ``--only igmp`` and ``--rewrite-src-mac`` as in
+tcpreplay. ``--expect-mdb FILE`` compares the Linux bridge's multicast database
+afterwards with the expected entries; exit 1 on a difference (docs/active.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from typing import Any
+
+from mdiag.cli.environment import Environment
+from mdiag.errors import ExitStatus, InputError, UsageError
+
+HELP = "replay a capture onto an interface (timed or max speed) and assert the bridge's resulting MDB"
+
+#: More frames than this in any one second of replay is a flood and needs --force.
+FLOOD_LIMIT = 1000
+MAX_DURATION = 3600.0
+
+
+def _speed(text: str) -> float | None:
+    raw = text.strip().lower()
+    if raw == "max":
+        return None
+    try:
+        value = float(raw[:-1] if raw.endswith("x") else raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--speed {text!r}: use 1x, 10x, 0.5x or max") from None
+    if not 0.001 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"--speed {text}: the factor must be 0.001..1000000")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text.rstrip("s"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 600:
+        raise argparse.ArgumentTypeError(f"{text} s is outside 0..600 s")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("capture", metavar="CAPTURE", help="pcap or pcapng file (- for stdin is not supported)")
+    parser.add_argument("--iface", metavar="IFACE", help="interface to send on; required unless --lab-host")
+    parser.add_argument("--netns", metavar="NS", help="network namespace of --iface")
+    parser.add_argument("--lab-host", metavar="HOST",
+                        help="send from this host of the running mdiag lab (its lab0), bridge = the lab's")
+    parser.add_argument("--lab-prefix", metavar="P", help="lab name prefix (default mdlab)")
+    parser.add_argument("--speed", type=_speed, default=1.0, metavar="1x|Nx|max",
+                        help="original spacing (1x, default), scaled (10x, 0.5x), or back to back (max)")
+    parser.add_argument("--only", choices=("igmp",), help="send only the IGMP frames")
+    parser.add_argument("--count", type=int, metavar="N", help="replay only the first N frames of the capture")
+    parser.add_argument("--rewrite-src-mac", metavar="MAC",
+                        help="replace every Ethernet source address (or 'iface' for the interface's own)")
+    parser.add_argument("--bridge", metavar="BR", help="Linux bridge whose MDB to read afterwards")
+    parser.add_argument("--bridge-netns", metavar="NS", help="network namespace of --bridge")
+    parser.add_argument("--settle", type=_seconds, default=0.2, metavar="T",
+                        help="wait this long after the last frame before reading the MDB (default 0.2 s)")
+    parser.add_argument("--expect-mdb", metavar="FILE",
+                        help="expected MDB entries (format in docs/active.md); exit 1 on a difference")
+    parser.add_argument("--save-mdb", metavar="FILE", help="write the resulting MDB as an expected-MDB file")
+    parser.add_argument("--show-mdb", action="store_true", help="print the resulting MDB")
+    parser.add_argument("--force", action="store_true",
+                        help=f"allow flooding rates (more than {FLOOD_LIMIT} frames in a second, or "
+                             "--speed max on a bigger capture) and overwriting --save-mdb")
+    parser.add_argument("--json", action="store_true", help="JSON output (schema in docs/active.md)")
+
+
+def _mac(text: str) -> bytes:
+    from mdiag.core.igmp.frame import mac_bytes
+
+    try:
+        raw = mac_bytes(text)
+    except ValueError as exc:
+        raise UsageError(f"--rewrite-src-mac: {exc}") from None
+    if raw[0] & 1:
+        raise UsageError(f"--rewrite-src-mac {text}: a source MAC cannot be multicast")
+    return raw
+
+
+def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from mdiag.core.mdbcheck import MdbFileError, parse_expected
+
+    if args.capture == "-":
+        raise UsageError("replay reads the capture twice (plan, then send): give a file, not stdin")
+    if args.lab_host and (args.iface or args.netns):
+        raise UsageError("give either --lab-host or --iface/--netns, not both")
+    if not args.iface and not args.lab_host:
+        raise UsageError("replay needs --iface IFACE (or --lab-host HOST): mdiag never picks an "
+                         "interface on its own")
+    bridge, bridge_netns, iface, netns = args.bridge, args.bridge_netns, args.iface, args.netns
+    if args.lab_host:
+        from mdiag.adapters.lab import BRIDGE, DEFAULT_PREFIX, Lab
+
+        prefix = args.lab_prefix or DEFAULT_PREFIX
+        lab = Lab.existing(prefix)
+        if lab is None:
+            raise InputError(f"no lab {prefix!r} is up: start one with 'mdiag lab up' (or give --lab-prefix)")
+        host = lab.host(args.lab_host)
+        iface, netns = host.iface, host.netns
+        bridge = bridge or BRIDGE
+        bridge_netns = bridge_netns or lab.bridge_netns
+    wants_mdb = bool(args.expect_mdb or args.save_mdb or args.show_mdb)
+    if wants_mdb and not bridge:
+        raise UsageError("--expect-mdb/--save-mdb/--show-mdb need --bridge BR (or --lab-host)")
+    expectation = None
+    if args.expect_mdb:
+        try:
+            with open(args.expect_mdb, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise InputError(f"{args.expect_mdb}: cannot read ({exc.strerror})") from None
+        try:
+            expectation = parse_expected(text, name=args.expect_mdb)
+        except MdbFileError as exc:
+            raise InputError(str(exc)) from None
+    if args.save_mdb and os.path.exists(args.save_mdb) and not args.force:
+        raise InputError(f"{args.save_mdb} exists: add --force to overwrite it")
+
+    from mdiag.adapters import rawsock
+    from mdiag.adapters.replay import plan, read_mdb, replay
+
+    if args.count is not None and args.count < 1:
+        raise UsageError("--count must be 1 or more")
+    the_plan = plan(args.capture, speed=args.speed, only_igmp=args.only == "igmp", count=args.count)
+    if the_plan.peak_per_second > FLOOD_LIMIT and not args.force:
+        rate = "back to back" if args.speed is None else f"at {args.speed:g}x"
+        raise UsageError(f"replaying {the_plan.frames} frames {rate} sends up to "
+                         f"{the_plan.peak_per_second} frames in one second, a flood: add --force "
+                         "to confirm, or slow down with --speed")
+    if the_plan.duration > MAX_DURATION:
+        raise UsageError(f"the replay would take {the_plan.duration:.0f} s at this speed (limit "
+                         f"{MAX_DURATION:.0f} s): raise --speed")
+    with rawsock.netns(netns):
+        sock = rawsock.RawSocket(iface, None)
+        rewrite = None
+        if args.rewrite_src_mac:
+            rewrite = (rawsock.interface_mac(iface) if args.rewrite_src_mac == "iface"
+                       else _mac(args.rewrite_src_mac))
+    try:
+        sent = replay(args.capture, sock.send, speed=args.speed, only_igmp=args.only == "igmp",
+                      rewrite_src_mac=rewrite, count=args.count,
+                      deadline=time.perf_counter() + min(the_plan.duration, MAX_DURATION) + 5.0)
+    finally:
+        sock.close()
+    return _after(args, env, the_plan, sent, bridge, bridge_netns, expectation, read_mdb, iface, netns)
+
+
+def _after(args: argparse.Namespace, env: Environment, the_plan: Any, sent: Any, bridge: str | None,
+           bridge_netns: str | None, expectation: Any, read_mdb: Any, iface: str, netns: str | None
+           ) -> ExitStatus:
+    from mdiag.core.mdbcheck import actual_entries, compare, render_expected
+
+    comparison = None
+    entries = None
+    if bridge and (args.expect_mdb or args.save_mdb or args.show_mdb):
+        time.sleep(args.settle)
+        entries = sorted(actual_entries(read_mdb(bridge, bridge_netns)), key=lambda e: e.sort_key)
+        if expectation is not None:
+            comparison = compare(expectation, entries)
+        if args.save_mdb:
+            with open(args.save_mdb, "w", encoding="utf-8") as fh:
+                fh.write(render_expected(entries))
+    ok = comparison is None or comparison.ok
+    if args.json:
+        from mdiag.cli.render import emit_json
+
+        emit_json({"capture": args.capture, "iface": iface, "netns": netns, "plan": the_plan.to_json(),
+                   "sent": sent.to_json(), "bridge": bridge, "bridge_netns": bridge_netns,
+                   "mdb": [e.to_json() for e in entries] if entries is not None else None,
+                   "comparison": comparison.to_json() if comparison else None, "ok": ok},
+                  env.stdout, "replay")
+    else:
+        out = env.stdout
+        speed = "max" if args.speed is None else f"{args.speed:g}x"
+        print(f"replayed {sent.frames} of {the_plan.frames + the_plan.skipped} frames "
+              f"({sent.bytes} bytes) from {args.capture} on {iface} at {speed} in {sent.elapsed:.3f} s"
+              + (f"; {sent.skipped} skipped" if sent.skipped else ""), file=out)
+        for err in sent.errors[:5]:
+            env.warn(err)
+        if entries is not None and (args.show_mdb or comparison is not None):
+            from mdiag.cli.render import table
+
+            print(f"MDB of {bridge}" + (f" in {bridge_netns}" if bridge_netns else "") + ":", file=out)
+            status = {}
+            if comparison is not None:
+                status = {e: "ok" for e in comparison.matched}
+                status.update({e: "UNEXPECTED" for e in comparison.unexpected})
+            rows = [[e.group, e.source or "*", e.port, status.get(e, "")] for e in entries]
+            if comparison is not None:
+                rows += [[e.group, e.source or "*", e.port, "MISSING"] for e in comparison.missing]
+            headers = ["group", "source", "port"] + (["check"] if comparison is not None else [])
+            table([r if comparison is not None else r[:3] for r in rows], headers, out)
+        if comparison is not None:
+            print(("MDB as expected" if comparison.ok else
+                   f"MDB differs: {len(comparison.missing)} missing, {len(comparison.unexpected)} "
+                   "unexpected"), file=out)
+    return ExitStatus.OK if ok else ExitStatus.PROBLEM_FOUND
