@@ -27,6 +27,8 @@ def _limit(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("Exit status: 0 clean; 1 a MAC collision, flooded 224.0.0.x alias, 224.0.0.0/24 group or "
+                     "a group with two labels; 2 an input could not be read (the rest is still audited).")
     parser.add_argument("entries", nargs="*", metavar="ENTRY",
                         help="239.1.1.1, 239.1.1.1-239.1.1.50 (or -50), 239.1.0.0/16; ADDR=label adds a label")
     parser.add_argument("-f", "--file", action="append", default=[], metavar="PLAN",

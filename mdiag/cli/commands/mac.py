@@ -54,7 +54,8 @@ def _forward(text: str, with_aliases: bool) -> dict[str, Any]:
     group = addr.parse_group(text)
     mac = addr.multicast_mac(group)
     notes: list[str] = []
-    result: dict[str, Any] = {"input": text, "group": str(group), "version": group.version, "mac": str(mac)}
+    result: dict[str, Any] = {"input": text, "group": str(group), "version": group.version, "mac": str(mac),
+                              "flooded_alias_of": None, "shares_mac_with": []}
     if isinstance(group, addr.IPv4Group):
         low = group.value & 0x7FFFFF
         if group.value >> 8 == 0xE00000:
@@ -86,16 +87,19 @@ def _alias_row(group: Any, given: Any = None) -> dict[str, Any]:
 
 def _reverse(text: str) -> dict[str, Any]:
     from mdiag.core import addresses as addr
-    from mdiag.core.addresses.mac import ipv6_low32_text
 
     mac = addr.Mac.parse(text)
     if mac.is_ipv6_multicast:
-        low = ipv6_low32_text(mac.value)
+        import ipaddress
+
+        low32 = mac.value & 0xFFFFFFFF
+        low = f"{low32 >> 16:04x}:{low32 & 0xFFFF:04x}"
         # ff02::1:ffXX:XXXX solicited-node groups are by far the most common 33:33:ff MACs
-        example = f"ff02::1:{low}" if mac.value & 0xFF000000 == 0xFF000000 else f"ff02::{low}"
+        prefix = 0xFF020000000000000000000100000000 if low32 >> 24 == 0xFF else 0xFF02 << 112
+        example = str(ipaddress.IPv6Address(prefix | low32))
         return {"input": text, "mac": str(mac), "version": 6, "groups": None,
                 "ipv6_low32": low, "example": example,
-                "notes": [f"every IPv6 group ending in {low} (2^88 groups), e.g. {example}"]}
+                "notes": [f"every IPv6 group whose last 32 bits are {low} (2^88 groups), e.g. {example}"]}
     groups = addr.groups_for_mac(mac)
     return {"input": text, "mac": str(mac), "version": 4, "groups": [_alias_row(g) for g in groups], "notes": []}
 

@@ -157,7 +157,6 @@ def _classify_v4(group: IPv4Group) -> Classification:
         base = format_ipv4(0xE0000000 | low23)
         consequences.append(FLOODED_ALIAS_CONSEQUENCE.format(base=base))
         details["flooded_alias_of"] = base
-    details["aliases_first"] = format_ipv4(0xE0000000 | low23)
     return Classification(
         group=group, block=block.name, block_key=block.key, block_range=block.range_text, rfc=block.rfc,
         scope=block.scope, sub_scope=sub_scope, name=name, mac=multicast_mac(group),
