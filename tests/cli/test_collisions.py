@@ -52,7 +52,7 @@ def test_missing_file_and_directory(cli, tmp_path):
         f"mdiag: error: cannot read plan {tmp_path / 'nope.txt'}: no such file",
         f"mdiag: error: cannot read plan {tmp_path}: it is a directory",
     ]
-    assert "Audited 1 entries" in result.stdout
+    assert "Audited 1 entry," in result.stdout
 
 
 def test_stdin_plan(cli):

@@ -42,7 +42,7 @@ def _row(r: dict[str, Any]) -> list[str]:
     scope = r["scope"]
     details = r["details"]
     if "sub_scope_name" in details:
-        scope += f": {details['sub_scope_name']} {details['sub_scope_range']}"
+        scope += f": {details['sub_scope_name']}"
     elif "scope_nibble" in details:
         scope = f"{details['scope_name']} ({details['scope_nibble']:x})"
     return [r["group"], block, scope, r["name"] or "", r["mac"], r["consequence"], "; ".join(r["facts"])]

@@ -123,8 +123,9 @@ def _read_plan(path: str, env: Environment, take: Any, problems: list[Any]) -> N
         problems.append(EntryProblem(path, path, f"cannot read plan {path}: {exc.strerror or exc}"))
 
 
-def _n(count: int, noun: str, one: str, many: str) -> str:
-    return f"{count} {noun} {one}" if count == 1 else f"{count} {noun}s {many}"
+def _n(count: int, noun: str, one: str = "", many: str = "") -> str:
+    text = f"{count} {noun} {one}" if count == 1 else f"{count:,} {noun}s {many}"
+    return text.rstrip()
 
 
 def _shown(total: int, rows: int) -> str:
@@ -145,7 +146,7 @@ def _print_report(report: Any, env: Environment) -> None:
 
     if report.colliding_macs:
         gap()
-        print(f"MAC collisions: {_n(report.colliding_macs, 'MAC', 'carries', 'carry')} {report.colliding_groups} groups "
+        print(f"MAC collisions: {_n(report.colliding_macs, 'MAC', 'carries', 'carry')} {report.colliding_groups:,} groups "
               f"({_shown(report.colliding_macs, len(report.collisions))})", file=out)
         if report.collisions:
             render.table(([str(r.mac), "  ".join(g.text() for g in r.groups)] for r in report.collisions),
@@ -160,21 +161,23 @@ def _print_report(report: Any, env: Environment) -> None:
                           for r in report.flooded), ["group", "label", "MAC", "same MAC as"], out)
     if report.link_local_groups:
         gap()
-        print(f"Local Network Control groups (224.0.0.0/24, never routed): {report.link_local_groups} "
+        print(f"Local Network Control groups (224.0.0.0/24, never routed): {report.link_local_groups:,} "
               f"({_shown(report.link_local_groups, len(report.link_local))})", file=out)
         if report.link_local:
             render.table(([g.group, ", ".join(g.labels)] for g in report.link_local), ["group", "label"], out)
     if report.duplicate_groups:
         gap()
-        print(f"Groups named more than once: {report.duplicate_groups} "
+        print(f"Groups named more than once: {report.duplicate_groups:,} "
               f"({_shown(report.duplicate_groups, len(report.duplicates))})", file=out)
         if report.duplicates:
             render.table(([r.group.group, " | ".join(r.group.labels), ", ".join(r.group.origins),
                            "yes" if r.conflicting else "no"] for r in report.duplicates),
                          ["group", "labels", "named by", "conflict"], out)
     gap()
-    blocks = ", ".join(f"{b.name} {b.range_text}: {b.groups}" for b in report.blocks) or "none"
-    print(f"Audited {report.entries} entries, {report.groups} groups ({blocks}).", file=out)
+    blocks = ", ".join(f"{b.name} {b.range_text}: {b.groups:,}" for b in report.blocks) or "none"
+    entries = "1 entry" if report.entries == 1 else f"{report.entries:,} entries"
+    print(f"Audited {entries}, "
+          f"{_n(report.groups, 'group')} ({blocks}).", file=out)
     if report.findings:
         render.table(([str(f.severity), f.code, f.message] for f in report.findings),
                      ["severity", "finding", "what it means"], out)

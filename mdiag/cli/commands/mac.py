@@ -130,6 +130,8 @@ def _print_alias_tables(results: list[dict[str, Any]], reverse: bool, env: Envir
         title = f"{r['mac']} is shared by {len(rows)} groups"
         if not reverse:
             title += f" ({r['group']} marked *)"
+        if r["version"] == 4 and int(r["mac"].replace(":", ""), 16) & 0x7FFFFF < 0x100:
+            title += f", among them {rows[0]['group']}: snooping switches flood this MAC to every port"
         print(title + ":", file=env.stdout)
         render.table(([("* " if row["given"] else "  ") + row["group"], row["block"], row["scope"], row["name"] or ""]
                       for row in rows), ["group", "IANA block", "scope", "name"], env.stdout)

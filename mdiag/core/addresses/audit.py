@@ -150,7 +150,7 @@ class AuditReport:
 
 def _plural(count: int, word: str, verbs: tuple[str, str] | None = None) -> str:
     """``3 groups share`` / ``1 group shares``."""
-    text = f"{count} {word}" if count == 1 else f"{count} {word}s"
+    text = f"{count} {word}" if count == 1 else f"{count:,} {word}s"
     if verbs:
         text += " " + (verbs[0] if count == 1 else verbs[1])
     return text
@@ -296,13 +296,14 @@ def _findings(colliding_macs: int, colliding_groups: int, flooded_groups: int, l
     out: list[Finding] = []
     if colliding_macs:
         out.append(Finding("mac-collision", Severity.ERROR,
-                           f"{_plural(colliding_macs, 'MAC', ('carries', 'carry'))} {colliding_groups} groups of the plan: "
+                           f"{_plural(colliding_macs, 'MAC', ('carries', 'carry'))} {colliding_groups:,} groups of the plan: "
                            "switches and NICs filtering by MAC deliver them together", rfc="RFC 1112 6.4",
                            context={"macs": colliding_macs, "groups": colliding_groups}))
     if flooded_groups:
         out.append(Finding("flooded-alias", Severity.ERROR,
                            f"{_plural(flooded_groups, 'group', ('shares', 'share'))} a MAC with 224.0.0.x "
-                           "(x.0.0.y / x.128.0.y): snooping switches flood it to every port",
+                           f"(x.0.0.y / x.128.0.y): snooping switches flood {'it' if flooded_groups == 1 else 'them'} "
+                           "to every port",
                            rfc="RFC 4541 2.1.2", context={"groups": flooded_groups}))
     if link_local_groups:
         out.append(Finding("link-local-group", Severity.ERROR,

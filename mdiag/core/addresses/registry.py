@@ -175,7 +175,7 @@ RELATIVE_NAMES: dict[int, str] = {
 
 #: Assigned IPv4 groups people meet on real networks (IANA multicast registry).
 IPV4_WELL_KNOWN: dict[int, str] = {
-    _v4("224.0.0.0"): "base address (reserved)",
+    _v4("224.0.0.0"): "base address, reserved",
     _v4("224.0.0.1"): "all systems on this subnet",
     _v4("224.0.0.2"): "all routers on this subnet",
     _v4("224.0.0.4"): "DVMRP routers",
