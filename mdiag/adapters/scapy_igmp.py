@@ -10,8 +10,9 @@ Scapy versions: 2.8 keeps IGMP in ``scapy.layers.igmp`` (``IGMP``, ``IGMPv3_MQ``
 handled here; the 2.8 contrib modules are deprecated shims and are never imported.
 
 Traps worked around (shared reference igmp.md section 8):
-- scapy appends a Router Alert to an IP layer with no options when IGMP is stacked
-  on it, so "no Router Alert" is applied after stacking;
+- scapy appends a Router Alert to an IP layer with no options whenever IGMP is
+  stacked on it (and on each copy made while building), so without Router Alert the
+  IGMP bytes scapy built are carried as Raw;
 - IGMPv3 group records have no aux data field (aux bytes would be read as the next
   record), so records are built and read with a subclass that has one;
 - the v3 Max Resp Code field holds the decoded value, not the code: codes are
@@ -162,18 +163,19 @@ def build_packet(message: IgmpMessage, ip: IPv4Header | None = None, *, src: Any
         ip_layer.chksum = ip.checksum
     if ip.total_length is not None:
         ip_layer.len = ip.total_length
-    packet = ip_layer / igmp_layer(message, checksum=checksum, trailing=trailing)
-    # Set options only now: stacking IGMP onto an IP without options adds a Router Alert.
-    if options_bytes == ROUTER_ALERT:
-        packet[IP].options = [IPOption_Router_Alert()]
-    elif options_bytes:
-        packet[IP].options = [IPOption(options_bytes)]
-    else:
-        packet[IP].options = []
     head = Ether(dst=dst_mac or multicast_mac(ip.dst), src=src_mac or host_mac(ip.src), type=0x0800)
     if vlan is not None:
         head = Ether(dst=head.dst, src=head.src, type=0x8100) / Dot1Q(vlan=vlan, type=0x0800)
-    return head / packet
+    igmp = igmp_layer(message, checksum=checksum, trailing=trailing)
+    if options_bytes == ROUTER_ALERT:
+        ip_layer.options = [IPOption_Router_Alert()]
+    elif options_bytes:
+        ip_layer.options = [IPOption(options_bytes)]
+    else:
+        # Stacking IGMP onto an IP layer without options adds a Router Alert, again on every
+        # copy scapy makes while building: carry the IGMP bytes (built by scapy) raw instead.
+        igmp = Raw(bytes(igmp))
+    return head / ip_layer / igmp
 
 
 def build_frame(message: IgmpMessage, ip: IPv4Header | None = None, **kwargs: Any) -> bytes:
@@ -200,17 +202,27 @@ def parse_frame(data: bytes | Packet) -> Decoded:
 
 def parse_ip(data: bytes | Packet) -> Decoded:
     """Decode an IPv4 packet (bytes or scapy IP layer) through scapy's dissectors."""
-    packet = data if isinstance(data, Packet) else _dissect(IP, data)
-    if not isinstance(packet, IP):
-        packet = packet[IP]
-    original = bytes(packet.original) if packet.original else bytes(packet)
-    if len(original) < 20:
-        raise MalformedPacket(len(original), "a 20-byte IPv4 header", f"only {len(original)} bytes")
+    if isinstance(data, Packet):
+        packet = data if isinstance(data, IP) else data[IP]
+        original = bytes(packet.original) if packet.original else bytes(packet)
+    else:
+        original = bytes(data)
+    n = len(original)
+    if n < 20:
+        raise MalformedPacket(n, "a 20-byte IPv4 header", f"only {n} bytes")
+    if original[0] >> 4 != 4 or original[0] & 15 < 5:
+        raise MalformedPacket(0, "IP version 4 and an IHL of at least 5", f"first byte is 0x{original[0]:02x}")
+    if (original[0] & 15) * 4 > n:
+        raise MalformedPacket(n, f"{(original[0] & 15) * 4} bytes of IPv4 header and options", f"only {n} bytes")
+    if not isinstance(data, Packet):
+        packet = _dissect(IP, original)
     hlen = packet.ihl * 4
     if packet.proto != 2:
         raise NotIgmp(9, "protocol 2 (IGMP)", f"protocol is {packet.proto}")
     if packet.frag or packet.flags.MF:
         raise NotIgmp(6, "an unfragmented packet", "IGMP is never fragmented; this is a fragment")
+    if packet.len < hlen:
+        raise MalformedPacket(2, f"a total length of at least the header's {hlen} bytes", f"it is {packet.len}")
     options = original[20:hlen]
     header = IPv4Header(src=packet.src, dst=packet.dst, ttl=packet.ttl, tos=packet.tos,
                         df=bool(packet.flags.DF), router_alert=has_router_alert(options),
