@@ -102,3 +102,42 @@ def test_duplicate_group_with_two_labels_fails(cli):
     result = cli("collisions", "239.1.1.1=Sport", "239.1.1.1=News")
     assert result.status == ExitStatus.PROBLEM_FOUND
     assert "two channels on one group" in result.stdout
+
+
+def test_strict_fails_on_warnings(cli):
+    assert cli("collisions", "225.1.2.0/24").status == ExitStatus.OK
+    assert cli("collisions", "--strict", "225.1.2.0/24").status == ExitStatus.PROBLEM_FOUND
+    assert cli("collisions", "--strict", "239.192.1.0/24").status == ExitStatus.OK
+
+
+def test_unreadable_input_is_never_called_clean(cli):
+    result = cli("collisions", "239.1.1.1", "bad")
+    assert "Clean" not in result.stdout
+    assert "Incomplete: 1 input could not be read" in result.stdout
+
+
+def test_endless_line_is_refused(cli, tmp_path):
+    plan = tmp_path / "blob.bin"
+    plan.write_bytes(b"239.1.1.1 ok\n" + b"\0" * (70 * 1024))
+    result = cli("collisions", "--file", str(plan))
+    assert result.status == ExitStatus.BAD_INPUT
+    assert "line 2 is longer than 64 KiB" in result.stderr
+    assert "Audited 1 entry" in result.stdout
+
+
+def test_no_input_ever_gives_a_traceback(cli):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    tokens = st.one_of(st.sampled_from(["239.1.1.1", "224.0.0.0/4", "0.0.0.0/0", "--limit", "0", "--json",
+                                        "--", "=", "239.1.1.1-", "ff02::1", "-", "239.0.0.0/8"]),
+                       st.text("0123456789.:-/=,; #abcdefx\t\u00e9", max_size=12))
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.sampled_from(["mac", "classify", "collisions"]), st.lists(tokens, max_size=4))
+    def check(command, argv):
+        result = cli(command, *argv)
+        assert result.status in (0, 1, 2)
+        assert all(line.startswith("mdiag: ") for line in result.stderr.splitlines())
+
+    check()

@@ -28,7 +28,8 @@ def _limit(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("Exit status: 0 clean; 1 a MAC collision, flooded 224.0.0.x alias, 224.0.0.0/24 group or "
-                     "a group with two labels; 2 an input could not be read (the rest is still audited).")
+                     "a group with two labels (with --strict also any warning); 2 an input could not be read "
+                     "(the rest is still audited).")
     parser.add_argument("entries", nargs="*", metavar="ENTRY",
                         help="239.1.1.1, 239.1.1.1-239.1.1.50 (or -50), 239.1.0.0/16; ADDR=label adds a label")
     parser.add_argument("-f", "--file", action="append", default=[], metavar="PLAN",
@@ -36,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "('-' reads stdin); may be repeated")
     parser.add_argument("--limit", type=_limit, default=20, metavar="N",
                         help="rows to show per section (default 20; counts are always exact)")
+    parser.add_argument("--strict", action="store_true",
+                        help="also exit 1 on warnings (groups in IANA reserved blocks, entries listed twice)")
     parser.add_argument("--json", action="store_true", help="print JSON (schema in docs/addresses.md)")
     # Entries may come before or after options ("239.1.1.1 --file plan.txt 239.2.2.2"):
     # argparse only fills a '*' positional once, so move the entries to the front first.
@@ -72,6 +75,7 @@ def _entries_first(args: list[str] | None) -> list[str] | None:
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.core.addresses.audit import audit
+    from mdiag.core.findings import Severity
     from mdiag.core.addresses.plan import Entry, EntryProblem, parse_arguments
 
     if not args.entries and not args.file:
@@ -96,23 +100,32 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         document["errors"] = [p.to_json() for p in problems]
         render.emit_json(document, env.stdout, "collisions")
     else:
-        _print_report(report, env)
+        _print_report(report, env, len(problems))
     for problem in problems:
         env.error(problem.message)
     if problems:
         return ExitStatus.BAD_INPUT
-    return ExitStatus.PROBLEM_FOUND if report.problem_found else ExitStatus.OK
+    if report.problem_found:
+        return ExitStatus.PROBLEM_FOUND
+    if args.strict and any(f.severity >= Severity.WARNING for f in report.findings):
+        return ExitStatus.PROBLEM_FOUND
+    return ExitStatus.OK
 
 
 def _read_plan(path: str, env: Environment, take: Any, problems: list[Any]) -> None:
     from mdiag.core.addresses.plan import EntryProblem, parse_plan
 
     if path == "-":
-        take(parse_plan(env.stdin_binary, "stdin"))
+        try:
+            take(parse_plan(_bounded_lines(env.stdin_binary, "stdin"), "stdin"))
+        except _LineTooLong as exc:
+            problems.append(EntryProblem("stdin", "stdin", str(exc)))
         return
     try:
         with open(path, "rb") as handle:
-            take(parse_plan(handle, path))
+            take(parse_plan(_bounded_lines(handle, path), path))
+    except _LineTooLong as exc:
+        problems.append(EntryProblem(path, path, str(exc)))
     except IsADirectoryError:
         problems.append(EntryProblem(path, path, f"cannot read plan {path}: it is a directory"))
     except FileNotFoundError:
@@ -128,11 +141,32 @@ def _n(count: int, noun: str, one: str = "", many: str = "") -> str:
     return text.rstrip()
 
 
+MAX_LINE = 64 * 1024
+
+
+class _LineTooLong(Exception):
+    pass
+
+
+def _bounded_lines(handle: Any, name: str) -> Any:
+    """Lines of a plan, refusing a line over 64 KiB (``--file /dev/zero`` must not eat memory)."""
+    number = 0
+    while True:
+        line = handle.readline(MAX_LINE)
+        if not line:
+            return
+        number += 1
+        if len(line) >= MAX_LINE and not line.endswith(b"\n" if isinstance(line, bytes) else "\n"):
+            raise _LineTooLong(f"{name} line {number} is longer than 64 KiB: is this a plan file? "
+                               "(the lines before it were audited)")
+        yield line
+
+
 def _shown(total: int, rows: int) -> str:
     return "all shown" if rows >= total else f"showing {rows}; raise --limit for more"
 
 
-def _print_report(report: Any, env: Environment) -> None:
+def _print_report(report: Any, env: Environment, unreadable: int = 0) -> None:
     from mdiag.cli import render
 
     out = env.stdout
@@ -181,5 +215,8 @@ def _print_report(report: Any, env: Environment) -> None:
     if report.findings:
         render.table(([str(f.severity), f.code, f.message] for f in report.findings),
                      ["severity", "finding", "what it means"], out)
-    if not report.problem_found:
+    if unreadable:
+        print(f"Incomplete: {unreadable} input{'s' if unreadable > 1 else ''} could not be read (errors below); "
+              "the audit covers the rest.", file=out)
+    elif not report.problem_found:
         print("Clean: no MAC collisions, no flooded aliases.", file=out)

@@ -28,6 +28,8 @@ from mdiag.core.addresses.group import (
 )
 
 _SPLIT = re.compile(r"[\s,;]+")
+_COMMENT = re.compile(r"\s#(\s|$)")
+_DASH_NUMBER = re.compile(r"-\s*\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +137,7 @@ def parse_entry(text: str, origin: str = "", line: int | None = None, *, allow_e
         token = parts[0]
         label = parts[1].strip() if len(parts) > 1 and parts[1].strip() else None
         # "239.1.1.1 - 239.1.1.9" with spaces around the dash
-        if label is not None and re.match(r"-\s*\d", label) and "-" not in token:
+        if label is not None and _DASH_NUMBER.match(label) and "-" not in token:
             rest = _SPLIT.split(label[1:].strip(), maxsplit=1)
             token = f"{token}-{rest[0]}"
             label = rest[1].strip() if len(rest) > 1 and rest[1].strip() else None
@@ -148,7 +150,7 @@ def strip_comment(line: str) -> str:
     stripped = line.strip()
     if stripped.startswith("#"):
         return ""
-    match = re.search(r"\s#(\s|$)", stripped)
+    match = _COMMENT.search(stripped)
     return stripped[: match.start()].strip() if match else stripped
 
 
