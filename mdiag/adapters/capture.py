@@ -21,6 +21,7 @@ Public API::
         cap.format            # "pcap" | "pcapng"
         cap.compression       # None | "gzip" | "bzip2" | "xz"
         cap.interfaces        # list[Interface] (linktype, snaplen, name, tsresol)
+        cap.on_block = fn     # optional: fn(bytes_read, frames_read) at every block read
 
 Fast path for analysers (no object per frame)::
 
@@ -55,7 +56,7 @@ import lzma
 import os
 import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import BinaryIO, NamedTuple
@@ -170,6 +171,8 @@ class Capture:
         self.frames_read = 0
         #: Bytes consumed so far (decompressed), for progress display.
         self.bytes_read = 0
+        #: Called as ``on_block(bytes_read, frames_read)`` each time a block is read.
+        self.on_block: Callable[[int, int], None] | None = None
         head = self._peek(4)
         if len(head) < 4:
             raise InputError(f"{name}: not a capture file (only {len(head)} bytes); "
@@ -261,6 +264,8 @@ class Capture:
                 pos = 0
                 size = len(buf)
                 self.bytes_read = base
+                if self.on_block is not None:
+                    self.on_block(base, number)
                 if size < 16:
                     if size:
                         self.problems.append(_problem(
@@ -285,6 +290,8 @@ class Capture:
                 pos = 0
                 size = len(buf)
                 self.bytes_read = base
+                if self.on_block is not None:
+                    self.on_block(base, number)
                 if end > size:
                     self.problems.append(_problem(
                         "capture-truncated-record",
@@ -320,6 +327,8 @@ class Capture:
                 pos = 0
                 size = len(buf)
                 self.bytes_read = base
+                if self.on_block is not None:
+                    self.on_block(base, number)
                 if size < 12:
                     if size:
                         self.problems.append(_problem(
@@ -363,6 +372,8 @@ class Capture:
                 pos = 0
                 size = len(buf)
                 self.bytes_read = base
+                if self.on_block is not None:
+                    self.on_block(base, number)
                 if end > size:
                     self.problems.append(_problem(
                         "capture-truncated-record",

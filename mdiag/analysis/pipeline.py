@@ -13,6 +13,7 @@ Times in the report are seconds relative to the first frame of the capture
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
@@ -21,7 +22,7 @@ from typing import Any
 from mdiag.analysis.report import DataStats, Event, Report, SegmentReport
 from mdiag.core.findinglog import FindingLog
 from mdiag.core.findings import Finding, Severity
-from mdiag.core.igmp import MalformedPacket, decode_ipv4
+from mdiag.core.igmp import Decoded, MalformedPacket, decode_ipv4
 from mdiag.core.igmp.messages import V1Query, V1Report, V2Leave, V2Query, V2Report, V3Query, V3Report
 from mdiag.core.linklayer import (
     LINKTYPE_NAMES,
@@ -40,6 +41,8 @@ __all__ = ["AnalysisOptions", "analyze"]
 _QUERIES = (V1Query, V2Query, V3Query)
 _REPORTS = (V1Report, V2Report, V2Leave, V3Report)
 _ETH_IPV4 = b"\x08\x00"
+#: Distinct IGMP packets whose decoding is remembered (about 1 KB each).
+DECODE_CACHE = 16384
 #: Timeline events kept at most (the rest are counted).
 TIMELINE_LIMIT = 50_000
 
@@ -80,7 +83,6 @@ class _SegmentState:
     igmp: int = 0
     first: float | None = None
     last: float | None = None
-    hosts: set[IPv4Address] = field(default_factory=set)
 
 
 class _Analysis:
@@ -91,6 +93,7 @@ class _Analysis:
         self.events: list[Event] = []
         self.events_dropped = 0
         self.malformed = 0
+        self.decoded: dict[bytes, Any] = {}
         self.timers = TimerSet(profile=options.profile)
 
     def segment(self, iface: int, key: tuple[int, ...]) -> _SegmentState:
@@ -157,9 +160,13 @@ def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
     same ``records()``, ``problems``, ``name``, ``format`` attributes)."""
     options = options or AnalysisOptions()
     run = _Analysis(options)
-    data: dict[tuple[int, tuple[int, ...], bytes], list[Any]] = {}
+    # Multicast UDP data: (src + dst IPv4 bytes) -> [packets, wire bytes, first ns, last ns].
+    # ``fast`` holds untagged Ethernet frames of interface 0 (the common case, one dict
+    # lookup per frame); ``data`` everything else, keyed by (interface, link key, pair).
+    fast: dict[bytes, list[int]] = {}
+    data: dict[tuple[int, tuple[int, ...], bytes], list[int]] = {}
     frames = 0
-    wire_bytes = 0
+    slow_bytes = 0
     non_ipv4 = 0
     fragments = 0
     truncated = 0
@@ -172,75 +179,97 @@ def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
     lo_ns = options.since_ns
     hi_ns = options.until_ns
     progress = options.progress
+    if progress is not None:
+        capture.on_block = progress
     locate = locate_ipv4
-    for number, t_ns, lt, iface, buf, s, cap, orig, off in capture.records():
+    ipv4_no_options = b"\x08\x00\x45"
+    records = capture.records()
+    first_record = next(records, None)
+    if first_record is not None:
+        t0 = first_record[1] if first_record[1] is not None else 0
+        last_ns = t0
+        if options.since is not None:
+            lo_ns = t0 + int(options.since * 1e9)
+        if options.until is not None:
+            hi_ns = t0 + int(options.until * 1e9)
+        records = itertools.chain((first_record,), records)
+    for number, t_ns, lt, iface, buf, s, cap, orig, off in records:
+        # ---- fast path: untagged Ethernet, IPv4 without options, UDP to 224/4 --------
+        if (not iface and buf[s + 12:s + 15] == ipv4_no_options and buf[s + 23] == 17
+                and lt == 1 and 224 <= buf[s + 30] <= 239 and not windowed and cap >= 34
+                and not (buf[s + 20] & 0x3F or buf[s + 21])):
+            pair = buf[s + 26:s + 34]
+            stats = fast.get(pair)
+            if stats is None:
+                fast[pair] = [1, orig, t_ns or last_ns, t_ns or last_ns]
+            else:
+                stats[0] += 1
+                stats[1] += orig
+                stats[3] = t_ns or stats[3]
+            continue
+        # ---- everything else ---------------------------------------------------------
+        frames += 1
+        slow_bytes += orig
         if t_ns is None:  # pcapng Simple Packet Block: no timestamp, use the previous one
             t_ns = last_ns
-        elif t0 is None:
-            t0 = t_ns
-            if options.since is not None:
-                lo_ns = t0 + int(options.since * 1e9)
-            if options.until is not None:
-                hi_ns = t0 + int(options.until * 1e9)
         last_ns = t_ns
-        frames += 1
-        wire_bytes += orig
-        if progress is not None and not frames & 0x3FFF:
-            progress(capture.bytes_read, frames)
         if windowed and ((lo_ns is not None and t_ns < lo_ns) or (hi_ns is not None and t_ns > hi_ns)):
             continue
-        if lt == 1 and cap >= 34 and buf[s + 12:s + 14] == _ETH_IPV4 and buf[s + 14] >> 4 == 4:
-            ip = s + 14
-            key: tuple[int, ...] = ()
-            mac_raw: bytes | None = None  # read only for IGMP
-        else:
-            loc = locate(lt, buf, s, cap)
-            status = loc[0]
-            if status != OK:
-                if status == NOT_IPV4:
-                    non_ipv4 += 1
-                elif status == TRUNCATED:
-                    truncated += 1
-                elif lt not in unknown_link:
-                    unknown_link[lt] = (number, off)
-                continue
-            ip = loc[1]
-            key = loc[2]
-            mac_raw = loc[3]
+        loc = locate(lt, buf, s, cap)
+        status = loc[0]
+        if status != OK:
+            if status == NOT_IPV4:
+                non_ipv4 += 1
+            elif status == TRUNCATED:
+                truncated += 1
+            elif lt not in unknown_link:
+                unknown_link[lt] = (number, off)
+            continue
+        ip = loc[1]
+        key = loc[2]
         if (buf[ip + 6] & 0x3F) or buf[ip + 7]:
             fragments += 1
             continue
         proto = buf[ip + 9]
         if proto == 17:
-            dst = buf[ip + 16:ip + 20]
-            if 224 <= dst[0] <= 239:
-                dkey = (iface, key, dst)
+            if 224 <= buf[ip + 16] <= 239:
+                dkey = (iface, key, buf[ip + 12:ip + 20])
                 stats = data.get(dkey)
-                src = buf[ip + 12:ip + 16]
-                length = (buf[ip + 2] << 8) | buf[ip + 3]
                 if stats is None:
-                    data[dkey] = [1, length, {src: 1}, t_ns, t_ns]
+                    data[dkey] = [1, orig, t_ns, t_ns]
                 else:
                     stats[0] += 1
-                    stats[1] += length
-                    senders = stats[2]
-                    senders[src] = senders.get(src, 0) + 1
-                    stats[4] = t_ns
+                    stats[1] += orig
+                    stats[3] = t_ns
             else:
                 other_ipv4 += 1
             continue
         if proto != 2:
             other_ipv4 += 1
             continue
-        # ---- IGMP: the slow path ----------------------------------------------------
+        # ---- IGMP: through the codec and the state machines ---------------------------
         igmp_frames += 1
-        if mac_raw is None and lt == 1:
-            mac_raw = buf[s + 6:s + 12]
-        _igmp(run, number, (t_ns - (t0 or t_ns)) / 1e9, iface, key, buf[ip:s + cap], mac_raw)
+        _igmp(run, number, (t_ns - t0) / 1e9, iface, key,  # type: ignore[operator]
+              buf[ip:s + cap], loc[3])
 
+    # Frames that took the fast path are counted from their statistics.
+    fast_frames = sum(v[0] for v in fast.values())
+    total_frames = frames + fast_frames
+    if fast:
+        last_ns = max(last_ns, max(v[3] for v in fast.values()))
+    for pair, stats in fast.items():
+        key0 = (0, (), pair)
+        other = data.get(key0)
+        if other is None:
+            data[key0] = stats
+        else:
+            other[0] += stats[0]
+            other[1] += stats[1]
+            other[2] = min(other[2], stats[2])
+            other[3] = max(other[3], stats[3])
     end = (last_ns - t0) / 1e9 if t0 is not None else 0.0
     if progress is not None:
-        progress(capture.bytes_read, frames)
+        progress(capture.bytes_read, total_frames)
     for lt, (number, off) in unknown_link.items():
         run.findings.add(Finding(
             "capture-unknown-linktype", Severity.WARNING,
@@ -249,7 +278,8 @@ def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
             + f"); its frames were skipped (first: frame {number}, byte offset {off})",
             None, off, None, number, {"linktype": lt, "file_offset": off}), ("linktype", lt))
     return _build_report(run, capture, options, data, t0, last_ns, end, {
-        "frames": frames, "bytes": wire_bytes, "non_ipv4": non_ipv4, "fragments": fragments,
+        "frames": total_frames, "bytes": slow_bytes + sum(v[1] for v in fast.values()),
+        "non_ipv4": non_ipv4, "fragments": fragments,
         "truncated": truncated, "igmp": igmp_frames, "igmp_malformed": run.malformed,
         "other_ipv4": other_ipv4,
     })
@@ -260,16 +290,28 @@ def _igmp(run: _Analysis, number: int, t: float, iface: int, key: tuple[int, ...
     opts = run.options
     if opts.vlan is not None and (not key or opts.vlan not in [k for k in key if k >= 0]):
         return
-    seg = run.segment(iface, key)
-    try:
-        decoded = decode_ipv4(packet)
-    except MalformedPacket as exc:
+    seg = run.segments.get((iface, key)) or run.segment(iface, key)
+    # Hosts repeat byte-identical reports (Linux sends IGMP with IP ID 0), so decoding
+    # each distinct packet once is exact: a Decoded is an immutable value.
+    cache = run.decoded
+    decoded = cache.get(packet)
+    if decoded is None:
+        try:
+            decoded = decode_ipv4(packet)
+        except MalformedPacket as exc:
+            decoded = exc
+        if len(cache) >= DECODE_CACHE:
+            cache.clear()
+        cache[packet] = decoded
+    if type(decoded) is not Decoded:
+        exc = decoded
         run.malformed += 1
         run.findings.add(Finding(
             "igmp-malformed", Severity.ERROR,
             f"IGMP packet cannot be decoded: {exc.message} on {seg.name}", "RFC 3376 4",
             exc.offset, t, number, {"segment": seg.name}), ("malformed", seg.name, exc.expected))
         return
+    assert type(decoded) is Decoded
     seg.igmp += 1
     if seg.first is None:
         seg.first = t
@@ -278,11 +320,14 @@ def _igmp(run: _Analysis, number: int, t: float, iface: int, key: tuple[int, ...
     src = ip.src
     msg = decoded.message
     for f in decoded.findings:
+        fkey = (f.code, seg.name, int(src))
+        if run.findings.bump(fkey):
+            continue
         context = dict(f.context)
         context["segment"] = seg.name
         context["source"] = str(src)
         run.findings.add(Finding(f.code, f.severity, f"{f.message} (from {src} on {seg.name})", f.rfc,
-                                 f.offset, t, number, context), (f.code, seg.name, src))
+                                 f.offset, t, number, context), fkey)
     kind = type(msg)
     if kind in _QUERIES:
         mac = _mac_text(mac_raw)
@@ -300,7 +345,6 @@ def _igmp(run: _Analysis, number: int, t: float, iface: int, key: tuple[int, ...
         if not getattr(msg, "is_general", True):
             seg.table.query(t, number, msg)
     elif kind in _REPORTS:
-        seg.hosts.add(src)
         version = msg.version
         if version < 3 and kind is not V2Leave and seg.tracker.querier_version == 3:
             group = msg.group
@@ -311,7 +355,7 @@ def _igmp(run: _Analysis, number: int, t: float, iface: int, key: tuple[int, ...
                 "source filtering is lost and leaves are slower (on " + seg.name + ")",
                 "RFC 3376 7.3.2", None, t, number,
                 {"segment": seg.name, "host": str(src), "group": str(group), "version": version}),
-                ("compat", seg.name, src, group))
+                ("compat", seg.name, int(src), int(group)))
         seg.table.report(t, number, src, msg)
 
 
@@ -322,18 +366,31 @@ def _build_report(run: _Analysis, capture: Any, options: AnalysisOptions,
     per_segment: dict[tuple[int, tuple[int, ...]], dict[IPv4Address, DataStats]] = {}
     multicast_packets = 0
     multicast_bytes = 0
-    for (iface, key, dst), (packets, nbytes, senders, first, last) in data.items():
+    merged: dict[tuple[int, tuple[int, ...], bytes], list[Any]] = {}
+    for (iface, key, pair), (packets, nbytes, first, last) in data.items():
         multicast_packets += packets
         multicast_bytes += nbytes
         if options.vlan is not None and options.vlan not in [k for k in key if k >= 0]:
             continue
+        dst = pair[4:]
+        entry = merged.get((iface, key, dst))
+        if entry is None:
+            merged[(iface, key, dst)] = [packets, nbytes, {pair[:4]: packets}, first, last]
+        else:
+            entry[0] += packets
+            entry[1] += nbytes
+            entry[2][pair[:4]] = entry[2].get(pair[:4], 0) + packets
+            entry[3] = min(entry[3], first)
+            entry[4] = max(entry[4], last)
+    base = t0 or 0
+    for (iface, key, dst), (packets, nbytes, senders, first, last) in merged.items():
         group = IPv4Address(dst)
         if options.groups and group not in options.groups:
             continue
         run.segment(iface, key)
         per_segment.setdefault((iface, key), {})[group] = DataStats(
             packets, nbytes, {str(IPv4Address(s)): n for s, n in senders.items()},
-            (first - (t0 or first)) / 1e9, (last - (t0 or last)) / 1e9)
+            (first - base) / 1e9, (last - base) / 1e9)
     counters["multicast_data_packets"] = multicast_packets
     counters["multicast_data_bytes"] = multicast_bytes
 
@@ -376,7 +433,7 @@ def _data_findings(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4Addres
     for group, stats in sorted(seg_data.items()):
         if int(group) >> 8 == 0xE00000:   # 224.0.0.0/24 needs no membership
             continue
-        state = table.groups.get(group)
+        state = table.get(group)
         if state is None or state.joins == 0:
             senders = ", ".join(sorted(stats.senders)[:3]) + ("..." if len(stats.senders) > 3 else "")
             run.findings.add(Finding(
@@ -388,7 +445,8 @@ def _data_findings(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4Addres
                 ("twm", seg.name, group))
     if not seg_data:
         return
-    for group, state in sorted(table.groups.items()):
+    for state in sorted(table.groups.values(), key=lambda st: int(st.group)):
+        group = state.group
         if state.joins and group not in seg_data and int(group) >> 8 != 0xE00000:
             run.findings.add(Finding(
                 "members-without-traffic", Severity.INFO,

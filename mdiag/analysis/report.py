@@ -116,11 +116,11 @@ class SegmentReport:
         only = frozenset(only)
         gmi = tracker.timers.group_membership_interval
         groups: list[GroupReport] = []
-        names = set(table.groups) | set(data)
+        names = {state.group for state in table.groups.values()} | set(data)
         for group in sorted(names):
             if only and group not in only:
                 continue
-            state: GroupState | None = table.groups.get(group)
+            state: GroupState | None = table.get(group)
             stats = data.get(group)
             if state is None or (state.joins == 0 and not state.leave_count):
                 if stats is None:
@@ -186,13 +186,9 @@ class Report:
         return [(s, g) for s in self.segments for g in s.groups]
 
     def leave_latencies(self) -> list[float]:
-        out: list[float] = []
-        for seg in self.segments:
-            for group in seg.groups:
-                for leave in group.detail.get("leave_details", []):
-                    if leave.get("latency") is not None:
-                        out.append(leave["latency"])
-        return out
+        """The longest leave-to-expiry latency of every group that had one."""
+        return [g.max_leave_latency for s in self.segments for g in s.groups
+                if g.max_leave_latency is not None]
 
     def to_json(self) -> dict[str, Any]:
         return {

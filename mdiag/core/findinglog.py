@@ -42,6 +42,15 @@ class FindingLog:
         self._count[key] = 1
         return True
 
+    def bump(self, key: Hashable) -> bool:
+        """Count one more occurrence of an already kept key; False when the key is new
+        (then build the Finding and :meth:`add` it). Saves building a Finding per repeat."""
+        count = self._count.get(key)
+        if count is None:
+            return False
+        self._count[key] = count + 1
+        return True
+
     def seen(self, key: Hashable) -> bool:
         return key in self._count
 

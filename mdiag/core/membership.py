@@ -7,7 +7,7 @@ switch) builds from reports, reconstructed from what it heard::
     table.report(time, frame, host, message)     # V1Report, V2Report, V2Leave, V3Report
     table.query(time, frame, message)            # group(-and-source)-specific queries
     table.finish(end_time)
-    table.groups                                 # {IPv4Address: GroupState}
+    table.groups                                 # {int(group): GroupState}
     list(table.findings)
 
 Per group it keeps the filter mode, the group timer and source timers exactly as
@@ -18,7 +18,9 @@ sources; in v1 compatibility leaves and TO_IN are ignored too), and the story
 around it: reporting hosts, first join, last report, leaves, the group-specific
 queries that followed each leave and the latency from leave to expiry.
 
-Timers are absolute times; state is brought forward lazily (:meth:`GroupState.advance`)
+Addresses are kept as ints inside (an ``IPv4Address`` hashes slowly and this
+table sees every report of a capture); ``GroupState.group`` and the JSON give
+them back as addresses. Timers are absolute times; state is brought forward lazily (:meth:`GroupState.advance`)
 before each event and at :meth:`finish`, so an expiry is dated when it happened,
 not when the next packet arrived. The querier lowers a group's timer to LMQT
 when it sends a group-specific query with the S flag clear (6.6.1, 6.6.3.1); the
@@ -61,7 +63,7 @@ BLOCK = RecordType.BLOCK_OLD_SOURCES
 
 _LINK_LOCAL_FIRST = int(IPv4Address("224.0.0.0"))
 _LINK_LOCAL_LAST = int(IPv4Address("224.0.0.255"))
-_LIST_LIMIT = 1000
+_LIST_LIMIT = 100  # leave records kept per group (the rest are counted in leave_count)
 #: A leave must be followed by a group-specific query within this many seconds
 #: (added to LMQI; the querier sends the first one at once, RFC 3376 6.6.3).
 LEAVE_QUERY_GRACE = 2.0
@@ -103,7 +105,7 @@ def _r(value: float | None) -> float | None:
 class _PendingLeave:
     time: float
     frame: int | None
-    host: IPv4Address
+    host: int
     kind: str
     queries: int = 0
     first_query_after: float | None = None
@@ -117,13 +119,13 @@ class GroupState:
     group: IPv4Address
     mode: str = INCLUDE
     group_timer: float = 0.0                      # EXCLUDE mode only (absolute expiry)
-    sources: dict[IPv4Address, float] = field(default_factory=dict)  # A / X: expiry times
-    blocked: set[IPv4Address] = field(default_factory=set)            # Y (EXCLUDE, timer 0)
+    sources: dict[int, float] = field(default_factory=dict)   # A / X: expiry times
+    blocked: set[int] = field(default_factory=set)             # Y (EXCLUDE, timer 0)
     v1_host_until: float = 0.0
     v2_host_until: float = 0.0
     present: bool = False
-    hosts: dict[IPv4Address, float] = field(default_factory=dict)     # last report per host
-    reporters: set[IPv4Address] = field(default_factory=set)           # every host that reported
+    hosts: dict[int, float] = field(default_factory=dict)      # last report per host
+    reporters: set[int] = field(default_factory=set)            # every host that reported
     first_join: float | None = None
     first_join_frame: int | None = None
     last_report: float | None = None
@@ -161,7 +163,7 @@ class GroupState:
         """Hosts whose last report is still within GMI at ``now`` (and did not leave)."""
         if not self.present:
             return []
-        return sorted(h for h, t in self.hosts.items() if now - t < gmi)
+        return [IPv4Address(h) for h in sorted(h for h, t in self.hosts.items() if now - t < gmi)]
 
     def to_json(self, now: float, gmi: float) -> dict[str, Any]:
         exp = self.expires()
@@ -170,12 +172,12 @@ class GroupState:
             "mac": str(multicast_mac(int(self.group))),
             "state": self.mode if self.present else "absent",
             "present": self.present,
-            "sources": sorted(str(s) for s in self.sources),
-            "excluded_sources": sorted(str(s) for s in self.blocked),
+            "sources": [str(IPv4Address(s)) for s in sorted(self.sources)],
+            "excluded_sources": [str(IPv4Address(s)) for s in sorted(self.blocked)],
             "expires": exp,
             "compatibility_mode": self.compatibility(now),
             "members": [str(h) for h in self.members(now, gmi)],
-            "reporting_hosts": [str(h) for h in sorted(self.reporters)],
+            "reporting_hosts": [str(IPv4Address(h)) for h in sorted(self.reporters)],
             "versions": sorted(self.versions),
             "first_join": self.first_join,
             "first_join_frame": self.first_join_frame,
@@ -202,9 +204,9 @@ class MembershipTable:
         self._timers: Callable[[], TimerSet] = timers if callable(timers) else (lambda: timers)  # type: ignore[assignment,return-value]
         self.findings = findings if findings is not None else FindingLog()
         self.segment = segment
-        self.groups: dict[IPv4Address, GroupState] = {}
+        self.groups: dict[int, GroupState] = {}
         self.on_event = on_event
-        self._live_by_mac: dict[int, set[IPv4Address]] = {}
+        self._live_by_mac: dict[int, set[int]] = {}
         self._where = f" on {segment}" if segment else ""
         self.reports = 0
 
@@ -224,10 +226,10 @@ class MembershipTable:
         self.findings.add(Finding(code, severity, message + self._where, rfc, None, time, frame,
                                   context), (code, self.segment, key))
 
-    def _state(self, group: IPv4Address) -> GroupState:
-        state = self.groups.get(group)
+    def _state(self, key: int, group: IPv4Address) -> GroupState:
+        state = self.groups.get(key)
         if state is None:
-            state = self.groups[group] = GroupState(group)
+            state = self.groups[key] = GroupState(group)
         return state
 
     # -- lazy timer advance -------------------------------------------------------------
@@ -245,8 +247,9 @@ class MembershipTable:
                 state.sources = running
                 state.mode = INCLUDE
                 if running:
-                    self._event(when, None, state.group,
-                                f"group timer expired: back to INCLUDE with {len(running)} source(s)")
+                    if self.on_event is not None:
+                        self._event(when, None, state.group,
+                                    f"group timer expired: back to INCLUDE with {len(running)} source(s)")
                 else:
                     self._expire(state, when)
                     self._check_pending(state, now)
@@ -282,21 +285,22 @@ class MembershipTable:
         state.expiries += 1
         state.last_expiry = when
         state.hosts.clear()
-        live = self._live_by_mac.get(multicast_mac(int(state.group)).value)
+        live = self._live_by_mac.get(_mac_key(int(state.group)))
         if live is not None:
-            live.discard(state.group)
+            live.discard(int(state.group))
         self._event(when, None, state.group, "membership expired")
         pending = state.pending
         if pending is not None:
             self._close_leave(state, pending, ended=when, cancelled_by=None)
 
     def _close_leave(self, state: GroupState, pending: _PendingLeave, *, ended: float | None,
-                     cancelled_by: IPv4Address | None) -> None:
+                     cancelled_by: int | None) -> None:
         if ended is not None:
             self._check_pending(state, ended)
         state.pending = None
-        record = LeaveRecord(pending.time, pending.frame, pending.host, pending.kind, pending.queries,
-                             pending.first_query_after, ended, cancelled_by)
+        record = LeaveRecord(pending.time, pending.frame, IPv4Address(pending.host), pending.kind,
+                             pending.queries, pending.first_query_after, ended,
+                             IPv4Address(cancelled_by) if cancelled_by is not None else None)
         if ended is not None:
             latency = ended - pending.time
             if state.max_leave_latency is None or latency > state.max_leave_latency:
@@ -314,25 +318,27 @@ class MembershipTable:
             pending.flagged = True
             self._finding(
                 "leave-without-group-query", Severity.WARNING,
-                f"{pending.kind} for {state.group} from {pending.host} was not followed by a "
+                f"{pending.kind} for {state.group} from {IPv4Address(pending.host)} was not followed by a "
                 f"group-specific query within {window:.1f} s: the querier will not notice the "
                 "leave until the membership times out (Group Membership Interval)",
                 "RFC 2236 3, RFC 3376 6.4.2", pending.time, pending.frame,
-                ("leave", state.group), group=str(state.group), host=str(pending.host))
+                ("leave", state.group), group=str(state.group), host=str(IPv4Address(pending.host)))
 
     # -- joining ------------------------------------------------------------------------
-    def _join(self, state: GroupState, time: float, frame: int | None, host: IPv4Address) -> None:
+    def _join(self, state: GroupState, time: float, frame: int | None, host: int) -> None:
         state.present = True
         state.joins += 1
         if state.first_join is None:
             state.first_join = time
             state.first_join_frame = frame
-        self._event(time, frame, state.group, f"joined by {host}")
-        mac = multicast_mac(int(state.group))
-        live = self._live_by_mac.setdefault(mac.value, set())
-        others = sorted(g for g in live if g != state.group)
-        live.add(state.group)
+        if self.on_event is not None:
+            self._event(time, frame, state.group, f"joined by {IPv4Address(host)}")
+        key = int(state.group)
+        live = self._live_by_mac.setdefault(_mac_key(key), set())
+        others = [IPv4Address(g) for g in sorted(live) if g != key]
+        live.add(key)
         if others:
+            mac = multicast_mac(key)
             self._finding(
                 "mac-shared-groups", Severity.WARNING,
                 f"{state.group} and {', '.join(map(str, others))} are joined at the same time and "
@@ -341,8 +347,8 @@ class MembershipTable:
                 ("mac", mac.value, tuple(sorted([state.group, *others]))),
                 mac=str(mac), groups=[str(g) for g in sorted([state.group, *others])])
 
-    def _link_local(self, group: IPv4Address, time: float, frame: int | None, host: IPv4Address) -> None:
-        value = int(group)
+    def _link_local(self, group: IPv4Address, value: int, time: float, frame: int | None,
+                    host: IPv4Address) -> None:
         if _LINK_LOCAL_FIRST <= value <= _LINK_LOCAL_LAST:
             self._finding(
                 "report-link-local", Severity.INFO,
@@ -357,27 +363,34 @@ class MembershipTable:
         """Feed a report or leave (V1Report, V2Report, V2Leave, V3Report)."""
         kind = type(message)
         msg: Any = message
+        timers = self._timers()
         if kind is V3Report:
+            h = int(host)
             for record in msg.records:
                 rtype = record.record_type
-                if isinstance(rtype, RecordType):
-                    self._record(time, frame, host, record.group, rtype, record.sources, 3)
+                if type(rtype) is RecordType:
+                    sources = record.sources
+                    self._record(time, frame, host, h, record.group, rtype,
+                                 frozenset([int(x) for x in sources]) if sources else _EMPTY, 3,
+                                 timers)
             return
         if kind is V2Report or kind is V1Report:
             version = 2 if kind is V2Report else 1
-            self._record(time, frame, host, msg.group, IS_EX, (), version)
+            self._record(time, frame, host, int(host), msg.group, IS_EX, _EMPTY, version, timers)
         elif kind is V2Leave:
-            self._record(time, frame, host, msg.group, TO_IN, (), 2, leave=True)
+            self._record(time, frame, host, int(host), msg.group, TO_IN, _EMPTY, 2, timers, leave=True)
 
-    def _record(self, time: float, frame: int | None, host: IPv4Address, group: IPv4Address,
-                rtype: RecordType, sources: tuple[IPv4Address, ...], version: int,
+    def _record(self, time: float, frame: int | None, host: IPv4Address, h: int, group: IPv4Address,
+                rtype: RecordType, sources: frozenset[int], version: int, timers: TimerSet,
                 leave: bool = False) -> None:
-        if not group.is_multicast:
+        g = int(group)
+        if g >> 28 != 0xE:
             return  # the decoder already reports group-not-multicast
         self.reports += 1
-        timers = self.timers
         gmi = timers.group_membership_interval
-        state = self._state(group)
+        state = self.groups.get(g)
+        if state is None:
+            state = self.groups[g] = GroupState(group)
         self.advance(state, time)
         state.versions.add(version)
         if version == 1:
@@ -385,60 +398,64 @@ class MembershipTable:
         elif version == 2 and not leave:
             state.v2_host_until = time + timers.older_host_present_interval
         compat = state.compatibility(time)
+        events = self.on_event is not None
         # RFC 3376 7.3.2: what older hosts' presence changes.
         if compat < 3 and version == 3:
             if rtype == BLOCK:
-                self._event(time, frame, group, f"BLOCK from {host} ignored (v{compat} compatibility)")
+                if events:
+                    self._event(time, frame, group, f"BLOCK from {host} ignored (v{compat} compatibility)")
                 return
             if rtype == TO_EX:
-                sources = ()
+                sources = _EMPTY
             if compat == 1 and rtype == TO_IN:
-                self._event(time, frame, group, f"TO_IN from {host} ignored (v1 compatibility)")
+                if events:
+                    self._event(time, frame, group, f"TO_IN from {host} ignored (v1 compatibility)")
                 return
         if leave and compat == 1:
-            self._event(time, frame, group, f"leave from {host} ignored (v1 compatibility)")
+            if events:
+                self._event(time, frame, group, f"leave from {host} ignored (v1 compatibility)")
             return
 
-        self._link_local(group, time, frame, host)
+        if g <= _LINK_LOCAL_LAST:
+            self._link_local(group, g, time, frame, host)
         is_leave = (rtype == TO_IN and not sources) or rtype == BLOCK
         if not is_leave:
             state.reports += 1
             state.last_report = time
             state.last_report_frame = frame
-            state.hosts[host] = time
-            state.reporters.add(host)
+            state.hosts[h] = time
+            state.reporters.add(h)
             pending = state.pending
             if pending is not None and (rtype in (IS_EX, TO_EX) or (rtype in (IS_IN, ALLOW) and sources)):
                 # Another member answered the last-member queries: the group stays.
-                self._close_leave(state, pending, ended=None, cancelled_by=host)
-        new_sources = frozenset(sources)
+                self._close_leave(state, pending, ended=None, cancelled_by=h)
         was_present = state.present
         if state.mode == INCLUDE or not state.present:
-            self._include(state, time, rtype, new_sources, gmi)
+            self._include(state, time, rtype, sources, gmi)
         else:
-            self._exclude(state, time, rtype, new_sources, gmi)
+            self._exclude(state, time, rtype, sources, gmi)
         if state.present and not was_present:
-            self._join(state, time, frame, host)
-        elif not is_leave:
+            self._join(state, time, frame, h)
+        elif not is_leave and events:
             self._event(time, frame, group, f"{_NAMES[rtype]}{_fmt_sources(sources)} from {host} (v{version})")
 
         if is_leave:
-            if rtype == BLOCK and not (state.mode == INCLUDE and new_sources & set(state.sources)):
+            if rtype == BLOCK and not (state.mode == INCLUDE and not sources.isdisjoint(state.sources)):
                 # BLOCK of sources not forwarded: nothing to leave.
-                self._event(time, frame, group, f"BLOCK{_fmt_sources(sources)} from {host}")
+                if events:
+                    self._event(time, frame, group, f"BLOCK{_fmt_sources(sources)} from {host}")
                 return
             state.leave_count += 1
-            state.hosts.pop(host, None)
+            state.hosts.pop(h, None)
             label = "v2-leave" if leave else ("block" if rtype == BLOCK else "to_in")
-            self._event(time, frame, group,
-                        f"{'leave' if leave else _NAMES[rtype] + _fmt_sources(sources)} from {host}")
+            if events:
+                self._event(time, frame, group,
+                            f"{'leave' if leave else _NAMES[rtype] + _fmt_sources(sources)} from {host}")
             if state.present and state.pending is None:
-                state.pending = _PendingLeave(time, frame, host, label)
-            elif not state.present:
-                pass
+                state.pending = _PendingLeave(time, frame, h, label)
 
     # RFC 3376 6.4.1 / 6.4.2, router in INCLUDE(A)
-    def _include(self, state: GroupState, now: float, rtype: RecordType, b: frozenset[IPv4Address],
+    def _include(self, state: GroupState, now: float, rtype: RecordType, b: frozenset[int],
                  gmi: float) -> None:
         a = state.sources
         if rtype in (IS_IN, ALLOW, TO_IN):
@@ -463,7 +480,7 @@ class MembershipTable:
             state.present = True
 
     # RFC 3376 6.4.1 / 6.4.2, router in EXCLUDE(X, Y)
-    def _exclude(self, state: GroupState, now: float, rtype: RecordType, a: frozenset[IPv4Address],
+    def _exclude(self, state: GroupState, now: float, rtype: RecordType, a: frozenset[int],
                  gmi: float) -> None:
         x = state.sources
         y = state.blocked
@@ -507,11 +524,12 @@ class MembershipTable:
         else:
             return
         group = msg.group
-        if int(group) == 0:
+        g = int(group)
+        if g == 0:
             return
-        state = self.groups.get(group)
+        state = self.groups.get(g)
         if state is None:
-            state = self._state(group)
+            state = self.groups[g] = GroupState(group)
         self.advance(state, time)
         state.group_queries += 1
         pending = state.pending
@@ -520,14 +538,16 @@ class MembershipTable:
                 pending.first_query_after = time - pending.time
             pending.queries += 1
         lmqt = msg.max_resp_time * self.timers.lmqc
-        self._event(time, frame, group,
-                    f"{'group-and-source' if sources else 'group-specific'} query"
-                    f"{_fmt_sources(sources) if sources else ''} (MRT {msg.max_resp_time:g} s{', S' if suppress else ''})")
+        if self.on_event is not None:
+            self._event(time, frame, group,
+                        f"{'group-and-source' if sources else 'group-specific'} query"
+                        f"{_fmt_sources(sources) if sources else ''} (MRT {msg.max_resp_time:g} s{', S' if suppress else ''})")
         if suppress or not state.present:
             return
         limit = time + lmqt
         if sources:
             for src in sources:
+                src = int(src)
                 t = state.sources.get(src)
                 if t is not None and t > limit:
                     state.sources[src] = limit
@@ -545,6 +565,10 @@ class MembershipTable:
         for state in self.groups.values():
             self.advance(state, end_time)
 
+    def get(self, group: IPv4Address | int) -> GroupState | None:
+        """The state of ``group`` (an address or its int), or None."""
+        return self.groups.get(int(group))
+
     def max_leave_latency(self) -> float | None:
         values = [s.max_leave_latency for s in self.groups.values() if s.max_leave_latency is not None]
         return max(values, default=None)
@@ -553,11 +577,19 @@ class MembershipTable:
 _NAMES = {IS_IN: "IS_IN", IS_EX: "IS_EX", TO_IN: "TO_IN", TO_EX: "TO_EX", ALLOW: "ALLOW", BLOCK: "BLOCK"}
 
 
-def _fmt_sources(sources: tuple[IPv4Address, ...] | frozenset[IPv4Address]) -> str:
+_EMPTY: frozenset[int] = frozenset()
+
+
+def _mac_key(group: int) -> int:
+    """The group's Ethernet MAC as an int (RFC 1112 6.4: 01:00:5e + low 23 bits)."""
+    return 0x01005E000000 | (group & 0x7FFFFF)
+
+
+def _fmt_sources(sources: Any) -> str:
     if not sources:
         return "({})"
-    items = sorted(sources)
-    text = ", ".join(str(s) for s in items[:4])
+    items = sorted(int(s) for s in sources)
+    text = ", ".join(str(IPv4Address(s)) for s in items[:4])
     if len(items) > 4:
         text += f", +{len(items) - 4}"
     return "({" + text + "})"

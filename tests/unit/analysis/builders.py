@@ -46,10 +46,12 @@ def pcap_bytes(frames: Iterable[tuple[float, bytes]], *, linktype: int = 1, nano
     e = ">" if big_endian else "<"
     magic = 0xA1B23C4D if nanos else 0xA1B2C3D4
     out = [struct.pack(e + "IHHiIII", magic, 2, 4, 0, 0, 262144, linktype)]
+    base_ns = round(start * 1e9)
     for t, data in frames:
-        t += start
-        sec = int(t)
-        frac = round((t - sec) * (1e9 if nanos else 1e6))
+        ns = base_ns + round(t * 1e9)
+        sec, frac = divmod(ns, 1_000_000_000)
+        if not nanos:
+            frac //= 1000
         out.append(struct.pack(e + "IIII", sec, frac, len(data), len(data)))
         out.append(data)
     return b"".join(out)

@@ -1,0 +1,201 @@
+"""Benchmark of ``mdiag analyze`` (plain script, not collected by pytest).
+
+Measured side by side in one run on the same generated files under /tmp
+(deleted afterwards):
+
+1. a mixed capture (1% IGMP, the rest multicast UDP data, ~1.2 KB frames):
+   - a bare Python loop reading the record headers with struct (the floor),
+   - ``mdiag analyze FILE --json`` (goal: at most 2x the bare loop),
+   - ``tshark -r FILE -Y igmp`` (goal: mdiag at least 10x faster),
+   - peak RSS of mdiag at a tenth of the size and at full size (goal: < 200 MB, flat);
+2. an IGMP-only capture (goal: >= 150,000 messages/s).
+
+    python tests/benchmarks/bench_analyze.py                    # 100,000 frames (~120 MB)
+    python tests/benchmarks/bench_analyze.py --frames 1000000   # the issue's 1.2 GB run
+
+Every tool runs in its own process; wall time and peak RSS come from wait4().
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from mdiag.core.igmp import (  # noqa: E402
+    GroupRecord,
+    V2Leave,
+    V2Query,
+    V2Report,
+    V3Query,
+    V3Report,
+    build_frame,
+)
+from mdiag.core.igmp.ipv4 import IPv4Header  # noqa: E402
+from ipaddress import IPv4Address  # noqa: E402
+
+PAYLOAD = 1150
+
+
+def _udp_frame(src: int, group: int, payload: int = PAYLOAD) -> bytes:
+    dst_mac = bytes([1, 0, 0x5E]) + (group & 0x7FFFFF).to_bytes(3, "big")
+    total = 28 + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 0, 0x4000, 8, 17, 0,
+                     src.to_bytes(4, "big"), group.to_bytes(4, "big"))
+    return (dst_mac + bytes.fromhex("020000000099") + b"\x08\x00" + ip
+            + struct.pack("!HHHH", 40000, 5000, 8 + payload, 0) + bytes(payload))
+
+
+def _igmp_frames() -> list[bytes]:
+    base = int(IPv4Address("198.18.0.10"))
+    frames = []
+    for i in range(64):
+        host = str(IPv4Address(base + (i % 16)))
+        group = f"239.1.{i % 8}.{i % 32}"
+        kind = i % 4
+        if kind == 0:
+            msg = V2Report(group)
+        elif kind == 1:
+            msg = V3Report((GroupRecord(4, group), GroupRecord(5, "232.1.1.1", ("198.18.1.100",))))
+        elif kind == 2:
+            msg = V2Leave(group)
+        else:
+            msg = V3Report((GroupRecord(2, group),))
+        frames.append(build_frame(msg, IPv4Header(src=IPv4Address(host), dst=_dst(msg))))
+    frames.append(build_frame(V3Query.build(), IPv4Header(src=IPv4Address("198.18.0.1"),
+                                                          dst=IPv4Address("224.0.0.1"))))
+    frames.append(build_frame(V2Query(10, "239.1.0.0"), IPv4Header(src=IPv4Address("198.18.0.1"),
+                                                                  dst=IPv4Address("239.1.0.0"))))
+    return frames
+
+
+def _dst(msg: object) -> IPv4Address:
+    from mdiag.core.igmp import default_destination
+    return default_destination(msg)  # type: ignore[arg-type]
+
+
+def generate(path: Path, frames: int, igmp_every: int) -> int:
+    """Write a pcap of ``frames`` frames; every ``igmp_every``-th is IGMP (1: all)."""
+    igmp = _igmp_frames()
+    data = [_udp_frame(int(IPv4Address("198.18.1.100")) + s, int(IPv4Address("239.2.0.0")) + g)
+            for s in range(4) for g in range(25)]
+    header = struct.Struct("<IIII")
+    size = 0
+    with open(path, "wb") as out:
+        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        chunk = bytearray()
+        t = 1_700_000_000_000_000  # microseconds
+        for i in range(frames):
+            t += 1000
+            if igmp_every == 1 or i % igmp_every == 0:
+                frame = igmp[i % len(igmp)] if igmp_every != 1 else igmp[(i // 7) % len(igmp)]
+            else:
+                frame = data[i % len(data)]
+            chunk += header.pack(t // 1_000_000, t % 1_000_000, len(frame), len(frame))
+            chunk += frame
+            if len(chunk) > 8 << 20:
+                out.write(chunk)
+                size += len(chunk)
+                chunk.clear()
+        out.write(chunk)
+        size += len(chunk) + 24
+    return size
+
+
+BARE_LOOP = r"""
+import struct, sys
+unpack = struct.Struct("<IIII").unpack
+n = 0
+with open(sys.argv[1], "rb") as f:
+    f.read(24)
+    read = f.read
+    while True:
+        h = read(16)
+        if len(h) < 16:
+            break
+        sec, usec, incl, orig = unpack(h)
+        read(incl)
+        n += 1
+print(n)
+"""
+
+
+def measure(argv: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of one process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{argv[:4]} failed with status {proc.returncode}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def drop_cache_read(path: Path) -> None:
+    """Read the file once so every tool starts from a warm page cache."""
+    with open(path, "rb") as f:
+        while f.read(16 << 20):
+            pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=100_000,
+                        help="frames in the mixed capture (issue target: 1000000, ~1.2 GB)")
+    parser.add_argument("--igmp-frames", type=int, default=200_000,
+                        help="frames in the IGMP-only capture (default 200000)")
+    parser.add_argument("--no-tshark", action="store_true", help="skip the tshark comparison")
+    args = parser.parse_args()
+    python = sys.executable
+    mdiag = [python, "-m", "mdiag", "analyze", "--json", "--fail-on", "never"]
+    tmp = Path(tempfile.mkdtemp(prefix="mdiag-bench-", dir="/tmp"))
+    try:
+        big = tmp / "mixed.pcap"
+        small = tmp / "mixed-small.pcap"
+        only = tmp / "igmp.pcap"
+        t = time.perf_counter()
+        size = generate(big, args.frames, 100)
+        generate(small, max(args.frames // 10, 1000), 100)
+        generate(only, args.igmp_frames, 1)
+        print(f"generated {args.frames:,} frames ({size / 1e9:.2f} GB), a tenth-size copy and "
+              f"{args.igmp_frames:,} IGMP frames in {time.perf_counter() - t:.1f} s")
+        drop_cache_read(big)
+
+        bare, _ = measure([python, "-c", BARE_LOOP, str(big)])
+        ours, rss_big = measure(mdiag + [str(big)])
+        _, rss_small = measure(mdiag + [str(small)])
+        print(f"bare struct header loop     {bare:8.2f} s")
+        print(f"mdiag analyze               {ours:8.2f} s   ratio {ours / bare:.2f}x of the bare loop "
+              f"(goal <= 2x)")
+        tshark = shutil.which("tshark")
+        if tshark and not args.no_tshark:
+            theirs, _ = measure([tshark, "-n", "-r", str(big), "-Y", "igmp"])
+            print(f"tshark -r FILE -Y igmp      {theirs:8.2f} s   mdiag is {theirs / ours:.1f}x faster "
+                  "(goal >= 10x)")
+        else:
+            print("tshark not installed: comparison skipped")
+        print(f"peak RSS mdiag              {rss_small:8.1f} MB at {max(args.frames // 10, 1000):,} frames, "
+              f"{rss_big:.1f} MB at {args.frames:,} (goal < 200 MB, flat)")
+
+        drop_cache_read(only)
+        wall, _ = measure(mdiag + [str(only)])
+        startup, _ = measure([python, "-m", "mdiag", "analyze", "--help"])
+        rate = args.igmp_frames / max(wall - startup, 1e-9)
+        print(f"IGMP-only capture           {wall:8.2f} s   {rate:,.0f} messages/s "
+              f"(start-up {startup:.2f} s excluded; goal >= 150,000/s)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
