@@ -258,3 +258,36 @@ def boot_clock_id() -> int:
     except ValueError:
         return 0
 
+
+
+def host_facts(iface: str, *, group: str | None = None, sources: tuple[str, ...] = (),
+               port: int | None = None, planned_groups: int = 1) -> Any:
+    """Gather :class:`mdiag.core.preflight.HostFacts` for ``mdiag doctor`` (this namespace)."""
+    from mdiag.core.preflight import HostFacts
+
+    names = tuple(interface_names())
+    if iface not in names:
+        return HostFacts(iface=iface, exists=False, interfaces=names)
+    info = describe(iface)
+    table = routes()
+    probe = group or "224.0.0.1"
+    route = procnet.lookup_route(table, probe)
+    source_routes: dict[str, str | None] = {}
+    for source in sources:
+        r = procnet.lookup_route(table, source)
+        source_routes[source] = r.iface if r else None
+    wildcard = 0
+    if port is not None:
+        wildcard = sum(1 for s in udp_sockets() if s.port == port and s.local_address == "0.0.0.0")
+    return HostFacts(
+        iface=iface, exists=True, interfaces=names, up=info.up, multicast=info.multicast,
+        loopback=info.loopback, ipv4=tuple(f"{a}/{p}" for a, p in info.ipv4), route_probe=probe,
+        route_iface=route.iface if route else None,
+        route_prefix=f"{route.destination}/{route.prefixlen}" if route else None,
+        max_memberships=sysctl_int("net/ipv4/igmp_max_memberships", 20) or 0,
+        max_msf=sysctl_int("net/ipv4/igmp_max_msf", 10) or 0,
+        rp_filter=min(2, info.rp_filter), force_igmp_version=info.force_igmp_version,
+        igmp_version=info.igmp_version, mc_forwarding=info.mc_forwarding,
+        memberships_now=info.groups, planned_groups=planned_groups, group=group,
+        sources=tuple(sources), source_routes=source_routes, port=port,
+        wildcard_port_sockets=wildcard)

@@ -140,9 +140,11 @@ class BridgeConfig:
         return cls(**base)
 
     def ip_link_options(self) -> list[str]:
-        """``ip link ... type bridge`` options for this configuration (centiseconds)."""
+        """``ip link ... type bridge`` options for this configuration (centiseconds).
+
+        The querier switch itself is not among them: see :meth:`Lab._set_querier`.
+        """
         opts = ["mcast_snooping", "1" if self.snooping else "0",
-                "mcast_querier", "0" if self.querier == "off" else "1",
                 "mcast_igmp_version", "2" if self.querier == "v2" else "3",
                 "mcast_query_use_ifaddr", "1", "mcast_stats_enabled", "1"]
         # Order matters to the kernel only for validation we already did; response before query
@@ -406,7 +408,31 @@ class Lab:
                 f"link set {h.iface} up",
                 f"route add 224.0.0.0/4 dev {h.iface}",
             ]) + "\n")
+        self._set_querier(self.bridge, was_on=False)
         self.wait_ready()
+
+    #: The bridge's own querier counts as present only after a delay of one query response
+    #: interval from the moment it is switched on (kernel br_multicast_set_querier: it listens
+    #: for other queriers first); until then snooping forwards nothing by its table and
+    #: floods. Switching it on while the response interval is this short keeps that delay short;
+    #: the configured interval is put back right after.
+    QUERIER_DELAY = 0.1
+
+    def _set_querier(self, config: BridgeConfig, *, was_on: bool) -> None:
+        import time
+
+        if config.querier == "off":
+            _ip(["-n", self.bridge_netns, "link", "set", BRIDGE, "type", "bridge", "mcast_querier", "0"])
+            return
+        if was_on:
+            return
+        response = config.query_response_interval or 10.0
+        lines = [f"link set {BRIDGE} type bridge mcast_query_response_interval "
+                 f"{round(self.QUERIER_DELAY * 100)}",
+                 f"link set {BRIDGE} type bridge mcast_querier 1",
+                 f"link set {BRIDGE} type bridge mcast_query_response_interval {round(response * 100)}"]
+        _ip(["-n", self.bridge_netns, "-batch", "-"], stdin="\n".join(lines) + "\n")
+        time.sleep(self.QUERIER_DELAY + 0.05)
 
     def wait_ready(self, timeout: float = 5.0) -> None:
         """Wait (bounded) until every host interface has left the tentative state."""
@@ -441,9 +467,11 @@ class Lab:
 
     def configure_bridge(self, config: BridgeConfig) -> None:
         """Apply snooping/querier/timer/flooding settings to the running bridge."""
+        was_on = bool(self.bridge_settings().get("mcast_querier"))
         lines = ["link set " + BRIDGE + " type bridge " + " ".join(config.ip_link_options()),
                  *self._port_lines(config)]
         _ip(["-n", self.bridge_netns, "-batch", "-"], stdin="\n".join(lines) + "\n")
+        self._set_querier(config, was_on=was_on)
         self.bridge = config
 
     def bridge_settings(self) -> dict[str, Any]:

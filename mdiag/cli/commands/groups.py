@@ -1,0 +1,66 @@
+"""``mdiag groups``: the host's memberships per interface, with source filters, MAC and block."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from mdiag.cli.environment import Environment
+from mdiag.errors import ExitStatus
+
+HELP = "current group memberships per interface (/proc/net/igmp, mcfilter), classified and mapped to MACs"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--iface", action="append", default=[], metavar="IFACE",
+                        help="only this interface (repeatable; default: all)")
+    parser.add_argument("--json", action="store_true", help="print JSON (docs/sockets.md)")
+
+
+def _describe_group(group: str) -> dict[str, Any]:
+    try:
+        from mdiag.core.addresses import classify
+
+        c = classify(group)
+        return {"mac": str(c.mac), "block": c.block, "scope": c.scope, "name": c.name}
+    except Exception:  # a group the registry cannot place still gets listed
+        from mdiag.core.addresses import multicast_mac
+
+        return {"mac": str(multicast_mac(group)), "block": None, "scope": None, "name": None}
+
+
+def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from mdiag.adapters import interfaces
+    from mdiag.cli import render
+
+    errors: list[str] = []
+    wanted: list[int] = []
+    for name in dict.fromkeys(args.iface):
+        try:
+            wanted.append(interfaces.interface_index(name))
+        except interfaces.InterfaceNotFound as exc:
+            errors.append(exc.message)
+    state = interfaces.igmp_state()
+    if args.iface:
+        state = tuple(i for i in state if i.index in wanted)
+    out: list[dict[str, Any]] = []
+    for iface in state:
+        for m in iface.memberships:
+            out.append({"iface": iface.name, "index": iface.index, "igmp_version": iface.version,
+                        **m.to_json(), **_describe_group(m.group)})
+    if args.json:
+        render.emit_json({"memberships": out, "errors": errors}, env.stdout, "groups")
+    elif out:
+        rows = []
+        for e in out:
+            sources = ", ".join(s["source"] + ("" if s["include"] else " (excluded)") for s in e["sources"])
+            mode = "INCLUDE" if e["mode"] == "include" else "EXCLUDE"
+            rows.append([e["iface"], e["igmp_version"], e["group"], str(e["users"]), mode, sources or "any",
+                         e["mac"], e["block"] or "-", e["name"] or ""])
+        render.table(rows, ["iface", "IGMP", "group", "users", "mode", "sources", "MAC", "block", "name"],
+                     env.stdout)
+    elif not errors:
+        print("no memberships" + (f" on {', '.join(args.iface)}" if args.iface else ""), file=env.stdout)
+    for line in errors:
+        env.error(line)
+    return ExitStatus.BAD_INPUT if errors else ExitStatus.OK

@@ -1,0 +1,48 @@
+"""``mdiag ifaces``: interfaces with the multicast facts that decide whether joins work."""
+
+from __future__ import annotations
+
+import argparse
+
+from mdiag.cli.environment import Environment
+from mdiag.errors import ExitStatus
+
+HELP = "interfaces: index, addresses, MAC, MULTICAST flag, IGMP version in force, rp_filter, mc_forwarding"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("names", nargs="*", metavar="IFACE", help="only these interfaces (default: all)")
+    parser.add_argument("--json", action="store_true", help="print JSON (docs/sockets.md)")
+
+
+def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from mdiag.adapters import interfaces
+    from mdiag.cli import render
+
+    errors: list[str] = []
+    if args.names:
+        igmp = interfaces.igmp_state()
+        infos = []
+        for name in dict.fromkeys(args.names):
+            try:
+                infos.append(interfaces.describe(name, igmp))
+            except interfaces.InterfaceNotFound as exc:
+                errors.append(exc.message)
+    else:
+        infos = interfaces.all_interfaces()
+    if args.json:
+        render.emit_json({"interfaces": [i.to_json() for i in infos], "errors": errors}, env.stdout, "ifaces")
+    elif infos:
+        rows = []
+        for i in infos:
+            force = {0: "auto", 1: "v1", 2: "v2"}.get(i.force_igmp_version, str(i.force_igmp_version))
+            rpf = {0: "off", 1: "strict", 2: "loose"}.get(i.rp_filter, str(i.rp_filter))
+            rows.append([str(i.index), i.name, "up" if i.up else "down",
+                         "yes" if i.multicast else "NO", i.mac or "-",
+                         " ".join(f"{a}/{p}" for a, p in i.ipv4) or "-", str(i.mtu or "-"),
+                         i.igmp_version or "-", force, rpf, "on" if i.mc_forwarding else "off", str(i.groups)])
+        render.table(rows, ["idx", "name", "state", "multicast", "MAC", "IPv4", "MTU", "IGMP",
+                            "forced", "rp_filter", "mc_fwd", "groups"], env.stdout)
+    for line in errors:
+        env.error(line)
+    return ExitStatus.BAD_INPUT if errors else ExitStatus.OK
