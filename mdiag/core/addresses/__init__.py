@@ -15,12 +15,14 @@ object or a group value; the int path of the ``is_*`` helpers is allocation-free
 for per-packet use.
 """
 
+from __future__ import annotations
+
 from typing import TYPE_CHECKING, Any
 
 # Names load on first use (PEP 562) so `mdiag mac` pays only for the modules it touches.
 _EXPORTS: dict[str, str] = {
-    "Classification": "classify", "classify": "classify", "is_admin_scoped": "classify",
-    "is_link_local": "classify", "is_ssm": "classify",
+    "Classification": "classification", "classify": "classification", "is_admin_scoped": "classification",
+    "is_link_local": "classification", "is_ssm": "classification",
     "AddressError": "group", "Group": "group", "IPv4Group": "group", "IPv6Group": "group",
     "as_group": "group", "format_ipv4": "group", "is_ipv4_multicast": "group", "parse_group": "group",
     "parse_ipv4": "group",
@@ -28,36 +30,52 @@ _EXPORTS: dict[str, str] = {
     "multicast_mac": "mac", "shared_macs": "mac",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AddressError",
+    "Classification",
+    "Group",
+    "IPv4Group",
+    "IPv6Group",
+    "Mac",
+    "MacError",
+    "aliases",
+    "as_group",
+    "classify",
+    "format_ipv4",
+    "groups_for_mac",
+    "is_admin_scoped",
+    "is_flooded_alias",
+    "is_ipv4_multicast",
+    "is_link_local",
+    "is_ssm",
+    "multicast_mac",
+    "parse_group",
+    "parse_ipv4",
+    "shared_macs",
+]
 
-if TYPE_CHECKING:
-    from mdiag.core.addresses.classify import (
-        Classification,
-        classify,
-        is_admin_scoped,
-        is_link_local,
-        is_ssm,
-    )
-    from mdiag.core.addresses.group import (
-        AddressError,
-        Group,
-        IPv4Group,
-        IPv6Group,
-        as_group,
-        format_ipv4,
-        is_ipv4_multicast,
-        parse_group,
-        parse_ipv4,
-    )
-    from mdiag.core.addresses.mac import (
-        Mac,
-        MacError,
-        aliases,
-        groups_for_mac,
-        is_flooded_alias,
-        multicast_mac,
-        shared_macs,
-    )
+if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time names load lazily
+    from mdiag.core.addresses.classification import Classification as Classification
+    from mdiag.core.addresses.classification import classify as classify
+    from mdiag.core.addresses.classification import is_admin_scoped as is_admin_scoped
+    from mdiag.core.addresses.classification import is_link_local as is_link_local
+    from mdiag.core.addresses.classification import is_ssm as is_ssm
+    from mdiag.core.addresses.group import AddressError as AddressError
+    from mdiag.core.addresses.group import Group as Group
+    from mdiag.core.addresses.group import IPv4Group as IPv4Group
+    from mdiag.core.addresses.group import IPv6Group as IPv6Group
+    from mdiag.core.addresses.group import as_group as as_group
+    from mdiag.core.addresses.group import format_ipv4 as format_ipv4
+    from mdiag.core.addresses.group import is_ipv4_multicast as is_ipv4_multicast
+    from mdiag.core.addresses.group import parse_group as parse_group
+    from mdiag.core.addresses.group import parse_ipv4 as parse_ipv4
+    from mdiag.core.addresses.mac import Mac as Mac
+    from mdiag.core.addresses.mac import MacError as MacError
+    from mdiag.core.addresses.mac import aliases as aliases
+    from mdiag.core.addresses.mac import groups_for_mac as groups_for_mac
+    from mdiag.core.addresses.mac import is_flooded_alias as is_flooded_alias
+    from mdiag.core.addresses.mac import multicast_mac as multicast_mac
+    from mdiag.core.addresses.mac import shared_macs as shared_macs
 
 
 def __getattr__(name: str) -> Any:

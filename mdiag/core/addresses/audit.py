@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mdiag.core.addresses import registry as reg
-from mdiag.core.addresses.group import IPv4Group, format_ipv4
+from mdiag.core.addresses.group import IPv4Group
 from mdiag.core.addresses.mac import IPV4_MAC_BASE, LOW23, Mac
 from mdiag.core.addresses.plan import Entry
 from mdiag.core.findings import Finding, Severity
@@ -333,4 +333,4 @@ def _findings(colliding_macs: int, colliding_groups: int, flooded_groups: int, l
 
 
 __all__ = ["AuditReport", "BlockUsage", "CollisionRow", "DEFAULT_LIMIT", "DuplicateRow", "FloodedRow",
-           "GroupRef", "audit", "format_ipv4"]
+           "GroupRef", "audit"]

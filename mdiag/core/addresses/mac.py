@@ -7,6 +7,7 @@ each MAC. IPv6 (RFC 2464 section 7): 33:33 followed by the low 32 bits.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mdiag.core.addresses.group import (
@@ -149,10 +150,10 @@ def is_flooded_alias(addr: object) -> bool:
     return value & LOW23 < 0x100 and value >> 8 != 0xE00000
 
 
-def shared_macs(groups: object) -> dict[Mac, tuple[Group, ...]]:
+def shared_macs(groups: Iterable[object]) -> dict[Mac, tuple[Group, ...]]:
     """For a small collection of groups, every MAC used by two or more distinct groups."""
     by_mac: dict[Mac, set[Group]] = {}
-    for item in groups:  # type: ignore[attr-defined]
+    for item in groups:
         group = as_group(item)
         by_mac.setdefault(multicast_mac(group), set()).add(group)
     return {mac: tuple(sorted(members, key=lambda g: g.value))

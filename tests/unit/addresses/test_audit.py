@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mdiag.core.addresses.audit import audit
-from mdiag.core.addresses.group import format_ipv4
 from mdiag.core.addresses.plan import Entry, parse_entry, parse_plan
 
 

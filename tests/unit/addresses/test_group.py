@@ -88,3 +88,22 @@ def test_parse_never_raises_anything_but_address_error(text):
         parse_group(text)
     except AddressError as exc:
         assert "\n" not in exc.message
+
+
+def test_public_api_names_resolve_to_the_right_objects():
+    import importlib
+    import subprocess
+    import sys
+
+    # fresh interpreter: import order must not let a submodule shadow a function
+    code = ("from mdiag.core.addresses import is_ssm\n"
+            "from mdiag.core.addresses import classify, multicast_mac\n"
+            "assert callable(classify) and classify('239.1.1.1').block_key == 'admin-scoped'\n"
+            "import mdiag.core.addresses as a\n"
+            "assert sorted(a.__all__) == sorted(a._EXPORTS)\n"
+            "assert all(getattr(a, n) is not None for n in a.__all__)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    module = importlib.import_module("mdiag.core.addresses")
+    with pytest.raises(AttributeError):
+        module.no_such_name  # noqa: B018

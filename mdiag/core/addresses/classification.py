@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mdiag.core.addresses import registry as reg
-from mdiag.core.addresses.group import Group, IPv4Group, IPv6Group, as_group, format_ipv4, ipv4_value
+from mdiag.core.addresses.group import Group, IPv4Group, IPv6Group, as_group, format_ipv4
 from mdiag.core.addresses.mac import LOW23, Mac, multicast_mac
 
 FLOODED_ALIAS_CONSEQUENCE = "shares its MAC with {base}: snooping switches flood it to every port"
@@ -233,4 +233,4 @@ def _classify_v6(group: IPv6Group) -> Classification:
     )
 
 
-__all__ = ["Classification", "classify", "is_admin_scoped", "is_link_local", "is_ssm", "ipv4_value"]
+__all__ = ["Classification", "classify", "is_admin_scoped", "is_link_local", "is_ssm"]
