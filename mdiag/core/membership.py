@@ -335,6 +335,8 @@ class MembershipTable:
             self._event(time, frame, state.group, f"joined by {IPv4Address(host)}")
         key = int(state.group)
         live = self._live_by_mac.setdefault(_mac_key(key), set())
+        for other in [g for g in live if g != key]:
+            self.advance(self.groups[other], time)   # expiries are applied lazily
         others = [IPv4Address(g) for g in sorted(live) if g != key]
         live.add(key)
         if others:

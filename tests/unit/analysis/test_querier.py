@@ -1,0 +1,117 @@
+"""Querier election tracker (RFC 3376 6.6.2): elections, non-yielding routers, gaps, drift."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address as A
+
+from mdiag.core.igmp import V1Query, V2Query, V3Query
+from mdiag.core.querier import QuerierTracker
+
+R1, R2, R3 = A("198.18.0.1"), A("198.18.0.2"), A("198.18.0.3")
+ALL = A("224.0.0.1")
+ZERO = A("0.0.0.0")
+
+
+def feed(events, tracker=None):
+    tracker = tracker or QuerierTracker(segment="if0")
+    for frame, (t, src, msg) in enumerate(events, 1):
+        dst = ALL if getattr(msg, "is_general", True) else msg.group
+        tracker.observe(t, frame, src, dst, msg, "02:00:00:00:00:01")
+    return tracker
+
+
+def codes(tracker):
+    return sorted(f.code for f in tracker.findings)
+
+
+def test_lowest_ip_wins_and_loser_yields():
+    q = V3Query.build()
+    t = feed([(0, R2, q), (5, R1, q), (125, R1, q), (250, R1, q)])
+    t.finish(300)
+    assert t.elected == R1
+    assert [(e.time, e.querier, e.previous) for e in t.elections] == [(0, R2, None), (5, R1, R2)]
+    assert codes(t) == []
+    assert t.querier_version == 3
+
+
+def test_higher_address_keeps_querying():
+    q = V2Query(100)
+    t = feed([(0, R1, q), (60, R2, q), (125, R1, q), (185, R2, q)])
+    t.finish(200)
+    assert t.elected == R1
+    [finding] = list(t.findings)
+    assert finding.code == "querier-two-active" and finding.frame == 2
+    assert finding.context["count"] == 2 and finding.context["other"] == str(R2)
+
+
+def test_silent_querier_is_replaced_after_oqpi():
+    q = V2Query(100)
+    t = feed([(0, R1, q), (10, R2, q), (300, R2, q)])   # R1 silent for 300 s > 255 s
+    assert t.elected == R2
+    assert t.elections[-1].reason.startswith("198.18.0.1 silent")
+    assert [g.duration for g in t.gaps] == [290]
+    assert "querier-gap" in codes(t)
+
+
+def test_gap_at_end_and_querier_lost():
+    t = feed([(0, R1, V2Query(100))])
+    t.finish(400)
+    assert t.gaps[0].open_at_end and t.gaps[0].duration == 400
+    assert t.elected is None and t.elections[-1].time == 255
+
+
+def test_interval_drift_against_qqic_ignores_startup():
+    q = V3Query.build(qqi=125)
+    # startup: two queries QI/4 apart, then every 60 s although QQIC says 125
+    t = feed([(0, R1, q), (31.25, R1, q), (91.25, R1, q), (151.25, R1, q), (211.25, R1, q)])
+    info = t.routers[R1]
+    assert info.startup_queries == 2 and info.interval_count == 3 and info.mean_interval == 60
+    assert codes(t) == ["querier-interval-drift"]
+
+
+def test_steady_interval_matches():
+    q = V3Query.build(qqi=60, max_resp_time=5)
+    t = feed([(i * 60.0, R1, q) for i in range(5)])
+    assert codes(t) == []
+    assert t.timers.query_interval == 60 and t.timers.other_querier_present_interval == 122.5
+
+
+def test_proxy_queries_do_not_elect():
+    t = feed([(0, ZERO, V2Query(100)), (125, ZERO, V2Query(100))])
+    t.finish(600)
+    assert t.elected is None and t.routers[ZERO].proxy
+    assert codes(t) == ["querier-gap", "querier-none", "querier-proxy"]  # 125 -> 600 s without a query
+
+
+def test_version_mismatch():
+    t = feed([(0, R1, V2Query(100)), (1, R2, V3Query.build())])
+    assert "querier-version-mismatch" in codes(t)
+
+
+def test_group_specific_with_group_zero():
+    t = QuerierTracker()
+    t.observe(0, 7, R1, A("239.1.1.1"), V2Query(10, "0.0.0.0"))
+    [f] = list(t.findings)
+    assert f.code == "query-group-zero" and f.frame == 7
+    t2 = QuerierTracker()
+    t2.observe(0, 1, R1, ALL, V3Query.build(sources=["198.18.1.1"]))
+    assert [f.code for f in t2.findings] == ["query-group-zero"]
+
+
+def test_group_queries_counted_not_elected():
+    t = feed([(0, R1, V2Query(10, "239.1.1.1")), (1, R1, V3Query.build(group="232.1.1.1", sources=["198.18.1.1"]))])
+    info = t.routers[R1]
+    assert (info.general_queries, info.group_queries, info.group_source_queries) == (0, 1, 1)
+    assert t.elected is None
+
+
+def test_no_querier_short_capture_is_info():
+    t = QuerierTracker()
+    t.finish(10, had_igmp=True, start_time=0)
+    [f] = list(t.findings)
+    assert f.code == "querier-none" and str(f.severity) == "info"
+
+
+def test_v1_query():
+    t = feed([(0, R3, V1Query())])
+    assert t.elected == R3 and t.querier_version == 1
