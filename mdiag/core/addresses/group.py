@@ -43,6 +43,9 @@ def parse_ipv4(text: str) -> int:
     raw = text.strip()
     if not raw:
         raise AddressError("empty address")
+    if "/" in raw or "-" in raw.strip("-"):
+        raise AddressError(f"{raw!r} is a block or range, not one address "
+                           "('mdiag collisions' audits ranges and CIDRs)")
     parts = raw.split(".")
     if len(parts) != 4:
         raise AddressError(f"{raw!r} is not an address (IPv4 needs four dotted octets, got {len(parts)})")

@@ -40,6 +40,8 @@ BAD = [
     ("ff02::1%eth0", "zone index"),
     ("ff02:::1", "is not an address"),
     ("２３９.1.1.1", "not a decimal number"),
+    ("239.1.1.0/24", "is a block or range, not one address"),
+    ("239.1.1.1-9", "is a block or range, not one address"),
 ]
 
 
