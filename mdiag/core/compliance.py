@@ -177,10 +177,11 @@ def steady_intervals(gaps: Sequence[float], query_interval: float | None) -> lis
     """Gaps between general queries with leading startup gaps (QI/4, RFC 3376 8.6) dropped."""
     if query_interval is None:
         return list(gaps)
-    startup = query_interval / 4
+    # Startup queries come Startup Query Interval (QI/4 by default) apart, and a Linux
+    # bridge adds per-port startup queries, so drop every leading gap shorter than QI
+    # (but always keep the last gap, so a querier that is simply too fast is caught).
     out = list(gaps)
-    while len(out) > 1 and abs(out[0] - startup) <= _tolerance(startup) \
-            and abs(out[0] - query_interval) > _tolerance(query_interval):
+    while len(out) > 1 and out[0] < query_interval - _tolerance(query_interval):
         out.pop(0)
     return out
 

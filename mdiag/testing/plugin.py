@@ -70,3 +70,4 @@ def mdiag_lab_factory() -> Iterator[Callable[..., Any]]:
 
 
 # Fixtures from other layers are imported here, one line each:
+from mdiag.testing.sniffer import igmp_sniffer  # noqa: E402,F401  (active probing: what crossed an interface)

@@ -64,7 +64,7 @@ def test_send_and_capture_filtered_with_kernel_timestamps(veth, kernel):
         assert before <= got.ts_ns <= after
         assert cap.recv(0.05) is None
         if not kernel:
-            assert cap.dropped_by_python == 1
+            assert cap.dropped_by_python >= 1  # the UDP frame (and any IPv6 noise)
 
 
 def test_group_filter_keeps_igmp_and_that_groups_udp_only(veth):

@@ -89,6 +89,8 @@ class _Ends:
     anchor_netns: str | None = None
     anchor_iface: str | None = None
     settle: float = 3.0
+    lab: Any = None
+    anchor_name: str | None = None
 
 
 def _resolve(args: argparse.Namespace) -> _Ends:
@@ -126,7 +128,21 @@ def _resolve(args: argparse.Namespace) -> _Ends:
         lmqt = (b.last_member_interval or 1.0) * (b.last_member_count or 2)
         settle = lmqt + 0.5
     return _Ends(sender.iface, sender.netns, receiver.iface, receiver.netns,
-                 anchor.netns if anchor else None, anchor.iface if anchor else None, settle)
+                 anchor.netns if anchor else None, anchor.iface if anchor else None, settle,
+                 lab, anchor.name if anchor else None)
+
+
+def _wait_registered(ends: _Ends, group: str, timeout: float = 2.0) -> bool:
+    """In the lab, wait (bounded) until the bridge lists the anchor as a member of ``group``."""
+    if ends.lab is None or ends.anchor_name is None:
+        return True
+    end = time.monotonic() + timeout
+    while True:
+        if ends.anchor_name in ends.lab.members(group):
+            return True
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.05)
 
 
 def _mreqn(group: str, ifindex: int) -> bytes:
@@ -282,6 +298,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             raise InputError(f"{ends.sender_iface} has no IPv4 address: an SSM join needs the sender's address")
         source = sender_addr
     opened: list[Any] = [tx]
+    setup_findings: list[Any] = []
     try:
         tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, _mreqn("0.0.0.0", sender_ifindex))
         tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
@@ -298,6 +315,13 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 anchor = _Member(ends.anchor_iface, group, source)
                 opened.append(anchor)
             anchor.join()
+            if not _wait_registered(ends, group):
+                from mdiag.core.findings import Finding, Severity
+
+                setup_findings.append(Finding(
+                    "delay-anchor-not-registered", Severity.WARNING,
+                    f"the bridge did not list the anchor {ends.anchor_name} as a member of {group} "
+                    "within 2 s: the group may be flooded as unregistered", "RFC 4541 2.1.2"))
         per_trial = PRE_ROLL + args.hold + ends.settle
         stream = _Stream(tx, args.rate, per_trial * args.repeat + 5.0)
         stream.start()
@@ -332,7 +356,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     finally:
         for thing in reversed(opened):
             thing.close()
-    return _render(report, args, env, group, source, ends, stream.sent)
+    return _render(report, args, env, group, source, ends, stream.sent, setup_findings)
 
 
 def _ms(value: float | None) -> str:
@@ -340,11 +364,11 @@ def _ms(value: float | None) -> str:
 
 
 def _render(report: Any, args: argparse.Namespace, env: Environment, group: str, source: str | None,
-            ends: _Ends, sent: int) -> ExitStatus:
+            ends: _Ends, sent: int, setup: list[Any]) -> ExitStatus:
     from mdiag.core.findings import Severity
 
     limits = report.check(max_join=args.max_join, max_leave=args.max_leave)
-    findings = report.findings + limits
+    findings = setup + report.findings + limits
     failed = any(f.severity >= Severity.ERROR for f in findings)
     target = f"({source}, {group})" if source else f"(*, {group})"
     if args.json:

@@ -1,0 +1,75 @@
+"""`mdiag replay` of the pcaps/ join/leave scenarios into the lab bridge, checked with --expect-mdb."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+PCAPS = Path(__file__).resolve().parents[2] / "pcaps"
+
+
+def _flush(lab):
+    """Turning snooping off and on empties the bridge's MDB."""
+    for value in ("0", "1"):
+        lab.run_bridge(["ip", "link", "set", "br0", "type", "bridge", "mcast_snooping", value])
+
+
+@pytest.mark.parametrize("name, count, settle, expected", [
+    ("v2-join", None, "0.1", "239.1.1.1 p1\n"),
+    ("v2-report-on-query", None, "0.1", "239.1.1.1 p1\n239.1.1.2 p1\n"),
+    ("v2-leave-lmq", 2, "0.1", "239.1.1.1 p1\n"),
+    # leave, then the querier's two group-specific queries (MRT 1 s): gone after 2 s
+    ("v2-leave-lmq", None, "2.3", "exact\n"),
+    ("v3-asm-join-leave", 3, "0.1", "239.1.1.1 p1\n"),
+    ("v3-asm-join-leave", None, "0.5", "exact\n"),
+    ("v3-ssm-join-leave", 3, "0.1", "232.1.1.1 p1 198.18.1.100\n"),
+    ("v3-ssm-join-leave", None, "0.5", "exact\n"),
+])
+def test_scenarios_reach_the_expected_mdb(mdiag_lab, cli, tmp_path, name, count, settle, expected):
+    _flush(mdiag_lab)
+    spec = tmp_path / "expected.mdb"
+    spec.write_text(expected)
+    args = ["replay", str(PCAPS / f"{name}.pcap"), "--lab-host", "h1", "--lab-prefix", mdiag_lab.prefix,
+            "--speed", "max", "--settle", settle, "--expect-mdb", str(spec), "--json"]
+    if count:
+        args += ["--count", str(count)]
+    r = cli(*args)
+    assert r.status == 0, r.stdout + r.stderr
+    doc = r.json()
+    assert doc["comparison"]["ok"] is True and doc["sent"]["skipped"] == 0
+
+
+def test_difference_exits_1_and_save_roundtrip(mdiag_lab, cli, tmp_path):
+    _flush(mdiag_lab)
+    wrong = tmp_path / "wrong.mdb"
+    wrong.write_text("239.1.1.1 p2\n")
+    base = ["replay", str(PCAPS / "v2-join.pcap"), "--lab-host", "h1", "--lab-prefix", mdiag_lab.prefix,
+            "--speed", "max", "--only", "igmp"]
+    r = cli(*base, "--expect-mdb", str(wrong))
+    assert r.status == 1
+    assert "MISSING" in r.stdout and "UNEXPECTED" in r.stdout
+    saved = tmp_path / "saved.mdb"
+    assert cli(*base, "--save-mdb", str(saved)).status == 0
+    assert "239.1.1.1       p1" in saved.read_text()
+    assert cli(*base, "--expect-mdb", str(saved)).status == 0
+    again = cli(*base, "--save-mdb", str(saved))
+    assert again.status == 2 and "--force" in again.stderr
+
+
+def test_original_spacing_scaled_and_mac_rewrite(mdiag_lab, cli, igmp_sniffer):
+    h1, h2 = mdiag_lab.host("h1"), mdiag_lab.host("h2")
+    sniffer = igmp_sniffer(h1.iface, netns=h1.netns)
+    r = cli("replay", str(PCAPS / "v3-asm-join-leave.pcap"), "--lab-host", "h1", "--lab-prefix",
+            mdiag_lab.prefix, "--speed", "500x", "--rewrite-src-mac", h2.mac, "--json")
+    assert r.status == 0, r.stderr
+    doc = r.json()
+    assert doc["plan"]["duration"] == pytest.approx(0.5)
+    assert 0.45 <= doc["sent"]["elapsed"] <= 0.9
+    sent = sniffer.wait_for(lambda ms: len(ms) >= 10, timeout=2)
+    assert len(sent) == 10 and {m.mac for m in sent} == {h2.mac}
+    gaps = [(b.ts_ns - a.ts_ns) / 1e9 for a, b in zip(sent, sent[1:])]
+    # capture gaps 5.000 -> 5.610 s scaled 500x: 1.22 ms apart
+    assert gaps[1] == pytest.approx(0.61 / 500, abs=0.0008)
