@@ -439,7 +439,9 @@ class MembershipTable:
         if state.present and not was_present:
             self._join(state, time, frame, h)
         elif not is_leave and events:
-            self._event(time, frame, group, f"{_NAMES[rtype]}{_fmt_sources(sources)} from {host} (v{version})")
+            self._event(time, frame, group,
+                        f"{_NAMES[rtype]}{_fmt_sources(sources)} from {host}" if version == 3
+                        else f"IGMPv{version} report from {host}")
 
         if is_leave:
             if rtype == BLOCK and not (state.mode == INCLUDE and not sources.isdisjoint(state.sources)):

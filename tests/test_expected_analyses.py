@@ -1,0 +1,77 @@
+"""Every scenario capture in pcaps/ has an expected analysis (pcaps/<name>.expected.json).
+
+The expected files hold a stable projection of ``mdiag analyze --json``: queriers,
+elections, gaps, group states, leave latencies and the findings (code, severity,
+frame). They were reviewed by hand against the scenario descriptions in
+pcaps/README.md. After a deliberate change, regenerate with::
+
+    MDIAG_UPDATE_EXPECTED=1 python -m pytest -q tests/test_expected_analyses.py
+
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PCAPS = Path(__file__).resolve().parent.parent / "pcaps"
+CAPTURES = sorted(p for p in PCAPS.glob("*.pcap*") if not p.name.endswith(".json"))
+UPDATE = os.environ.get("MDIAG_UPDATE_EXPECTED") == "1"
+
+
+def _r(value: Any) -> Any:
+    return round(value, 3) if isinstance(value, float) else value
+
+
+def projection(doc: dict[str, Any]) -> dict[str, Any]:
+    """The parts of an analysis a scenario pins down."""
+    [analysis] = doc["analyses"]
+    counters = analysis["counters"]
+    return {
+        "profile": analysis["profile"],
+        "counters": {k: counters[k] for k in ("frames", "igmp", "igmp_malformed", "multicast_data_packets",
+                                              "non_ipv4", "fragments")},
+        "segments": [{
+            "segment": seg["segment"]["name"],
+            "querier": seg["querier"],
+            "querier_version": seg["querier_version"],
+            "routers": [{k: r[k] for k in ("address", "proxy", "versions", "general_queries",
+                                           "group_queries", "group_source_queries", "startup_queries")}
+                        for r in seg["routers"]],
+            "elections": [{"time": _r(e["time"]), "frame": e["frame"], "querier": e["querier"]}
+                          for e in seg["elections"]],
+            "gaps": [{"start": _r(g["start"]), "end": _r(g["end"])} for g in seg["gaps"]],
+            "groups": [{
+                "group": g["group"], "state": g["state"], "members": g["members"],
+                "reporting_hosts": g["reporting_hosts"], "first_join": _r(g["first_join"]),
+                "leaves": g["leaves"], "max_leave_latency": _r(g["max_leave_latency"]),
+                "expires": _r(g["expires"]), "compatibility_mode": g["compatibility_mode"],
+                "sources": g.get("sources", []), "excluded_sources": g.get("excluded_sources", []),
+            } for g in seg["groups"]],
+        } for seg in analysis["segments"]],
+        "findings": [{"code": f["code"], "severity": f["severity"], "frame": f.get("frame")}
+                     for f in analysis["findings"]],
+    }
+
+
+def test_there_are_scenarios():
+    assert CAPTURES, "pcaps/ holds no captures (make pcaps)"
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=[p.name for p in CAPTURES])
+def test_expected_analysis(capture, cli):
+    result = cli("analyze", str(capture), "--json", "--fail-on", "never")
+    assert result.status == 0, result.stderr
+    got = projection(result.json())
+    expected_path = capture.with_name(capture.name.split(".pcap")[0] + ".expected.json")
+    if UPDATE:
+        expected_path.write_text(json.dumps(got, indent=2) + "\n")
+    if not expected_path.exists():
+        pytest.skip(f"no {expected_path.name} yet: review the analysis and write it with "
+                    "MDIAG_UPDATE_EXPECTED=1")
+    assert got == json.loads(expected_path.read_text())
