@@ -208,13 +208,13 @@ def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
                 stats[3] = t_ns or stats[3]
             continue
         # ---- everything else ---------------------------------------------------------
-        frames += 1
-        slow_bytes += orig
         if t_ns is None:  # pcapng Simple Packet Block: no timestamp, use the previous one
             t_ns = last_ns
-        last_ns = t_ns
         if windowed and ((lo_ns is not None and t_ns < lo_ns) or (hi_ns is not None and t_ns > hi_ns)):
             continue
+        last_ns = t_ns
+        frames += 1
+        slow_bytes += orig
         loc = locate(lt, buf, s, cap)
         status = loc[0]
         if status != OK:

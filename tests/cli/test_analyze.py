@@ -1,0 +1,227 @@
+"""``mdiag analyze`` in-process: tables, JSON, CSV, expectations, JUnit, bad inputs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from mdiag.core.igmp import GroupRecord, V2Leave, V2Query, V2Report, V3Query, V3Report
+from mdiag.errors import ExitStatus
+
+ROOT = Path(__file__).resolve().parents[2]
+PCAPS = ROOT / "pcaps"
+sys.path.insert(0, str(ROOT / "tests" / "unit"))
+from analysis.builders import igmp, udp, write_pcap  # noqa: E402
+
+LEAVE = str(PCAPS / "v2-leave-lmq.pcap")
+BAD = str(PCAPS / "malformed.pcap")
+
+
+def one_line_error(result, *fragments):
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("mdiag: error: ")
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr
+
+
+def test_tables(cli):
+    result = cli("analyze", LEAVE)
+    assert result.status == ExitStatus.OK and result.stderr == ""
+    out = result.stdout
+    assert "capture " in out and "6 frames" in out and "timers rfc3376" in out
+    for header in ("querier", "router", "max leave latency", "no findings"):
+        assert header in out
+    assert "2.002 s" in out
+
+
+def test_json_schema(cli):
+    doc = cli("analyze", LEAVE, "--json").json()
+    assert doc["schema"] == 1 and doc["command"] == "analyze" and doc["errors"] == []
+    [a] = doc["analyses"]
+    assert set(a) >= {"capture", "profile", "counters", "segments", "findings", "summary", "timeline"}
+    assert a["summary"]["queriers"] == ["198.18.0.1"] and a["summary"]["max_leave_latency"] == 2.002
+    seg = a["segments"][0]
+    assert seg["timers"]["group_membership_interval"] == 260
+    assert seg["groups"][0]["leave_details"][0]["queries"] == 2
+
+
+def test_profile_named_in_result(cli):
+    doc = cli("analyze", LEAVE, "--json", "--profile", "rfc9776").json()
+    seg = doc["analyses"][0]["segments"][0]
+    assert doc["analyses"][0]["profile"] == "rfc9776" and seg["timers"]["group_membership_interval"] == 270
+
+
+def test_csv(cli):
+    result = cli("analyze", str(PCAPS / "v2-report-on-query.pcap"), "--csv")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("capture,segment,querier,querier_version,group,mac,state,members")
+    assert len(lines) == 3 and ",239.1.1.1,01:00:5e:01:01:01,exclude,2," in lines[1]
+
+
+def test_expectations_pass_and_fail(cli):
+    ok = cli("analyze", LEAVE, "--expect", "querier=198.18.0.1", "--expect", "max-leave-latency=3s",
+             "--expect", "group=239.1.1.1:state=absent")
+    assert ok.status == ExitStatus.OK and "3 of 3 expectations passed" in ok.stdout
+    bad = cli("analyze", LEAVE, "--expect", "igmp-version=3", "--expect", "no-findings>=warning")
+    assert bad.status == ExitStatus.PROBLEM_FOUND
+    assert "FAIL" in bad.stdout and "1 of 2 expectations passed" in bad.stdout
+
+
+def test_bad_expectation_is_exit_2(cli):
+    result = cli("analyze", LEAVE, "--expect", "quierer=198.18.0.1")
+    assert result.status == ExitStatus.BAD_INPUT and result.stdout == ""
+    one_line_error(result, "unknown key 'quierer'")
+
+
+def test_expect_file(cli, tmp_path):
+    f = tmp_path / "ci.expect"
+    f.write_text("# leave behaviour\nquerier=198.18.0.1\nmax-leave-latency=3s  # LMQT + margin\n")
+    result = cli("analyze", LEAVE, "--expect-file", str(f), "--json")
+    assert result.status == 0 and result.json()["analyses"][0]["passed"] is True
+    f.write_text("querier=198.18.0.1\nmembers>=1\n")
+    one_line_error(cli("analyze", LEAVE, "--expect-file", str(f)), "ci.expect:2:", "needs a group")
+    one_line_error(cli("analyze", LEAVE, "--expect-file", str(tmp_path / "none")), "--expect-file")
+
+
+def test_junit(cli, tmp_path):
+    path = tmp_path / "junit.xml"
+    result = cli("analyze", LEAVE, BAD, "--expect", "querier=198.18.0.1", "--expect", "no-findings>=error",
+                 "--junit", str(path))
+    assert result.status == ExitStatus.PROBLEM_FOUND
+    root = ET.parse(path).getroot()
+    assert root.tag == "testsuites" and root.get("tests") == "4" and root.get("failures") == "1"
+    suites = root.findall("testsuite")
+    assert [s.get("failures") for s in suites] == ["0", "1"]
+    failure = suites[1].find("testcase[@name='no-findings>=error']/failure")
+    assert failure is not None and "igmp-checksum-bad" in failure.get("message")
+    again = cli("analyze", LEAVE, "--expect", "querier=198.18.0.1", "--junit", str(path))
+    assert again.status == ExitStatus.BAD_INPUT
+    one_line_error(again, "exists", "--force")
+    assert cli("analyze", LEAVE, "--expect", "querier=198.18.0.1", "--junit", str(path),
+               "--force").status == 0
+    assert ET.parse(path).getroot().get("tests") == "1"
+
+
+def test_not_a_capture(cli, tmp_path):
+    junk = tmp_path / "notes.txt"
+    junk.write_text("this is not a capture\n")
+    result = cli("analyze", str(junk))
+    assert result.status == ExitStatus.BAD_INPUT and result.stdout == ""
+    one_line_error(result, "notes.txt", "not a pcap or pcapng")
+    one_line_error(cli("analyze", str(tmp_path / "missing.pcap")), "no such file")
+
+
+def test_several_inputs_one_bad(cli, tmp_path):
+    junk = tmp_path / "junk.pcap"
+    junk.write_bytes(b"\x00" * 100)
+    result = cli("analyze", LEAVE, str(junk), "--json")
+    assert result.status == ExitStatus.BAD_INPUT
+    doc = result.json()
+    assert len(doc["analyses"]) == 1 and doc["errors"][0]["capture"] == str(junk)
+    one_line_error(result, "junk.pcap")
+
+
+def test_fail_on(cli):
+    assert cli("analyze", BAD).status == ExitStatus.PROBLEM_FOUND         # errors by default
+    assert cli("analyze", BAD, "--fail-on", "never").status == ExitStatus.OK
+    assert cli("analyze", LEAVE, "--fail-on", "info").status == ExitStatus.OK
+
+
+def test_timeline_of_a_group(cli):
+    result = cli("analyze", str(PCAPS / "v3-querier-old-hosts.pcap"), "--timeline", "--group", "239.1.1.2")
+    lines = [l for l in result.stdout.splitlines() if "239.1.1.2" in l and "if0" in l]
+    story = result.stdout.split("time     frame")[-1]
+    assert "239.1.1.1 " not in story and "joined by 198.18.0.11" in story
+    assert "leave from 198.18.0.11" in story and "general query" not in story
+    assert lines
+
+
+def test_timeline_of_a_querier(cli):
+    result = cli("analyze", str(PCAPS / "querier-election.pcap"), "--timeline", "--querier", "198.18.0.1")
+    story = result.stdout.split("event")[-1]
+    assert "198.18.0.1: IGMPv3 general query" in story and "198.18.0.2:" not in story
+    assert "elected querier: 198.18.0.1" in story
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["--group", "10.0.0.1"], "not a multicast group"),
+    (["--group", "banana"], "not an IPv4 address"),
+    (["--vlan", "5000"], "0..4095"),
+    (["--since", "yesterday"], "--since"),
+    (["--since", "20", "--until", "10"], "before"),
+    (["--querier", "x"], "--querier"),
+])
+def test_bad_options(cli, argv, fragment):
+    result = cli("analyze", LEAVE, *argv)
+    assert result.status == ExitStatus.BAD_INPUT
+    one_line_error(result, fragment)
+
+
+def _vlan_capture(path):
+    frames = [
+        (0.0, igmp(V2Query(100), "198.18.0.1", vlan=10)),
+        (0.1, igmp(V3Query.build(), "198.18.2.1", vlan=20)),
+        (1.0, igmp(V2Report("239.1.1.1"), "198.18.0.10", vlan=10)),
+        (1.5, igmp(V3Report((GroupRecord(4, "239.1.1.1"),)), "198.18.2.10", vlan=20)),
+        (3.0, udp("198.18.1.100", "239.1.1.1", vlan=10)),
+        (3.1, udp("198.18.1.100", "239.5.5.5")),
+        (30.0, igmp(V2Leave("239.1.1.1"), "198.18.0.10", vlan=10)),
+        (30.01, igmp(V2Query(10, "239.1.1.1"), "198.18.0.1", vlan=10)),
+        (31.01, igmp(V2Query(10, "239.1.1.1"), "198.18.0.1", vlan=10)),
+        (40.0, igmp(V2Query(100), "198.18.0.1", vlan=10)),
+    ]
+    write_pcap(path, frames)
+
+
+def test_vlans_are_segments(cli, tmp_path):
+    path = tmp_path / "vlans.pcap"
+    _vlan_capture(path)
+    doc = cli("analyze", str(path), "--json", "--fail-on", "never").json()["analyses"][0]
+    segs = {s["segment"]["name"]: s for s in doc["segments"]}
+    assert set(segs) == {"if0", "if0 vlan 10", "if0 vlan 20"}
+    assert segs["if0 vlan 10"]["querier"] == "198.18.0.1" and segs["if0 vlan 20"]["querier"] == "198.18.2.1"
+    g10 = segs["if0 vlan 10"]["groups"][0]
+    assert g10["state"] == "absent" and g10["max_leave_latency"] == 2.01 and g10["data"]["packets"] == 1
+    assert [f["code"] for f in doc["findings"]] == ["querier-none", "traffic-without-members"]
+    only = cli("analyze", str(path), "--json", "--vlan", "20").json()["analyses"][0]
+    assert [s["segment"]["name"] for s in only["segments"]] == ["if0 vlan 20"]
+    expect = cli("analyze", str(path), "--expect", "vlan=10:querier=198.18.0.1",
+                 "--expect", "vlan=20:igmp-version=3", "--expect", "vlan=10:group=239.1.1.1:packets=1")
+    assert expect.status == 0, expect.stdout
+
+
+def test_since_until(cli, tmp_path):
+    path = tmp_path / "vlans.pcap"
+    _vlan_capture(path)
+    doc = cli("analyze", str(path), "--json", "--since", "2", "--until", "10s",
+              "--fail-on", "never").json()["analyses"][0]
+    assert doc["counters"]["frames"] == 2 and doc["counters"]["igmp"] == 0
+
+
+def test_stdin_and_gzip(tmp_path):
+    data = gzip.compress((PCAPS / "v2-leave-lmq.pcap").read_bytes())
+    proc = subprocess.run([sys.executable, "-m", "mdiag", "analyze", "-", "--json"], input=data,
+                          capture_output=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)["analyses"][0]
+    assert doc["capture"]["name"] == "stdin" and doc["capture"]["compression"] == "gzip"
+    assert proc.stderr == b""   # no progress bar when stderr is not a terminal
+
+
+def test_truncated_capture_keeps_what_was_read(cli, tmp_path):
+    data = (PCAPS / "v2-leave-lmq.pcap").read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(data[:-30])
+    result = cli("analyze", str(cut), "--json", "--fail-on", "never")
+    assert result.status == 0
+    a = result.json()["analyses"][0]
+    assert a["counters"]["frames"] == 5
+    problem = a["findings"][0]
+    assert problem["code"] == "capture-truncated-record" and problem["frame"] == 6 and "offset" in problem
