@@ -287,11 +287,7 @@ class QuerierTracker:
         info.last_general = time
 
         if info.proxy:
-            self._finding(
-                "querier-proxy", Severity.INFO,
-                f"general queries from 0.0.0.0 (a snooping switch's proxy querier{', MAC ' + mac if mac else ''}); "
-                "they take no part in the election and some hosts and routers drop them",
-                "RFC 4541 2.1.1", time, frame, "proxy", mac=mac)
+            # The decoder already reports query-from-zero-source for each sender.
             if self.elected is None:
                 # Only a proxy: adopt its timers, no election.
                 self._adopt(query, version)

@@ -80,7 +80,7 @@ def test_proxy_queries_do_not_elect():
     t = feed([(0, ZERO, V2Query(100)), (125, ZERO, V2Query(100))])
     t.finish(600)
     assert t.elected is None and t.routers[ZERO].proxy
-    assert codes(t) == ["querier-gap", "querier-none", "querier-proxy"]  # 125 -> 600 s without a query
+    assert codes(t) == ["querier-gap", "querier-none"]  # 125 -> 600 s without a query
 
 
 def test_version_mismatch():
