@@ -204,11 +204,58 @@ def byteorder() -> str:
     return sys.byteorder
 
 
-def igmp_state() -> tuple[procnet.IgmpInterface, ...]:
-    """/proc/net/igmp merged with /proc/net/mcfilter for this namespace."""
-    igmp = procnet.parse_igmp(proc_net("igmp"), byteorder())
-    mcf = procnet.parse_mcfilter(proc_net("mcfilter"))
-    return procnet.merge(igmp, mcf)
+#: The probe that makes /proc/net/mcfilter list every interface (see :func:`igmp_state`).
+PROBE_GROUP = "232.255.255.254"
+PROBE_SOURCE = "127.0.0.254"
+MCAST_JOIN_SOURCE_GROUP = 46
+
+
+def _probe_join() -> socket.socket | None:
+    """A source-specific join on ``lo`` (ifindex 1), or None if the kernel refuses it.
+
+    Nothing leaves the host: reports for loopback stay on loopback.
+    """
+    def sockaddr(address: str) -> bytes:
+        return (struct.pack("@H", socket.AF_INET) + bytes(2) + socket.inet_aton(address)).ljust(128, b"\0")
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        lo = socket.if_nametoindex("lo")
+        sock.setsockopt(socket.IPPROTO_IP, MCAST_JOIN_SOURCE_GROUP,
+                        struct.pack("@I4x", lo) + sockaddr(PROBE_GROUP) + sockaddr(PROBE_SOURCE))
+        return sock
+    except OSError:
+        sock.close()
+        return None
+
+
+def igmp_state(reveal_sources: bool = True) -> tuple[procnet.IgmpInterface, ...]:
+    """/proc/net/igmp merged with /proc/net/mcfilter for this namespace.
+
+    The kernel's mcfilter listing skips every interface before the first one whose newest
+    group has sources. With ``reveal_sources`` a short-lived (probe source, 232.255.255.254)
+    join on ``lo`` (the first interface) is held while reading, so the listing starts at
+    ``lo`` and covers every interface; the probe's own rows are removed.
+    """
+    probe = _probe_join() if reveal_sources else None
+    try:
+        igmp_text = proc_net("igmp")
+        mcf_text = proc_net("mcfilter")
+    finally:
+        if probe is not None:
+            probe.close()
+    igmp = procnet.parse_igmp(igmp_text, byteorder())
+    mcf = procnet.parse_mcfilter(mcf_text)
+    merged = procnet.merge(igmp, mcf)
+    if probe is None:
+        return merged
+    cleaned = []
+    for iface in merged:
+        members = tuple(m for m in iface.memberships if m.group != PROBE_GROUP or iface.name != "lo")
+        cleaned.append(procnet.IgmpInterface(iface.index, iface.name,
+                                             iface.count - (len(iface.memberships) - len(members)),
+                                             iface.version, members))
+    return tuple(cleaned)
 
 
 def routes() -> tuple[procnet.Route, ...]:

@@ -234,7 +234,8 @@ def raise_fd_limit(needed: int) -> None:
 class Receiver:
     """Receiving sockets for ``joins`` on one interface and UDP port (see the module docstring).
 
-    ``open()`` creates and binds the sockets; ``join()`` joins (time recorded per socket);
+    The constructor creates and binds the sockets in the caller's network namespace;
+    ``join()`` joins (time recorded per socket);
     ``leave()`` drops the memberships but keeps the sockets so late datagrams can be counted;
     ``close()`` releases everything. Also a context manager (open+join / close).
     """
@@ -252,10 +253,17 @@ class Receiver:
         self.ifindex = interfaces.interface_index(iface)
         self.members: list[Member] = []
         self.max_msf = interfaces.sysctl_int("net/ipv4/igmp_max_msf", 10) or 10
+        self.address = self._iface_address() if any(j.source for j in self.joins) else None
+        # Sockets are made here, so they live in the network namespace of the caller now
+        # (the one ``iface`` and its index were looked up in), whatever thread joins later.
+        try:
+            self.open()
+        except BaseException:
+            self.close()
+            raise
 
     def __enter__(self) -> Receiver:
         try:
-            self.open()
             self.join()
         except BaseException:
             self.close()
@@ -266,6 +274,8 @@ class Receiver:
         self.close()
 
     def open(self) -> None:
+        if self.members:
+            return
         plan = plan_sockets(self.joins, self.max_msf)
         raise_fd_limit(len(plan))
         for group, sources in plan:
@@ -291,7 +301,7 @@ class Receiver:
 
     def join(self) -> None:
         """Join every planned membership; the join time (wall clock ns) is kept per socket."""
-        address = None
+        address = self.address
         for m in self.members:
             if m.joined:
                 continue
@@ -302,8 +312,6 @@ class Receiver:
                 except OSError as exc:
                     raise explain(exc, action="joining", group=m.group, iface=self.iface) from None
             else:
-                if address is None:
-                    address = self._iface_address() or ""
                 for source in m.sources:
                     try:
                         if address:
@@ -319,7 +327,7 @@ class Receiver:
 
     def leave(self) -> int:
         """Drop every membership (sockets stay open). Returns the leave time (wall clock ns)."""
-        address = None
+        address = self.address
         now = time.time_ns()
         for m in self.members:
             if not m.joined:
@@ -329,8 +337,6 @@ class Receiver:
                 if not m.sources:
                     m.sock.setsockopt(socket.IPPROTO_IP, IP_DROP_MEMBERSHIP, mreqn(m.group, self.ifindex))
                 else:
-                    if address is None:
-                        address = self._iface_address() or ""
                     for source in m.sources:
                         if address:
                             m.sock.setsockopt(socket.IPPROTO_IP, IP_DROP_SOURCE_MEMBERSHIP,

@@ -10,7 +10,11 @@ Formats (net/ipv4/igmp.c, net/ipv4/fib_trie.c, net/ipv4/udp.c):
   host 239.1.2.3 reads ``030201EF``.
 - /proc/net/mcfilter: ``"%3d %6.6s 0x%08x 0x%08x %6lu %6lu"`` (index, device cut to 6
   characters, group, source, include count, exclude count), addresses already in readable
-  order (the kernel applies ntohl).
+  order (the kernel applies ntohl). Kernel quirk (igmp_mcf_get_first): the listing starts at
+  the first device whose *newest* group has sources; devices before it are left out entirely,
+  so their source filters are unknown, not empty. :func:`merge` marks them
+  (``sources_known`` False); the adapter avoids the gap by holding a source-specific probe
+  join on ``lo`` (always the first device) while it reads.
 - /proc/net/route: hexadecimal raw words like /proc/net/igmp (host byte order).
 - /proc/net/udp: ``local_address`` as raw hex word ``:`` port in readable hex.
 """
@@ -65,6 +69,7 @@ class Membership:
     timer_running: bool
     reporter: bool
     sources: tuple[SourceFilter, ...] = ()
+    sources_known: bool = True
 
     @property
     def mode(self) -> str:
@@ -72,8 +77,11 @@ class Membership:
 
         Inferred: the kernel keeps the group in EXCLUDE mode while any socket joined it for
         any source (RFC 3376 3.2), but /proc shows only per-source socket counts. INCLUDE is
-        reported when no source is excluded and the include counts cover every user.
+        reported when no source is excluded and the include counts cover every user;
+        ``"unknown"`` when /proc/net/mcfilter left this interface out (see the module docstring).
         """
+        if not self.sources_known:
+            return "unknown"
         if self.sources and all(s.exclude == 0 for s in self.sources):
             if sum(s.include for s in self.sources) >= self.users:
                 return "include"
@@ -90,6 +98,7 @@ class Membership:
     def to_json(self) -> dict[str, Any]:
         return {"group": self.group, "users": self.users, "mode": self.mode,
                 "timer_running": self.timer_running, "reporter": self.reporter,
+                "sources_known": self.sources_known,
                 "sources": [{"source": s.source, "include": s.include, "exclude": s.exclude}
                             for s in self.sources]}
 
@@ -186,17 +195,30 @@ def parse_mcfilter(text: str) -> Parsed:
     return Parsed(tuple(entries), tuple(findings))
 
 
+#: The all-systems group every IPv4 interface joins by itself; it never has sources.
+ALL_SYSTEMS = "224.0.0.1"
+
+
 def merge(igmp: Parsed, mcfilter: Parsed) -> tuple[IgmpInterface, ...]:
-    """Attach mcfilter source lists to the memberships, matching on interface index and group."""
+    """Attach mcfilter source lists to the memberships, matching on interface index and group.
+
+    Interfaces listed before the first one /proc/net/mcfilter mentions were skipped by the
+    kernel (module docstring): their groups get ``sources_known`` False, except 224.0.0.1.
+    """
     by_key: dict[tuple[int, str], list[SourceFilter]] = {}
     for e in mcfilter.items:
         by_key.setdefault((e.index, e.group), []).append(SourceFilter(e.source, e.include, e.exclude))
+    first_listed = mcfilter.items[0].index if mcfilter.items else None
+    visible = False
     result = []
     for iface in igmp.items:
+        if iface.index == first_listed:
+            visible = True
         members = tuple(
             Membership(m.group, m.users, m.timer_running, m.reporter,
                        tuple(sorted(by_key.get((iface.index, m.group), ()),
-                                    key=lambda s: tuple(int(x) for x in s.source.split(".")))))
+                                    key=lambda s: tuple(int(x) for x in s.source.split(".")))),
+                       sources_known=visible or m.group == ALL_SYSTEMS)
             for m in iface.memberships)
         result.append(IgmpInterface(iface.index, iface.name, iface.count, iface.version, members))
     return tuple(result)

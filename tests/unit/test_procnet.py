@@ -115,3 +115,15 @@ def test_raw_word_round_trip_matches_kernel_printing(value):
     for order, fmt in (("little", "<I"), ("big", ">I")):
         word = f"{struct.unpack(fmt, packed)[0]:08X}"  # what %08X prints on that host
         assert procnet.raw_word_to_ipv4(word, order) == socket.inet_ntoa(packed)
+
+
+def test_interfaces_mcfilter_skipped_have_unknown_sources():
+    # The kernel starts the listing at the first device whose newest group has sources:
+    # here lab0's newest group (239.1.2.3) has none, so nothing is listed for lab0 at all.
+    merged = procnet.merge(procnet.parse_igmp(IGMP_LE, "little"), procnet.parse_mcfilter(""))
+    lab0 = merged[1]
+    assert [m.sources_known for m in lab0.memberships] == [False, False, True]  # 224.0.0.1 known
+    assert lab0.memberships[0].mode == "unknown"
+    listed_from_lo = "Idx Device        MCA        SRC    INC    EXC\n  1     lo 0xe8fffffe 0x7f0000fe      1      0\n"
+    merged = procnet.merge(procnet.parse_igmp(IGMP_LE, "little"), procnet.parse_mcfilter(listed_from_lo))
+    assert all(m.sources_known for i in merged for m in i.memberships)

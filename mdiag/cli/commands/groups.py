@@ -54,8 +54,10 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         rows = []
         for e in out:
             sources = ", ".join(s["source"] + ("" if s["include"] else " (excluded)") for s in e["sources"])
-            mode = "INCLUDE" if e["mode"] == "include" else "EXCLUDE"
-            rows.append([e["iface"], e["igmp_version"], e["group"], str(e["users"]), mode, sources or "any",
+            if not e["sources_known"]:
+                sources = "? (not listed by the kernel)"
+            rows.append([e["iface"], e["igmp_version"], e["group"], str(e["users"]), e["mode"].upper(),
+                         sources or "any",
                          e["mac"], e["block"] or "-", e["name"] or ""])
         render.table(rows, ["iface", "IGMP", "group", "users", "mode", "sources", "MAC", "block", "name"],
                      env.stdout)
