@@ -141,3 +141,14 @@ def test_no_input_ever_gives_a_traceback(cli):
         assert all(line.startswith("mdiag: ") for line in result.stderr.splitlines())
 
     check()
+
+
+def test_ipv6_plan(cli):
+    result = cli("collisions", "--json", "ff3e::8000:1=A", "ff38::8000:1=B", "ff0e::1", "ff02::1", "ff3e::/96")
+    body = result.json()
+    assert result.status == ExitStatus.PROBLEM_FOUND
+    macs = [row["mac"] for row in body["collisions"]]
+    assert "33:33:80:00:00:01" in macs and "33:33:00:00:00:01" in macs
+    assert {f["code"] for f in body["findings"]} >= {"mac-collision", "flooded-alias", "link-local-group"}
+    assert body["summary"]["groups"] == 4 + (1 << 32) - 1
+    assert {b["block_key"] for b in body["blocks"]} == {"ipv6-ssm", "ipv6"}

@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      "a group with two labels (with --strict also any warning); 2 an input could not be read "
                      "(the rest is still audited).")
     parser.add_argument("entries", nargs="*", metavar="ENTRY",
-                        help="239.1.1.1, 239.1.1.1-239.1.1.50 (or -50), 239.1.0.0/16; ADDR=label adds a label")
+                        help="239.1.1.1, 239.1.1.1-239.1.1.50 (or -50), 239.1.0.0/16, ff3e::8000:1, ff3e::/96; "
+                             "ADDR=label adds a label")
     parser.add_argument("-f", "--file", action="append", default=[], metavar="PLAN",
                         help="plan file: one entry per line, '#' comments, optional label after the address "
                              "('-' reads stdin); may be repeated")
@@ -187,15 +188,16 @@ def _print_report(report: Any, env: Environment, unreadable: int = 0) -> None:
                          ["MAC", "groups sharing it"], out)
     if report.flooded_groups:
         gap()
-        print(f"Flooded aliases: {_n(report.flooded_groups, 'group', 'shares', 'share')} a MAC with 224.0.0.x; "
-              f"snooping switches flood {'it' if report.flooded_groups == 1 else 'them'} to every port ({_shown(report.flooded_groups, len(report.flooded))})", file=out)
+        print(f"Flooded aliases: {_n(report.flooded_groups, 'group', 'shares', 'share')} a MAC with a "
+              f"link-local group; snooping switches flood {'it' if report.flooded_groups == 1 else 'them'} "
+              f"to every port ({_shown(report.flooded_groups, len(report.flooded))})", file=out)
         if report.flooded:
             render.table(([r.group.group, ", ".join(r.group.labels), str(r.mac),
                            f"{r.shares_with}" + (f" ({r.shares_with_name})" if r.shares_with_name else "")]
                           for r in report.flooded), ["group", "label", "MAC", "same MAC as"], out)
     if report.link_local_groups:
         gap()
-        print(f"Local Network Control groups (224.0.0.0/24, never routed): {report.link_local_groups:,} "
+        print(f"Link-local groups (224.0.0.0/24, IPv6 scope 1-2; never routed): {report.link_local_groups:,} "
               f"({_shown(report.link_local_groups, len(report.link_local))})", file=out)
         if report.link_local:
             render.table(([g.group, ", ".join(g.labels)] for g in report.link_local), ["group", "label"], out)

@@ -7,21 +7,23 @@ A sweep over the interval end points then knows, for every stretch of MAC space,
 which layers (distinct groups) and which entries cover it: a MAC is a collision
 when two or more layers cover it, a group is a duplicate when two entries cover it,
 and MACs below 0x100 are the 224.0.0.x MACs snooping switches flood (RFC 4541
-2.1.2). Work and memory grow with the number of entries, never with the number of
-groups: a whole /8 (16.7 M groups) is two intervals. Only ``limit`` rows of each
-kind are materialised; everything else is counted.
+2.1.2). IPv6 works the same way in its own MAC space (RFC 2464 7: 33:33 + low 32
+bits): one layer per /96, and 33:33:00:00:00:01 (all nodes) is the flooded MAC.
+Work and memory grow with the number of entries, never with the number of groups:
+a whole /8 (16.7 M groups) is two intervals. Only ``limit`` rows of each kind are
+materialised; everything else is counted.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from mdiag.core.addresses import registry as reg
-from mdiag.core.addresses.group import IPv4Group
-from mdiag.core.addresses.mac import IPV4_MAC_BASE, LOW23, Mac
+from mdiag.core.addresses.group import Group, IPv4Group, IPv6Group
+from mdiag.core.addresses.mac import IPV4_MAC_BASE, IPV6_MAC_BASE, LOW23, Mac
 from mdiag.core.addresses.plan import Entry
 from mdiag.core.findings import Finding, Severity
 
@@ -32,7 +34,7 @@ DEFAULT_LIMIT = 20
 class GroupRef:
     """A group of the plan with the labels and origins of the entries that name it."""
 
-    group: IPv4Group
+    group: Group
     labels: tuple[str, ...] = ()
     origins: tuple[str, ...] = ()
 
@@ -64,7 +66,7 @@ class FloodedRow:
 
     group: GroupRef
     mac: Mac
-    shares_with: IPv4Group
+    shares_with: Group
     shares_with_name: str | None
 
     def to_json(self) -> dict[str, Any]:
@@ -156,179 +158,283 @@ def _plural(count: int, word: str, verbs: tuple[str, str] | None = None) -> str:
     return text
 
 
-def audit(entries: Iterable[Entry], limit: int = DEFAULT_LIMIT) -> AuditReport:
-    """Audit a plan (any mix of single groups, ranges and CIDRs) for MAC collisions,
-    flooded aliases, 224.0.0.x groups and duplicates. Exact counts, bounded rows."""
-    if limit < 0:
-        raise ValueError("limit must be >= 0")
-    items = list(entries)
+class _IPv4Space:
+    """IPv4: 32 layers (the 5 lost bits) of 2**23 MAC positions; 224.0.0.x MACs are positions 0-255."""
 
-    # Split every entry into per-layer intervals of MAC space: events (pos, +1/-1, layer, entry).
-    starts: list[tuple[int, int, int]] = []
-    ends: list[tuple[int, int, int]] = []
-    for idx, entry in enumerate(items):
+    mac_base = IPV4_MAC_BASE
+
+    @staticmethod
+    def split(entry: Entry) -> Iterator[tuple[int, int, int]]:
         first_layer, last_layer = (entry.first >> 23) & 31, (entry.last >> 23) & 31
         for layer in range(first_layer, last_layer + 1):
             lo = entry.first & LOW23 if layer == first_layer else 0
             hi = entry.last & LOW23 if layer == last_layer else LOW23
-            starts.append((lo, layer, idx))
-            ends.append((hi + 1, layer, idx))
-    starts.sort()
-    ends.sort()
+            yield lo, hi, layer
 
-    active: list[dict[int, None]] = [{} for _ in range(32)]
-    live: set[int] = set()  # layers with at least one covering entry
-    dup: set[int] = set()   # layers covered by two or more entries
+    @staticmethod
+    def group(layer: int, pos: int) -> Group:
+        return IPv4Group(0xE0000000 | layer << 23 | pos)
 
-    def ref(layer: int, mac: int) -> GroupRef:
-        labels: dict[str, None] = {}
-        origins: dict[str, None] = {}
-        for idx in sorted(active[layer]):
-            entry = items[idx]
-            if entry.label is not None:
-                labels[entry.label] = None
-            origins[entry.origin or entry.text] = None
-        return GroupRef(IPv4Group(0xE0000000 | layer << 23 | mac), tuple(labels), tuple(origins))
+    @staticmethod
+    def link_local_span(layer: int, pos: int, end: int) -> tuple[int, int] | None:
+        """224.0.0.0/24 itself: layer 0, positions 0-255 (RFC 5771 4)."""
+        if layer == 0 and pos < 0x100:
+            return pos, min(end, 0x100)
+        return None
 
-    groups = colliding_macs = colliding_groups = 0
-    flooded_groups = link_local_groups = duplicate_groups = conflicting_groups = 0
-    collisions: list[CollisionRow] = []
-    flooded: list[FloodedRow] = []
-    link_local: list[GroupRef] = []
-    duplicates: list[DuplicateRow] = []
+    @staticmethod
+    def flood_span(pos: int, end: int) -> tuple[int, int] | None:
+        """Positions whose MAC is a 224.0.0.x MAC, flooded by snooping switches (RFC 4541 2.1.2)."""
+        return (pos, min(end, 0x100)) if pos < 0x100 else None
 
-    si = ei = 0
-    ns, ne = len(starts), len(ends)
-    while si < ns or ei < ne:
-        pos = min(starts[si][0] if si < ns else 1 << 24, ends[ei][0] if ei < ne else 1 << 24)
-        while ei < ne and ends[ei][0] == pos:
-            _, layer, idx = ends[ei]
-            bucket = active[layer]
-            del bucket[idx]
-            if not bucket:
-                live.discard(layer)
-            if len(bucket) < 2:
-                dup.discard(layer)
-            ei += 1
-        while si < ns and starts[si][0] == pos:
-            _, layer, idx = starts[si]
-            bucket = active[layer]
-            bucket[idx] = None
-            live.add(layer)
-            if len(bucket) >= 2:
-                dup.add(layer)
-            si += 1
-        if not live:
-            continue
-        end = min(starts[si][0] if si < ns else 1 << 24, ends[ei][0] if ei < ne else 1 << 24)
-        length = end - pos
-        distinct = len(live)
-        groups += length * distinct
-        layers = sorted(live)
+    @staticmethod
+    def flood_owner(pos: int) -> tuple[Group, str | None]:
+        value = 0xE0000000 | pos
+        return IPv4Group(value), reg.IPV4_WELL_KNOWN.get(value)
 
-        if distinct >= 2:
-            colliding_macs += length
-            colliding_groups += length * distinct
-            for mac in range(pos, min(end, pos + limit - len(collisions))):
-                collisions.append(CollisionRow(Mac(IPV4_MAC_BASE | mac), tuple(ref(l, mac) for l in layers)))
 
-        if pos < 0x100:
-            low_end = min(end, 0x100)
+class _IPv6Space:
+    """IPv6: a layer per /96 (the 96 lost bits), 2**32 positions; 33:33:00:00:00:01 is all-nodes."""
+
+    mac_base = IPV6_MAC_BASE
+
+    @staticmethod
+    def split(entry: Entry) -> Iterator[tuple[int, int, int]]:
+        yield entry.first & 0xFFFFFFFF, entry.last & 0xFFFFFFFF, entry.first >> 32
+
+    @staticmethod
+    def group(layer: int, pos: int) -> Group:
+        return IPv6Group(layer << 32 | pos)
+
+    @staticmethod
+    def link_local_span(layer: int, pos: int, end: int) -> tuple[int, int] | None:
+        """Interface- and link-local scopes (RFC 4291 2.7): never routed."""
+        return (pos, end) if (layer >> 80) & 0xF in (1, 2) else None
+
+    @staticmethod
+    def flood_span(pos: int, end: int) -> tuple[int, int] | None:
+        """33:33:00:00:00:01, the all-nodes MAC every port receives."""
+        return (1, 2) if pos <= 1 < end else None
+
+    @staticmethod
+    def flood_owner(pos: int) -> tuple[Group, str | None]:
+        return IPv6Group(0xFF02 << 112 | 1), "all nodes"
+
+
+_Space = type[_IPv4Space] | type[_IPv6Space]
+
+
+class _Sweep:
+    """Counters and bounded rows filled by :meth:`run` (one run per address family)."""
+
+    def __init__(self, items: list[Entry], limit: int) -> None:
+        self.items = items
+        self.limit = limit
+        self.groups = self.colliding_macs = self.colliding_groups = 0
+        self.flooded_groups = self.link_local_groups = self.duplicate_groups = self.conflicting_groups = 0
+        self.collisions: list[CollisionRow] = []
+        self.flooded: list[FloodedRow] = []
+        self.link_local: list[GroupRef] = []
+        self.duplicates: list[DuplicateRow] = []
+
+    def run(self, space: _Space, indices: list[int]) -> None:
+        # Every entry becomes per-layer intervals of MAC space; sweep their end points.
+        starts: list[tuple[int, int, int]] = []
+        ends: list[tuple[int, int, int]] = []
+        for idx in indices:
+            for lo, hi, layer in space.split(self.items[idx]):
+                starts.append((lo, layer, idx))
+                ends.append((hi + 1, layer, idx))
+        starts.sort()
+        ends.sort()
+        active: dict[int, dict[int, None]] = {}  # layer -> entries covering the current stretch
+        live: set[int] = set()  # layers with at least one covering entry
+        dup: set[int] = set()   # layers covered by two or more entries
+        limit, items = self.limit, self.items
+        beyond = 1 << 33
+
+        def ref(layer: int, pos: int) -> GroupRef:
+            labels: dict[str, None] = {}
+            origins: dict[str, None] = {}
+            for idx in sorted(active[layer]):
+                entry = items[idx]
+                if entry.label is not None:
+                    labels[entry.label] = None
+                origins[entry.origin or entry.text] = None
+            return GroupRef(space.group(layer, pos), tuple(labels), tuple(origins))
+
+        si = ei = 0
+        ns, ne = len(starts), len(ends)
+        while si < ns or ei < ne:
+            pos = min(starts[si][0] if si < ns else beyond, ends[ei][0] if ei < ne else beyond)
+            while ei < ne and ends[ei][0] == pos:
+                _, layer, idx = ends[ei]
+                bucket = active[layer]
+                del bucket[idx]
+                if not bucket:
+                    live.discard(layer)
+                    del active[layer]
+                elif len(bucket) < 2:
+                    dup.discard(layer)
+                ei += 1
+            while si < ns and starts[si][0] == pos:
+                _, layer, idx = starts[si]
+                bucket = active.setdefault(layer, {})
+                bucket[idx] = None
+                live.add(layer)
+                if len(bucket) >= 2:
+                    dup.add(layer)
+                si += 1
+            if not live:
+                continue
+            end = min(starts[si][0] if si < ns else beyond, ends[ei][0] if ei < ne else beyond)
+            length = end - pos
+            distinct = len(live)
+            self.groups += length * distinct
+            layers = sorted(live)
+
+            if distinct >= 2:
+                self.colliding_macs += length
+                self.colliding_groups += length * distinct
+                for p in range(pos, min(end, pos + limit - len(self.collisions))):
+                    self.collisions.append(CollisionRow(Mac(space.mac_base | p), tuple(ref(l, p) for l in layers)))
+
+            local_layers = []
+            local_span: tuple[int, int] | None = None
             for layer in layers:
-                if layer == 0:
-                    link_local_groups += low_end - pos
-                else:
-                    flooded_groups += low_end - pos
-            for mac in range(pos, low_end):
-                if len(flooded) >= limit and len(link_local) >= limit:
-                    break
-                for layer in layers:
-                    if layer == 0:
-                        if len(link_local) < limit:
-                            link_local.append(ref(0, mac))
-                    elif len(flooded) < limit:
-                        base = 0xE0000000 | mac
-                        flooded.append(FloodedRow(ref(layer, mac), Mac(IPV4_MAC_BASE | mac), IPv4Group(base),
-                                                  reg.IPV4_WELL_KNOWN.get(base)))
+                span = space.link_local_span(layer, pos, end)
+                if span is not None:
+                    local_layers.append(layer)
+                    local_span = span
+                    self.link_local_groups += span[1] - span[0]
+            if local_span is not None:
+                for p in range(*local_span):
+                    if len(self.link_local) >= limit:
+                        break
+                    for layer in local_layers:
+                        if len(self.link_local) < limit:
+                            self.link_local.append(ref(layer, p))
+            flood = space.flood_span(pos, end)
+            if flood is not None:
+                flood_layers = [layer for layer in layers if layer not in local_layers]
+                self.flooded_groups += (flood[1] - flood[0]) * len(flood_layers)
+                for p in range(*flood):
+                    if len(self.flooded) >= limit or not flood_layers:
+                        break
+                    owner, name = space.flood_owner(p)
+                    for layer in flood_layers:
+                        if len(self.flooded) < limit:
+                            self.flooded.append(FloodedRow(ref(layer, p), Mac(space.mac_base | p), owner, name))
 
-        for layer in sorted(dup):
-            labels = {items[idx].label for idx in active[layer]} - {None}
-            conflicting = len(labels) > 1
-            duplicate_groups += length
-            if conflicting:
-                conflicting_groups += length
-            for mac in range(pos, min(end, pos + limit - len(duplicates))):
-                duplicates.append(DuplicateRow(ref(layer, mac), conflicting))
+            for layer in sorted(dup):
+                labels = {items[idx].label for idx in active[layer]} - {None}
+                conflicting = len(labels) > 1
+                self.duplicate_groups += length
+                if conflicting:
+                    self.conflicting_groups += length
+                for p in range(pos, min(end, pos + limit - len(self.duplicates))):
+                    self.duplicates.append(DuplicateRow(ref(layer, p), conflicting))
 
+
+def audit(entries: Iterable[Entry], limit: int = DEFAULT_LIMIT) -> AuditReport:
+    """Audit a plan (any mix of single groups, ranges and CIDRs, IPv4 and IPv6) for MAC
+    collisions, flooded aliases, link-local groups and duplicates. Exact counts, bounded rows."""
+    if limit < 0:
+        raise ValueError("limit must be >= 0")
+    items = list(entries)
+    sweep = _Sweep(items, limit)
+    sweep.run(_IPv4Space, [i for i, e in enumerate(items) if e.version == 4])
+    v4_flooded, v4_local = sweep.flooded_groups, sweep.link_local_groups
+    sweep.run(_IPv6Space, [i for i, e in enumerate(items) if e.version == 6])
     blocks = _block_usage(items)
-    findings = _findings(colliding_macs, colliding_groups, flooded_groups, link_local_groups,
-                         duplicate_groups, conflicting_groups, blocks)
-    return AuditReport(len(items), groups, colliding_macs, colliding_groups, tuple(collisions),
-                       flooded_groups, tuple(flooded), link_local_groups, tuple(link_local),
-                       duplicate_groups, conflicting_groups, tuple(duplicates), blocks, limit,
-                       tuple(findings))
+    findings = _findings(sweep, blocks, v4_flooded, v4_local)
+    return AuditReport(len(items), sweep.groups, sweep.colliding_macs, sweep.colliding_groups,
+                       tuple(sweep.collisions), sweep.flooded_groups, tuple(sweep.flooded),
+                       sweep.link_local_groups, tuple(sweep.link_local), sweep.duplicate_groups,
+                       sweep.conflicting_groups, tuple(sweep.duplicates), blocks, limit, tuple(findings))
 
 
 def _block_usage(items: list[Entry]) -> tuple[BlockUsage, ...]:
-    """Distinct groups per IANA block, from the merged union of the entries."""
+    """Distinct groups per IANA block (IPv4) or per IPv6 kind, from the merged union of the entries."""
     merged: list[list[int]] = []
     for first, last in sorted((e.first, e.last) for e in items):
-        if merged and first <= merged[-1][1] + 1:
+        if merged and first <= merged[-1][1] + 1 and first >> 32 == merged[-1][1] >> 32:
             merged[-1][1] = max(merged[-1][1], last)
         else:
             merged.append([first, last])
     counts: dict[int, int] = {}
     starts = [b.first for b in reg.IPV4_BLOCKS]
+    ipv6_ssm = ipv6_other = 0
     for first, last in merged:
+        if first > 0xFFFFFFFF:  # IPv6: an interval never leaves its /96, so one test decides
+            if first >> 116 == 0xFF3 and (first >> 96) & 0xFFFF == 0:
+                ipv6_ssm += last - first + 1
+            else:
+                ipv6_other += last - first + 1
+            continue
         index = bisect.bisect_right(starts, first) - 1
         while index < len(reg.IPV4_BLOCKS) and reg.IPV4_BLOCKS[index].first <= last:
             block = reg.IPV4_BLOCKS[index]
             overlap = min(last, block.last) - max(first, block.first) + 1
             counts[index] = counts.get(index, 0) + overlap
             index += 1
-    return tuple(BlockUsage(reg.IPV4_BLOCKS[i].key, reg.IPV4_BLOCKS[i].name, reg.IPV4_BLOCKS[i].range_text, n)
-                 for i, n in sorted(counts.items()))
+    usage = [BlockUsage(reg.IPV4_BLOCKS[i].key, reg.IPV4_BLOCKS[i].name, reg.IPV4_BLOCKS[i].range_text, n)
+             for i, n in sorted(counts.items())]
+    if ipv6_ssm:
+        usage.append(BlockUsage("ipv6-ssm", "IPv6 Source-Specific Multicast", "ff3x::/32", ipv6_ssm))
+    if ipv6_other:
+        usage.append(BlockUsage("ipv6", "IPv6 multicast", "ff00::/8", ipv6_other))
+    return tuple(usage)
 
 
-def _findings(colliding_macs: int, colliding_groups: int, flooded_groups: int, link_local_groups: int,
-              duplicate_groups: int, conflicting_groups: int,
-              blocks: tuple[BlockUsage, ...]) -> list[Finding]:
+def _findings(sweep: _Sweep, blocks: tuple[BlockUsage, ...], v4_flooded: int, v4_local: int) -> list[Finding]:
     out: list[Finding] = []
+    colliding_macs, colliding_groups = sweep.colliding_macs, sweep.colliding_groups
     if colliding_macs:
         out.append(Finding("mac-collision", Severity.ERROR,
-                           f"{_plural(colliding_macs, 'MAC', ('carries', 'carry'))} {colliding_groups:,} groups of the plan: "
-                           "switches and NICs filtering by MAC deliver them together", rfc="RFC 1112 6.4",
-                           context={"macs": colliding_macs, "groups": colliding_groups}))
-    if flooded_groups:
+                           f"{_plural(colliding_macs, 'MAC', ('carries', 'carry'))} {colliding_groups:,} groups "
+                           "of the plan: switches and NICs filtering by MAC deliver them together",
+                           rfc="RFC 1112 6.4, RFC 2464 7", context={"macs": colliding_macs, "groups": colliding_groups}))
+    v6_flooded = sweep.flooded_groups - v4_flooded
+    if v4_flooded:
         out.append(Finding("flooded-alias", Severity.ERROR,
-                           f"{_plural(flooded_groups, 'group', ('shares', 'share'))} a MAC with 224.0.0.x "
-                           f"(x.0.0.y / x.128.0.y): snooping switches flood {'it' if flooded_groups == 1 else 'them'} "
-                           "to every port",
-                           rfc="RFC 4541 2.1.2", context={"groups": flooded_groups}))
-    if link_local_groups:
+                           f"{_plural(v4_flooded, 'group', ('shares', 'share'))} a MAC with 224.0.0.x "
+                           f"(x.0.0.y / x.128.0.y): snooping switches flood {'it' if v4_flooded == 1 else 'them'} "
+                           "to every port", rfc="RFC 4541 2.1.2", context={"groups": v4_flooded}))
+    if v6_flooded:
+        out.append(Finding("flooded-alias", Severity.ERROR,
+                           f"{_plural(v6_flooded, 'IPv6 group', ('shares', 'share'))} 33:33:00:00:00:01 with "
+                           "ff02::1 (all nodes): every port receives it", rfc="RFC 2464 7, RFC 4541 3",
+                           context={"groups": v6_flooded}))
+    v6_local = sweep.link_local_groups - v4_local
+    if v4_local:
         out.append(Finding("link-local-group", Severity.ERROR,
-                           f"{_plural(link_local_groups, 'group', ('is', 'are'))} in 224.0.0.0/24 (Local Network Control): "
-                           "never routed and flooded to every port", rfc="RFC 5771 4",
-                           context={"groups": link_local_groups}))
+                           f"{_plural(v4_local, 'group', ('is', 'are'))} in 224.0.0.0/24 (Local Network Control): "
+                           "never routed and flooded to every port", rfc="RFC 5771 4", context={"groups": v4_local}))
+    if v6_local:
+        out.append(Finding("link-local-group", Severity.ERROR,
+                           f"{_plural(v6_local, 'IPv6 group', ('has', 'have'))} interface- or link-local scope: "
+                           "never routed", rfc="RFC 4291 2.7", context={"groups": v6_local}))
+    duplicate_groups, conflicting_groups = sweep.duplicate_groups, sweep.conflicting_groups
     if conflicting_groups:
         out.append(Finding("duplicate-group", Severity.ERROR,
                            f"{_plural(conflicting_groups, 'group', ('carries', 'carry'))} different labels: "
-                           "two channels on one group",
-                           context={"groups": conflicting_groups}))
+                           "two channels on one group", context={"groups": conflicting_groups}))
     if duplicate_groups - conflicting_groups:
+        plain = duplicate_groups - conflicting_groups
         out.append(Finding("duplicate-entry", Severity.WARNING,
-                           f"{_plural(duplicate_groups - conflicting_groups, 'group', ('is', 'are'))} listed more than once "
-                           "(same label or none)", context={"groups": duplicate_groups - conflicting_groups}))
+                           f"{_plural(plain, 'group', ('is', 'are'))} listed more than once (same label or none)",
+                           context={"groups": plain}))
     reserved = sum(b.groups for b in blocks if b.key.startswith("reserved"))
     if reserved:
         out.append(Finding("reserved-block", Severity.WARNING,
                            f"{_plural(reserved, 'group', ('is', 'are'))} in blocks IANA keeps reserved (RFC 5771): "
                            "use 239/8 for private plans", rfc="RFC 5771 3", context={"groups": reserved}))
-    ssm = sum(b.groups for b in blocks if b.key == "ssm")
+    ssm = sum(b.groups for b in blocks if b.key in ("ssm", "ipv6-ssm"))
     if ssm:
         out.append(Finding("ssm-groups", Severity.INFO,
-                           f"{_plural(ssm, 'group', ('is', 'are'))} in 232/8: receivers need IGMPv3 (S,G) joins",
-                           rfc="RFC 4607 1", context={"groups": ssm}))
+                           f"{_plural(ssm, 'group', ('is', 'are'))} source-specific (232/8, ff3x::/32): receivers "
+                           "need IGMPv3 / MLDv2 (S,G) joins", rfc="RFC 4607 1", context={"groups": ssm}))
     return out
 
 

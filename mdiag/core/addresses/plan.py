@@ -44,8 +44,15 @@ class Entry:
     line: int | None = None
 
     def __post_init__(self) -> None:
-        if not IPV4_MULTICAST_FIRST <= self.first <= self.last <= IPV4_MULTICAST_LAST:
+        if self.first > 0xFFFFFFFF:
+            if not (self.first <= self.last and self.first >> 120 == 0xFF and self.first >> 32 == self.last >> 32):
+                raise AddressError(f"entry {self.text!r} is not an ascending interval inside one /96 of ff00::/8")
+        elif not IPV4_MULTICAST_FIRST <= self.first <= self.last <= IPV4_MULTICAST_LAST:
             raise AddressError(f"entry {self.text!r} is not an ascending interval inside 224.0.0.0/4")
+
+    @property
+    def version(self) -> int:
+        return 6 if self.first > 0xFFFFFFFF else 4
 
     @property
     def size(self) -> int:
@@ -56,8 +63,13 @@ class Entry:
         return self.first == self.last
 
     def to_json(self) -> dict[str, object]:
-        body: dict[str, object] = {"entry": self.text, "first": format_ipv4(self.first),
-                                   "last": format_ipv4(self.last), "size": self.size}
+        if self.version == 6:
+            import ipaddress
+
+            first, last = str(ipaddress.IPv6Address(self.first)), str(ipaddress.IPv6Address(self.last))
+        else:
+            first, last = format_ipv4(self.first), format_ipv4(self.last)
+        body: dict[str, object] = {"entry": self.text, "first": first, "last": last, "size": self.size}
         if self.label is not None:
             body["label"] = self.label
         if self.origin:
@@ -93,8 +105,7 @@ def parse_range(token: str) -> tuple[int, int]:
     if not token:
         raise AddressError("empty entry")
     if ":" in token:
-        raise AddressError(f"{token!r} is IPv6: the collision audit covers IPv4 01:00:5e MACs "
-                           "(use 'mdiag mac' for 33:33 MACs)")
+        return _parse_ipv6_range(token)
     if "/" in token:
         base_text, _, plen_text = token.partition("/")
         base = parse_ipv4(base_text)
@@ -123,6 +134,36 @@ def parse_range(token: str) -> tuple[int, int]:
             raise AddressError(f"{token!r}: range end {format_ipv4(last)} is below its start {format_ipv4(first)}")
         return first, last
     value = _multicast(parse_ipv4(token), token)
+    return value, value
+
+
+def _parse_ipv6_range(token: str) -> tuple[int, int]:
+    """IPv6 group, ``A-B`` or ``prefix/len`` (len >= 96: the 33:33 MAC keeps the low 32 bits)."""
+    import ipaddress
+
+    from mdiag.core.addresses.group import IPv6Group
+
+    if "/" in token:
+        try:
+            network = ipaddress.IPv6Network(token, strict=False)
+        except ValueError as exc:
+            raise AddressError(f"{token!r} is not an IPv6 block ({exc})") from None
+        if network.prefixlen < 96:
+            raise AddressError(f"{token!r} is wider than a /96: IPv6 blocks are audited up to 2^32 groups "
+                               "(the 33:33 MAC keeps the low 32 bits, so a /96 already uses every MAC once)")
+        if int(ipaddress.IPv6Address(token.partition("/")[0])) != int(network.network_address):
+            raise AddressError(f"{token!r} has host bits set (did you mean {network}?)")
+        first = IPv6Group(int(network.network_address)).value
+        return first, first + network.num_addresses - 1
+    if "-" in token:
+        left, _, right = token.partition("-")
+        first, last = IPv6Group.parse(left).value, IPv6Group.parse(right).value
+        if last < first:
+            raise AddressError(f"{token!r}: range end is below its start")
+        if first >> 32 != last >> 32:
+            raise AddressError(f"{token!r} spans more than one /96 (2^32 groups): split it")
+        return first, last
+    value = IPv6Group.parse(token).value
     return value, value
 
 

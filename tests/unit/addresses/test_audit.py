@@ -19,12 +19,18 @@ def brute(entries):
             seen[v] += 1
             if e.label is not None:
                 labels[v].add(e.label)
-    by_mac = defaultdict(set)
+    by_mac = defaultdict(set)  # IPv4: 01:00:5e + low 23 bits; IPv6: 33:33 + low 32 bits
     for v in seen:
-        by_mac[v & 0x7FFFFF].add(v)
+        by_mac[("v6", v & 0xFFFFFFFF) if v > 0xFFFFFFFF else ("v4", v & 0x7FFFFF)].add(v)
     colliding = {m: g for m, g in by_mac.items() if len(g) > 1}
-    flooded = sorted(v for v in seen if v & 0x7FFFFF < 256 and v >> 8 != 0xE00000)
-    link_local = sorted(v for v in seen if v >> 8 == 0xE00000)
+
+    def link_local_v6(v):
+        return (v >> 112) & 0xF in (1, 2)
+
+    flooded = sorted(v for v in seen if (v <= 0xFFFFFFFF and v & 0x7FFFFF < 256 and v >> 8 != 0xE00000)
+                     or (v > 0xFFFFFFFF and v & 0xFFFFFFFF == 1 and not link_local_v6(v)))
+    link_local = sorted(v for v in seen if (v <= 0xFFFFFFFF and v >> 8 == 0xE00000)
+                        or (v > 0xFFFFFFFF and link_local_v6(v)))
     dups = [v for v, n in seen.items() if n > 1]
     conflicting = [v for v in dups if len(labels[v]) > 1]
     return {
@@ -35,13 +41,14 @@ def brute(entries):
         "link_local_groups": len(link_local),
         "duplicate_groups": len(dups),
         "conflicting_groups": len(conflicting),
-        "first_collisions": sorted(colliding)[:10],
+        "first_collisions": sorted((0 if k[0] == "v4" else 1, k[1]) for k in colliding)[:10],
         "first_flooded": flooded[:10],
     }
 
 
-# Entries inside a few windows that alias each other (and 224.0.0.x), so collisions are frequent.
-BASES = [0xE0000000, 0xE0800000, 0xEF000000, 0xEF800000, 0xE8000000, 0xEF000100]
+# Entries inside a few windows that alias each other (and 224.0.0.x / ff02::1), so collisions are frequent.
+BASES = [0xE0000000, 0xE0800000, 0xEF000000, 0xEF800000, 0xE8000000, 0xEF000100,
+         0xFF02 << 112, 0xFF0E << 112, 0xFF3E << 112, (0xFF3E << 112) | (1 << 40)]
 
 
 @st.composite
@@ -64,10 +71,10 @@ def test_sweep_matches_brute_force(entries, limit):
     for key in ("groups", "colliding_macs", "colliding_groups", "flooded_groups", "link_local_groups",
                 "duplicate_groups", "conflicting_groups"):
         assert getattr(report, key) == expected[key], key
-    assert [r.mac.value & 0x7FFFFF for r in report.collisions] == expected["first_collisions"][:limit]
+    assert [(0 if r.mac.is_ipv4_multicast else 1, r.mac.value & 0xFFFFFFFF & (0x7FFFFF if r.mac.is_ipv4_multicast
+             else 0xFFFFFFFF)) for r in report.collisions] == expected["first_collisions"][:limit]
     for row in report.collisions:
-        macs = {g.group.value & 0x7FFFFF for g in row.groups}
-        assert macs == {row.mac.value & 0x7FFFFF} and len(row.groups) >= 2
+        assert {g.group.mac for g in row.groups} == {row.mac} and len(row.groups) >= 2
     assert len(report.flooded) == min(limit, expected["flooded_groups"])
     assert {r.group.group.value for r in report.flooded} <= set(
         v for e in entries for v in range(e.first, e.last + 1))

@@ -20,6 +20,21 @@ def test_range_forms(token, first, last):
     assert parse_range(token) == (ip(first), ip(last))
 
 
+@pytest.mark.parametrize(("token", "first", "last"), [
+    ("ff3e::8000:1", "ff3e::8000:1", "ff3e::8000:1"),
+    ("ff3e::8000:1-ff3e::8000:ff", "ff3e::8000:1", "ff3e::8000:ff"),
+    ("ff3e::/96", "ff3e::", "ff3e::ffff:ffff"),
+    ("ff05::1:3/128", "ff05::1:3", "ff05::1:3"),
+])
+def test_ipv6_range_forms(token, first, last):
+    import ipaddress
+
+    assert parse_range(token) == (int(ipaddress.IPv6Address(first)), int(ipaddress.IPv6Address(last)))
+    entry = parse_entry(f"{token} label")
+    assert entry.version == 6 and entry.label == "label"
+    assert entry.to_json()["first"] == first
+
+
 @pytest.mark.parametrize(("token", "fragment"), [
     ("239.1.1.1/16", "host bits set (did you mean 239.1.0.0/16?)"),
     ("239.1.0.0/33", "prefix length '33' is not 0-32"),
@@ -29,7 +44,12 @@ def test_range_forms(token, first, last):
     ("10.0.0.0/8", "10.0.0.0 is not multicast"),
     ("239.1.1.1-10.0.0.1", "10.0.0.1 is not multicast"),
     ("239.1.1", "is not an address"),
-    ("ff02::1", "IPv6"),
+    ("ff3e::1/64", "wider than a /96"),
+    ("ff3e::1/120", "has host bits set (did you mean ff3e::/120?)"),
+    ("ff3e::1-ff3f::1", "spans more than one /96"),
+    ("ff3e::9-ff3e::1", "below its start"),
+    ("fe80::/120", "is not multicast"),
+    ("zz::/96", "is not an IPv6 block"),
 ])
 def test_range_refusals(token, fragment):
     with pytest.raises(AddressError) as info:
