@@ -1,0 +1,26 @@
+"""docs/findings.md explains every code the analysis and the decoder can report."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from mdiag.analysis.codes import CODES
+from mdiag.core.igmp import FINDING_CODES
+
+DOC = (Path(__file__).resolve().parents[3] / "docs" / "findings.md").read_text()
+MDIAG = Path(__file__).resolve().parents[3] / "mdiag"
+
+
+def test_every_code_is_documented():
+    missing = [code for code in [*CODES, *FINDING_CODES] if f"`{code}`" not in DOC]
+    assert not missing, f"document these codes in docs/findings.md: {missing}"
+
+
+def test_every_emitted_analysis_code_is_registered():
+    sources = "".join((MDIAG / p).read_text() for p in (
+        "adapters/capture.py", "analysis/pipeline.py", "core/querier.py", "core/membership.py"))
+    emitted = set(re.findall(r'"((?:capture|querier|query|leave|mac|report|compat|traffic|members|igmp)'
+                             r'-[a-z0-9-]+)",\s*Severity', sources))
+    emitted |= set(re.findall(r'_problem\(\s*"([a-z-]+)"', sources))
+    assert emitted and emitted <= set(CODES), emitted - set(CODES)
