@@ -28,7 +28,7 @@ from typing import Any
 from mdiag.core.igmp import floatcode
 from mdiag.core.igmp.checksum import internet_checksum
 from mdiag.core.igmp.frame import host_mac, multicast_mac
-from mdiag.core.igmp.ipv4 import ROUTER_ALERT, IPv4Header, has_router_alert
+from mdiag.core.igmp.ipv4 import ROUTER_ALERT, IpFacts, IPv4Header, has_router_alert
 from mdiag.core.igmp.messages import (
     GroupRecord,
     IgmpMessage,
@@ -40,6 +40,7 @@ from mdiag.core.igmp.messages import (
     V2Report,
     V3Query,
     V3Report,
+    address,
     default_destination,
 )
 from mdiag.core.igmp.wire import Decoded, MalformedPacket, NotIgmp, decoded_from, encode
@@ -224,10 +225,8 @@ def parse_ip(data: bytes | Packet) -> Decoded:
     if packet.len < hlen:
         raise MalformedPacket(2, f"a total length of at least the header's {hlen} bytes", f"it is {packet.len}")
     options = original[20:hlen]
-    header = IPv4Header(src=packet.src, dst=packet.dst, ttl=packet.ttl, tos=packet.tos,
-                        df=bool(packet.flags.DF), router_alert=has_router_alert(options),
-                        identification=packet.id, protocol=packet.proto, options=options,
-                        checksum=packet.chksum, total_length=packet.len)
+    header = IpFacts(address(packet.src), address(packet.dst), packet.ttl, packet.tos, bool(packet.flags.DF),
+                     has_router_alert(options), packet.id, packet.proto, options, packet.chksum, packet.len)
     ip_ok = internet_checksum(original[:10] + b"\0\0" + original[12:hlen]) == packet.chksum
     truncated = packet.len > len(original)
     payload = original[hlen:packet.len]

@@ -8,8 +8,9 @@ Models (:mod:`.messages`)
     ``Query``; ``default_destination(msg)``; ``address(x)``; constants
     ``ALL_SYSTEMS, ALL_ROUTERS, IGMPV3_ROUTERS, ZERO_ADDRESS``.
 IPv4 (:mod:`.ipv4`)
-    ``IPv4Header`` (decoded facts or crafting spec: TTL, TOS, DF, Router Alert,
-    options, checksum and length overrides), ``ROUTER_ALERT``.
+    ``IPv4Header`` (crafting spec: TTL, TOS, DF, Router Alert, options, checksum and
+    length overrides), ``IpFacts`` (a decoded header, same attribute names; ``.header()``
+    gives the IPv4Header), ``ROUTER_ALERT``.
 Encoding (:mod:`.wire`, :mod:`.frame`)
     ``encode(msg, checksum=None, trailing=b"") -> bytes`` (IGMP payload),
     ``encode_ipv4(msg, header=None) -> bytes``,
@@ -17,8 +18,9 @@ Encoding (:mod:`.wire`, :mod:`.frame`)
     ``multicast_mac(group)``.
 Decoding (:mod:`.wire`)
     ``decode_igmp(payload, ip=None) -> Decoded``, ``decode_ipv4(packet) -> Decoded``,
-    ``parse_ipv4_header(packet)``; ``Decoded`` has ``message, findings, checksum,
-    checksum_ok, ip, ip_checksum_ok, trailing`` and ``src/dst/ttl/tos/df/router_alert``.
+    ``parse_ipv4_header(packet)``; ``Decoded`` (an immutable NamedTuple) has ``message,
+    findings, checksum, checksum_ok, ip (IpFacts), ip_checksum_ok, trailing`` and
+    ``src/dst/ttl/tos/df/router_alert/version/kind``.
     ``MalformedPacket`` (``.offset``, ``.expected``) when nothing can be decoded;
     its subclass ``NotIgmp`` for IPv4 packets of another protocol or fragments.
 Codes and checksums (:mod:`.floatcode`, :mod:`.checksum`)
@@ -35,7 +37,7 @@ from __future__ import annotations
 from mdiag.core.igmp import floatcode, view
 from mdiag.core.igmp.checksum import internet_checksum, ones_complement_sum
 from mdiag.core.igmp.frame import build_frame, ethernet_header, host_mac, multicast_mac
-from mdiag.core.igmp.ipv4 import ROUTER_ALERT, IPv4Header
+from mdiag.core.igmp.ipv4 import ROUTER_ALERT, IpFacts, IPv4Header
 from mdiag.core.igmp.messages import (
     ALL_ROUTERS,
     ALL_SNOOPERS,
@@ -76,7 +78,7 @@ from mdiag.core.igmp.wire import (
 __all__ = [
     "ALL_ROUTERS", "ALL_SNOOPERS", "ALL_SYSTEMS", "IGMPV3_ROUTERS", "MESSAGE_CLASSES", "ROUTER_ALERT",
     "ZERO_ADDRESS", "view", "decoded_from",
-    "Decoded", "FINDING_CODES", "GroupRecord", "IPv4Header", "IgmpMessage", "MalformedPacket",
+    "Decoded", "FINDING_CODES", "GroupRecord", "IPv4Header", "IpFacts", "IgmpMessage", "MalformedPacket",
     "NotIgmp", "Query", "RecordType", "UnknownMessage", "V1Query", "V1Report", "V2Leave", "V2Query",
     "V2Report", "V3Query", "V3Report", "address", "build_frame", "decode_igmp", "decode_ipv4",
     "default_destination", "encode", "encode_ipv4", "ethernet_header", "floatcode", "host_mac",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address
+from typing import NamedTuple
 
 from mdiag.core.igmp.checksum import internet_checksum
 from mdiag.core.igmp.messages import ZERO, address
@@ -45,6 +46,41 @@ def has_router_alert(options: bytes) -> bool:
             return False
         i += length
     return False
+
+
+class IpFacts(NamedTuple):
+    """The IPv4 header of a decoded packet, as it was on the wire (RFC 791 3.1).
+
+    A NamedTuple rather than a dataclass because the bulk decoder builds one per
+    packet: a tuple is created in one C call, a frozen dataclass in one call per
+    field. Same attribute names as :class:`IPv4Header`; :meth:`header` turns it into one
+    (to re-craft what was seen).
+    """
+
+    src: IPv4Address
+    dst: IPv4Address
+    ttl: int
+    tos: int
+    df: bool
+    router_alert: bool
+    identification: int
+    protocol: int
+    options: bytes
+    checksum: int
+    total_length: int
+    mf: bool = False
+    fragment_offset: int = 0
+
+    @property
+    def ihl(self) -> int:
+        """Header length in 32-bit words."""
+        return 5 + len(self.options) // 4
+
+    def header(self) -> IPv4Header:
+        """The same header as a crafting spec (checksum and length recomputed)."""
+        return IPv4Header(self.src, self.dst, self.ttl, self.tos, self.df, self.router_alert,
+                          self.identification, self.protocol, self.options, None, None, self.mf,
+                          self.fragment_offset)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,14 @@ and :func:`message_findings`; both are cheap when nothing is wrong.
 from __future__ import annotations
 
 from ipaddress import IPv4Address
+from typing import Any
 
 from mdiag.core.findings import Finding, Severity
-from mdiag.core.igmp.ipv4 import TOS_INTERNETWORK_CONTROL, IPv4Header
+from mdiag.core.igmp.ipv4 import TOS_INTERNETWORK_CONTROL, IpFacts, IPv4Header
 from mdiag.core.igmp.messages import (
+    ALL_ROUTERS,
+    ALL_SYSTEMS,
+    IGMPV3_ROUTERS,
     GroupRecord,
     IgmpMessage,
     RecordType,
@@ -94,30 +98,16 @@ def message_findings(message: IgmpMessage, trailing: bytes = b"",
     """Findings about the IGMP message itself (not its IP header or checksum)."""
     out: list[Finding] = []
     cls = type(message)
-    if cls is V2Report or cls is V1Report:
-        g = int(message.group)  # type: ignore[union-attr]
-        if g == _ALL_SYSTEMS:
-            out.append(finding("report-for-all-systems", "report for 224.0.0.1 (all systems)", offset=4))
-        elif not _is_multicast(g):
-            out.append(finding("group-not-multicast", f"reported group {message.group} is not multicast",  # type: ignore[union-attr]
-                               offset=4))
-        elif _is_ssm(g):
-            out.append(finding("ssm-old-version-report",
-                               f"IGMPv{message.version} report for SSM group {message.group}", offset=4))  # type: ignore[union-attr]
-        if message.unused:  # type: ignore[union-attr]
-            out.append(finding("reserved-nonzero", f"unused byte 1 is 0x{message.unused:02x}", offset=1))  # type: ignore[union-attr]
-    elif cls is V2Leave:
-        g = int(message.group)  # type: ignore[union-attr]
-        if g == _ALL_SYSTEMS:
-            out.append(finding("report-for-all-systems", "leave for 224.0.0.1 (all systems)", offset=4))
-        elif not _is_multicast(g):
-            out.append(finding("group-not-multicast", f"left group {message.group} is not multicast", offset=4))  # type: ignore[union-attr]
-        if message.unused:  # type: ignore[union-attr]
-            out.append(finding("reserved-nonzero", f"unused byte 1 is 0x{message.unused:02x}", offset=1))  # type: ignore[union-attr]
-    elif cls is V3Query:
-        _v3_query_findings(message, out)  # type: ignore[arg-type]
+    if cls is V2Report or cls is V1Report or cls is V2Leave:
+        m: Any = message
+        g = int(m.group)
+        # Fast path: an ordinary multicast group that is neither 224.0.0.1 nor SSM.
+        if not (_ALL_SYSTEMS < g <= 0xEFFFFFFF and g >> 24 != 232) or m.unused:
+            _v1v2_findings(m, g, out)
     elif cls is V3Report:
         _v3_report_findings(message, out)  # type: ignore[arg-type]
+    elif cls is V3Query:
+        _v3_query_findings(message, out)  # type: ignore[arg-type]
     elif cls is V2Query or cls is V1Query:
         g = int(message.group)  # type: ignore[union-attr]
         if g and not _is_multicast(g):
@@ -127,6 +117,18 @@ def message_findings(message: IgmpMessage, trailing: bytes = b"",
         out.append(finding("trailing-bytes", f"{len(trailing)} bytes after the message",
                            offset=(end - len(trailing)) if end is not None else None))
     return out
+
+
+def _v1v2_findings(m: Any, g: int, out: list[Finding]) -> None:
+    what = "leave" if type(m) is V2Leave else "report"
+    if g == _ALL_SYSTEMS:
+        out.append(finding("report-for-all-systems", f"{what} for 224.0.0.1 (all systems)", offset=4))
+    elif not _is_multicast(g):
+        out.append(finding("group-not-multicast", f"{what} for {m.group}, which is not multicast", offset=4))
+    elif _is_ssm(g) and type(m) is not V2Leave:
+        out.append(finding("ssm-old-version-report", f"IGMPv{m.version} report for SSM group {m.group}", offset=4))
+    if m.unused:
+        out.append(finding("reserved-nonzero", f"unused byte 1 is 0x{m.unused:02x}", offset=1))
 
 
 def _v3_query_findings(message: V3Query, out: list[Finding]) -> None:
@@ -151,7 +153,14 @@ def _v3_report_findings(message: V3Report, out: list[Finding]) -> None:
         out.append(finding("reserved-nonzero", f"reserved bytes 4-5 are 0x{message.reserved2:04x}", offset=4))
     offset = 8
     for index, record in enumerate(message.records):
-        _record_findings(record, index, offset, out)
+        rtype = record.record_type
+        g = int(record.group)
+        # Fast path: a defined type, an ordinary group (not 224.0.0.1, not SSM in EXCLUDE mode),
+        # no aux data and unicast sources.
+        if (type(rtype) is not RecordType or not _ALL_SYSTEMS < g <= 0xEFFFFFFF or record.aux_data
+                or (g >> 24 == 232 and (rtype == 2 or rtype == 4))
+                or any(_bad_source(int(s)) for s in record.sources)):
+            _record_findings(record, index, offset, out)
         offset += 8 + 4 * len(record.sources) + len(record.aux_data)
 
 
@@ -183,23 +192,38 @@ def expected_destinations(message: IgmpMessage) -> tuple[IPv4Address, ...]:
     return (default_destination(message),)
 
 
-def ip_findings(ip: IPv4Header, message: IgmpMessage) -> list[Finding]:
+def ip_findings(ip: IpFacts | IPv4Header, message: IgmpMessage) -> list[Finding]:
     """Findings about the IPv4 header that carried ``message`` (RFC 2236 2, RFC 3376 4)."""
+    cls = type(message)
+    if cls is UnknownMessage:
+        return []  # other protocols (DVMRP, mtrace, MRD) have their own rules
+    version = message.version
+    if cls is V3Report:
+        expected = IGMPV3_ROUTERS
+    elif cls is V2Report or cls is V1Report:
+        expected = message.group  # type: ignore[union-attr]
+    elif cls is V2Leave:
+        expected = ALL_ROUTERS
+    else:
+        expected = message.group if int(message.group) else ALL_SYSTEMS  # type: ignore[union-attr]
+    dst = ip.dst
+    # Fast path: TTL 1, Router Alert (v2/v3), TOS 0xc0 (v3), conforming destination, not a 0.0.0.0 query.
+    if (ip.ttl == 1 and (ip.router_alert or version == 1)
+            and (version != 3 or ip.tos == TOS_INTERNETWORK_CONTROL)
+            and (dst is expected or dst == expected)
+            and (message.type != 0x11 or int(ip.src) != 0)):
+        return []
     out: list[Finding] = []
-    if type(message) is UnknownMessage:
-        return out  # other protocols (DVMRP, mtrace, MRD) have their own rules
     if ip.ttl != 1:
         out.append(finding("ip-ttl-not-1", f"IP TTL is {ip.ttl}, not 1", ttl=ip.ttl))
-    version = message.version
     if version != 1 and not ip.router_alert:
         out.append(finding("router-alert-missing", f"{_label(message)} without IP Router Alert"))
     if version == 3 and ip.tos != TOS_INTERNETWORK_CONTROL:
         out.append(finding("ip-tos-not-0xc0", f"IP TOS is 0x{ip.tos:02x}, not 0xc0", tos=ip.tos))
-    expected = default_destination(message)
-    if ip.dst != expected:
+    if dst != expected:
         out.append(finding("wrong-destination",
-                           f"{_label(message)} sent to {ip.dst}, expected {expected}",
-                           dst=str(ip.dst), expected=str(expected)))
+                           f"{_label(message)} sent to {dst}, expected {expected}",
+                           dst=str(dst), expected=str(expected)))
     if message.type == 0x11 and int(ip.src) == 0:
         out.append(finding("query-from-zero-source", "query from 0.0.0.0 (snooping switch proxy query)"))
     return out

@@ -16,14 +16,13 @@ values the wire format already bounds.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from ipaddress import IPv4Address
-from typing import Any
+from typing import Any, NamedTuple
 
 from mdiag.core.findings import Finding, Severity
 from mdiag.core.igmp import validate
 from mdiag.core.igmp.checksum import internet_checksum
-from mdiag.core.igmp.ipv4 import PROTO_IGMP, ROUTER_ALERT, IPv4Header, has_router_alert
+from mdiag.core.igmp.ipv4 import PROTO_IGMP, ROUTER_ALERT, IpFacts, IPv4Header, has_router_alert
 from mdiag.core.igmp.messages import (
     _BY_VALUE,
     GroupRecord,
@@ -36,6 +35,7 @@ from mdiag.core.igmp.messages import (
     V2Report,
     V3Query,
     V3Report,
+    default_destination,
 )
 from mdiag.errors import InputError
 
@@ -119,8 +119,6 @@ def encode_ipv4(message: IgmpMessage, header: IPv4Header | None = None, *,
                 checksum: int | None = None, trailing: bytes = b"") -> bytes:
     """A complete IPv4 packet: ``header`` (defaults: TTL 1, TOS 0xc0, DF, Router Alert,
     destination as RFC 2236/3376 say for the message) followed by :func:`encode`."""
-    from mdiag.core.igmp.messages import default_destination
-
     payload = encode(message, checksum=checksum, trailing=trailing)
     if header is None:
         header = IPv4Header(dst=default_destination(message))
@@ -130,19 +128,19 @@ def encode_ipv4(message: IgmpMessage, header: IPv4Header | None = None, *,
 # --------------------------------------------------------------------------- decoded value
 
 
-@dataclass(frozen=True, slots=True)
-class Decoded:
+class Decoded(NamedTuple):
     """One decoded IGMP message with its IP facts, checksum status and findings.
 
     ``ip`` is None when only an IGMP payload was decoded. ``checksum_ok`` is None
-    when the packet was cut short and the checksum cannot be verified.
+    when the packet was cut short and the checksum cannot be verified. A NamedTuple
+    (immutable, one C call to build) because capture analysis makes millions.
     """
 
     message: IgmpMessage
     findings: tuple[Finding, ...]
     checksum: int
     checksum_ok: bool | None
-    ip: IPv4Header | None = None
+    ip: IpFacts | None = None
     ip_checksum_ok: bool | None = None
     trailing: bytes = b""
 
@@ -187,6 +185,7 @@ class Decoded:
 # --------------------------------------------------------------------------- decoder
 
 _new = object.__new__
+_tuple_new = tuple.__new__
 _set = object.__setattr__
 _from_bytes = int.from_bytes
 _addr_cache: dict[bytes, IPv4Address] = {}
@@ -291,7 +290,88 @@ def _parse(payload: bytes) -> tuple[IgmpMessage, int]:
     return msg, n
 
 
-def decode_igmp(payload: bytes, ip: IPv4Header | None = None, *, ip_checksum_ok: bool | None = None,
+#: Payload memo: IGMP payload bytes -> (message, checksum, checksum ok, trailing, findings).
+#: Decoding is a pure function of the bytes and every result is immutable, so
+#: byte-identical payloads (hosts repeat the same reports all day) are decoded once.
+#: (message, checksum, checksum ok, trailing, findings, expected IP destination or None,
+#:  version, is a query): the last three let decode_ipv4 check the IP header inline.
+_Part = tuple[Any, int, "bool | None", bytes, "tuple[Finding, ...]", "IPv4Address | None", "int | None", bool]
+_memo: dict[bytes, _Part] = {}
+_MEMO_ENTRIES = 16384
+_MEMO_MAX_PAYLOAD = 256
+_memo_on = True
+
+
+def set_payload_memo(enabled: bool) -> None:
+    """Turn the payload memo on or off (benchmarks measure both); clears it."""
+    global _memo_on
+    _memo_on = enabled
+    _memo.clear()
+
+
+def _payload_part(payload: bytes, message: IgmpMessage, used: int,
+                  truncated: bool) -> _Part:
+    """Checksum status, trailing bytes and message findings: everything that depends
+    on the IGMP payload alone."""
+    trailing = payload[used:] if used < len(payload) else b""
+    n = len(payload)
+    v1 = type(message) is V1Query or type(message) is V1Report
+    checksum_ok: bool | None
+    if truncated:
+        checksum_ok = None
+    else:
+        covered = payload[:8] if v1 else payload
+        if len(covered) & 1:
+            covered = covered + b"\x00"
+        number = _from_bytes(covered, "big")
+        checksum_ok = number % 0xFFFF == 0 and number != 0
+    checksum = (payload[2] << 8) | payload[3] if n >= 4 else 0
+    findings = validate.message_findings(message, trailing, used + len(trailing))
+    if checksum_ok is False:
+        covered = payload[:8] if v1 else payload
+        good = internet_checksum(covered[:2] + b"\x00\x00" + covered[4:])
+        findings.insert(0, validate.finding("igmp-checksum-bad",
+                                            f"IGMP checksum 0x{checksum:04x} is wrong, should be 0x{good:04x}",
+                                            offset=2, found=checksum, expected=good))
+    if type(message) is UnknownMessage:
+        expected = None  # other protocols have their own IP rules: no IP findings
+    else:
+        expected = default_destination(message)
+    return (message, checksum, checksum_ok, trailing, tuple(findings) if findings else (), expected,
+            message.version, message.type == 0x11)
+
+
+def _analyse_payload(payload: bytes, truncated: bool) -> _Part:
+    if _memo_on and not truncated:
+        hit = _memo.get(payload)
+        if hit is not None:
+            return hit
+    message, used = _parse(payload)
+    part = _payload_part(payload, message, used, truncated)
+    if _memo_on and not truncated and len(payload) <= _MEMO_MAX_PAYLOAD:
+        if len(_memo) >= _MEMO_ENTRIES:
+            _memo.clear()
+        _memo[payload] = part
+    return part
+
+
+def _assemble(part: _Part, ip: IpFacts | None,
+              ip_checksum_ok: bool | None, truncated: bool) -> Decoded:
+    message, checksum, checksum_ok, trailing, findings = part[:5]
+    if ip is not None:
+        extra = validate.ip_findings(ip, message)
+        if extra or ip_checksum_ok is False or truncated:
+            front = []
+            if truncated:
+                front.append(validate.finding("ip-truncated",
+                                              f"packet cut short of its IP total length {ip.total_length}"))
+            if ip_checksum_ok is False:
+                front.append(validate.finding("ip-checksum-bad", f"IP header checksum 0x{ip.checksum:04x} is wrong"))
+            findings = (*front, *findings, *extra)
+    return _tuple_new(Decoded, (message, findings, checksum, checksum_ok, ip, ip_checksum_ok, trailing))
+
+
+def decode_igmp(payload: bytes, ip: IpFacts | None = None, *, ip_checksum_ok: bool | None = None,
                 truncated: bool = False) -> Decoded:
     """Decode one IGMP message (the IP payload, already cut at the IP total length).
 
@@ -300,53 +380,18 @@ def decode_igmp(payload: bytes, ip: IPv4Header | None = None, *, ip_checksum_ok:
     """
     if type(payload) is not bytes:
         payload = bytes(payload)
-    message, used = _parse(payload)
-    return decoded_from(message, payload, used, ip, ip_checksum_ok=ip_checksum_ok, truncated=truncated)
+    return _assemble(_analyse_payload(payload, truncated), ip, ip_checksum_ok, truncated)
 
 
-def decoded_from(message: IgmpMessage, payload: bytes, used: int, ip: IPv4Header | None = None, *,
+def decoded_from(message: IgmpMessage, payload: bytes, used: int, ip: IpFacts | None = None, *,
                  ip_checksum_ok: bool | None = None, truncated: bool = False) -> Decoded:
     """The :class:`Decoded` for ``message`` parsed by another decoder (the scapy adapter)
     from ``payload``, of which it used the first ``used`` bytes: same checksum rules
     and findings as :func:`decode_igmp`."""
-    trailing = payload[used:] if used < len(payload) else b""
-    n = len(payload)
-    if truncated:
-        checksum_ok: bool | None = None
-    elif type(message) is V1Query or type(message) is V1Report:
-        checksum_ok = _sum_ok(payload[:8])
-    else:
-        checksum_ok = _sum_ok(payload)
-    checksum = (payload[2] << 8) | payload[3] if n >= 4 else 0
-    findings = validate.message_findings(message, trailing, used + len(trailing))
-    if checksum_ok is False:
-        covered = payload[:8] if type(message) is V1Query or type(message) is V1Report else payload
-        good = internet_checksum(covered[:2] + b"\x00\x00" + covered[4:])
-        findings.insert(0, validate.finding("igmp-checksum-bad",
-                                            f"IGMP checksum 0x{checksum:04x} is wrong, should be 0x{good:04x}",
-                                            offset=2, found=checksum, expected=good))
-    if ip is not None:
-        if ip_checksum_ok is False:
-            findings.insert(0, validate.finding("ip-checksum-bad",
-                                                f"IP header checksum 0x{ip.checksum:04x} is wrong", offset=None))
-        if truncated:
-            findings.insert(0, validate.finding("ip-truncated",
-                                                f"packet cut short of its IP total length {ip.total_length}"))
-        extra = validate.ip_findings(ip, message)
-        if extra:
-            findings.extend(extra)
-    result: Any = _new(Decoded)
-    _set(result, "message", message)
-    _set(result, "findings", tuple(findings) if findings else ())
-    _set(result, "checksum", checksum)
-    _set(result, "checksum_ok", checksum_ok)
-    _set(result, "ip", ip)
-    _set(result, "ip_checksum_ok", ip_checksum_ok)
-    _set(result, "trailing", trailing)
-    return result
+    return _assemble(_payload_part(bytes(payload), message, used, truncated), ip, ip_checksum_ok, truncated)
 
 
-def parse_ipv4_header(packet: bytes) -> tuple[IPv4Header, bool, bytes, bool]:
+def parse_ipv4_header(packet: bytes) -> tuple[IpFacts, bool, bytes, bool]:
     """(header, header checksum ok, IGMP payload cut at total length, truncated).
 
     Raises :class:`NotIgmp` for other protocols and fragments, :class:`MalformedPacket`
@@ -369,36 +414,51 @@ def parse_ipv4_header(packet: bytes) -> tuple[IPv4Header, bool, bytes, bool]:
         raise NotIgmp(6, "an unfragmented packet", "IGMP is never fragmented; this is a fragment")
     if total < hlen:
         raise MalformedPacket(2, f"a total length of at least the header's {hlen} bytes", f"it is {total}")
-    header_bytes = packet[:hlen]
-    ip_ok = _sum_ok(header_bytes)
-    options = header_bytes[20:]
-    ip: Any = _new(IPv4Header)
-    _set(ip, "src", _addr(src))
-    _set(ip, "dst", _addr(dst))
-    _set(ip, "ttl", ttl)
-    _set(ip, "tos", tos)
-    _set(ip, "df", bool(frag & 0x4000))
-    _set(ip, "router_alert", options == ROUTER_ALERT or (bool(options) and has_router_alert(options)))
-    _set(ip, "identification", ident)
-    _set(ip, "protocol", proto)
-    _set(ip, "options", options)
-    _set(ip, "checksum", csum)
-    _set(ip, "total_length", total)
-    _set(ip, "mf", False)
-    _set(ip, "fragment_offset", 0)
-    truncated = total > n
-    payload = packet[hlen:total]
-    return ip, ip_ok, payload, truncated
+    ip_ok = _sum_ok(packet[:hlen])
+    options = packet[20:hlen]
+    ip = _tuple_new(IpFacts, (_addr(src), _addr(dst), ttl, tos, (frag & 0x4000) != 0,
+                              options == ROUTER_ALERT or (len(options) > 0 and has_router_alert(options)),
+                              ident, proto, options, csum, total, False, 0))
+    return ip, ip_ok, packet[hlen:total], total > n
 
 
 def decode_ipv4(packet: bytes) -> Decoded:
-    """Decode an IPv4 packet carrying IGMP; the message is cut at the IP total length."""
+    """Decode an IPv4 packet carrying IGMP; the message is cut at the IP total length.
+
+    This is the bulk decoder's hot path: the common case runs inline, any problem
+    with the header goes through :func:`parse_ipv4_header` for its precise error.
+    """
     if type(packet) is not bytes:
         packet = bytes(packet)
-    ip, ip_ok, payload, truncated = parse_ipv4_header(packet)
-    try:
-        return decode_igmp(payload, ip, ip_checksum_ok=ip_ok, truncated=truncated)
-    except MalformedPacket as exc:
-        hlen = len(ip.options or b"") + 20
-        detail = f"IGMP byte {exc.offset}" + (f"; {exc.detail}" if exc.detail else "")
-        raise MalformedPacket(hlen + exc.offset, exc.expected, detail) from None
+    n = len(packet)
+    if n < 20:
+        parse_ipv4_header(packet)  # raises
+    vihl, tos, total, ident, frag, ttl, proto, csum, src, dst = _IP.unpack_from(packet)
+    hlen = (vihl & 0x0F) << 2
+    if vihl >> 4 != 4 or hlen < 20 or hlen > n or proto != 2 or frag & 0x3FFF or total < hlen:
+        parse_ipv4_header(packet)  # raises the precise MalformedPacket / NotIgmp
+    number = _from_bytes(packet[:hlen], "big")
+    ip_ok = number % 0xFFFF == 0 and number != 0
+    options = packet[20:hlen]
+    cache = _addr_cache
+    ip = _tuple_new(IpFacts, (cache.get(src) or _addr(src), cache.get(dst) or _addr(dst), ttl, tos,
+                              (frag & 0x4000) != 0,
+                              options == ROUTER_ALERT or (hlen > 20 and has_router_alert(options)),
+                              ident, proto, options, csum, total, False, 0))
+    truncated = total > n
+    payload = packet[hlen:total]
+    part = _memo.get(payload) if not truncated else None
+    if part is None:
+        try:
+            part = _analyse_payload(payload, truncated)
+        except MalformedPacket as exc:
+            detail = f"IGMP byte {exc.offset}" + (f"; {exc.detail}" if exc.detail else "")
+            raise MalformedPacket(hlen + exc.offset, exc.expected, detail) from None
+    # Inline form of validate.ip_findings for the common case (nothing to report).
+    expected = part[5]
+    version = part[6]
+    if ip_ok and not truncated and (expected is None or (
+            ttl == 1 and (version == 1 or ip[5]) and (version != 3 or tos == 0xC0)
+            and (ip[1] is expected or ip[1] == expected) and not (part[7] and src == b"\0\0\0\0"))):
+        return _tuple_new(Decoded, (part[0], part[4], part[1], part[2], ip, True, part[3]))
+    return _assemble(part, ip, ip_ok, truncated)
