@@ -270,7 +270,7 @@ def describe(name: str, igmp: tuple[procnet.IgmpInterface, ...] | None = None) -
     """Everything ``mdiag ifaces`` shows about one interface."""
     index = interface_index(name)
     if igmp is None:
-        igmp = igmp_state()
+        igmp = igmp_state(reveal_sources=False)
     entry = next((i for i in igmp if i.index == index), None)
     try:
         mtu: int | None = interface_mtu(name)
@@ -285,7 +285,7 @@ def describe(name: str, igmp: tuple[procnet.IgmpInterface, ...] | None = None) -
 
 
 def all_interfaces() -> list[InterfaceInfo]:
-    igmp = igmp_state()
+    igmp = igmp_state(reveal_sources=False)
     result = []
     for name in interface_names():
         try:

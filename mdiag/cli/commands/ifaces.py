@@ -21,7 +21,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     errors: list[str] = []
     if args.names:
-        igmp = interfaces.igmp_state()
+        igmp = interfaces.igmp_state(reveal_sources=False)
         infos = []
         for name in dict.fromkeys(args.names):
             try:

@@ -87,10 +87,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", action="append", default=[], metavar="S",
                         help="source-specific join (SSM, option 39); repeat or comma-separate")
     parser.add_argument("--port", type=int, default=5001, help="UDP port (default 5001)")
-    stop = parser.add_mutually_exclusive_group()
+    stop = parser.add_argument_group("when to stop (whichever comes first)")
     stop.add_argument("--duration", default=None, metavar="T", help="how long: 10s, 500ms, 2m (default 10s)")
     stop.add_argument("--count", type=int, default=None, metavar="N",
                       help="stop after N datagrams (test-stream data or plain)")
+    stop.add_argument("--until-end", action="store_true",
+                      help="stop once every test stream seen has ended (the sender's END marker)")
     parser.add_argument("--max-loss", type=float, default=None, metavar="PCT",
                         help="exit 1 when any stream loses more than PCT percent")
     parser.add_argument("--min-packets", type=int, default=None, metavar="N",
@@ -162,7 +164,10 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         join_ns = {m.group: m.join_ns for m in receiver.members}
         try:
             receiver.receive(handler, until_ns=time.monotonic_ns() + int(duration * 1e9),
-                             max_packets=args.count, tick=tick if live else None)
+                             max_packets=args.count, tick=tick if live else None,
+                             stop=(lambda: bool(collector.streams) and all(
+                                 s.end_total is not None for s in collector.streams))
+                             if args.until_end else None)
         except KeyboardInterrupt:
             interrupted = True
         elapsed = time.monotonic() - started

@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="1000pps, 2kpps, 10mbit (UDP payload bits, like iperf2 -b) or max "
                              "(default 1000pps; --stdin: max)")
     parser.add_argument("--size", type=int, default=1200, help="datagram payload bytes (default 1200, min 32)")
-    stop = parser.add_mutually_exclusive_group()
+    stop = parser.add_argument_group("when to stop (whichever comes first)")
     stop.add_argument("--duration", default=None, metavar="T", help="how long: 10s, 500ms, 2m (default 10s)")
     stop.add_argument("--count", type=int, default=None, metavar="N", help="send N datagrams")
     parser.add_argument("--stdin", action="store_true", help="send each input line as one datagram")
@@ -46,10 +46,14 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise InputError(f"--tos {args.tos} is out of range 0..255")
     if args.stdin and args.count is not None:
         raise InputError("--count does not apply to --stdin (every input line is sent once)")
+    if not args.stdin and not 32 <= args.size <= 65507:
+        raise InputError(f"--size {args.size} must be 32..65507 bytes (the test-stream header is 32)")
     kind = "unicast" if args.unicast else "broadcast" if args.broadcast else "multicast"
     rate_text = args.rate or ("max" if args.stdin else "1000pps")
     rate = parse_rate(rate_text)
     duration = parse_duration(args.duration) if args.duration else None
+    if not args.stdin:
+        rate.pps(args.size)  # refuses absurd rates before any socket exists
     sender = sockets.Sender(args.destination, args.port, args.iface, ttl=args.ttl,
                             loop=not args.no_loop, kind=kind, source_port=args.source_port, tos=args.tos)
     interrupted = False
@@ -63,8 +67,6 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 result = sockets.SendResult(0, 0, 0.0, 0)
             _summary(args, env, result, rate_text, sender, None)
             return ExitStatus.INTERRUPTED if interrupted else ExitStatus.OK
-        if args.size < 32 or args.size > 65507:
-            raise InputError(f"--size {args.size} must be 32..65507 bytes (the test-stream header is 32)")
         pps = rate.pps(args.size)
         if args.count is None and duration is None:
             duration = 10.0
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
         try:
             result = sender.send_stream(size=args.size, pacing=pacing, budget=budget,
-                                        duration=None if args.count is not None else duration,
+                                        duration=duration,
                                         stream_id=stream_id, clock_id=clock_id,
                                         progress=progress if live else None)
         except KeyboardInterrupt:

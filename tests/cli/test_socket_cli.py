@@ -1,0 +1,76 @@
+"""Bad inputs of ifaces/groups/doctor/send/listen/lab/verify: one line, documented status, no socket.
+
+Everything here fails during validation, before any socket or namespace exists, so it is safe
+in the root namespace and needs no root.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from mdiag.errors import ExitStatus
+
+
+@pytest.mark.parametrize("argv, text", [
+    (["send", "239.1.1.1"], "--iface"),
+    (["send", "239.1.1.1", "--iface", "lo", "--rate", "1000"], "add a unit"),
+    (["send", "239.1.1.1", "--iface", "lo", "--rate", "100gbit", "--size", "32"], "limit"),
+    (["send", "239.1.1.1", "--iface", "lo", "--size", "10"], "--size 10"),
+    (["send", "239.1.1.1", "--iface", "lo", "--port", "70000"], "--port 70000"),
+    (["send", "239.1.1.1", "--iface", "lo", "--ttl", "300"], "--ttl 300"),
+    (["send", "239.1.1.1", "--iface", "lo", "--duration", "soon"], "not a duration"),
+    (["send", "239.1.1.1", "--iface", "lo", "--stdin", "--count", "3"], "--count does not apply"),
+    (["send", "239.1.1.1", "--iface", "lo", "--unicast", "--broadcast"], "not allowed with"),
+    (["listen", "239.1.1.1"], "--iface"),
+    (["listen", "nonsense", "--iface", "lo"], "nonsense"),
+    (["listen", "239.1.1.9-239.1.1.1", "--iface", "lo"], "below the first"),
+    (["listen", "239.0.0.0-239.255.255.255", "--iface", "lo"], "more than 65536"),
+    (["listen", "239.1.1.1", "--iface", "lo", "--max-loss", "200"], "percentage"),
+    (["listen", "239.1.1.1", "--iface", "lo", "--count", "0"], "at least 1"),
+    (["listen", "239.1.1.1", "--iface", "lo", "--source", "239.9.9.9"], "not a unicast"),
+    (["listen", "239.1.1.1", "--iface", "lo", "--source", "10.1.1"], "--source 10.1.1"),
+    (["doctor"], "--iface"),
+    (["doctor", "--iface", "lo", "--port", "0"], "--port 0"),
+    (["doctor", "--iface", "lo", "--group", "10.1.1.1"], "not a multicast group"),
+    (["doctor", "--iface", "lo", "--groups", "-1"], "--groups -1"),
+    (["lab", "up", "--prefix", "BAD"], "must be 'md'"),
+    (["lab", "up", "--hosts", "0", "--prefix", "mdnever"], "1..200 hosts"),
+    (["lab", "frobnicate"], "invalid choice"),
+    (["lab", "up", "--querier", "v4"], "invalid choice"),
+    (["verify", "239.1.1.1"], "--lab"),
+    (["verify", "239.1.1.1", "--lab", "--sender-iface", "x"], "not both"),
+    (["verify", "239.1.1.1,239.1.1.2", "--lab"], "one group"),
+    (["verify", "239.1.1.1", "--lab", "--hold", "1h"], "at most 600"),
+])
+def test_bad_input_is_one_line_and_status_2(cli, argv, text):
+    result = cli(*argv)
+    assert result.status == ExitStatus.BAD_INPUT, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert text in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_interfaces_are_answered_one_by_one(cli):
+    result = cli("ifaces", "lo", "nope0", "nope1")
+    assert result.status == ExitStatus.BAD_INPUT
+    assert "lo" in result.stdout  # the good one is still shown
+    assert result.stderr.count("\n") == 2 and "nope0" in result.stderr and "nope1" in result.stderr
+
+
+def test_ifaces_json_schema(cli):
+    result = cli("ifaces", "lo", "--json")
+    doc = result.json()
+    assert result.status == 0 and doc["schema"] == 1 and doc["command"] == "ifaces"
+    (lo,) = doc["interfaces"]
+    assert lo["name"] == "lo" and lo["index"] >= 1 and "127.0.0.1/8" in lo["ipv4"]
+
+
+def test_lab_without_root_says_so_in_one_line(cli, monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    for argv in (["lab", "up"], ["lab", "down"], ["lab", "status"], ["lab", "exec", "h1", "--", "true"],
+                 ["verify", "239.1.1.1", "--lab"]):
+        result = cli(*argv)
+        assert result.status == ExitStatus.NO_PERMISSION, argv
+        assert result.stderr.count("\n") == 1 and "root" in result.stderr

@@ -1,0 +1,106 @@
+"""mdiag send -> mdiag listen between lab hosts, as separate processes (the way users run them)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+
+def _listen(lab, host, *args):
+    return lab.popen(host, lab.mdiag_argv("listen", *args), stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE, text=True)
+
+
+def _finish(proc, timeout=20):
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    return proc.returncode, out, err
+
+
+def _wait_joined(lab, host, group, timeout=5.0):
+    """Bounded wait until the bridge has the host as a member (the listener has joined)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if host in lab.members(group):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{host} never joined {group}")
+
+
+def test_stream_statistics_and_exit_status(mdiag_lab):
+    group = "239.50.0.1"
+    ok = _listen(mdiag_lab, "h2", group, "--iface", "lab0", "--port", "7001", "--duration", "6",
+                 "--until-end", "--json", "--max-loss", "0.5")
+    strict = _listen(mdiag_lab, "h3", group, "--iface", "lab0", "--port", "7001", "--duration", "6",
+                     "--until-end", "--json", "--min-packets", "5000")
+    _wait_joined(mdiag_lab, "h2", group)
+    _wait_joined(mdiag_lab, "h3", group)
+    sent = mdiag_lab.run("h1", mdiag_lab.mdiag_argv("send", group, "--iface", "lab0", "--port", "7001",
+                                                     "--count", "2000", "--rate", "4000pps", "--json"),
+                         timeout=20)
+    assert sent.returncode == 0, sent.stderr
+    summary = json.loads(sent.stdout)
+    assert summary["sent"] == 2000 and summary["schema"] == 1 and summary["command"] == "send"
+    assert 0.4 < summary["elapsed_s"] < 0.7  # 2000 at 4000 pps: paced, not blasted
+    status, out, err = _finish(ok)
+    assert status == 0, err
+    doc = json.loads(out)
+    (stream,) = doc["streams"]
+    assert (stream["received"], stream["lost"], stream["duplicated"], stream["ended"]) == (2000, 0, 0, True)
+    assert stream["stream_id"] == summary["stream_id"]
+    assert stream["latency_ms"] is not None  # same kernel: same clock
+    assert stream["join_to_first_ms"] > 0 and doc["ok"] is True
+    status, out, err = _finish(strict)
+    assert status == 1, "fewer than --min-packets must exit 1"
+    assert "fewer than --min-packets 5000" in json.loads(out)["problems"][0]
+
+
+def test_stdin_lines_arrive_intact(mdiag_lab):
+    group = "239.50.0.2"
+    listener = _listen(mdiag_lab, "h2", group, "--iface", "lab0", "--port", "7002", "--duration", "6",
+                       "--count", "3", "--json")
+    _wait_joined(mdiag_lab, "h2", group)
+    lines = ["hello multicast", "  spaces kept  ", "ünïcode ✓"]
+    sent = mdiag_lab.run("h1", mdiag_lab.mdiag_argv("send", group, "--iface", "lab0", "--port", "7002",
+                                                     "--stdin"), input="\n".join(lines) + "\n")
+    assert sent.returncode == 0, sent.stderr
+    assert "sent 3 lines" in sent.stdout
+    status, out, err = _finish(listener)
+    assert status == 0, err
+    assert [p["text"] for p in json.loads(out)["plain"]] == lines
+
+
+def test_bad_inputs_give_one_line_each(mdiag_lab, cli):
+    with mdiag_lab.inside("h2"):
+        busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        busy.bind(("0.0.0.0", 7003))  # no SO_REUSEADDR: nobody may share the port
+        try:
+            in_use = cli("listen", "239.50.0.3", "--iface", "lab0", "--port", "7003", "--duration", "0.2")
+        finally:
+            busy.close()
+        unknown = cli("listen", "239.50.0.3", "--iface", "nope0", "--duration", "0.2")
+        mixed = cli("listen", "10.1.2.3,239.50.0.4,239.1.1", "--iface", "lab0", "--port", "7004",
+                    "--duration", "0.2", "--json")
+        unicast = cli("send", "198.18.0.13", "--iface", "lab0", "--count", "1")
+        unicast_ok = cli("send", "198.18.0.13", "--iface", "lab0", "--count", "3", "--unicast", "--json")
+        doctor = cli("doctor", "--iface", "nope0")
+    assert in_use.status == 2 and "7003" in in_use.stderr and "in use" in in_use.stderr
+    assert unknown.status == 2 and "interfaces here: lo, lab0" in unknown.stderr.replace("interfaces: ", "interfaces here: ")
+    assert mixed.status == 2
+    assert mixed.stderr.count("\n") == 2  # two bad groups, one line each
+    assert "10.1.2.3 is not a multicast group" in mixed.stderr and "239.1.1" in mixed.stderr
+    assert [g["group"] for g in mixed.json()["groups"]] == ["239.50.0.4"]  # the good one still ran
+    assert unicast.status == 2 and "--unicast" in unicast.stderr
+    assert unicast_ok.status == 0 and unicast_ok.json()["sent"] == 3
+    assert doctor.status == 2 and "lab0" in doctor.stderr
+    for r in (in_use, unknown, mixed, unicast, doctor):
+        assert "Traceback" not in r.stderr

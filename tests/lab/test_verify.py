@@ -1,0 +1,43 @@
+"""mdiag verify in the lab: delivery, snooping, join and leave delay, exit statuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from mdiag.adapters.lab import BridgeConfig
+
+pytestmark = pytest.mark.lab
+
+
+def test_verify_delivery_and_leave_in_the_lab(mdiag_lab_factory, cli):
+    lab = mdiag_lab_factory(hosts=3, bridge=BridgeConfig.fast(flood_unregistered=False))
+    result = cli("verify", "239.60.0.1", "--lab", "--lab-prefix", lab.prefix, "--receivers", "h2",
+                 "--hold", "0.4s", "--repeat", "2", "--max-join-delay", "100ms",
+                 "--max-leave-delay", "1s", "--json")
+    assert result.status == 0, result.stdout + result.stderr
+    doc = result.json()
+    (h2,) = doc["receivers"]
+    assert h2["delivered"] and all(n > 200 for n in h2["datagrams"])
+    assert h2["join_delay_ms"]["max"] < 100
+    lmqt_ms = 1000 * lab.bridge.last_member_interval * lab.bridge.last_member_count
+    assert lmqt_ms * 0.8 < h2["leave_delay_ms"]["median"] < lmqt_ms + 300
+    assert h2["stopped_after_leave"] and len(h2["rounds"]) == 2
+    (h3,) = doc["non_members"]
+    assert h3["host"] == "h3" and h3["datagrams_while_joined"] == 0
+
+
+def test_verify_fails_when_the_switch_floods(mdiag_lab_factory, cli):
+    lab = mdiag_lab_factory(hosts=3, bridge=BridgeConfig.fast(snooping=False))
+    result = cli("verify", "239.60.0.2", "--lab", "--lab-prefix", lab.prefix, "--receivers", "h2",
+                 "--hold", "0.3s", "--leave-timeout", "0.8s")
+    assert result.status == 1
+    assert "h3 (not a member) got" in result.stdout
+    assert "did not stop" in result.stdout
+
+
+def test_verify_bad_inputs(cli):
+    assert cli("verify", "10.0.0.1", "--lab").status == 2
+    r = cli("verify", "239.1.1.1")
+    assert r.status == 2 and "--lab" in r.stderr and r.stderr.count("\n") == 1
+    assert cli("verify", "239.1.1.1", "--lab", "--repeat", "0").status == 2
+    assert cli("verify", "239.1.1.1", "--lab", "--rate", "max").status == 2
