@@ -188,8 +188,8 @@ def _print_report(report: Any, env: Environment, unreadable: int = 0) -> None:
                          ["MAC", "groups sharing it"], out)
     if report.flooded_groups:
         gap()
-        print(f"Flooded aliases: {_n(report.flooded_groups, 'group', 'shares', 'share')} a MAC with a "
-              f"link-local group; snooping switches flood {'it' if report.flooded_groups == 1 else 'them'} "
+        print(f"Flooded aliases: {_n(report.flooded_groups, 'group', 'shares', 'share')} the MAC of a "
+              f"link-local group, so snooping switches flood {'it' if report.flooded_groups == 1 else 'them'} "
               f"to every port ({_shown(report.flooded_groups, len(report.flooded))})", file=out)
         if report.flooded:
             render.table(([r.group.group, ", ".join(r.group.labels), str(r.mac),
