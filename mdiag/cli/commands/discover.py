@@ -147,7 +147,10 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         sender.close()
     result = discover(rounds, own_addresses={str(src_ip)})
     findings = list(result.findings) + list({f.message: f for f in extra}.values())
-    query_desc = f"IGMPv{message.version} {message.kind} from {src_ip}" + \
+    label = {"v3-query": "general query", "v2-query": "general query", "v1-query": "general query",
+             "v3-group-query": "group-specific query", "v2-group-query": "group-specific query",
+             "v3-group-source-query": "group-and-source-specific query"}.get(message.kind, message.kind)
+    query_desc = f"IGMPv{message.version} {label} from {src_ip}" + \
         (f" for {args.group}" if args.group else "") + \
         (f" sources {','.join(args.source)}" if args.source else "")
     if args.json:
