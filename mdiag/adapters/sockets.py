@@ -31,7 +31,7 @@ import select
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -478,14 +478,25 @@ class SendResult:
 class Sender:
     """A UDP socket connected to ``destination:port``: multicast (default), unicast or broadcast.
 
+    Several multicast destinations (a list) share one unconnected socket; streams then go
+    round-robin, one datagram per group in turn, each group with its own sequence numbers.
+
     Multicast leaves through ``iface`` (``IP_MULTICAST_IF`` with the interface index) with
     ``ttl`` (default 1: never past the first router). Unicast and broadcast are bound to
     ``iface`` with SO_BINDTODEVICE when one is given.
     """
 
-    def __init__(self, destination: str, port: int, iface: str | None = None, *, ttl: int = 1,
-                 loop: bool = True, kind: str = "multicast", source_port: int = 0,
+    def __init__(self, destination: str | Sequence[str], port: int, iface: str | None = None, *,
+                 ttl: int = 1, loop: bool = True, kind: str = "multicast", source_port: int = 0,
                  sndbuf: int = DEFAULT_SNDBUF, tos: int = 0) -> None:
+        destinations = [destination] if isinstance(destination, str) else list(destination)
+        if not destinations:
+            raise InputError("no destination to send to")
+        for other in destinations[1:]:
+            if not is_multicast(other):
+                raise InputError(f"{other} is not a multicast group: several destinations must all be groups")
+        destination = destinations[0]
+        self.destinations = [(d, port) for d in destinations]
         if kind not in ("multicast", "unicast", "broadcast"):
             raise InputError(f"sender kind must be multicast, unicast or broadcast, not {kind!r}")
         if not 1 <= port <= 65535:
@@ -528,10 +539,11 @@ class Sender:
                     s.bind(("0.0.0.0", source_port))
                 except OSError as exc:
                     raise explain(exc, action="bind", port=source_port) from None
-            try:
-                s.connect((destination, port))
-            except OSError as exc:
-                raise explain(exc, action="send to", group=destination, iface=iface) from None
+            if len(self.destinations) == 1:
+                try:
+                    s.connect((destination, port))
+                except OSError as exc:
+                    raise explain(exc, action="send to", group=destination, iface=iface) from None
         except BaseException:
             self.sock.close()
             raise
@@ -559,6 +571,8 @@ class Sender:
                     progress_interval: float = 1.0) -> SendResult:
         """Send test-stream datagrams until ``budget`` packets, ``duration`` seconds or ``stop()``.
 
+        With several destinations ``pacing`` and ``budget`` count datagrams over all groups
+        (round-robin: datagram ``n`` goes to group ``n % G`` with sequence ``n // G``).
         ``pacing`` None sends as fast as the host allows. ENOBUFS/EAGAIN from a full queue
         are retried after a short pause (counted in ``retries``); the sequence number is
         only consumed by a datagram the kernel accepted, so receivers see no false loss.
@@ -567,6 +581,9 @@ class Sender:
         pack = st.SEQ_TIME.pack_into
         off = st.SEQ_TIME_OFFSET
         send = self.sock.send
+        dests = self.destinations
+        groups = len(dests)
+        sendto = self.sock.sendto
         wall = time.time_ns
         mono = time.monotonic_ns
         sleep = time.sleep
@@ -601,10 +618,16 @@ class Sender:
             if limit >= 0 and sent + n > limit:
                 n = limit - sent
             try:
-                for _ in range(n):
-                    pack(buf, off, sent, wall())
-                    send(buf)
-                    sent += 1
+                if groups == 1:
+                    for _ in range(n):
+                        pack(buf, off, sent, wall())
+                        send(buf)
+                        sent += 1
+                else:
+                    for _ in range(n):
+                        pack(buf, off, sent // groups, wall())
+                        sendto(buf, dests[sent % groups])
+                        sent += 1
             except (BlockingIOError, InterruptedError):
                 retries += 1
                 sleep(0.0002)
@@ -626,11 +649,14 @@ class Sender:
 
     def send_end(self, stream_id: int, sent: int, clock_id: int = 0, repeats: int = 3) -> None:
         """Tell receivers the stream is over (END marker, sent ``repeats`` times 1 ms apart)."""
+        groups = len(self.destinations)
         for i in range(repeats):
-            try:
-                self.sock.send(st.end_marker(stream_id, sent, time.time_ns(), clock_id))
-            except OSError:
-                pass
+            for index, dest in enumerate(self.destinations):
+                total = sent if groups == 1 else sent // groups + (1 if index < sent % groups else 0)
+                try:
+                    self.sock.sendto(st.end_marker(stream_id, total, time.time_ns(), clock_id), dest)
+                except OSError:
+                    pass
             if i + 1 < repeats:
                 time.sleep(0.001)
 
@@ -651,7 +677,8 @@ class Sender:
                     time.sleep(wait / 1e9)
             while True:
                 try:
-                    self.sock.send(payload)
+                    for dest in self.destinations:
+                        self.sock.sendto(payload, dest)
                     break
                 except OSError as exc:
                     if exc.errno in (errno.ENOBUFS, errno.EAGAIN):

@@ -12,7 +12,9 @@ HELP = "send a paced, sequenced test stream (or stdin lines) to a group on one i
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("destination", metavar="GROUP", help="multicast group (or address with --unicast/--broadcast)")
+    parser.add_argument("destination", metavar="GROUP",
+                        help="multicast group, list or range (239.1.0.1-239.1.3.232: one stream per group, "
+                             "round-robin), or an address with --unicast/--broadcast")
     parser.add_argument("--iface", required=True, metavar="IFACE", help="interface to send on (required)")
     parser.add_argument("--port", type=int, default=5001, help="UDP destination port (default 5001)")
     parser.add_argument("--ttl", type=int, default=1, help="multicast TTL (default 1: stays on the link)")
@@ -49,12 +51,20 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if not args.stdin and not 32 <= args.size <= 65507:
         raise InputError(f"--size {args.size} must be 32..65507 bytes (the test-stream header is 32)")
     kind = "unicast" if args.unicast else "broadcast" if args.broadcast else "multicast"
+    destinations = [args.destination]
+    if kind == "multicast" and ("," in args.destination or "-" in args.destination):
+        from mdiag.cli.commands.listen import parse_group_list
+
+        destinations, errors = parse_group_list([args.destination])
+        if errors:
+            raise InputError(errors[0])
     rate_text = args.rate or ("max" if args.stdin else "1000pps")
     rate = parse_rate(rate_text)
     duration = parse_duration(args.duration) if args.duration else None
     if not args.stdin:
         rate.pps(args.size)  # refuses absurd rates before any socket exists
-    sender = sockets.Sender(args.destination, args.port, args.iface, ttl=args.ttl,
+    groups = len(destinations)
+    sender = sockets.Sender(destinations, args.port, args.iface, ttl=args.ttl,
                             loop=not args.no_loop, kind=kind, source_port=args.source_port, tos=args.tos)
     interrupted = False
     with sender:
@@ -67,10 +77,10 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 result = sockets.SendResult(0, 0, 0.0, 0)
             _summary(args, env, result, rate_text, sender, None)
             return ExitStatus.INTERRUPTED if interrupted else ExitStatus.OK
-        pps = rate.pps(args.size)
+        pps = rate.pps(args.size) * groups  # the rate is per group
         if args.count is None and duration is None:
             duration = 10.0
-        budget = packet_budget(pps, duration, args.count)
+        budget = packet_budget(pps, duration, None if args.count is None else args.count * groups)
         pacing = None if rate.unlimited else Pacing(pps, burst=max(1, min(64, int(pps / 1000) + 1)))
         stream_id = sockets.random_stream_id()
         clock_id = interfaces.boot_clock_id()
@@ -82,7 +92,10 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
         try:
             result = sender.send_stream(size=args.size, pacing=pacing, budget=budget,
-                                        duration=duration,
+                                        # the budget ends a timed stream exactly; the
+                                        # deadline only bounds a host that cannot keep up
+                                        duration=None if duration is None else
+                                        duration if budget is None else duration * 1.5 + 1,
                                         stream_id=stream_id, clock_id=clock_id,
                                         progress=progress if live else None)
         except KeyboardInterrupt:
@@ -98,6 +111,10 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 def _summary(args: argparse.Namespace, env: Environment, result: Any, rate: str, sender: Any,
              pps: float | None) -> None:
     local = sender.local_address
+    if local[0] == "0.0.0.0":  # unconnected (several groups): show the interface's address
+        from mdiag.adapters import interfaces
+
+        local = ((interfaces.first_ipv4(args.iface) or "0.0.0.0"), local[1])
     if args.json:
         from mdiag.cli import render
 
@@ -108,10 +125,13 @@ def _summary(args: argparse.Namespace, env: Environment, result: Any, rate: str,
         return
     mbit = result.bytes * 8 / result.elapsed / 1e6 if result.elapsed else 0.0
     what = "lines" if args.stdin else f"datagrams of {args.size} bytes"
+    if len(sender.destinations) > 1:
+        what += f" over {len(sender.destinations)} groups"
     stream = f", stream id {result.stream_id}" if result.stream_id is not None else ""
     print(f"sent {result.sent:,} {what} from {local[0]}:{local[1]} to {args.destination}:{args.port} "
           f"on {args.iface} in {result.elapsed:.3f} s ({result.pps:,.0f} pps, {mbit:,.2f} Mbit/s"
-          f"{', target ' + rate if pps else ''}){stream}", file=env.stdout)
+          f"{', target ' + rate + (' per group' if len(sender.destinations) > 1 else '') if pps else ''})"
+          f"{stream}", file=env.stdout)
     if result.retries:
         print(f"the kernel queue was full {result.retries:,} times (ENOBUFS): retried, nothing skipped",
               file=env.stdout)
