@@ -36,6 +36,9 @@ class PcapWriter:
         self.path = os.fspath(path)
         self.linktype = linktype
         self.count = 0
+        #: When appending: records already in the file and the time of the last one.
+        self.count_before = 0
+        self.last_time_ns: int | None = None
         exists = os.path.exists(self.path)
         if exists and os.path.isdir(self.path):
             raise InputError(f"{self.path} is a directory; give a file name for the capture")
@@ -74,6 +77,24 @@ class PcapWriter:
             self._stream.close()
             raise InputError(f"{self.path} has link type {linktype}, not {self.linktype}; "
                              "write to another file")
+        # Walk the record headers to learn the last timestamp, so appended records can
+        # keep the capture in time order. A cut-short last record is refused: records
+        # written after it could not be read back.
+        record = struct.Struct(endian + "IIII")
+        scale = 1 if self._nanosecond else 1000
+        size = os.fstat(self._stream.fileno()).st_size
+        position = 24
+        while position < size:
+            head = self._stream.read(16)
+            if len(head) < 16 or position + 16 + record.unpack(head)[2] > size:
+                self._stream.close()
+                raise InputError(f"{self.path} ends with a cut-short record (at byte {position}); "
+                                 "appending would make the rest unreadable: write to another file")
+            seconds, fraction, caplen, _ = record.unpack(head)
+            position += 16 + caplen
+            self._stream.seek(position)
+            self.last_time_ns = seconds * 1_000_000_000 + fraction * scale
+            self.count_before += 1
         self._stream.seek(0, os.SEEK_END)
 
     def write(self, frame: bytes, time_ns: int, orig_len: int | None = None) -> None:

@@ -249,7 +249,7 @@ def _message(payload: bytes) -> IgmpMessage:
         raise MalformedPacket(n, "an 8-byte IGMP header", f"only {n} bytes")
     kind = payload[0]
     if kind == 0x11 and 8 < n < 12:
-        raise MalformedPacket(8, "nothing (8-byte v1/v2 query) or the IGMPv3 query fields to byte 12",
+        raise MalformedPacket(8, "an 8-byte (v1/v2) or at least 12-byte (v3) query",
                               f"{n}-byte query, ignored by RFC 3376 7.1")
     try:
         if kind == 0x11 and n >= 12:

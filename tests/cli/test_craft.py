@@ -125,3 +125,18 @@ def test_vlan_and_trailing(cli):
     assert frame[12:16] == bytes.fromhex("8100002a")
     d = decode_ipv4(frame[18:])
     assert d.trailing == bytes(4) and d.checksum_ok
+
+
+def test_append_keeps_time_order_and_refuses_cut_short_file(cli, tmp_path):
+    from mdiag.adapters.capture import open_capture
+
+    path = tmp_path / "ordered.pcap"
+    assert cli("craft", "v2-report", "-g", "239.1.1.1", "--pcap", str(path), "--count", "2",
+               "--interval", "100").status == 0
+    assert cli("craft", "v2-leave", "-g", "239.1.1.1", "--pcap", str(path), "--append").status == 0
+    with open_capture(path) as capture:
+        times = [f.time_ns for f in capture]
+    assert times == sorted(times) and times[2] - times[1] >= 10**9 - 1000  # its own --interval after the last
+    path.write_bytes(path.read_bytes()[:-3])
+    r = cli("craft", "v2-leave", "-g", "239.1.1.1", "--pcap", str(path), "--append")
+    assert r.status == 2 and "cut-short" in r.stderr

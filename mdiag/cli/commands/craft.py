@@ -284,6 +284,8 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         start = time.time_ns()
         step = round(args.interval * 1e9)
         with PcapWriter(args.pcap, force=args.force, append=args.append) as writer:
+            if writer.last_time_ns is not None:  # keep the capture in time order
+                start = max(start, writer.last_time_ns + step)
             for i in range(args.count):
                 writer.write(frame, start + i * step)
         print(f"wrote {args.count} {message.kind} frame{'s' if args.count > 1 else ''} "

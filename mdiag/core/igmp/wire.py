@@ -242,7 +242,7 @@ def _parse(payload: bytes) -> tuple[IgmpMessage, int]:
             _set(msg, "group", _addr(group))
             return msg, 8
         if n < 12:
-            raise MalformedPacket(8, "nothing (8-byte v1/v2 query) or the IGMPv3 query fields to byte 12",
+            raise MalformedPacket(8, "an 8-byte (v1/v2) or at least 12-byte (v3) query",
                                   f"{n}-byte query, ignored by RFC 3376 7.1")
         flags, qqic, count = _V3Q_TAIL.unpack_from(payload, 8)
         end = 12 + 4 * count
