@@ -20,9 +20,12 @@ def test_json_schema(cli):
     body = cli("classify", "--json", "232.1.1.1", "234.192.0.2").json()
     assert body["schema"] == 1 and body["command"] == "classify" and body["errors"] == []
     ssm, prefix = body["results"]
-    assert set(ssm) >= {"input", "group", "version", "block", "block_key", "block_range", "rfc", "scope",
+    assert set(ssm) >= {"input", "group", "version", "block", "block_key", "block_range", "block_cidrs", "rfc", "scope",
                         "sub_scope", "name", "mac", "consequence", "facts", "details"}
     assert ssm["block_key"] == "ssm" and ssm["block_range"] == "232.0.0.0/8"
+    assert ssm["block_cidrs"] == ["232.0.0.0/8"]
+    glop = cli("classify", "--json", "233.1.1.1").json()["results"][0]
+    assert glop["block_cidrs"][0] == "233.0.0.0/9" and glop["block_cidrs"][-1] == "233.248.0.0/14"
     assert "(S,G)" in ssm["consequence"]
     assert prefix["details"]["unicast_prefix"] == "192.0.2.0/24"
 

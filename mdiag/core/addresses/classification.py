@@ -40,6 +40,8 @@ class Classification:
     consequences: tuple[str, ...]
     facts: tuple[str, ...] = ()
     details: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    #: the block as exact CIDRs (one for most blocks; GLOP needs six)
+    block_cidrs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.consequences:
@@ -60,6 +62,7 @@ class Classification:
             "block": self.block,
             "block_key": self.block_key,
             "block_range": self.block_range,
+            "block_cidrs": list(self.block_cidrs or (self.block_range,)),
             "rfc": self.rfc,
             "scope": self.scope,
             "sub_scope": self.sub_scope,
@@ -114,6 +117,7 @@ def _classify_v4(group: IPv4Group) -> Classification:
     facts: list[str] = []
     details: dict[str, Any] = {}
     consequences = [block.consequence]
+
     name = reg.IPV4_WELL_KNOWN.get(value)
     sub_scope: str | None = None
     o1, o2, o3, o4 = value >> 24, (value >> 16) & 255, (value >> 8) & 255, value & 255
@@ -160,7 +164,7 @@ def _classify_v4(group: IPv4Group) -> Classification:
     return Classification(
         group=group, block=block.name, block_key=block.key, block_range=block.range_text, rfc=block.rfc,
         scope=block.scope, sub_scope=sub_scope, name=name, mac=multicast_mac(group),
-        consequences=tuple(consequences), facts=tuple(facts), details=details,
+        consequences=tuple(consequences), facts=tuple(facts), details=details, block_cidrs=block.cidrs,
     )
 
 

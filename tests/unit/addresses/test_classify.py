@@ -94,7 +94,7 @@ def test_admin_subscope_boundaries(first, last, key):
     ("224.0.0.251", "mDNS"), ("224.0.0.252", "LLMNR"), ("224.0.1.1", "NTP"),
     ("224.0.1.39", "Cisco RP announce"), ("224.0.1.40", "Cisco RP discovery"), ("224.0.1.129", "PTP primary"),
     ("224.0.1.130", "PTP alternate 1"), ("224.0.1.132", "PTP alternate 3"), ("224.0.1.187", "all CoAP nodes"),
-    ("224.2.127.254", "SAPv1 announcements"),
+    ("224.2.127.254", "SAPv1 announcements"), ("224.0.1.75", "SIP"), ("224.0.23.12", "KNXnet/IP (EIBnet/IP)"),
     ("239.255.255.250", "SSDP (Local Scope)"), ("239.255.255.255", "SAP (Session Announcement Protocol) (Local Scope)"),
     ("239.255.255.253", "SLPv2 discovery (Local Scope)"), ("239.195.255.255", "SAP (Session Announcement Protocol) (Organization-Local Scope)"),
     ("233.252.0.7", "MCAST-TEST-NET (documentation)"),
