@@ -8,8 +8,8 @@ One entry per line (or per command-line argument)::
     239.1.0.0/16  sports pool   a CIDR block (host bits must be zero)
     # comment                   blank lines and comments are skipped
 
-The label may also follow a comma, semicolon or tab (CSV-ish exports); on the
-command line ``239.1.1.1=BBC`` attaches a label. Entries stream: a plan is never
+The label may also follow a comma, semicolon, tab or ``=`` (``239.1.1.1=BBC``,
+handy on the command line). Entries stream: a plan is never
 expanded into groups, each entry stays one interval ``[first, last]``.
 """
 
@@ -167,12 +167,14 @@ def _parse_ipv6_range(token: str) -> tuple[int, int]:
     return value, value
 
 
-def parse_entry(text: str, origin: str = "", line: int | None = None, *, allow_equals: bool = False) -> Entry:
+def parse_entry(text: str, origin: str = "", line: int | None = None) -> Entry:
     """Parse one entry (address/range/CIDR plus optional label). Raises :class:`AddressError`."""
     raw = text.strip()
-    if allow_equals and "=" in raw:
+    first_token = _SPLIT.split(raw, maxsplit=1)[0]
+    label: str | None
+    if "=" in first_token:  # 239.1.1.1=BBC One
         token, _, label_text = raw.partition("=")
-        label: str | None = label_text.strip() or None
+        label = label_text.strip() or None
     else:
         parts = _SPLIT.split(raw, maxsplit=1)
         token = parts[0]
@@ -220,6 +222,6 @@ def parse_arguments(arguments: Iterable[str]) -> Iterator[Entry | EntryProblem]:
     """Entries given on the command line (``ADDR``, ``A-B``, ``A/len``, ``ADDR=label``)."""
     for index, argument in enumerate(arguments, 1):
         try:
-            yield parse_entry(argument, f"argument {index}", allow_equals=True)
+            yield parse_entry(argument, f"argument {index}")
         except AddressError as exc:
             yield EntryProblem(f"argument {index}", argument, exc.message)

@@ -1,9 +1,12 @@
 """Plan entries: forms, labels, comments, and problems that name the line."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mdiag.core.addresses import AddressError
 from mdiag.core.addresses.plan import Entry, EntryProblem, parse_arguments, parse_entry, parse_plan, parse_range
+from mdiag.core.addresses.group import format_ipv4
 from mdiag.core.addresses.group import parse_ipv4 as ip
 
 
@@ -65,6 +68,9 @@ def test_range_refusals(token, fragment):
     ("239.1.1.1;Kids", "239.1.1.1", "Kids"),
     ("239.1.1.1 - 239.1.1.9 Radio", "239.1.1.1-239.1.1.9", "Radio"),
     ("239.1.1.1 - Channel", "239.1.1.1", "- Channel"),
+    ("239.1.1.1=BBC One, HD", "239.1.1.1", "BBC One, HD"),
+    ("239.1.1.1 A=B", "239.1.1.1", "A=B"),
+    ("239.1.0.0/30=pool", "239.1.0.0/30", "pool"),
 ])
 def test_entry_labels(line, token, label):
     entry = parse_entry(line)
@@ -97,6 +103,17 @@ def test_arguments_take_equals_labels():
     assert items[0].label == "News" and items[0].origin == "argument 1"
     assert items[1].size == 65536
     assert isinstance(items[2], EntryProblem) and items[2].origin == "argument 3"
+
+
+@given(st.integers(0xE0000000, 0xEFFFFFFF), st.integers(0, 300),
+       st.sampled_from(["", " News", "\tNews 24", ",News, 24", ";x", "=Sport 1"]))
+def test_written_entries_parse_back(first, size, label_part):
+    last = min(first + size, 0xEFFFFFFF)
+    token = format_ipv4(first) if first == last else f"{format_ipv4(first)}-{format_ipv4(last)}"
+    entry = parse_entry(token + label_part)
+    assert (entry.first, entry.last) == (first, last)
+    expected = label_part.lstrip(" \t,;=").strip() or None
+    assert entry.label == expected
 
 
 def test_entry_validates_interval():
