@@ -120,7 +120,7 @@ def _classify_v4(group: IPv4Group) -> Classification:
 
     name = reg.IPV4_WELL_KNOWN.get(value)
     sub_scope: str | None = None
-    o1, o2, o3, o4 = value >> 24, (value >> 16) & 255, (value >> 8) & 255, value & 255
+    o2, o3, o4 = (value >> 16) & 255, (value >> 8) & 255, value & 255
 
     if block.key == "glop":
         asn = o2 << 8 | o3
