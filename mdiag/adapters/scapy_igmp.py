@@ -7,7 +7,8 @@ packets, as bytes or scapy packets, into the models of :mod:`mdiag.core.igmp`.
 Scapy versions: 2.8 keeps IGMP in ``scapy.layers.igmp`` (``IGMP``, ``IGMPv3_MQ``,
 ``IGMPv3_MR``, ``IGMPv3_MR_Group``); before, ``scapy.contrib.igmp`` and
 ``scapy.contrib.igmpv3`` (``IGMPv3`` stacked on ``IGMPv3mq``/``IGMPv3mr``). Both are
-handled here; the 2.8 contrib modules are deprecated shims and are never imported.
+handled here (the differential tests pass with scapy 2.8.0 and 2.5.0); the 2.8 contrib
+modules are deprecated shims and are never imported.
 
 Traps worked around (shared reference igmp.md section 8):
 - scapy appends a Router Alert to an IP layer with no options whenever IGMP is
@@ -253,13 +254,19 @@ def _message(payload: bytes) -> IgmpMessage:
                               f"{n}-byte query, ignored by RFC 3376 7.1")
     try:
         if kind == 0x11 and n >= 12:
-            layer = _V3MQ(payload) if NEW_API else _V3(payload)[_V3MQ]
+            if NEW_API:
+                layer = _V3MQ(payload)
+                # scapy keeps the decoded value internally (200 for code 0x89); turn it back exactly.
+                code = floatcode.encode(int(layer.getfieldval("mrcode")))
+                reserved = int(layer.flags)
+            else:  # pragma: no cover - scapy < 2.8: a 4-byte IGMPv3 header, then the query body
+                code = int(_V3(payload[:4]).mrcode)
+                layer = _V3MQ(payload[4:])
+                reserved = int(layer.resv)
             if len(layer.srcaddrs or []) != layer.numsrc:
                 raise MalformedPacket(12, f"{layer.numsrc} source addresses", f"query is {n} bytes")
-            # scapy keeps the decoded value internally (200 for code 0x89); turn it back exactly.
-            code = payload[1] if not NEW_API else floatcode.encode(int(layer.getfieldval("mrcode")))
             return V3Query(code, layer.gaddr, bool(layer.s), layer.qrv, layer.qqic,
-                           tuple(layer.srcaddrs or ()), int(layer.flags if NEW_API else layer.resv))
+                           tuple(layer.srcaddrs or ()), reserved)
         if kind in (0x11, 0x12, 0x16, 0x17):
             layer = _IGMP(payload[:8])
             code = int(layer.mrcode)
@@ -268,7 +275,13 @@ def _message(payload: bytes) -> IgmpMessage:
             cls = {0x12: V1Report, 0x16: V2Report, 0x17: V2Leave}[kind]
             return cls(layer.gaddr, code)
         if kind == 0x22:
-            layer = _Report(payload) if NEW_API else _V3(payload)[_Report]
+            if NEW_API:
+                layer = _Report(payload)
+                reserved, reserved2 = int(layer.reserved), int(layer.flags)
+            else:  # pragma: no cover - scapy < 2.8
+                header = _V3(payload[:4])
+                layer = _Report(payload[4:])
+                reserved, reserved2 = int(header.mrcode), int(layer.res2)
             records = layer.records or []
             if len(records) != layer.numgrp:
                 raise MalformedPacket(8, f"{layer.numgrp} group records", f"report is {n} bytes")
@@ -280,8 +293,7 @@ def _message(payload: bytes) -> IgmpMessage:
                     raise MalformedPacket(8, f"{record.numsrc} sources and {4 * record.auxdlen} bytes of aux data",
                                           f"report is {n} bytes")
                 out.append(GroupRecord(int(record.rtype), record.maddr, sources, aux))
-            reserved2 = int(layer.flags) if NEW_API else int(layer.res2)
-            return V3Report(tuple(out), int(layer.reserved) if NEW_API else payload[1], reserved2)
+            return V3Report(tuple(out), reserved, reserved2)
     except MalformedPacket:
         raise
     except Exception as exc:  # scapy fails in many ways on truncated input
