@@ -170,20 +170,17 @@ def _parse_ipv6_range(token: str) -> tuple[int, int]:
 def parse_entry(text: str, origin: str = "", line: int | None = None) -> Entry:
     """Parse one entry (address/range/CIDR plus optional label). Raises :class:`AddressError`."""
     raw = text.strip()
-    first_token = _SPLIT.split(raw, maxsplit=1)[0]
-    label: str | None
-    if "=" in first_token:  # 239.1.1.1=BBC One
+    parts = _SPLIT.split(raw, maxsplit=1)
+    token = parts[0]
+    label: str | None = parts[1].strip() or None if len(parts) > 1 else None
+    if "=" in token:  # 239.1.1.1=BBC One
         token, _, label_text = raw.partition("=")
         label = label_text.strip() or None
-    else:
-        parts = _SPLIT.split(raw, maxsplit=1)
-        token = parts[0]
-        label = parts[1].strip() if len(parts) > 1 and parts[1].strip() else None
+    elif label is not None and "-" not in token and _DASH_NUMBER.match(label):
         # "239.1.1.1 - 239.1.1.9" with spaces around the dash
-        if label is not None and _DASH_NUMBER.match(label) and "-" not in token:
-            rest = _SPLIT.split(label[1:].strip(), maxsplit=1)
-            token = f"{token}-{rest[0]}"
-            label = rest[1].strip() if len(rest) > 1 and rest[1].strip() else None
+        rest = _SPLIT.split(label[1:].strip(), maxsplit=1)
+        token = f"{token}-{rest[0]}"
+        label = rest[1].strip() or None if len(rest) > 1 else None
     first, last = parse_range(token)
     return Entry(first, last, token.strip(), label, origin, line)
 
