@@ -161,8 +161,9 @@ def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
     options = options or AnalysisOptions()
     run = _Analysis(options)
     # Multicast UDP data: (src + dst IPv4 bytes) -> [packets, wire bytes, first ns, last ns].
-    # ``fast`` holds untagged Ethernet frames of interface 0 (the common case, one dict
-    # lookup per frame); ``data`` everything else, keyed by (interface, link key, pair).
+    # ``fast`` is filled by the reader with untagged Ethernet frames of interface 0 (the
+    # common case, one dict lookup per frame); ``data`` holds everything else, keyed by
+    # (interface, link key, pair).
     fast: dict[bytes, list[int]] = {}
     data: dict[tuple[int, tuple[int, ...], bytes], list[int]] = {}
     frames = 0
@@ -182,8 +183,9 @@ def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
     if progress is not None:
         capture.on_block = progress
     locate = locate_ipv4
-    ipv4_no_options = b"\x08\x00\x45"
-    records = capture.records()
+    # Without a time window the reader counts plain multicast data itself (no tuple,
+    # no object per frame); with one, every frame comes here to be timed.
+    records = capture.records(None if windowed else fast)
     first_record = next(records, None)
     if first_record is not None:
         t0 = first_record[1] if first_record[1] is not None else 0
@@ -194,19 +196,6 @@ def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
             hi_ns = t0 + int(options.until * 1e9)
         records = itertools.chain((first_record,), records)
     for number, t_ns, lt, iface, buf, s, cap, orig, off in records:
-        # ---- fast path: untagged Ethernet, IPv4 without options, UDP to 224/4 --------
-        if (not iface and buf[s + 12:s + 15] == ipv4_no_options and buf[s + 23] == 17
-                and lt == 1 and 224 <= buf[s + 30] <= 239 and not windowed and cap >= 34
-                and not (buf[s + 20] & 0x3F or buf[s + 21])):
-            pair = buf[s + 26:s + 34]
-            stats = fast.get(pair)
-            if stats is None:
-                fast[pair] = [1, orig, t_ns or last_ns, t_ns or last_ns]
-            else:
-                stats[0] += 1
-                stats[1] += orig
-                stats[3] = t_ns or stats[3]
-            continue
         # ---- everything else ---------------------------------------------------------
         if t_ns is None:  # pcapng Simple Packet Block: no timestamp, use the previous one
             t_ns = last_ns
