@@ -253,15 +253,21 @@ class _Sweep:
         limit, items = self.limit, self.items
         beyond = 1 << 33
 
+        # labels and origins only change at event points: cache them per layer for the stretch
+        described: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
         def ref(layer: int, pos: int) -> GroupRef:
-            labels: dict[str, None] = {}
-            origins: dict[str, None] = {}
-            for idx in sorted(active[layer]):
-                entry = items[idx]
-                if entry.label is not None:
-                    labels[entry.label] = None
-                origins[entry.origin or entry.text] = None
-            return GroupRef(space.group(layer, pos), tuple(labels), tuple(origins))
+            known = described.get(layer)
+            if known is None:
+                labels: dict[str, None] = {}
+                origins: dict[str, None] = {}
+                for idx in sorted(active[layer]):
+                    entry = items[idx]
+                    if entry.label is not None:
+                        labels[entry.label] = None
+                    origins[entry.origin or entry.text] = None
+                known = described[layer] = (tuple(labels), tuple(origins))
+            return GroupRef(space.group(layer, pos), *known)
 
         si = ei = 0
         ns, ne = len(starts), len(ends)
@@ -285,6 +291,7 @@ class _Sweep:
                 if len(bucket) >= 2:
                     dup.add(layer)
                 si += 1
+            described.clear()
             if not live:
                 continue
             end = min(starts[si][0] if si < ns else beyond, ends[ei][0] if ei < ne else beyond)
