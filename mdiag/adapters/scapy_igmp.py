@@ -58,16 +58,16 @@ except ImportError:  # scapy 2.5 .. 2.7: contrib modules, v3 as a stack of two l
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            from scapy.contrib.igmp import IGMP as _IGMP  # type: ignore[no-redef]
-            from scapy.contrib.igmpv3 import IGMPv3 as _V3  # type: ignore[import-not-found]
-            from scapy.contrib.igmpv3 import IGMPv3gr as _V3GR  # type: ignore[import-not-found,no-redef]
-            from scapy.contrib.igmpv3 import IGMPv3mq as _V3MQ  # type: ignore[import-not-found,no-redef]
-            from scapy.contrib.igmpv3 import IGMPv3mr as _V3MR  # type: ignore[import-not-found,no-redef]
+            from scapy.contrib.igmp import IGMP as _IGMP  # type: ignore[attr-defined]
+            from scapy.contrib.igmpv3 import IGMPv3 as _V3  # type: ignore[attr-defined]
+            from scapy.contrib.igmpv3 import IGMPv3gr as _V3GR
+            from scapy.contrib.igmpv3 import IGMPv3mq as _V3MQ
+            from scapy.contrib.igmpv3 import IGMPv3mr as _V3MR
     except ImportError as exc:  # pragma: no cover - scapy without IGMP
         raise MissingSystemPiece(f"scapy has no IGMP layers ({exc}); install scapy >= 2.5") from None
     NEW_API = False
 
-from scapy.fields import StrLenField
+from scapy.fields import PacketListField, StrLenField
 from scapy.layers.inet import IP, IPOption, IPOption_Router_Alert
 from scapy.layers.l2 import Dot1Q, Ether
 from scapy.packet import Packet, Raw
@@ -75,7 +75,7 @@ from scapy.packet import Packet, Raw
 SCAPY_IGMP_MODULE = _IGMP.__module__
 
 
-class _Record(_V3GR):  # type: ignore[misc,valid-type]
+class _Record(_V3GR):
     """IGMPv3 group record with its aux data (RFC 3376 4.2.6), which scapy leaves out."""
 
     name = "IGMPv3 Group Record (with aux data)"
@@ -84,24 +84,13 @@ class _Record(_V3GR):  # type: ignore[misc,valid-type]
     ]
 
 
-if NEW_API:
-    from scapy.fields import PacketListField
+class _Report(_V3MR):
+    """IGMPv3 report whose records are :class:`_Record` (scapy 2.8 ``IGMPv3_MR``, older ``IGMPv3mr``)."""
 
-    class _Report(_V3MR):  # type: ignore[misc,valid-type]
-        """IGMPv3 report whose records are :class:`_Record`."""
-
-        name = "IGMPv3 Membership Report"
-        fields_desc = [f if f.name != "records" else
-                       PacketListField("records", [], _Record, count_from=lambda p: p.numgrp)
-                       for f in _V3MR.fields_desc]
-else:  # pragma: no cover - exercised with scapy < 2.8 only
-    from scapy.fields import PacketListField
-
-    class _Report(_V3MR):  # type: ignore[misc,valid-type,no-redef]
-        name = "IGMPv3 Membership Report"
-        fields_desc = [f if f.name != "records" else
-                       PacketListField("records", [], _Record, count_from=lambda p: p.numgrp)
-                       for f in _V3MR.fields_desc]
+    name = "IGMPv3 Membership Report"
+    fields_desc = [f if f.name != "records" else
+                   PacketListField("records", [], _Record, count_from=lambda p: p.numgrp)
+                   for f in _V3MR.fields_desc]
 
 
 # --------------------------------------------------------------------------- build
@@ -249,6 +238,7 @@ def _message(payload: bytes) -> IgmpMessage:
     if n < 8:
         raise MalformedPacket(n, "an 8-byte IGMP header", f"only {n} bytes")
     kind = payload[0]
+    layer: Any
     if kind == 0x11 and 8 < n < 12:
         raise MalformedPacket(8, "an 8-byte (v1/v2) or at least 12-byte (v3) query",
                               f"{n}-byte query, ignored by RFC 3376 7.1")
@@ -272,8 +262,8 @@ def _message(payload: bytes) -> IgmpMessage:
             code = int(layer.mrcode)
             if kind == 0x11:
                 return V1Query(layer.gaddr) if code == 0 else V2Query(code, layer.gaddr)
-            cls = {0x12: V1Report, 0x16: V2Report, 0x17: V2Leave}[kind]
-            return cls(layer.gaddr, code)
+            cls: Any = {0x12: V1Report, 0x16: V2Report, 0x17: V2Leave}[kind]
+            return cls(layer.gaddr, code)  # type: ignore[no-any-return]
         if kind == 0x22:
             if NEW_API:
                 layer = _Report(payload)

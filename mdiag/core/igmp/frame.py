@@ -74,7 +74,7 @@ def build_frame(
     without FCS); the IP total length does not count the padding.
     """
     if ip is None:
-        ip = IPv4Header(src=src if src is not None else 0, dst=default_destination(message))
+        ip = IPv4Header(src=address(src if src is not None else 0), dst=default_destination(message))
     elif src is not None:
         raise ValueError("give the source either in ip or as src, not both")
     payload = encode(message, checksum=checksum, trailing=trailing)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from mdiag.core.igmp.checksum import internet_checksum
-from mdiag.core.igmp.messages import ZERO, address
+from mdiag.core.igmp.messages import ZERO, AddressLike, address
 
 PROTO_IGMP = 2
 #: Router Alert option, value 0 "router shall examine packet" (RFC 2113 2.1).
@@ -106,6 +106,13 @@ class IPv4Header:
     total_length: int | None = None
     mf: bool = False
     fragment_offset: int = 0
+
+    if TYPE_CHECKING:  # addresses may be given as text or ints too (converted in __post_init__)
+        def __init__(self, src: AddressLike = ZERO, dst: AddressLike = ZERO, ttl: int = 1,
+                     tos: int = TOS_INTERNETWORK_CONTROL, df: bool = True, router_alert: bool = True,
+                     identification: int = 0, protocol: int = PROTO_IGMP, options: bytes | None = None,
+                     checksum: int | None = None, total_length: int | None = None, mf: bool = False,
+                     fragment_offset: int = 0) -> None: ...
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "src", address(self.src))

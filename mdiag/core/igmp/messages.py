@@ -26,7 +26,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import Any, ClassVar, Union
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 from mdiag.core.igmp import floatcode
 
@@ -59,10 +60,13 @@ TYPE_NAMES: dict[int, str] = {
     0x32: "Multicast Router Termination",
 }
 
+#: What constructors accept for an address: an IPv4Address, dotted text, an int or 4 bytes.
+AddressLike = Union[IPv4Address, str, int, bytes]
+
 _address_cache: dict[Any, IPv4Address] = {}
 
 
-def address(value: IPv4Address | str | int | bytes) -> IPv4Address:
+def address(value: AddressLike) -> IPv4Address:
     """An IPv4Address from an address, dotted string, int or 4 bytes (cached)."""
     if type(value) is IPv4Address:
         return value
@@ -173,6 +177,9 @@ class V1Query:
     version: ClassVar[int] = 1
     kind: ClassVar[str] = "v1-query"
 
+    if TYPE_CHECKING:  # constructors take addresses as text or ints too (converted in __post_init__)
+        def __init__(self, group: AddressLike = ZERO) -> None: ...
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "group", address(self.group))
 
@@ -192,6 +199,9 @@ class _V1V2Group:
     #: Byte 1, unused in reports and leaves; 0 when sent (RFC 2236 2.2).
     unused: int = 0
 
+    if TYPE_CHECKING:  # constructors take addresses as text or ints too (converted in __post_init__)
+        def __init__(self, group: AddressLike, unused: int = 0) -> None: ...
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "group", address(self.group))
         _check_byte("unused byte", self.unused)
@@ -205,6 +215,9 @@ class V1Report(_V1V2Group):
     version: ClassVar[int] = 1
     kind: ClassVar[str] = "v1-report"
 
+    if TYPE_CHECKING:
+        def __init__(self, group: AddressLike, unused: int = 0) -> None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class V2Report(_V1V2Group):
@@ -214,6 +227,9 @@ class V2Report(_V1V2Group):
     version: ClassVar[int] = 2
     kind: ClassVar[str] = "v2-report"
 
+    if TYPE_CHECKING:
+        def __init__(self, group: AddressLike, unused: int = 0) -> None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class V2Leave(_V1V2Group):
@@ -222,6 +238,9 @@ class V2Leave(_V1V2Group):
     type: ClassVar[int] = V2_LEAVE
     version: ClassVar[int] = 2
     kind: ClassVar[str] = "v2-leave"
+
+    if TYPE_CHECKING:
+        def __init__(self, group: AddressLike, unused: int = 0) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +257,9 @@ class V2Query:
     type: ClassVar[int] = QUERY
     version: ClassVar[int] = 2
 
+    if TYPE_CHECKING:  # constructors take addresses as text or ints too (converted in __post_init__)
+        def __init__(self, max_resp_code: int = 100, group: AddressLike = ZERO) -> None: ...
+
     def __post_init__(self) -> None:
         _check_byte("max resp code", self.max_resp_code)
         if self.max_resp_code == 0:
@@ -245,7 +267,7 @@ class V2Query:
         object.__setattr__(self, "group", address(self.group))
 
     @property
-    def kind(self) -> str:  # type: ignore[override]
+    def kind(self) -> str:
         return "v2-query" if self.is_general else "v2-group-query"
 
     @property
@@ -263,7 +285,7 @@ class V2Query:
         tenths = floatcode._tenths(max_resp_time)
         if not 1 <= tenths <= 255:
             raise ValueError(f"IGMPv2 max response time {max_resp_time} s is outside 0.1..25.5 s")
-        return cls(tenths, group)
+        return cls(tenths, address(group))
 
 
 # --------------------------------------------------------------------------- v3
@@ -289,6 +311,11 @@ class V3Query:
 
     type: ClassVar[int] = QUERY
     version: ClassVar[int] = 3
+
+    if TYPE_CHECKING:  # constructors take addresses as text or ints too (converted in __post_init__)
+        def __init__(self, max_resp_code: int = 100, group: AddressLike = ZERO, s_flag: bool = False,
+                     qrv: int = 2, qqic: int = 125, sources: Iterable[AddressLike] = (),
+                     reserved: int = 0) -> None: ...
 
     def __post_init__(self) -> None:
         _check_byte("max resp code", self.max_resp_code)
@@ -335,7 +362,7 @@ class V3Query:
         reserved: int = 0,
     ) -> V3Query:
         """Query from times in seconds; raises ValueError above 3174.4 s / 31744 s."""
-        return cls(floatcode.mrc_from_seconds(max_resp_time), group, s_flag, qrv,
+        return cls(floatcode.mrc_from_seconds(max_resp_time), address(group), s_flag, qrv,
                    floatcode.encode(qqi), sources, reserved)
 
 
@@ -352,6 +379,10 @@ class GroupRecord:
     group: IPv4Address
     sources: tuple[IPv4Address, ...] = ()
     aux_data: bytes = b""
+
+    if TYPE_CHECKING:  # constructors take addresses as text or ints too (converted in __post_init__)
+        def __init__(self, record_type: RecordType | int | str, group: AddressLike,
+                     sources: Iterable[AddressLike] = (), aux_data: bytes = b"") -> None: ...
 
     def __post_init__(self) -> None:
         if isinstance(self.record_type, str):
@@ -394,6 +425,10 @@ class V3Report:
     version: ClassVar[int] = 3
     kind: ClassVar[str] = "v3-report"
 
+    if TYPE_CHECKING:  # constructors take addresses as text or ints too (converted in __post_init__)
+        def __init__(self, records: Iterable[GroupRecord] = (), reserved: int = 0,
+                     reserved2: int = 0) -> None: ...
+
     def __post_init__(self) -> None:
         records = tuple(self.records)
         for record in records:
@@ -426,7 +461,7 @@ class UnknownMessage:
         object.__setattr__(self, "raw", raw)
 
     @property
-    def type(self) -> int:  # type: ignore[override]
+    def type(self) -> int:
         return self.raw[0]
 
     @property
