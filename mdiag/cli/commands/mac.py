@@ -70,6 +70,9 @@ def _forward(text: str, with_aliases: bool) -> dict[str, Any]:
         if with_aliases:
             result["aliases"] = [_alias_row(g, group) for g in addr.aliases(group)]
     else:
+        if group.value & 0xFFFFFFFF == 1 and group.scope not in (1, 2):
+            notes.append("same MAC as ff02::1 (all nodes): every port receives it")
+            result["flooded_alias_of"] = "ff02::1"
         if with_aliases:
             result["aliases"] = None
             notes.append("IPv6: the 33:33 MAC keeps the low 32 bits, so 2^88 groups share it (no list)")
@@ -113,8 +116,10 @@ def _note_shared(results: list[dict[str, Any]]) -> None:
     for r in results:
         others = [g for g in by_mac[r["mac"]] if g != r["group"]]
         if others:
-            r["notes"].insert(0, f"same MAC as {', '.join(others)} (given here)")
             r["shares_mac_with"] = others
+            unexplained = [g for g in others if g != r.get("flooded_alias_of")]
+            if unexplained:
+                r["notes"].insert(0, f"same MAC as {', '.join(unexplained)} (given here)")
 
 
 def _print_alias_tables(results: list[dict[str, Any]], reverse: bool, env: Environment) -> None:

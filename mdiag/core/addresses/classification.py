@@ -218,6 +218,9 @@ def _classify_v6(group: IPv6Group) -> Classification:
         else:
             facts.append(f"R flag set without a valid P flag / prefix length {plen} (RFC 3956 3)")
 
+    if value & 0xFFFFFFFF == 1 and scope_nibble not in (0x1, 0x2):
+        consequences.append("shares 33:33:00:00:00:01 with ff02::1 (all nodes): every port receives it")
+        details["flooded_alias_of"] = "ff02::1"
     if scope_nibble == 0x1:
         consequences.insert(0, "stays on the host (loopback only)")
     elif scope_nibble == 0x2:

@@ -144,6 +144,7 @@ def test_relative_offsets():
     ("ff3e::1234", "MLDv2 source-specific"),
     ("ff08::1", "organization-local scope boundary"),
     ("ff00::1", "reserved scope"),
+    ("ff0e::1", "shares 33:33:00:00:00:01 with ff02::1"),
 ])
 def test_forwarding_consequence(group, fragment):
     assert fragment in classify(group).consequence
