@@ -141,30 +141,37 @@ def compare(frames: list[bytes], rows, bad: set[int] = frozenset(), undecodable:
     return checked
 
 
-def test_every_crafted_kind_matches_tshark(tmp_path):
+def _crafted_frames() -> list[bytes]:
     frames = [build_frame(m, src="198.18.0.10") for m in crafted()]
     frames.append(build_frame(V2Report("239.1.1.1"), src="198.18.0.10", pad_to=60))
     frames.append(build_frame(V2Report("239.1.1.1"), IPv4Header(src="198.18.0.10", dst="239.1.1.1",
                                                                router_alert=False, ttl=64)))
     frames.append(build_frame(V3Report((GroupRecord(4, "239.1.1.1"),)), src="198.18.0.10", vlan=7))
-    path = tmp_path / "crafted.pcap"
-    with PcapWriter(path) as writer:
-        for i, frame in enumerate(frames):
-            writer.write(frame, pcapgen.BASE_NS + i * 1_000_000)
-    rows = run_tshark(path)
-    assert len(rows) == len(frames)
-    vlan_frame = len(frames)
-    frames[-1] = frames[-1][:12] + frames[-1][16:]  # compare() strips 14 bytes of Ethernet
-    assert compare(frames, rows) == len(frames)
-    assert rows[vlan_frame]["igmp.record_type"] == ["4"]
+    return frames
 
 
-def test_every_frame_of_pcaps_matches_tshark(tmp_path):
-    path = tmp_path / "all.pcap"
-    frames: list[bytes] = []
-    bad: set[int] = set()
-    undecodable: set[int] = set()
+@pytest.fixture(scope="module")
+def oracle(tmp_path_factory):
+    """One capture holding every frame the tests look at, and one tshark run over it.
+
+    Returns ``{section: (first frame number, frames, extra)}`` and the tshark rows.
+    """
+    path = tmp_path_factory.mktemp("tshark") / "oracle.pcap"
+    sections: dict[str, tuple[int, list[bytes], dict[str, set[int]]]] = {}
+    number = 0
     with PcapWriter(path) as writer:
+        def add(name: str, frames: list[bytes], extra: dict[str, set[int]] | None = None) -> None:
+            nonlocal number
+            sections[name] = (number + 1, frames, extra or {})
+            for frame in frames:
+                number += 1
+                writer.write(frame, pcapgen.BASE_NS + number * 1_000_000)
+
+        add("crafted", _crafted_frames())
+        add("codes", [build_frame(V3Query(code, qqic=code), src="198.18.0.1") for code in range(256)])
+        frames: list[bytes] = []
+        bad: set[int] = set()
+        undecodable: set[int] = set()
         for capture_path in sorted(PCAPS.glob("*.pcap")):
             with open_capture(capture_path) as capture:
                 for frame in capture:
@@ -174,18 +181,34 @@ def test_every_frame_of_pcaps_matches_tshark(tmp_path):
                             bad.add(len(frames))
                         if frame.number in pcapgen.UNDECODABLE_FRAMES:
                             undecodable.add(len(frames))
-                    writer.write(frame.data, frame.time_ns)
+        add("pcaps", frames, {"bad": bad, "undecodable": undecodable})
     rows = run_tshark(path)
-    assert len(rows) == len(frames)
-    assert compare(frames, rows, bad, undecodable) == len(frames) - len(undecodable)
+    assert len(rows) == number
+    return sections, rows
 
 
-def test_float_codes_match_tshark_for_all_256(tmp_path):
-    path = tmp_path / "codes.pcap"
-    with PcapWriter(path) as writer:
-        for code in range(256):
-            writer.write(build_frame(V3Query(code, qqic=code), src="198.18.0.1"), pcapgen.BASE_NS + code)
-    rows = run_tshark(path)
+def _rows_of(oracle, name):
+    sections, rows = oracle
+    first, frames, extra = sections[name]
+    return frames, {i + 1: rows[first + i] for i in range(len(frames))}, extra
+
+
+def test_every_crafted_kind_matches_tshark(oracle):
+    frames, rows, _ = _rows_of(oracle, "crafted")
+    frames = list(frames)
+    frames[-1] = frames[-1][:12] + frames[-1][16:]  # compare() strips 14 bytes of Ethernet: drop the tag
+    assert compare(frames, rows) == len(frames)
+    assert rows[len(frames)]["igmp.record_type"] == ["4"]
+
+
+def test_every_frame_of_pcaps_matches_tshark(oracle):
+    frames, rows, extra = _rows_of(oracle, "pcaps")
+    checked = compare(frames, rows, extra["bad"], extra["undecodable"])
+    assert checked == len(frames) - len(extra["undecodable"])
+
+
+def test_float_codes_match_tshark_for_all_256(oracle):
+    _, rows, _ = _rows_of(oracle, "codes")
     for code in range(256):
         assert int(rows[code + 1]["igmp.max_resp"][0]) == floatcode.decode(code)
         assert int(rows[code + 1]["igmp.qqic"][0]) == code

@@ -84,3 +84,29 @@ def test_import_gives_no_deprecation_warning():
     out = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+def test_parses_scapy_packets_and_cuts_ethernet_padding():
+    from scapy.layers.l2 import Ether
+
+    frame = build_frame(V2Report("239.1.1.1"), src="198.18.0.10", pad_to=60)
+    from_packet = scapy_igmp.parse_frame(Ether(frame))
+    assert from_packet == decode_ipv4(frame[14:]) == scapy_igmp.parse_frame(frame)
+    assert from_packet.trailing == b"" and from_packet.findings == ()
+    assert scapy_igmp.parse_ip(Ether(frame)[1]).message == V2Report("239.1.1.1")
+
+
+def test_core_codec_imports_without_scapy_or_sockets():
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('scapy', 'socket', 'netifaces'):\n"
+        "            raise ImportError('blocked: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import mdiag.core.igmp as igmp\n"
+        "frame = igmp.build_frame(igmp.V2Report('239.1.1.1'), src='198.18.0.1')\n"
+        "assert igmp.decode_ipv4(frame[14:]).checksum_ok\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
