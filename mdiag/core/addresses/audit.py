@@ -76,7 +76,8 @@ class FloodedRow:
 
 @dataclass(frozen=True, slots=True)
 class DuplicateRow:
-    """A group named by two or more entries; ``conflicting`` when their labels differ."""
+    """A group named by two or more entries; ``conflicting`` when two single-group entries
+    give it different labels."""
 
     group: GroupRef
     conflicting: bool
@@ -334,7 +335,9 @@ class _Sweep:
                             self.flooded.append(FloodedRow(ref(layer, p), Mac(space.mac_base | p), owner, name))
 
             for layer in sorted(dup):
-                labels = {items[idx].label for idx in active[layer]} - {None}
+                # two single-group entries with different labels: two channels on one group.
+                # A group inside a labelled pool range that is also listed alone is not a conflict.
+                labels = {items[idx].label for idx in active[layer] if items[idx].is_single} - {None}
                 conflicting = len(labels) > 1
                 self.duplicate_groups += length
                 if conflicting:
@@ -430,7 +433,8 @@ def _findings(sweep: _Sweep, blocks: tuple[BlockUsage, ...], v4_flooded: int, v4
     if duplicate_groups - conflicting_groups:
         plain = duplicate_groups - conflicting_groups
         out.append(Finding("duplicate-entry", Severity.WARNING,
-                           f"{_plural(plain, 'group', ('is', 'are'))} listed more than once (same label or none)",
+                           f"{_plural(plain, 'group', ('is', 'are'))} listed more than once (same label, no label, "
+                           "or also inside a listed range)",
                            context={"groups": plain}))
     reserved = sum(b.groups for b in blocks if b.key.startswith("reserved"))
     if reserved:

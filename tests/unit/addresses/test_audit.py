@@ -17,7 +17,7 @@ def brute(entries):
     for e in entries:
         for v in range(e.first, e.last + 1):
             seen[v] += 1
-            if e.label is not None:
+            if e.label is not None and e.first == e.last:
                 labels[v].add(e.label)
     by_mac = defaultdict(set)  # IPv4: 01:00:5e + low 23 bits; IPv6: 33:33 + low 32 bits
     for v in seen:
@@ -57,7 +57,7 @@ def plans(draw):
     for index in range(draw(st.integers(0, 8))):
         base = draw(st.sampled_from(BASES))
         start = base + draw(st.integers(0, 400))
-        size = draw(st.integers(1, 300))
+        size = draw(st.one_of(st.just(1), st.integers(1, 300)))
         label = draw(st.sampled_from([None, "A", "B"]))
         entries.append(Entry(start, start + size - 1, f"e{index}", label, f"line {index + 1}"))
     return entries
@@ -109,8 +109,10 @@ def test_mixed_ranges_and_singles_are_exact():
     assert report.colliding_macs == 1 and report.colliding_groups == 2
     assert [g.text() for g in report.collisions[0].groups] == [
         "239.1.1.1 (pool, in the pool too)", "239.129.1.1 (odd one)"]
-    assert report.duplicate_groups == 1 and report.conflicting_groups == 1
-    assert {f.code for f in report.findings} == {"mac-collision", "duplicate-group"}
+    assert report.duplicate_groups == 1 and report.conflicting_groups == 0  # a channel inside its pool
+    assert {f.code for f in report.findings} == {"mac-collision", "duplicate-entry"}
+    clash = audit([parse_entry("239.1.1.1 Sport"), parse_entry("239.1.1.1 News"), parse_entry("239.1.1.0/24 pool")])
+    assert clash.conflicting_groups == 1 and clash.duplicate_groups == 1
 
 
 def test_clean_plan():
