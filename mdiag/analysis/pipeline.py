@@ -38,8 +38,8 @@ from mdiag.core.timers import Profile, TimerSet
 
 __all__ = ["AnalysisOptions", "analyze"]
 
-_QUERIES = (V1Query, V2Query, V3Query)
-_REPORTS = (V1Report, V2Report, V2Leave, V3Report)
+_QUERIES = frozenset((V1Query, V2Query, V3Query))
+_REPORTS = frozenset((V1Report, V2Report, V2Leave, V3Report))
 _ETH_IPV4 = b"\x08\x00"
 #: Distinct IGMP packets whose decoding is remembered (about 1 KB each).
 DECODE_CACHE = 16384
@@ -204,18 +204,24 @@ def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
         last_ns = t_ns
         frames += 1
         slow_bytes += orig
-        loc = locate(lt, buf, s, cap)
-        status = loc[0]
-        if status != OK:
-            if status == NOT_IPV4:
-                non_ipv4 += 1
-            elif status == TRUNCATED:
-                truncated += 1
-            elif lt not in unknown_link:
-                unknown_link[lt] = (number, off)
-            continue
-        ip = loc[1]
-        key = loc[2]
+        if lt == 1 and cap >= 34 and buf[s + 12:s + 14] == _ETH_IPV4 and buf[s + 14] >> 4 == 4:
+            ip = s + 14         # untagged Ethernet: no call needed
+            key: tuple[int, ...] = ()
+            mac = buf[s + 6:s + 12]
+        else:
+            loc = locate(lt, buf, s, cap)
+            status = loc[0]
+            if status != OK:
+                if status == NOT_IPV4:
+                    non_ipv4 += 1
+                elif status == TRUNCATED:
+                    truncated += 1
+                elif lt not in unknown_link:
+                    unknown_link[lt] = (number, off)
+                continue
+            ip = loc[1]
+            key = loc[2]
+            mac = loc[3]
         if (buf[ip + 6] & 0x3F) or buf[ip + 7]:
             fragments += 1
             continue
@@ -239,7 +245,7 @@ def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
         # ---- IGMP: through the codec and the state machines ---------------------------
         igmp_frames += 1
         _igmp(run, number, (t_ns - t0) / 1e9, iface, key,  # type: ignore[operator]
-              buf[ip:s + cap], loc[3])
+              buf[ip:s + cap], mac)
 
     # Frames that took the fast path are counted from their statistics.
     fast_frames = sum(v[0] for v in fast.values())
@@ -335,7 +341,8 @@ def _igmp(run: _Analysis, number: int, t: float, iface: int, key: tuple[int, ...
             seg.table.query(t, number, msg)
     elif kind in _REPORTS:
         version = msg.version
-        if version < 3 and kind is not V2Leave and seg.tracker.querier_version == 3:
+        if (version < 3 and kind is not V2Leave and seg.tracker.querier_version == 3
+                and not run.findings.bump(("compat", seg.name, int(src), int(msg.group)))):
             group = msg.group
             run.findings.add(Finding(
                 "compat-older-host", Severity.WARNING,

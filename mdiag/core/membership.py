@@ -209,6 +209,9 @@ class MembershipTable:
         self._live_by_mac: dict[int, set[int]] = {}
         self._where = f" on {segment}" if segment else ""
         self.reports = 0
+        self._cached_timers: TimerSet | None = None
+        self._gmi = 0.0
+        self._ohpi = 0.0
 
     @property
     def timers(self) -> TimerSet:
@@ -366,6 +369,10 @@ class MembershipTable:
         kind = type(message)
         msg: Any = message
         timers = self._timers()
+        if timers is not self._cached_timers:
+            self._cached_timers = timers
+            self._gmi = timers.group_membership_interval
+            self._ohpi = timers.older_host_present_interval
         if kind is V3Report:
             h = int(host)
             for record in msg.records:
@@ -389,17 +396,37 @@ class MembershipTable:
         if g >> 28 != 0xE:
             return  # the decoder already reports group-not-multicast
         self.reports += 1
-        gmi = timers.group_membership_interval
+        gmi = self._gmi
         state = self.groups.get(g)
         if state is None:
             state = self.groups[g] = GroupState(group)
-        self.advance(state, time)
+        elif (not sources and (rtype is IS_EX or rtype is TO_EX) and state.present
+              and state.mode == EXCLUDE and state.group_timer > time and state.pending is None
+              and not state.sources and not state.blocked and self.on_event is None
+              and g > _LINK_LOCAL_LAST):
+            # The periodic refresh, by far the most frequent record: EXCLUDE({}, {}) +
+            # IS_EX({}) or TO_EX({}) -> EXCLUDE({}, {}), GT = GMI (RFC 3376 6.4.1/6.4.2).
+            state.versions.add(version)
+            if version == 1:
+                state.v1_host_until = time + self._ohpi
+            elif version == 2:
+                state.v2_host_until = time + self._ohpi
+            state.reports += 1
+            state.last_report = time
+            state.last_report_frame = frame
+            state.hosts[h] = time
+            state.reporters.add(h)
+            state.group_timer = time + gmi
+            return
+        if state.pending is not None or state.sources or (state.present and state.group_timer <= time):
+            self.advance(state, time)   # something may have expired (the common refresh skips this)
         state.versions.add(version)
         if version == 1:
-            state.v1_host_until = time + timers.older_host_present_interval
+            state.v1_host_until = time + self._ohpi
         elif version == 2 and not leave:
-            state.v2_host_until = time + timers.older_host_present_interval
-        compat = state.compatibility(time)
+            state.v2_host_until = time + self._ohpi
+        # Group Compatibility Mode (RFC 3376 7.3.2), inlined: this runs for every record.
+        compat = 1 if time < state.v1_host_until else 2 if time < state.v2_host_until else 3
         events = self.on_event is not None
         # RFC 3376 7.3.2: what older hosts' presence changes.
         if compat < 3 and version == 3:
