@@ -52,6 +52,16 @@ MCAST_LEAVE_SOURCE_GROUP = 47
 IP_MULTICAST_ALL = 49
 SO_BINDTODEVICE = 25
 
+SOL_SOCKET = socket.SOL_SOCKET
+SO_TIMESTAMPNS = 35
+TIMESPEC = struct.Struct("@qq")
+ANC_SIZE = socket.CMSG_SPACE(TIMESPEC.size)
+#: Up to this many sockets the receiver drains each ready socket; above, it reads one datagram
+#: per ready socket and naps COALESCE_NAP when fewer than COALESCE_EVENTS were ready.
+DRAIN_MAX_SOCKETS = 8
+COALESCE_EVENTS = 32
+COALESCE_NAP = 0.002
+
 DEFAULT_PORT = 5001
 DEFAULT_RCVBUF = 4 << 20
 DEFAULT_SNDBUF = 4 << 20
@@ -283,6 +293,8 @@ class Receiver:
             self.members.append(Member(group, sources, sock))
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
+            if len(plan) > DRAIN_MAX_SOCKETS:
+                sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
             except OSError:
@@ -381,6 +393,8 @@ class Receiver:
         mono = time.monotonic_ns
         tick_ns = int(tick_interval * 1e9)
         next_tick = mono() + tick_ns
+        drain = len(self.members) <= DRAIN_MAX_SOCKETS
+        bufs = [buf]
         try:
             while True:
                 now = mono()
@@ -396,17 +410,41 @@ class Receiver:
                         tick()
                         next_tick = now + tick_ns
                     wait_ns = min(wait_ns, max(0, next_tick - now))
-                for fd, _ev in poller.poll(wait_ns / 1e9):
-                    m, recv = table[fd]
-                    for _ in range(1024):
+                events = poller.poll(wait_ns / 1e9)
+                if drain:
+                    for fd, _ev in events:
+                        m, recv = table[fd]
+                        for _ in range(1024):
+                            try:
+                                n, sender = recv(buf)
+                            except BlockingIOError:
+                                break
+                            handler(m, view, n, sender, now_wall())
+                            count += 1
+                            if max_packets is not None and count >= max_packets:
+                                return count
+                else:
+                    # Many sockets, few datagrams each: one read per ready socket (epoll is
+                    # level-triggered and reports it again if more is queued), with the
+                    # kernel's receive timestamp, and a short nap when few were ready so one
+                    # wake-up serves many datagrams; timings stay exact (kernel stamps).
+                    for fd, _ev in events:
+                        m, recv = table[fd]
                         try:
-                            n, sender = recv(buf)
+                            n, anc, _flags, sender = m.sock.recvmsg_into(bufs, ANC_SIZE)
                         except BlockingIOError:
-                            break
-                        handler(m, view, n, sender, now_wall())
+                            continue
+                        stamp = 0
+                        for level, kind, data in anc:
+                            if level == SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+                                sec, nsec = TIMESPEC.unpack_from(data)
+                                stamp = sec * 1_000_000_000 + nsec
+                        handler(m, view, n, sender, stamp or now_wall())
                         count += 1
                         if max_packets is not None and count >= max_packets:
                             return count
+                    if len(events) < COALESCE_EVENTS:
+                        time.sleep(COALESCE_NAP)
         finally:
             poller.close()
         return count
@@ -420,8 +458,9 @@ class StreamCollector:
     """
 
     def __init__(self, *, clock_id: int = 0, on_plain: Callable[[Member, bytes, tuple[str, int], int], None] | None = None,
-                 latency: bool | None = None) -> None:
+                 latency: bool | None = None, window: int = st.DEFAULT_WINDOW) -> None:
         self.clock_id = clock_id
+        self.window = window
         self.on_plain = on_plain
         self.latency = latency  # None: when clock ids match
         self.streams: list[st.StreamStats] = []
@@ -438,7 +477,7 @@ class StreamCollector:
                     same = self.latency if self.latency is not None else (
                         clock != 0 and clock == self.clock_id)
                     stats = st.StreamStats(m.group, f"{sender[0]}:{sender[1]}", sid,
-                                           join_ns=m.join_ns, same_clock=same)
+                                           join_ns=m.join_ns, same_clock=same, window=self.window)
                     m.stats[key] = stats
                     self.streams.append(stats)
                 if flags & st.FLAG_END:

@@ -138,8 +138,12 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             print(f"{stamp} {sender[0]}:{sender[1]} -> {member.group}: {text}", file=env.stdout, flush=True)
 
     latency = {"auto": None, "on": True, "off": False}[args.latency]
-    collector = sockets.StreamCollector(clock_id=interfaces.boot_clock_id(), on_plain=on_plain,
-                                        latency=latency)
+    from mdiag.core import stream as stream_format
+
+    collector = sockets.StreamCollector(
+        clock_id=interfaces.boot_clock_id(), on_plain=on_plain, latency=latency,
+        # a 64k-packet duplicate window per stream for a few streams, 2k for many
+        window=stream_format.DEFAULT_WINDOW if len(joins) <= 8 else stream_format.SMALL_WINDOW)
 
     def handler(member: Any, buf: memoryview, n: int, sender: tuple[str, int], now: int) -> None:
         counts[member.group] += 1

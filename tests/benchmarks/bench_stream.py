@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Benchmark: mdiag send -> mdiag listen against iperf2, side by side in one run, in the lab.
+
+1. Throughput at 1200-byte datagrams between two lab namespaces: iperf2 (`iperf -u -b 10G
+   -l 1200`, multicast) first, then `mdiag send --rate max` -> `mdiag listen`, then mdiag
+   paced at the packet rate iperf2 delivered. Prints received packets/s, loss, and the ratio
+   mdiag/iperf2 (target: >= 0.8 with no more loss than iperf2 at that rate).
+2. Many groups: `mdiag listen` on 1,000 groups while `mdiag send` streams 10 packets/s to
+   each; prints the receiver's CPU use in steady state (target: < 25% of one core) and loss.
+
+Needs root (namespaces) and iperf (Debian package iperf). Not collected by pytest.
+Usage: python tests/benchmarks/bench_stream.py [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+from mdiag.adapters.lab import BridgeConfig, Lab
+
+GROUP = "239.77.0.1"
+SIZE = 1200
+
+
+def wait_member(lab: Lab, host: str, group: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if host in lab.members(group):
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"{host} did not join {group} within {timeout} s")
+
+
+def iperf_run(lab: Lab, seconds: float) -> dict[str, float]:
+    server = lab.popen("h2", ["iperf", "-s", "-u", "-B", f"{GROUP}%lab0", "-l", str(SIZE), "-p", "5101",
+                              "-y", "C", "-t", str(int(seconds + 4))],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_member(lab, "h2", GROUP)
+        client = lab.run("h1", ["iperf", "-c", GROUP, "-u", "-b", "10G", "-l", str(SIZE), "-p", "5101",
+                                "-T", "1", "-t", str(seconds)], timeout=seconds + 15)
+        if client.returncode != 0:
+            raise SystemExit(f"iperf client failed: {client.stderr.strip()}")
+        out, _ = server.communicate(timeout=seconds + 15)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    rows = [line.split(",") for line in out.splitlines() if line.count(",") >= 12]
+    if not rows:
+        raise SystemExit(f"no iperf server report:\n{out}")
+    row = rows[-1]
+    start, end = (float(x) for x in row[6].split("-"))
+    lost, total = int(row[10]), int(row[11])
+    received = total - lost
+    return {"received": received, "lost": lost, "sent": total, "seconds": end - start,
+            "pps": received / (end - start), "loss": lost / total if total else 0.0}
+
+
+def mdiag_run(lab: Lab, seconds: float, rate: str, port: int) -> dict[str, float]:
+    listener = lab.popen("h2", lab.mdiag_argv("listen", GROUP, "--iface", "lab0", "--port", str(port),
+                                              "--duration", str(seconds + 10), "--until-end", "--json",
+                                              "--quiet"),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_member(lab, "h2", GROUP)
+        sent = lab.run("h1", lab.mdiag_argv("send", GROUP, "--iface", "lab0", "--port", str(port),
+                                            "--rate", rate, "--size", str(SIZE), "--duration", f"{seconds}s",
+                                            "--json"), timeout=seconds * 2 + 15)
+        if sent.returncode != 0:
+            raise SystemExit(f"mdiag send failed: {sent.stderr.strip()}")
+        out, err = listener.communicate(timeout=seconds + 20)
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+            listener.communicate()
+    doc = json.loads(out)
+    send = json.loads(sent.stdout)
+    (stream,) = doc["streams"]
+    return {"received": stream["received"], "lost": stream["lost"], "sent": send["sent"],
+            "seconds": send["elapsed_s"], "pps": stream["received"] / send["elapsed_s"],
+            "loss": stream["loss_ratio"], "send_pps": send["pps"]}
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def many_groups(lab: Lab, groups: int, pps_per_group: int, seconds: float) -> dict[str, float]:
+    first = "239.78.0.1"
+    last_value = (239 << 24 | 78 << 16) + groups  # first + groups - 1
+    last = ".".join(str(last_value >> shift & 255) for shift in (24, 16, 8, 0))
+    group_range = f"{first}-{last}"
+    listener = lab.popen("h2", lab.mdiag_argv("listen", group_range, "--iface", "lab0", "--port", "5103",
+                                              "--duration", str(seconds + 12), "--until-end", "--json",
+                                              "--quiet"),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_member(lab, "h2", last, timeout=20)
+        sender = lab.popen("h1", lab.mdiag_argv("send", group_range, "--iface", "lab0", "--port", "5103",
+                                                "--rate", f"{pps_per_group}pps", "--size", "200",
+                                                "--duration", f"{seconds}s", "--quiet"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.0)  # steady state: every group has started
+        c0, t0 = cpu_seconds(listener.pid), time.monotonic()
+        time.sleep(seconds - 3.0)
+        c1, t1 = cpu_seconds(listener.pid), time.monotonic()
+        sender.communicate(timeout=seconds * 2 + 10)
+        out, err = listener.communicate(timeout=seconds + 20)
+    finally:
+        for proc in (listener,):
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    doc = json.loads(out)
+    streams = doc["streams"]
+    return {"groups_receiving": sum(1 for g in doc["groups"] if g["datagrams"]),
+            "streams": len(streams), "received": sum(s["received"] for s in streams),
+            "lost": sum(s["lost"] for s in streams), "cpu": (c1 - c0) / (t1 - t0)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--only", choices=("throughput", "groups"), default=None)
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("bench_stream: needs root for the namespace lab; skipped")
+        return 0
+    if shutil.which("iperf") is None:
+        print("bench_stream: needs iperf (Debian package iperf); skipped")
+        return 0
+    lab = Lab(prefix=f"mdb{os.getpid()}", hosts=2, bridge=BridgeConfig.fast())
+    lab.up()
+    ip = md = paced = many = None
+    try:
+        if args.only != "groups":
+            ip = iperf_run(lab, args.seconds)
+            md = mdiag_run(lab, args.seconds, "max", 5102)
+            paced = mdiag_run(lab, args.seconds, f"{int(ip['pps'])}pps", 5104)
+        if args.only != "throughput":
+            many = many_groups(lab, 1000, 10, max(8.0, args.seconds + 3))
+    finally:
+        lab.down()
+
+    def line(name: str, r: dict[str, float]) -> str:
+        return (f"{name:<28} {r['pps']:>12,.0f} pps received   loss {r['loss'] * 100:6.2f}%"
+                f"   ({r['received']:,} of {r['sent']:,} in {r['seconds']:.2f} s)")
+
+    if ip and md and paced:
+        throughput_report(ip, md, paced, line)
+    if many:
+        print("== 1,000 groups at 10 packets/s each, one mdiag listen")
+        print(f"groups receiving {many['groups_receiving']}/1000, streams {many['streams']}, "
+              f"received {many['received']:,}, lost {many['lost']:,}, receiver CPU "
+              f"{many['cpu'] * 100:.1f}% of one core (target < 25%)")
+    return 0
+
+
+def throughput_report(ip: dict[str, float], md: dict[str, float], paced: dict[str, float], line: object) -> None:
+    print(f"== throughput, {SIZE}-byte datagrams, h1 -> bridge -> h2 (same run)")
+    print(line("iperf2 -u -b 10G", ip))  # type: ignore[operator]
+    print(line("mdiag send --rate max", md))  # type: ignore[operator]
+    print(line(f"mdiag send --rate {int(ip['pps'])}pps", paced))  # type: ignore[operator]
+    ratio = md["pps"] / ip["pps"]
+    print(f"ratio mdiag/iperf2 packets/s: {ratio:.2f}x (target >= 0.80); "
+          f"loss mdiag max {md['loss'] * 100:.2f}% / at iperf2's rate {paced['loss'] * 100:.2f}% "
+          f"vs iperf2 {ip['loss'] * 100:.2f}%")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
