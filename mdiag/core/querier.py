@@ -255,14 +255,15 @@ class QuerierTracker:
         if version == 3 and query.s_flag:
             info.s_flag_queries += 1
 
-        if group == _ZERO and (sources or (dst is not None and dst != _ALL_SYSTEMS)):
-            # RFC 3376 4.1.12: a group-specific or group-and-source query is sent to the
-            # group itself; group 0 there is a broken group-specific query.
+        if group == _ZERO and dst is not None and dst != _ALL_SYSTEMS and dst.is_multicast:
+            # RFC 3376 4.1.12 / RFC 2236 2.1: a group-specific query is sent to the group
+            # itself; one sent to a group but naming group 0 is broken (hosts take it
+            # for a general query or drop it). Group 0 with sources is the decoder's
+            # general-query-with-sources.
             self._finding(
                 "query-group-zero", Severity.ERROR,
-                f"query from {src} to {dst} carries group 0.0.0.0"
-                + (f" with {len(sources)} source(s)" if sources else "")
-                + ": a group-specific query must name its group", "RFC 3376 4.1.12",
+                f"query from {src} to {dst} carries group 0.0.0.0: a group-specific query "
+                "must name its group", "RFC 3376 4.1.12",
                 time, frame, ("gz", src), source=str(src), destination=str(dst))
             return
         if not general:

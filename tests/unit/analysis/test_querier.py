@@ -93,9 +93,9 @@ def test_group_specific_with_group_zero():
     t.observe(0, 7, R1, A("239.1.1.1"), V2Query(10, "0.0.0.0"))
     [f] = list(t.findings)
     assert f.code == "query-group-zero" and f.frame == 7
-    t2 = QuerierTracker()
+    t2 = QuerierTracker()   # group 0 with sources: the decoder's general-query-with-sources
     t2.observe(0, 1, R1, ALL, V3Query.build(sources=["198.18.1.1"]))
-    assert [f.code for f in t2.findings] == ["query-group-zero"]
+    assert [f.code for f in t2.findings] == []
 
 
 def test_group_queries_counted_not_elected():
