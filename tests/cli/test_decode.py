@@ -73,3 +73,18 @@ def test_empty_and_directory_inputs(cli, tmp_path):
     (tmp_path / "empty.txt").write_text("")
     r = cli("decode", str(tmp_path / "empty.txt"), str(tmp_path))
     assert r.status == 2 and r.stderr.count("mdiag: error") == 2
+
+
+def test_stdin_capture_streams_and_empty_stdin_is_an_error():
+    import subprocess
+    import sys
+
+    data = (PCAPS / "v2-leave-lmq.pcap").read_bytes()
+    out = subprocess.run([sys.executable, "-m", "mdiag", "decode", "--json"], input=data,
+                         capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    import json
+
+    assert len(json.loads(out.stdout)["inputs"][0]["messages"]) == 6
+    out = subprocess.run([sys.executable, "-m", "mdiag", "decode"], input=b"", capture_output=True, timeout=60)
+    assert out.returncode == 2 and b"no capture and no hex lines" in out.stderr

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mdiag.cli.environment import Environment
-from mdiag.errors import ExitStatus, MdiagError
+from mdiag.errors import ExitStatus, MdiagError, UsageError
 
 HELP = "decode IGMP messages from hex, hex files or pcap/pcapng captures, with findings"
 
 _CAPTURE_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
-                   b"\x0a\x0d\x0d\x0a", b"\x1f\x8b", b"BZh", b"\xfd7zXZ")
+                   b"\x0a\x0d\x0d\x0a")
 _HEX_CHARS = set("0123456789abcdefABCDEF")
 _MAX_DETAIL_LINES = 50
 
@@ -55,6 +55,11 @@ class InputResult:
     not_igmp: int = 0
     problems: list[Any] = field(default_factory=list)  # capture reader findings
     error: str | None = None
+
+
+def _is_capture(head: bytes) -> bool:
+    """pcap (both byte orders, us/ns), pcapng, or gzip/bzip2/xz-compressed data."""
+    return head[:4] in _CAPTURE_MAGICS or head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00"
 
 
 def _looks_hex(text: str) -> bool:
@@ -141,17 +146,25 @@ def _read_capture(result: InputResult, path: str, stdin: Any = None) -> None:
 
 def _read_input(name: str, label: str, args: argparse.Namespace, env: Environment) -> InputResult:
     if name == "-":
-        stream = env.stdin_binary
-        head = stream.read()
-        data = head.encode() if isinstance(head, str) else head
-        if data[:4] in _CAPTURE_MAGICS or data[:2] == b"\x1f\x8b" or data[:3] == b"BZh":
-            import io
+        import io
 
+        stream: Any = env.stdin_binary
+        if isinstance(stream, io.TextIOBase):  # an injected text stream (tests): hex lines only
+            result = InputResult("stdin", "hexfile")
+            _read_hex_lines(result, stream.read().splitlines(), args.layer, "stdin")
+            return result
+        if not hasattr(stream, "peek"):
+            stream = io.BufferedReader(stream)
+        head = bytes(stream.peek(6)[:6])
+        if _is_capture(head):
             result = InputResult("stdin", "capture")
-            _read_capture(result, "-", stdin=io.BytesIO(data))
+            _read_capture(result, "-", stdin=stream)  # streamed: captures of any size
             return result
         result = InputResult("stdin", "hexfile")
-        _read_hex_lines(result, data.decode("utf-8", "replace").splitlines(), args.layer, "stdin")
+        text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
+        _read_hex_lines(result, text.read().splitlines(), args.layer, "stdin")
+        if not result.rows:
+            raise MdiagError("stdin: no capture and no hex lines to decode")
         return result
     if os.path.exists(name):
         if os.path.isdir(name):
@@ -161,7 +174,7 @@ def _read_input(name: str, label: str, args: argparse.Namespace, env: Environmen
                 head = handle.read(6)
         except OSError as exc:
             raise MdiagError(f"{name}: cannot read ({exc.strerror})") from None
-        if head[:4] in _CAPTURE_MAGICS or head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00":
+        if _is_capture(head):
             result = InputResult(name, "capture")
             _read_capture(result, name)
             return result
@@ -181,9 +194,19 @@ def _read_input(name: str, label: str, args: argparse.Namespace, env: Environmen
                      "(give a capture, a file of hex lines or hex like 1600f8faef010203)")
 
 
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.core.findings import Severity
 
+    if not args.inputs and _isatty(env.stdin):
+        raise UsageError("give a hex string, a file of hex lines or a capture, or pipe one in "
+                         "(e.g. mdiag decode trace.pcap)")
     inputs = args.inputs or ["-"]
     results: list[InputResult] = []
     bad_input = False
