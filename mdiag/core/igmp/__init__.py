@@ -23,6 +23,9 @@ Decoding (:mod:`.wire`)
     ``src/dst/ttl/tos/df/router_alert/version/kind``.
     ``MalformedPacket`` (``.offset``, ``.expected``) when nothing can be decoded;
     its subclass ``NotIgmp`` for IPv4 packets of another protocol or fragments.
+    ``decoded_from(msg, payload, used, ip)`` (a message parsed elsewhere, same checks);
+    ``wire.set_payload_memo(enabled)``: byte-identical payloads are decoded once
+    (results are immutable; on by default).
 Codes and checksums (:mod:`.floatcode`, :mod:`.checksum`)
     ``floatcode.decode/encode/mrc_from_seconds/CODE_VALUES``, ``internet_checksum``.
 Views (:mod:`.view`)
