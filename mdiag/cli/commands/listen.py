@@ -146,10 +146,12 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         window=stream_format.DEFAULT_WINDOW if len(joins) <= 8 else stream_format.SMALL_WINDOW)
 
     def handler(member: Any, buf: memoryview, n: int, sender: tuple[str, int], now: int) -> None:
-        counts[member.group] += 1
-        if member.group not in first_seen:
-            first_seen[member.group] = now
+        before = collector.data_packets + collector.plain_packets
         collector(member, buf, n, sender, now)
+        if collector.data_packets + collector.plain_packets != before:  # not an END marker
+            counts[member.group] += 1
+            if member.group not in first_seen:
+                first_seen[member.group] = now
 
     live = env.stderr_isatty and not args.quiet and not args.json
     started = time.monotonic()
