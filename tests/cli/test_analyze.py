@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import subprocess
 import sys
@@ -225,3 +226,19 @@ def test_truncated_capture_keeps_what_was_read(cli, tmp_path):
     assert a["counters"]["frames"] == 5
     problem = a["findings"][0]
     assert problem["code"] == "capture-truncated-record" and problem["frame"] == 6 and "offset" in problem
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal():
+    from mdiag.cli.environment import Environment
+    from mdiag.cli.main import main
+
+    out, err = io.StringIO(), _Tty()
+    assert main(["analyze", LEAVE], Environment(stdout=out, stderr=err)) == 0
+    drawn = err.getvalue()
+    assert "v2-leave-lmq.pcap: [" in drawn and "100.0%" in drawn and drawn.endswith("\r\033[K")
+    assert "\r" not in out.getvalue()
