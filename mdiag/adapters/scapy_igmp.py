@@ -18,7 +18,10 @@ Traps worked around (shared reference igmp.md section 8):
   record), so records are built and read with a subclass that has one;
 - the v3 Max Resp Code field holds the decoded value, not the code: codes are
   converted exactly both ways;
-- the IGMPv1 checksum covers 8 bytes (RFC 1112), scapy's covers all the payload.
+- the IGMPv1 checksum covers 8 bytes (RFC 1112), scapy's covers all the payload;
+- dissecting IGMP also adds a Router Alert to an IP layer without options, and
+  unknown IGMP types dissect as queries: :func:`show` undoes both, and parsing reads
+  options and types from the bytes, never from scapy's dissected fields.
 """
 
 from __future__ import annotations
@@ -174,9 +177,28 @@ def build_frame(message: IgmpMessage, ip: IPv4Header | None = None, **kwargs: An
     return bytes(build_packet(message, ip, **kwargs))
 
 
+_MODELLED_TYPES = frozenset({0x11, 0x12, 0x16, 0x17, 0x22})
+
+
 def show(packet: Packet) -> str:
-    """Scapy's ``show()`` text of ``packet`` as it goes on the wire (checksums and lengths filled)."""
-    text = packet.__class__(bytes(packet)).show(dump=True)  # dissected: computed fields filled in
+    """Scapy's ``show()`` text of ``packet`` as it goes on the wire (checksums and lengths filled).
+
+    The frame is dissected again from its bytes, then two scapy habits are undone so the
+    view tells the truth: dissecting IGMP adds a Router Alert to an IP layer that has no
+    options, and types scapy does not know are shown as queries (they are shown raw).
+    """
+    wire = bytes(packet)
+    dissected = packet.__class__(wire)
+    if IP in dissected:
+        ip = dissected[IP]
+        raw_ip = bytes(ip.original) if ip.original else b""
+        if len(raw_ip) >= 20 and raw_ip[0] & 0x0F == 5:
+            ip.options = []
+        payload = raw_ip[(raw_ip[0] & 0x0F) * 4:ip.len] if len(raw_ip) >= 20 else b""
+        if payload and payload[0] not in _MODELLED_TYPES:
+            ip.remove_payload()
+            ip.add_payload(Raw(payload))
+    text = dissected.show(dump=True)
     return str(text)
 
 

@@ -140,3 +140,10 @@ def test_append_keeps_time_order_and_refuses_cut_short_file(cli, tmp_path):
     path.write_bytes(path.read_bytes()[:-3])
     r = cli("craft", "v2-leave", "-g", "239.1.1.1", "--pcap", str(path), "--append")
     assert r.status == 2 and "cut-short" in r.stderr
+
+
+def test_show_tells_the_truth_about_router_alert_and_unknown_types(cli):
+    r = cli("craft", "v2-report", "-g", "239.1.1.1", "--no-router-alert", "--show")
+    assert r.status == 0 and "ihl       = 5" in r.stdout and "Router Alert" not in r.stdout
+    r = cli("craft", "raw", "--raw", "1f200000ef010101c6120164c612000ac612000a40000001", "--show")
+    assert "###[ Raw ]###" in r.stdout and "Membership Query" not in r.stdout
