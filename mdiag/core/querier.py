@@ -149,6 +149,8 @@ class Gap:
     end: float
     frame: int | None
     open_at_end: bool = False
+    #: the Other Querier Present Interval in force when the gap was judged
+    limit: float = 255.0
 
     @property
     def duration(self) -> float:
@@ -156,7 +158,7 @@ class Gap:
 
     def to_json(self) -> dict[str, Any]:
         return {"start": self.start, "end": self.end, "duration": _round(self.duration),
-                "frame": self.frame, "open_at_end": self.open_at_end}
+                "frame": self.frame, "open_at_end": self.open_at_end, "limit": self.limit}
 
 
 def _round(value: float | None) -> float | None:
@@ -340,7 +342,6 @@ class QuerierTracker:
                 and abs(interval - startup_interval) <= max(0.25 * startup_interval, 1.0)):
             info.startup_queries += 1
             return
-        info.startup_queries = info.startup_queries if info.interval_count else info.startup_queries
         if interval > self.timers.other_querier_present_interval:
             return  # a gap (or the router lost and regained the election), not an interval
         info.interval_count += 1
@@ -372,7 +373,8 @@ class QuerierTracker:
 
     def _gap(self, start: float, end: float, frame: int | None, *, open_at_end: bool) -> None:
         if len(self.gaps) < _LIST_LIMIT:
-            self.gaps.append(Gap(start, end, frame, open_at_end))
+            self.gaps.append(Gap(start, end, frame, open_at_end,
+                                 self.timers.other_querier_present_interval))
         else:
             self.dropped_events += 1
         oqpi = self.timers.other_querier_present_interval
