@@ -211,7 +211,9 @@ class Capture:
         without options, unfragmented UDP to 224.0.0.0/4 on interface 0 are not
         yielded but counted in place, keyed by the 8 bytes source + destination
         address: ``[packets, bytes on the wire, first time ns, last time ns]``
-        (complete when the iteration ends). They still use up frame numbers. This
+        (complete when the iteration ends). They still use up frame numbers; the
+        first frame (and the rest of the first block read) is always yielded, so a
+        caller learns the capture's start time. This
         keeps bulk multicast data at a few byte comparisons per frame with no object
         per frame, which is what lets ``mdiag analyze`` run near raw reading speed.
         """
@@ -283,8 +285,9 @@ class Capture:
         while True:
             # Bulk of the work: every complete, plausible record of this block, in a
             # plain function (a generator frame costs a quarter more per record).
-            pos, number = _pcap_run(buf, pos, size, number, base, fast, out.append, unpack_from,
-                                    limit, mul, linktype)
+            # (the first block is always yielded whole, so the caller sees frame 1's time)
+            pos, number = _pcap_run(buf, pos, size, number, base, fast if number else None, out.append,
+                                    unpack_from, limit, mul, linktype)
             if out:
                 yield from out
                 out.clear()
@@ -330,7 +333,7 @@ class Capture:
                         frame=number + 1, offset=base))
                     break
             number += 1
-            if fast is not None:
+            if fast is not None and number > 1:
                 s = pos + 16
                 if (buf[s + 12:s + 15] == key and buf[s + 23] == 17 and 224 <= buf[s + 30] <= 239
                         and caplen >= 34 and not (buf[s + 20] & 0x3F or buf[s + 21])):
@@ -381,8 +384,8 @@ class Capture:
         out: list[tuple[int, int | None, int, int, bytes, int, int, int, int]] = []
         while True:
             # Runs of well-formed Enhanced Packet Blocks go through a plain function.
-            pos, number = _pcapng_run(buf, pos, size, number, base, fast, out.append, head, epb, u32,
-                                      section_info)
+            pos, number = _pcapng_run(buf, pos, size, number, base, fast if number else None,
+                                      out.append, head, epb, u32, section_info)
             if out:
                 yield from out
                 out.clear()
@@ -479,7 +482,7 @@ class Capture:
                 else:
                     t = ts * iface.ts_mul // iface.ts_div + iface.ts_offset_ns
                 number += 1
-                if fast is not None and gi == 0 and iface.linktype == 1:
+                if fast is not None and number > 1 and gi == 0 and iface.linktype == 1:
                     s = pos + 28
                     if (buf[s + 12:s + 15] == key and buf[s + 23] == 17 and 224 <= buf[s + 30] <= 239
                             and caplen >= 34 and not (buf[s + 20] & 0x3F or buf[s + 21])):

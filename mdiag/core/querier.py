@@ -187,6 +187,7 @@ class QuerierTracker:
         self.last_time: float | None = None
         self.queries = 0
         self.dropped_events = 0
+        self._querier_version: int | None = None
         self._where = f" on {segment}" if segment else ""
 
     # -- helpers ----------------------------------------------------------------
@@ -205,14 +206,16 @@ class QuerierTracker:
         else:
             self.dropped_events += 1
         self.elected = new
+        self._refresh_version()
+
+    def _refresh_version(self) -> None:
+        info = self.routers.get(self.elected) if self.elected is not None else None
+        self._querier_version = min(info.versions) if info and info.versions else None
 
     @property
     def querier_version(self) -> int | None:
-        """IGMP version of the elected querier's latest queries (lowest it used)."""
-        if self.elected is None:
-            return None
-        info = self.routers.get(self.elected)
-        return min(info.versions) if info and info.versions else None
+        """IGMP version of the elected querier's queries (the lowest it used)."""
+        return self._querier_version
 
     @property
     def versions(self) -> set[int]:
@@ -251,6 +254,8 @@ class QuerierTracker:
         if version not in info.versions:
             info.versions.add(version)
             self._check_versions(time, frame)
+            if src == self.elected:
+                self._refresh_version()
         group = query.group
         sources = query.sources if version == 3 else ()
         general = group == _ZERO and not sources

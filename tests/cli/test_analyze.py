@@ -242,3 +242,23 @@ def test_progress_bar_only_on_a_terminal():
     drawn = err.getvalue()
     assert "v2-leave-lmq.pcap: [" in drawn and "100.0%" in drawn and drawn.endswith("\r\033[K")
     assert "\r" not in out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_times_are_from_the_first_frame_even_when_it_is_data(cli, tmp_path, fmt):
+    import shutil
+
+    path = tmp_path / "data-first.pcap"
+    frames = [(i * 0.001, udp("198.18.1.1", "239.1.1.1")) for i in range(3000)]
+    write_pcap(path, frames + [(5.0, igmp(V2Report("239.1.1.1"), "198.18.0.10"))])
+    if fmt == "pcapng":
+        editcap = shutil.which("editcap")
+        if editcap is None:
+            pytest.skip("needs editcap")
+        subprocess.run([editcap, "-F", "pcapng", str(path), str(tmp_path / "x.pcapng")], check=True)
+        path = tmp_path / "x.pcapng"
+    a = cli("analyze", str(path), "--json", "--fail-on", "never").json()["analyses"][0]
+    [group] = a["segments"][0]["groups"]
+    assert a["counters"]["frames"] == 3001 and a["capture"]["duration"] == 5.0
+    assert group["first_join"] == 5.0 and group["data"]["packets"] == 3000
+    assert group["data"]["first"] == 0.0 and group["data"]["last"] == 2.999
