@@ -147,3 +147,10 @@ def test_show_tells_the_truth_about_router_alert_and_unknown_types(cli):
     assert r.status == 0 and "ihl       = 5" in r.stdout and "Router Alert" not in r.stdout
     r = cli("craft", "raw", "--raw", "1f200000ef010101c6120164c612000ac612000a40000001", "--show")
     assert "###[ Raw ]###" in r.stdout and "Membership Query" not in r.stdout
+
+
+def test_oversized_message_is_built_with_a_warning(cli):
+    sources = ",".join(f"10.0.{i // 256}.{i % 256}" for i in range(400))
+    r = cli("craft", "v3-report", "-r", f"allow:232.1.1.1:{sources}", "--layer", "igmp")
+    assert r.status == 0 and "1500-byte MTU" in r.stderr
+    assert len(bytes.fromhex(r.stdout.strip())) == 8 + 8 + 4 * 400

@@ -278,6 +278,9 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise InputError(str(exc)) from None
     eth_len = 18 if args.vlan is not None else 14
     packet = frame[eth_len:]
+    if len(packet) > 1500:
+        env.warn(f"the IP packet is {len(packet)} bytes, above a 1500-byte MTU: senders split such "
+                 "reports and queries (RFC 3376 4.1.8, 4.2.16); it would be fragmented or dropped")
     if args.pcap:
         from mdiag.adapters.pcap_writer import PcapWriter
 
