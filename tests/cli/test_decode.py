@@ -88,3 +88,12 @@ def test_stdin_capture_streams_and_empty_stdin_is_an_error():
     assert len(json.loads(out.stdout)["inputs"][0]["messages"]) == 6
     out = subprocess.run([sys.executable, "-m", "mdiag", "decode"], input=b"", capture_output=True, timeout=60)
     assert out.returncode == 2 and b"no capture and no hex lines" in out.stderr
+
+
+def test_damaged_capture_keeps_what_was_read(cli, tmp_path):
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes((PCAPS / "v2-report-on-query.pcap").read_bytes()[:300])
+    r = cli("decode", str(cut))
+    assert r.status == 1
+    assert "4 frames, 4 IGMP messages" in r.stdout and "capture problem" in r.stdout
+    assert cli("decode", str(cut), "--fail-on", "never").status == 0

@@ -53,7 +53,8 @@ class InputResult:
     rows: list[Row] = field(default_factory=list)
     frames: int = 0
     not_igmp: int = 0
-    problems: list[Any] = field(default_factory=list)  # capture reader findings
+    problems: list[Any] = field(default_factory=list)  # hex lines skipped, or capture damage (text)
+    capture_findings: list[Any] = field(default_factory=list)  # the capture reader's Findings
     error: str | None = None
 
 
@@ -142,6 +143,7 @@ def _read_capture(result: InputResult, path: str, stdin: Any = None) -> None:
             except igmp.MalformedPacket as exc:
                 result.rows.append(Row(f"frame {number}", malformed=exc, time=t, frame=number))
         result.problems.extend(f.message for f in capture.problems)
+        result.capture_findings.extend(capture.problems)
 
 
 def _read_input(name: str, label: str, args: argparse.Namespace, env: Environment) -> InputResult:
@@ -219,6 +221,8 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     threshold = None if args.fail_on == "never" else Severity.parse(args.fail_on)
     problem = False
     for result in results:
+        if threshold is not None and any(f.severity >= threshold for f in result.capture_findings):
+            problem = True
         for row in result.rows:
             if row.malformed is not None:
                 problem = problem or threshold is not None
