@@ -152,3 +152,14 @@ def test_ipv6_plan(cli):
     assert {f["code"] for f in body["findings"]} >= {"mac-collision", "flooded-alias", "link-local-group"}
     assert body["summary"]["groups"] == 4 + (1 << 32) - 1
     assert {b["block_key"] for b in body["blocks"]} == {"ipv6-ssm", "ipv6"}
+
+
+def test_entry_pairs_summarise_range_collisions(cli):
+    result = cli("collisions", "239.1.0.0/16=Sports", "239.129.0.0/16=News", "239.0.0.0/9")
+    assert "Colliding entries: 2 pairs of plan entries share MACs (all shown)" in result.stdout
+    body = cli("collisions", "--json", "239.1.0.0/16=Sports", "239.129.0.0/16=News", "239.0.0.0/8").json()
+    assert body["pair_count"] == 4
+    first = body["entry_pairs"][0]
+    assert first["self"] is True and first["a"]["entry"] == "239.0.0.0/8" and first["macs"] == 1 << 23
+    news = [p for p in body["entry_pairs"] if p["a"]["entry"] == "239.1.0.0/16" and p["b"]["entry"] == "239.129.0.0/16"]
+    assert news[0]["macs"] == 65536 and news[0]["a"]["label"] == "Sports"

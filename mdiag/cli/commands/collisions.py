@@ -186,6 +186,14 @@ def _print_report(report: Any, env: Environment, unreadable: int = 0) -> None:
         if report.collisions:
             render.table(([str(r.mac), "  ".join(g.text() for g in r.groups)] for r in report.collisions),
                          ["MAC", "groups sharing it"], out)
+    if report.pair_count:
+        gap()
+        print(f"Colliding entries: {_n(report.pair_count, 'pair')} of plan entries share MACs "
+              f"({_shown(report.pair_count, len(report.entry_pairs))})", file=out)
+        if report.entry_pairs:
+            render.table(([p.a.text, p.a.label or "", "(itself)" if p.a is p.b else p.b.text,
+                           "" if p.a is p.b else p.b.label or "", f"{p.macs:,}"] for p in report.entry_pairs),
+                         ["entry", "label", "shares MACs with", "label", "MACs"], out)
     if report.flooded_groups:
         gap()
         print(f"Flooded aliases: {_n(report.flooded_groups, 'group', 'shares', 'share')} the MAC of a "

@@ -100,6 +100,26 @@ class BlockUsage:
 
 
 @dataclass(frozen=True, slots=True)
+class EntryPair:
+    """Two plan entries whose groups share ``macs`` MACs (``a is b``: a range colliding with itself)."""
+
+    a: Entry
+    b: Entry
+    macs: int
+
+    def __post_init__(self) -> None:
+        if self.macs < 1:
+            raise ValueError("an entry pair shares at least one MAC")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"a": self.a.to_json(), "b": self.b.to_json(), "macs": self.macs, "self": self.a is self.b}
+
+
+#: Distinct colliding entry pairs tracked at most (memory bound); the rest are counted only.
+MAX_PAIRS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
 class AuditReport:
     """Counts are exact; row tuples hold at most ``limit`` rows each."""
 
@@ -118,6 +138,9 @@ class AuditReport:
     blocks: tuple[BlockUsage, ...]
     limit: int
     findings: tuple[Finding, ...] = field(default=())
+    #: colliding entry pairs, most shared MACs first (at most ``limit``), and how many pairs in all
+    entry_pairs: tuple[EntryPair, ...] = ()
+    pair_count: int = 0
 
     def __post_init__(self) -> None:
         if self.limit < 0:
@@ -142,6 +165,8 @@ class AuditReport:
                 "flooded_groups": self.flooded_groups, "link_local_groups": self.link_local_groups,
                 "duplicate_groups": self.duplicate_groups, "conflicting_groups": self.conflicting_groups,
             },
+            "entry_pairs": [p.to_json() for p in self.entry_pairs],
+            "pair_count": self.pair_count,
             "collisions": [r.to_json() for r in self.collisions],
             "flooded": [r.to_json() for r in self.flooded],
             "link_local": [r.to_json() for r in self.link_local],
@@ -237,6 +262,25 @@ class _Sweep:
         self.flooded: list[FloodedRow] = []
         self.link_local: list[GroupRef] = []
         self.duplicates: list[DuplicateRow] = []
+        self.pairs: dict[tuple[int, int], int] = {}
+        self.pairs_dropped = 0
+
+    def _count_pairs(self, active: dict[int, dict[int, None]], layers: list[int], length: int) -> None:
+        """Entries on different layers of one stretch share ``length`` MACs pairwise."""
+        here: set[tuple[int, int]] = set()  # a pair counts once per MAC, however many layers it meets on
+        for i, la in enumerate(layers):
+            for lb in layers[i + 1:]:
+                for ea in active[la]:
+                    for eb in active[lb]:
+                        here.add((ea, eb) if ea <= eb else (eb, ea))
+        pairs = self.pairs
+        for key in here:
+            if key in pairs:
+                pairs[key] += length
+            elif len(pairs) < MAX_PAIRS:
+                pairs[key] = length
+            else:
+                self.pairs_dropped += 1
 
     def run(self, space: _Space, indices: list[int]) -> None:
         # Every entry becomes per-layer intervals of MAC space; sweep their end points.
@@ -304,6 +348,7 @@ class _Sweep:
             if distinct >= 2:
                 self.colliding_macs += length
                 self.colliding_groups += length * distinct
+                self._count_pairs(active, layers, length)
                 for p in range(pos, min(end, pos + limit - len(self.collisions))):
                     self.collisions.append(CollisionRow(Mac(space.mac_base | p), tuple(ref(l, p) for l in layers)))
 
@@ -358,10 +403,13 @@ def audit(entries: Iterable[Entry], limit: int = DEFAULT_LIMIT) -> AuditReport:
     sweep.run(_IPv6Space, [i for i, e in enumerate(items) if e.version == 6])
     blocks = _block_usage(items)
     findings = _findings(sweep, blocks, v4_flooded, v4_local)
+    ranked = sorted(sweep.pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    pairs = tuple(EntryPair(items[a], items[b], macs) for (a, b), macs in ranked)
     return AuditReport(len(items), sweep.groups, sweep.colliding_macs, sweep.colliding_groups,
                        tuple(sweep.collisions), sweep.flooded_groups, tuple(sweep.flooded),
                        sweep.link_local_groups, tuple(sweep.link_local), sweep.duplicate_groups,
-                       sweep.conflicting_groups, tuple(sweep.duplicates), blocks, limit, tuple(findings))
+                       sweep.conflicting_groups, tuple(sweep.duplicates), blocks, limit, tuple(findings),
+                       pairs, len(sweep.pairs) + sweep.pairs_dropped)
 
 
 def _block_usage(items: list[Entry]) -> tuple[BlockUsage, ...]:
@@ -449,5 +497,5 @@ def _findings(sweep: _Sweep, blocks: tuple[BlockUsage, ...], v4_flooded: int, v4
     return out
 
 
-__all__ = ["AuditReport", "BlockUsage", "CollisionRow", "DEFAULT_LIMIT", "DuplicateRow", "FloodedRow",
+__all__ = ["AuditReport", "BlockUsage", "CollisionRow", "DEFAULT_LIMIT", "DuplicateRow", "EntryPair", "FloodedRow",
            "GroupRef", "audit"]

@@ -31,6 +31,18 @@ def brute(entries):
                      or (v > 0xFFFFFFFF and v & 0xFFFFFFFF == 1 and not link_local_v6(v)))
     link_local = sorted(v for v in seen if (v <= 0xFFFFFFFF and v >> 8 == 0xE00000)
                         or (v > 0xFFFFFFFF and link_local_v6(v)))
+    covering = defaultdict(set)
+    for index, e in enumerate(entries):
+        for v in range(e.first, e.last + 1):
+            covering[v].add(index)
+    pairs = Counter()
+    for members in colliding.values():
+        here = set()
+        for g1 in members:
+            for g2 in members:
+                if g1 < g2:
+                    here.update((min(a, b), max(a, b)) for a in covering[g1] for b in covering[g2])
+        pairs.update(here)
     dups = [v for v, n in seen.items() if n > 1]
     conflicting = [v for v in dups if len(labels[v]) > 1]
     return {
@@ -43,6 +55,7 @@ def brute(entries):
         "conflicting_groups": len(conflicting),
         "first_collisions": sorted((0 if k[0] == "v4" else 1, k[1]) for k in colliding)[:10],
         "first_flooded": flooded[:10],
+        "pairs": pairs,
     }
 
 
@@ -78,6 +91,10 @@ def test_sweep_matches_brute_force(entries, limit):
     assert len(report.flooded) == min(limit, expected["flooded_groups"])
     assert {r.group.group.value for r in report.flooded} <= set(
         v for e in entries for v in range(e.first, e.last + 1))
+    assert report.pair_count == len(expected["pairs"])
+    assert [p.macs for p in report.entry_pairs] == sorted(expected["pairs"].values(), reverse=True)[:limit]
+    for pair in report.entry_pairs:
+        assert expected["pairs"][(entries.index(pair.a), entries.index(pair.b))] == pair.macs
     assert report.problem_found == bool(expected["colliding_macs"] or expected["flooded_groups"]
                                         or expected["link_local_groups"] or expected["conflicting_groups"])
 
