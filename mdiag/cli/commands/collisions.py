@@ -188,7 +188,8 @@ def _print_report(report: Any, env: Environment, unreadable: int = 0) -> None:
                          ["MAC", "groups sharing it"], out)
     if report.pair_count:
         gap()
-        print(f"Colliding entries: {_n(report.pair_count, 'pair')} of plan entries share MACs "
+        print(f"Colliding entries: {'' if report.pairs_complete else 'at least '}"
+              f"{_n(report.pair_count, 'pair')} of plan entries share MACs "
               f"({_shown(report.pair_count, len(report.entry_pairs))})", file=out)
         if report.entry_pairs:
             render.table(([p.a.text, p.a.label or "", "(itself)" if p.a is p.b else p.b.text,

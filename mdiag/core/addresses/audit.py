@@ -115,7 +115,7 @@ class EntryPair:
         return {"a": self.a.to_json(), "b": self.b.to_json(), "macs": self.macs, "self": self.a is self.b}
 
 
-#: Distinct colliding entry pairs tracked at most (memory bound); the rest are counted only.
+#: Bound on distinct colliding entry pairs kept, and on pair combinations examined per stretch.
 MAX_PAIRS = 100_000
 
 
@@ -141,6 +141,8 @@ class AuditReport:
     #: colliding entry pairs, most shared MACs first (at most ``limit``), and how many pairs in all
     entry_pairs: tuple[EntryPair, ...] = ()
     pair_count: int = 0
+    #: False when the pair bookkeeping hit its bound (pair_count is then a lower bound)
+    pairs_complete: bool = True
 
     def __post_init__(self) -> None:
         if self.limit < 0:
@@ -167,6 +169,7 @@ class AuditReport:
             },
             "entry_pairs": [p.to_json() for p in self.entry_pairs],
             "pair_count": self.pair_count,
+            "pairs_complete": self.pairs_complete,
             "collisions": [r.to_json() for r in self.collisions],
             "flooded": [r.to_json() for r in self.flooded],
             "link_local": [r.to_json() for r in self.link_local],
@@ -263,10 +266,15 @@ class _Sweep:
         self.link_local: list[GroupRef] = []
         self.duplicates: list[DuplicateRow] = []
         self.pairs: dict[tuple[int, int], int] = {}
-        self.pairs_dropped = 0
+        self.pairs_complete = True
 
     def _count_pairs(self, active: dict[int, dict[int, None]], layers: list[int], length: int) -> None:
         """Entries on different layers of one stretch share ``length`` MACs pairwise."""
+        sizes = [len(active[layer]) for layer in layers]
+        work = sum(a * b for i, a in enumerate(sizes) for b in sizes[i + 1:])
+        if work > MAX_PAIRS:  # e.g. one /8 listed 10,000 times: keep the audit fast, say it is partial
+            self.pairs_complete = False
+            return
         here: set[tuple[int, int]] = set()  # a pair counts once per MAC, however many layers it meets on
         for i, la in enumerate(layers):
             for lb in layers[i + 1:]:
@@ -280,7 +288,7 @@ class _Sweep:
             elif len(pairs) < MAX_PAIRS:
                 pairs[key] = length
             else:
-                self.pairs_dropped += 1
+                self.pairs_complete = False
 
     def run(self, space: _Space, indices: list[int]) -> None:
         # Every entry becomes per-layer intervals of MAC space; sweep their end points.
@@ -409,7 +417,7 @@ def audit(entries: Iterable[Entry], limit: int = DEFAULT_LIMIT) -> AuditReport:
                        tuple(sweep.collisions), sweep.flooded_groups, tuple(sweep.flooded),
                        sweep.link_local_groups, tuple(sweep.link_local), sweep.duplicate_groups,
                        sweep.conflicting_groups, tuple(sweep.duplicates), blocks, limit, tuple(findings),
-                       pairs, len(sweep.pairs) + sweep.pairs_dropped)
+                       pairs, len(sweep.pairs), sweep.pairs_complete)
 
 
 def _block_usage(items: list[Entry]) -> tuple[BlockUsage, ...]:

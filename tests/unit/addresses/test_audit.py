@@ -170,3 +170,11 @@ def test_negative_limit_refused():
 def test_empty_plan_is_clean():
     report = audit([])
     assert report.groups == 0 and not report.problem_found
+
+
+def test_pathological_overlap_stays_fast_and_says_pairs_are_partial():
+    entries = [parse_entry(f"239.0.0.0/8 copy {i}") for i in range(400)]
+    report = audit(entries, limit=3)
+    assert report.colliding_macs == 1 << 23 and report.duplicate_groups == 1 << 24
+    assert report.pairs_complete is False
+    assert audit(entries[:2]).pairs_complete is True
