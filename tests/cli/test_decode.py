@@ -97,3 +97,12 @@ def test_damaged_capture_keeps_what_was_read(cli, tmp_path):
     assert r.status == 1
     assert "4 frames, 4 IGMP messages" in r.stdout and "capture problem" in r.stdout
     assert cli("decode", str(cut), "--fail-on", "never").status == 0
+
+
+def test_big_table_layout_matches_tabulate(cli, monkeypatch):
+    from mdiag.cli.commands import decode
+
+    path = str(PCAPS / "malformed.pcap")
+    small = cli("decode", path).stdout
+    monkeypatch.setattr(decode, "_TABULATE_ROWS", 0)
+    assert cli("decode", path).stdout == small

@@ -22,6 +22,8 @@ _CAPTURE_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1"
                    b"\x0a\x0d\x0d\x0a")
 _HEX_CHARS = set("0123456789abcdefABCDEF")
 _MAX_DETAIL_LINES = 50
+#: Above this many rows the table is printed without tabulate (identical layout, much faster).
+_TABULATE_ROWS = 2000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -276,7 +278,9 @@ def _emit_table(results: list[InputResult], args: argparse.Namespace, env: Envir
                "findings"]
     if not any_time:
         del headers[1]
-    if rows:
+    if len(rows) > _TABULATE_ROWS:
+        _plain_table(rows, headers, env.stdout)  # same layout, a fraction of the time
+    elif rows:
         table(rows, headers, env.stdout)
     for line in details[:_MAX_DETAIL_LINES]:
         print(line, file=env.stdout)
@@ -291,6 +295,20 @@ def _emit_table(results: list[InputResult], args: argparse.Namespace, env: Envir
                   + f", {result.not_igmp} not IGMP", file=env.stdout)
             for problem in result.problems:
                 print(f"{result.name}: capture problem: {problem}", file=env.stdout)
+
+
+def _plain_table(rows: list[list[str]], headers: list[str], out: Any) -> None:
+    """tabulate's "simple" layout for single-line ASCII cells, streamed: for big captures."""
+    widths = [len(h) + 2 for h in headers]  # tabulate pads headers by 2 (MIN_PADDING)
+    for row in rows:
+        for i, cell in enumerate(row):
+            if len(cell) > widths[i]:
+                widths[i] = len(cell)
+    write = out.write
+    write("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip() + "\n")
+    write("  ".join("-" * w for w in widths) + "\n")
+    for row in rows:
+        write("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
 
 
 def _emit_json(results: list[InputResult], env: Environment) -> None:
