@@ -23,6 +23,7 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     "compat-older-host": (WARNING, "RFC 3376 7.3.2", "IGMPv1/v2 reports to an IGMPv3 querier"),
     "traffic-without-members": (WARNING, "RFC 4541 2.1.2", "multicast data for a group nobody joined"),
     "members-without-traffic": (INFO, "", "a joined group with no captured data"),
+    "traffic-stopped": (WARNING, "RFC 4541 2.1.1", "data to a group stopped although no host left it"),
     # querier tracker (mdiag.core.querier)
     "querier-two-active": (WARNING, "RFC 3376 6.6.2", "a higher address kept querying after the election"),
     "querier-none": (WARNING, "RFC 3376 6.6.2", "no router sent a general query"),

@@ -83,6 +83,7 @@ class _SegmentState:
     igmp: int = 0
     first: float | None = None
     last: float | None = None
+    end: float = 0.0
 
 
 class _Analysis:
@@ -394,6 +395,7 @@ def _build_report(run: _Analysis, capture: Any, options: AnalysisOptions,
     for (iface, key), seg in sorted(run.segments.items(), key=lambda kv: kv[1].segment):
         if options.vlan is not None and options.vlan not in seg.segment.vlans:
             continue
+        seg.end = end
         seg.tracker.finish(end, had_igmp=seg.igmp > 0 or bool(per_segment.get((iface, key))),
                            start_time=0.0)
         seg.table.finish(end)
@@ -441,6 +443,36 @@ def _data_findings(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4Addres
                 ("twm", seg.name, group))
     if not seg_data:
         return
+    end = seg.end
+    has_querier = any(not r.proxy and r.general_queries for r in seg.tracker.routers.values())
+    gmi = seg.tracker.timers.group_membership_interval
+    for group, stats in sorted(seg_data.items()):
+        state = table.get(group)
+        if state is None or not state.joins or stats.packets < 2 or int(group) >> 8 == 0xE00000:
+            continue
+        silence = end - stats.last
+        spacing = (stats.last - stats.first) / (stats.packets - 1)
+        if silence < max(5.0, 20 * spacing):
+            continue
+        # Members when the data stopped: still joined then, or timed out (not left) around then.
+        still_member = state.present or (state.last_expiry is not None and state.last_expiry >= stats.last - 1.0)
+        if not still_member or state.first_join is None or state.first_join > stats.last:
+            continue
+        if any(leave.ended is not None and abs(leave.ended - stats.last) < 5.0 for leave in state.leaves):
+            continue   # a leave ended it: that is how it should stop
+        hint = ""
+        if not has_querier and state.last_report is not None:
+            aged = state.last_report + gmi
+            hint = (f"; no querier refreshed the membership, and a snooping switch ages it out "
+                    f"{gmi:.0f} s after the last report ({state.last_report:.1f} s + {gmi:.0f} s = "
+                    f"{aged:.1f} s)" + (": that matches" if abs(aged - stats.last) <= 15 else ""))
+        run.findings.add(Finding(
+            "traffic-stopped", Severity.WARNING,
+            f"data to {group} stopped at {stats.last:.3f} s ({silence:.1f} s before the end of the "
+            f"capture) although no host had left it on {seg.name}{hint}",
+            "RFC 4541 2.1.1", None, stats.last, None,
+            {"segment": seg.name, "group": str(group), "last_data": round(stats.last, 6),
+             "querier": has_querier}), ("stopped", seg.name, group))
     for state in sorted(table.groups.values(), key=lambda st: int(st.group)):
         group = state.group
         if state.joins and group not in seg_data and int(group) >> 8 != 0xE00000:

@@ -262,3 +262,22 @@ def test_times_are_from_the_first_frame_even_when_it_is_data(cli, tmp_path, fmt)
     assert a["counters"]["frames"] == 3001 and a["capture"]["duration"] == 5.0
     assert group["first_join"] == 5.0 and group["data"]["packets"] == 3000
     assert group["data"]["first"] == 0.0 and group["data"]["last"] == 2.999
+
+
+def test_traffic_stops_when_nobody_queries(cli, tmp_path):
+    """The IPTV freeze: no querier, the switch ages the membership out, the stream stops."""
+    path = tmp_path / "freeze.pcap"
+    frames = [(1.0, igmp(V2Report("239.1.1.1"), "198.18.0.10"))]
+    frames += [(2.0 + i * 0.5, udp("198.18.1.100", "239.1.1.1")) for i in range(518)]  # until 260.5 s
+    frames += [(2.0 + i * 0.5, udp("198.18.1.100", "239.9.9.9")) for i in range(600)]  # never joined
+    frames.sort(key=lambda f: f[0])
+    frames.append((300.0, igmp(V2Report("239.1.1.2"), "198.18.0.11")))
+    write_pcap(path, frames)
+    a = cli("analyze", str(path), "--json").json()["analyses"][0]
+    codes = {f["code"]: f for f in a["findings"]}
+    stopped = codes["traffic-stopped"]
+    # times count from the first frame (the report at 1.0 s): the data stops at 259.5 s
+    assert stopped["time"] == 259.5 and stopped["context"]["group"] == "239.1.1.1"
+    assert "that matches" in stopped["message"] and "0.0 s + 260 s = 260.0 s" in stopped["message"]
+    assert codes["querier-none"]["severity"] == "warning"
+    assert codes["traffic-without-members"]["context"]["group"] == "239.9.9.9"
