@@ -83,3 +83,12 @@ def test_no_arguments_is_usage_error(cli):
     result = cli("mac")
     assert result.status == ExitStatus.BAD_INPUT
     assert result.stderr.count("\n") == 1
+
+
+def test_dash_reads_groups_from_stdin(cli):
+    result = cli("mac", "-", "224.0.0.1", stdin="239.1.1.1 239.129.1.1\n# comment\n\nff02::1  # all nodes\n")
+    assert result.status == ExitStatus.OK
+    groups = [line.split()[0] for line in result.stdout.splitlines()[2:]]
+    assert groups == ["239.1.1.1", "239.129.1.1", "ff02::1", "224.0.0.1"]
+    classify = cli("classify", "--json", "-", stdin="233.22.30.5\n")
+    assert classify.json()["results"][0]["details"]["glop_as"] == 5662

@@ -12,17 +12,20 @@ HELP = "IANA block, scope, well-known name and forwarding consequence of multica
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", metavar="ADDR", help="IPv4 or IPv6 multicast groups")
+    parser.add_argument("inputs", nargs="+", metavar="ADDR",
+                        help="IPv4 or IPv6 multicast groups; '-' reads more from stdin, one or more per line, "
+                             "'#' comments")
     parser.add_argument("--json", action="store_true", help="print JSON (schema in docs/addresses.md)")
 
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.cli import render
+    from mdiag.cli.commands.mac import expand_stdin
     from mdiag.core.addresses import AddressError, classify
 
     results: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
-    for text in args.inputs:
+    for text in expand_stdin(args.inputs, env):
         try:
             results.append({"input": text, **classify(text).to_json()})
         except AddressError as exc:

@@ -6,14 +6,15 @@ import argparse
 from typing import Any
 
 from mdiag.cli.environment import Environment
-from mdiag.errors import ExitStatus
+from mdiag.errors import ExitStatus, InputError
 
 HELP = "Ethernet MAC of multicast groups (01:00:5e / 33:33), the 32 IPv4 aliases, or groups behind a MAC"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="GROUP",
-                        help="IPv4 or IPv6 multicast groups (with --reverse: MAC addresses)")
+                        help="IPv4 or IPv6 multicast groups (with --reverse: MAC addresses); "
+                             "'-' reads more from stdin, one or more per line, '#' comments")
     parser.add_argument("--aliases", action="store_true",
                         help="list the 32 IPv4 groups that share each group's MAC")
     parser.add_argument("--reverse", action="store_true",
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     results: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
-    for text in args.inputs:
+    for text in expand_stdin(args.inputs, env):
         try:
             results.append(_reverse(text) if args.reverse else _forward(text, args.aliases))
         except addr.AddressError as exc:
@@ -46,6 +47,21 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     for error in errors:
         env.error(error["error"] if error["input"] in error["error"] else f"{error['input']}: {error['error']}")
     return ExitStatus.BAD_INPUT if errors else ExitStatus.OK
+
+
+def expand_stdin(inputs: list[str], env: Environment) -> list[str]:
+    """Inputs with each '-' replaced by the words of stdin (blank lines and '#' comments skipped)."""
+    out: list[str] = []
+    for text in inputs:
+        if text != "-":
+            out.append(text)
+            continue
+        try:
+            for line in env.stdin:
+                out.extend(line.split("#", 1)[0].split())
+        except UnicodeDecodeError as exc:
+            raise InputError(f"standard input is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return out
 
 
 def _forward(text: str, with_aliases: bool) -> dict[str, Any]:
