@@ -150,6 +150,38 @@ def _crafted_frames() -> list[bytes]:
     return frames
 
 
+def _random_frames(count: int) -> list[bytes]:
+    """Seeded random messages of every modelled kind: codes, flags, groups, sources, records."""
+    import random
+
+    rng = random.Random(3376)
+
+    def addr() -> str:
+        return ".".join(str(rng.randrange(256)) for _ in range(4))
+
+    def group() -> str:
+        return f"{rng.randrange(224, 240)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}"
+
+    frames = []
+    for _ in range(count):
+        roll = rng.randrange(6)
+        if roll == 0:
+            message: object = V3Query(rng.randrange(256), rng.choice(("0.0.0.0", group())), rng.random() < 0.5,
+                                      rng.randrange(8), rng.randrange(256),
+                                      tuple(addr() for _ in range(rng.randrange(4))))
+        elif roll == 1:
+            message = V3Report(tuple(
+                GroupRecord(rng.randrange(1, 7), group(), tuple(addr() for _ in range(rng.randrange(4))),
+                            bytes(4 * rng.randrange(2)))
+                for _ in range(rng.randrange(1, 5))))
+        elif roll == 2:
+            message = V2Query(rng.randrange(1, 256), rng.choice(("0.0.0.0", group())))
+        else:
+            message = rng.choice((V1Report, V2Report, V2Leave))(group())
+        frames.append(build_frame(message, src=addr()))  # type: ignore[arg-type]
+    return frames
+
+
 @pytest.fixture(scope="module")
 def oracle(tmp_path_factory):
     """One capture holding every frame the tests look at, and one tshark run over it.
@@ -168,6 +200,7 @@ def oracle(tmp_path_factory):
                 writer.write(frame, pcapgen.BASE_NS + number * 1_000_000)
 
         add("crafted", _crafted_frames())
+        add("random", _random_frames(300))
         add("codes", [build_frame(V3Query(code, qqic=code), src="198.18.0.1") for code in range(256)])
         frames: list[bytes] = []
         bad: set[int] = set()
@@ -212,3 +245,8 @@ def test_float_codes_match_tshark_for_all_256(oracle):
     for code in range(256):
         assert int(rows[code + 1]["igmp.max_resp"][0]) == floatcode.decode(code)
         assert int(rows[code + 1]["igmp.qqic"][0]) == code
+
+
+def test_random_messages_match_tshark(oracle):
+    frames, rows, _ = _rows_of(oracle, "random")
+    assert compare(frames, rows) == len(frames)
