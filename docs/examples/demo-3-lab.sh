@@ -13,7 +13,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 cleanup() { "$MDIAG" lab down --prefix "$PREFIX" >/dev/null 2>&1; }
 trap cleanup EXIT INT TERM
-"$MDIAG" lab up --prefix "$PREFIX" --hosts 4 --flood off --last-member-interval 0.2 || exit 0
+"$MDIAG" lab up --prefix "$PREFIX" --hosts 4 --last-member-interval 0.2 || exit 0
 echo
 echo "\$ mdiag verify 239.1.2.3 --lab --receivers h2,h3 --repeat 3 --hold 0.5s"
 "$MDIAG" verify 239.1.2.3 --lab --lab-prefix "$PREFIX" --receivers h2,h3 --repeat 3 --hold 0.5s

@@ -93,9 +93,11 @@ class BridgeConfig:
     """IGMP snooping and querier settings of the lab bridge (RFC 4541; timers in seconds).
 
     ``querier`` is ``"off"``, ``"v2"`` or ``"v3"`` (the bridge's own querier and the IGMP
-    version it queries with). ``flood_unregistered`` is the ports' ``mcast_flood`` flag: on
-    (the Linux default) a group with no member left is flooded to every host port; off, it
-    goes nowhere, as on a switch configured not to flood unknown multicast (RFC 4541 2.1.2).
+    version it queries with). ``flood_unregistered`` is the ports' ``mcast_flood`` flag. It
+    matters only while the bridge knows no querier (``querier="off"`` and none heard, or snooping
+    off): then every group goes to every port with the flag (the Linux default) and to none
+    without it. With a querier the bridge forwards by its table, and a group with no member
+    goes to router ports only (RFC 4541 2.1.2), whatever the flag says.
     ``None`` for a timer keeps the kernel default
     (query 125 s, response 10 s, last member 1 s x 2, membership 260 s, querier 255 s).
     """
@@ -133,7 +135,7 @@ class BridgeConfig:
     def fast(cls, **overrides: Any) -> BridgeConfig:
         """Short timers for tests: queries every 2 s (the kernel minimum for startup is 1 s),
         leaves settle in about 0.3 s."""
-        base = dict(query_interval=2.0, query_response_interval=1.0, last_member_interval=0.1,
+        base: dict[str, Any] = dict(query_interval=2.0, query_response_interval=1.0, last_member_interval=0.1,
                     last_member_count=2, startup_query_interval=1.0, startup_query_count=2,
                     membership_interval=5.0, querier_interval=4.5)
         base.update(overrides)

@@ -41,7 +41,8 @@ def raw_word_to_ipv4(hex_word: str, byteorder: str) -> str:
     """A /proc raw 32-bit address word (``030201EF``) to dotted text, given the host byte order."""
     _check_order(byteorder)
     value = int(hex_word, 16)
-    raw = value.to_bytes(4, byteorder)  # the bytes as they were in memory = network order
+    # the bytes as they were in memory = network order
+    raw = value.to_bytes(4, "little" if byteorder == "little" else "big")
     return ".".join(str(b) for b in raw)
 
 

@@ -92,3 +92,57 @@ def test_bad_bridge_config():
         BridgeConfig(query_interval=2, query_response_interval=3)
     with pytest.raises(InputError, match="off, v2 or v3"):
         BridgeConfig(querier="v4")
+
+
+def test_a_failed_build_leaves_nothing_behind(monkeypatch):
+    need_root()
+    import mdiag.adapters.lab as lab_mod
+
+    lab = Lab(prefix=unique_prefix(), hosts=3)
+    real_ip = lab_mod._ip
+    calls = {"n": 0}
+
+    def failing_ip(args, **kwargs):
+        if "-batch" in args:  # after the namespaces exist: the links fail
+            calls["n"] += 1
+            raise lab_mod.LabError("simulated failure")
+        return real_ip(args, **kwargs)
+
+    monkeypatch.setattr(lab_mod, "_ip", failing_ip)
+    with pytest.raises(lab_mod.LabError, match="simulated"):
+        lab.up()
+    monkeypatch.setattr(lab_mod, "_ip", real_ip)
+    assert calls["n"] == 1
+    assert not any(n.startswith(lab.prefix + "-") for n in list_netns())
+
+
+def test_ctrl_c_during_build_cleans_up(monkeypatch):
+    need_root()
+    import mdiag.adapters.lab as lab_mod
+
+    lab = Lab(prefix=unique_prefix(), hosts=2)
+    real_wait = Lab.wait_ready
+
+    def interrupted(self, timeout=5.0):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Lab, "wait_ready", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        lab.up()
+    monkeypatch.setattr(Lab, "wait_ready", real_wait)
+    assert not any(n.startswith(lab.prefix + "-") for n in list_netns())
+    assert lab_mod.Lab.existing(lab.prefix) is None
+
+
+def test_lab_cli_status_and_exec(mdiag_lab, cli):
+    status = cli("lab", "status", "--prefix", mdiag_lab.prefix, "--json")
+    assert status.status == 0
+    doc = status.json()
+    assert doc["up"] and [h["name"] for h in doc["lab"]["hosts"]] == ["h1", "h2", "h3"]
+    assert doc["bridge_settings"]["mcast_querier"] == 1
+    ran = cli("lab", "exec", "--prefix", mdiag_lab.prefix, "h3", "--", "ip", "-br", "addr", "show", "lab0")
+    assert ran.status == 0 and "198.18.0.13/24" in ran.stdout
+    failed = cli("lab", "exec", "--prefix", mdiag_lab.prefix, "h1", "--", "false")
+    assert failed.status == 1  # the command's own status
+    none = cli("lab", "status", "--prefix", "mdnolabhere")
+    assert none.status == 1 and "no lab" in none.stdout

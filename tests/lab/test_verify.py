@@ -33,6 +33,7 @@ def test_verify_fails_when_the_switch_floods(mdiag_lab_factory, cli):
     assert result.status == 1
     assert "h3 (not a member) got" in result.stdout
     assert "did not stop" in result.stdout
+    assert "snooping off" in result.stdout  # the note says why
 
 
 def test_verify_bad_inputs(cli):
@@ -41,3 +42,17 @@ def test_verify_bad_inputs(cli):
     assert r.status == 2 and "--lab" in r.stderr and r.stderr.count("\n") == 1
     assert cli("verify", "239.1.1.1", "--lab", "--repeat", "0").status == 2
     assert cli("verify", "239.1.1.1", "--lab", "--rate", "max").status == 2
+
+
+def test_verify_with_named_namespaces_and_interfaces(mdiag_lab, cli):
+    lab = mdiag_lab
+    result = cli("verify", "239.60.0.3", "--sender-iface", f"{lab.host('h1').netns}:lab0",
+                 "--receiver-iface", f"{lab.host('h2').netns}:lab0",
+                 "--non-member-iface", f"{lab.host('h3').netns}:lab0",
+                 "--hold", "0.3s", "--leave-timeout", "1s", "--json")
+    doc = result.json()
+    (h2,) = doc["receivers"]
+    assert h2["delivered"] and h2["host"].endswith("-h2:lab0")
+    (h3,) = doc["non_members"]
+    assert h3["datagrams_while_joined"] == 0
+    assert h2["stopped_after_leave"] and result.status == 0

@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     help="the bridge's own IGMP querier and its version (default v3)")
     up.add_argument("--snooping", choices=("on", "off"), default="on", help="IGMP snooping (default on)")
     up.add_argument("--flood", choices=("on", "off"), default="on",
-                    help="flood groups with no member to every host (mcast_flood; default on, as Linux)")
+                    help="mcast_flood on the host ports (default on, as Linux): without a querier the "
+                         "bridge floods all multicast to ports with it, and to none without it")
     up.add_argument("--fast", action="store_true",
                     help="short timers for experiments: query 2 s, last member 0.1 s x 2")
     up.add_argument("--query-interval", type=float, metavar="S", help="bridge query interval (s)")
@@ -104,8 +105,8 @@ def _up(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: str) -
         return ExitStatus.OK
     verb = "built" if built else "already up (bridge settings re-applied)"
     print(f"lab {prefix} {verb}: {args.hosts} hosts on bridge {lab_mod.BRIDGE} "
-          f"({lab_mod.BRIDGE_ADDRESS}, snooping {args.snooping}, querier {args.querier}, "
-          f"unregistered flooding {args.flood})", file=env.stdout)
+          f"({lab_mod.BRIDGE_ADDRESS}, snooping {args.snooping}, querier {args.querier}"
+          f"{'' if args.flood == 'on' else ', mcast_flood off'})", file=env.stdout)
     _hosts_table(lab, env)
     print(f"run commands with: mdiag lab exec h1 -- CMD   (tear down: mdiag lab down"
           f"{'' if prefix == lab_mod.DEFAULT_PREFIX else ' --prefix ' + prefix})", file=env.stdout)
@@ -143,7 +144,7 @@ def _status(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: st
     print(f"lab {prefix}: {lab.hosts} hosts, bridge {lab_mod.BRIDGE} in {lab.bridge_netns}: snooping "
           f"{'on' if settings.get('mcast_snooping') else 'off'}, querier {querier}, query interval "
           f"{settings.get('mcast_query_intvl')} s, last member {settings.get('mcast_last_member_intvl')} s"
-          f" x {settings.get('mcast_last_member_cnt')}, unregistered flooding "
+          f" x {settings.get('mcast_last_member_cnt')}, mcast_flood "
           f"{'on' if settings.get('port_mcast_flood', True) else 'off'}", file=env.stdout)
     _hosts_table(lab, env)
     print(file=env.stdout)

@@ -122,7 +122,8 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     duration = parse_duration(args.duration) if args.duration else (None if args.count else 10.0)
     if duration is None:
         duration = 24 * 3600.0  # --count alone: still bounded (a day), Ctrl-C stops earlier
-    joins = [sockets.Join(g, s) for g in groups for s in (sources or [None])]
+    per_group: list[str | None] = list(sources) or [None]  # None: any-source join
+    joins = [sockets.Join(g, s) for g in groups for s in per_group]
     plain: list[dict[str, Any]] = []
     first_seen: dict[str, int] = {}
     counts: dict[str, int] = {g: 0 for g in groups}
@@ -187,7 +188,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         render.emit_json({
             "iface": args.iface, "port": args.port, "sources": sources, "duration_s": round(elapsed, 3),
             "groups": [{"group": g, "datagrams": counts[g],
-                        "join_to_first_ms": _ms(first_seen[g] - join_ns[g]) if g in first_seen and join_ns.get(g) else None}
+                        "join_to_first_ms": _join_to_first(g, first_seen, join_ns)}
                        for g in groups],
             "streams": [r.to_json() for r in reports], "plain": plain,
             "problems": problems, "ok": not problems}, env.stdout, "listen")
@@ -200,6 +201,13 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if errors:
         return ExitStatus.BAD_INPUT
     return ExitStatus.PROBLEM_FOUND if problems else ExitStatus.OK
+
+
+def _join_to_first(group: str, first_seen: dict[str, int], join_ns: dict[str, int | None]) -> float | None:
+    joined = join_ns.get(group)
+    if group not in first_seen or joined is None:
+        return None
+    return _ms(first_seen[group] - joined)
 
 
 def _ms(ns: float | None) -> float | None:

@@ -128,10 +128,9 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         prefix = args.lab_prefix or lab_mod.DEFAULT_PREFIX
         lab = lab_mod.Lab.existing(prefix)
         if lab is None or not lab.is_up():
-            temp_lab = lab_mod.Lab(prefix=f"mdv{os.getpid()}", hosts=3,
-                                   bridge=lab_mod.BridgeConfig(flood_unregistered=False))
+            temp_lab = lab_mod.Lab(prefix=f"mdv{os.getpid()}", hosts=3, bridge=lab_mod.BridgeConfig())
             env.warn(f"no lab {prefix} is up: using a temporary 3-host lab {temp_lab.prefix} "
-                     "(default bridge timers, no unregistered flooding), removed afterwards")
+                     "(querier v3, default bridge timers), removed afterwards")
             temp_lab.up()
             lab = temp_lab
         sender = _lab_endpoint(lab, args.sender)
@@ -143,10 +142,9 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         if len(used) != 1 + len(receivers) + (1 if anchor else 0):
             raise UsageError("sender, receivers and anchor must be different lab hosts")
         non_members = [_lab_endpoint(lab, h.name) for h in lab.all_hosts if h.name not in used]
-        if lab.bridge.flood_unregistered and anchor is None:
-            flood_note = ("the bridge floods groups that have no member left (lab up --flood on): "
-                          "after the last leave traffic keeps coming; use --anchor HOST or "
-                          "'mdiag lab up --flood off' to see leaves stop it")
+        if not lab.bridge.snooping or lab.bridge.querier == "off":
+            flood_note = ("the lab bridge has " + ("snooping off" if not lab.bridge.snooping else "no querier")
+                          + ": it forwards multicast by port flags (mcast_flood), not by joins and leaves")
     else:
         if not args.sender_iface or not args.receiver_iface:
             raise UsageError("give --lab, or --sender-iface and at least one --receiver-iface")
@@ -390,8 +388,7 @@ def _summarise(group: str, sender_ep: Endpoint, sender_address: str | None, sour
             "repeat": args.repeat, "rate": args.rate, "hold_s": parse_hold(args.hold),
             "receivers": receivers_out, "non_members": non_out,
             "anchor": next((o.endpoint.name for o in observers if o.role == "anchor"), None),
-            "notes": [flood_note] if flood_note and any(not r["stopped_after_leave"] for r in receivers_out)
-            else [], "problems": problems, "ok": not problems}
+            "notes": [flood_note] if flood_note else [], "problems": problems, "ok": not problems}
 
 
 def parse_hold(text: str) -> float:
