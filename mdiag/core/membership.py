@@ -301,15 +301,15 @@ class MembershipTable:
         if ended is not None:
             self._check_pending(state, ended)
         state.pending = None
-        record = LeaveRecord(pending.time, pending.frame, IPv4Address(pending.host), pending.kind,
-                             pending.queries, pending.first_query_after, ended,
-                             IPv4Address(cancelled_by) if cancelled_by is not None else None)
         if ended is not None:
             latency = ended - pending.time
             if state.max_leave_latency is None or latency > state.max_leave_latency:
                 state.max_leave_latency = latency
         if len(state.leaves) < _LIST_LIMIT:
-            state.leaves.append(record)
+            state.leaves.append(LeaveRecord(
+                pending.time, pending.frame, IPv4Address(pending.host), pending.kind, pending.queries,
+                pending.first_query_after, ended,
+                IPv4Address(cancelled_by) if cancelled_by is not None else None))
 
     def _check_pending(self, state: GroupState, now: float) -> None:
         pending = state.pending
