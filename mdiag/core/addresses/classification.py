@@ -135,7 +135,7 @@ def _classify_v4(group: IPv4Group) -> Classification:
         details["sap_dynamic"] = True
     elif block.key == "ad-hoc-3" and reg.MCAST_TEST_NET[0] <= value <= reg.MCAST_TEST_NET[1]:
         name = name or "MCAST-TEST-NET (documentation)"
-        consequences = ["for documentation only (RFC 6676): never use it on a network"]
+        consequences = ["for documentation only (RFC 5771, RFC 6676): never use it on a network"]
         details["documentation"] = True
     elif block.key == "admin-scoped":
         scope = reg.subscope_of(value)

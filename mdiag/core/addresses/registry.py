@@ -1,8 +1,9 @@
 """The IANA multicast registry as data: blocks, sub-scopes, well-known groups.
 
-IPv4 blocks follow RFC 5771 section 3 (the IANA "IPv4 Multicast Address Space"
-registry), with the rules of RFC 2365 (administrative scoping), RFC 3180 (GLOP),
-RFC 6034 (unicast-prefix-based), RFC 4607 (SSM) and RFC 6676 (MCAST-TEST-NET).
+IPv4 blocks follow the IANA "IPv4 Multicast Address Space" registry as it stands:
+RFC 5771 section 3, plus 234/8 from RFC 6034 and the DIS transient block that RFC
+5771 still lists as reserved; with the rules of RFC 2365 (administrative scoping), RFC 3180 (GLOP),
+RFC 6034 (unicast-prefix-based), RFC 4607 (SSM) and RFC 5771 / RFC 6676 (MCAST-TEST-NET).
 IPv6 facts follow RFC 4291 section 2.7, RFC 7346 (scopes), RFC 3306 (unicast-
 prefix-based), RFC 3956 (embedded RP) and RFC 4607 (SSM).
 """
@@ -97,7 +98,7 @@ IPV4_BLOCKS: tuple[Block, ...] = (
     Block("reserved-224-5", "Reserved", _v4("224.5.0.0"), _v4("224.251.255.255"),
           "RFC 5771 3", GLOBAL, _RESERVED),
     Block("dis-transient", "DIS Transient Groups", *_cidr_range("224.252.0.0/14"),
-          "RFC 5771 3", GLOBAL, _ROUTED_ASM),
+          "IANA multicast registry", GLOBAL, _ROUTED_ASM),
     Block("reserved-225", "Reserved", _v4("225.0.0.0"), _v4("231.255.255.255"),
           "RFC 5771 3", GLOBAL, _RESERVED),
     Block("ssm", "Source-Specific Multicast", *_cidr_range("232.0.0.0/8"), "RFC 4607 1", GLOBAL,
