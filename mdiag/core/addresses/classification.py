@@ -200,15 +200,15 @@ def _classify_v6(group: IPv6Group) -> Classification:
             consequences.append("needs an MLDv2 source-specific (S,G) join; any-source joins are ignored")
         elif 0 < plen <= 64:
             network = ipaddress.IPv6Network(((prefix_bits >> (64 - plen)) << (128 - plen), plen))
-            block, key, brange, rfc = "Unicast-Prefix-based", "ipv6-unicast-prefix", "ff30::/12", "RFC 3306 4"
+            block, key, brange, rfc = "Unicast-Prefix-based", "ipv6-unicast-prefix", "ff30::/12", "RFC 3306"
             facts.append(f"unicast prefix {network}, group id 0x{value & 0xFFFFFFFF:x}")
             details["unicast_prefix"] = str(network)
         else:
-            facts.append(f"P flag set but prefix length {plen} is invalid (RFC 3306 4: 1-64, or 0 for SSM)")
+            facts.append(f"P flag set but prefix length {plen} is invalid (RFC 3306: 1-64, or 0 for SSM)")
     if r_flag:
         riid = (value >> 104) & 0xF
         prefix_bits = (value >> 32) & ((1 << 64) - 1)
-        block, key, brange, rfc = "Embedded-RP", "ipv6-embedded-rp", "ff70::/12", "RFC 3956 2"
+        block, key, brange, rfc = "Embedded-RP", "ipv6-embedded-rp", "ff70::/12", "RFC 3956"
         if p_flag and 0 < plen <= 64:
             prefix = (prefix_bits >> (64 - plen)) << (128 - plen)
             rp = ipaddress.IPv6Address(prefix | riid)
@@ -216,7 +216,7 @@ def _classify_v6(group: IPv6Group) -> Classification:
             details["rp"] = str(rp)
             consequences.append(f"any-source via the embedded RP {rp}")
         else:
-            facts.append(f"R flag set without a valid P flag / prefix length {plen} (RFC 3956 3)")
+            facts.append(f"R flag set without a valid P flag / prefix length {plen} (RFC 3956)")
 
     if value & 0xFFFFFFFF == 1 and scope_nibble not in (0x1, 0x2):
         consequences.append("shares 33:33:00:00:00:01 with ff02::1 (all nodes): every port receives it")
