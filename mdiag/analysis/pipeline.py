@@ -401,8 +401,10 @@ def _build_report(run: _Analysis, capture: Any, options: AnalysisOptions,
         seg.table.finish(end)
         seg_data = per_segment.get((iface, key), {})
         _data_findings(run, seg, seg_data)
+        names = capture.interfaces
+        name = names[iface].name if iface < len(names) else None
         segments.append(SegmentReport.build(seg.segment, seg.tracker, seg.table, seg_data, end,
-                                            options.groups, seg.igmp))
+                                            options.groups, seg.igmp, name))
     findings: list[Finding] = list(capture.problems)
     findings.extend(run.findings)
     if options.groups:

@@ -108,11 +108,19 @@ class SegmentReport:
     timers: TimerSet
     groups: tuple[GroupReport, ...]
     igmp_messages: int
+    #: the capture interface's name (pcapng if_name), when the capture gives one
+    interface_name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``if0 vlan 10`` or, with an interface name, ``if0 vlan 10 (eth0)``."""
+        return f"{self.segment} ({self.interface_name})" if self.interface_name else str(self.segment)
 
     @classmethod
     def build(cls, segment: Segment, tracker: QuerierTracker, table: MembershipTable,
               data: dict[IPv4Address, DataStats], end: float,
-              only: Iterable[IPv4Address] = (), igmp_messages: int = 0) -> SegmentReport:
+              only: Iterable[IPv4Address] = (), igmp_messages: int = 0,
+              interface_name: str | None = None) -> SegmentReport:
         only = frozenset(only)
         gmi = tracker.timers.group_membership_interval
         groups: list[GroupReport] = []
@@ -137,11 +145,11 @@ class SegmentReport:
                    tracker.querier_version, tuple(sorted(tracker.versions)),
                    tuple(sorted(tracker.routers.values(), key=lambda r: r.address)),
                    tuple(tracker.elections), tuple(tracker.gaps), tracker.timers, tuple(groups),
-                   igmp_messages)
+                   igmp_messages, interface_name)
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "segment": self.segment.to_json(),
+            "segment": {**self.segment.to_json(), "interface_name": self.interface_name},
             "querier": self.querier,
             "querier_version": self.querier_version,
             "versions": list(self.versions),

@@ -245,7 +245,7 @@ def _print_report(report: Any, results: list[Any], timeline: bool, env: Environm
           file=out)
     if report.segments:
         print(file=out)
-        render.table(([str(s.segment), s.querier or "none",
+        render.table(([s.label, s.querier or "none",
                        f"v{s.querier_version}" if s.querier_version else "",
                        sum(1 for r in s.routers if not r.proxy), len(s.elections), len(s.gaps),
                        sum(1 for g in s.groups if g.detail.get("joins")), s.igmp_messages,
@@ -262,7 +262,7 @@ def _print_report(report: Any, results: list[Any], timeline: bool, env: Environm
             mean = r.mean_interval
             interval = f"{mean:.1f}" if mean is not None else "-"
             advertised = f"{r.qqi}" if r.qqi else "125 (default)" if not r.proxy else "-"
-            rows.append([str(s.segment), str(r.address), role, ",".join(sorted(r.macs)) or "-",
+            rows.append([s.label, str(r.address), role, ",".join(sorted(r.macs)) or "-",
                          "/".join(f"v{v}" for v in sorted(r.versions)), r.general_queries,
                          r.group_queries + r.group_source_queries, f"{interval} / {advertised}",
                          r.qrv if r.qrv is not None else "-",
@@ -273,9 +273,9 @@ def _print_report(report: Any, results: list[Any], timeline: bool, env: Environm
     elections = [(s, e) for s in report.segments for e in s.elections]
     if len(elections) > len(report.segments) or any(s.gaps for s in report.segments):
         print(file=out)
-        rows = [[_t(e.time), e.frame or "", str(s.segment), "election", str(e.querier or "none"), e.reason]
+        rows = [[_t(e.time), e.frame or "", s.label, "election", str(e.querier or "none"), e.reason]
                 for s, e in elections]
-        rows += [[_t(g.start), g.frame or "", str(s.segment), "gap", f"{g.duration:.1f} s",
+        rows += [[_t(g.start), g.frame or "", s.label, "gap", f"{g.duration:.1f} s",
                   "until the end of the capture" if g.open_at_end else f"until {g.end:.3f}"]
                  for s in report.segments for g in s.gaps]
         rows.sort(key=lambda row: float(row[0]))
@@ -283,7 +283,7 @@ def _print_report(report: Any, results: list[Any], timeline: bool, env: Environm
     groups = report.all_groups()
     if groups:
         print(file=out)
-        render.table(([str(s.segment), str(g.group), g.mac, g.state, len(g.members),
+        render.table(([s.label, str(g.group), g.mac, g.state, len(g.members),
                        len(g.reporting_hosts), _t(g.first_join), _t(g.last_report), g.leaves,
                        _dur(g.max_leave_latency), _t(g.expires),
                        g.data.packets if g.data else 0, len(g.data.senders) if g.data else 0]

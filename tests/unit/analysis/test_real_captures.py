@@ -126,3 +126,4 @@ def test_dumpcap_pcapng_two_interfaces(captures):
     groups = _groups(report)
     assert ("if0", "239.1.2.3") in groups and ("if1", "239.1.2.4") in groups
     assert groups[("if1", "239.1.2.4")].detail["versions"] == [2]
+    assert {s.label for s in report.segments} >= {"if0 (mdvb)", "if1 (mdvd)"}   # pcapng if_name
