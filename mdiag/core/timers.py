@@ -6,15 +6,18 @@ float seconds.
 
 The profiles differ only where the two RFCs differ:
 
-=====================================  =====================  =======================
+=====================================  =====================  ==========================
 value                                  ``rfc3376``             ``rfc9776``
-=====================================  =====================  =======================
+=====================================  =====================  ==========================
 Group Membership Interval (8.4)        RV * QI + QRI           RV * QI + 2 * QRI
-=====================================  =====================  =======================
+Older Version Querier Present          RV * QI + QRI           RV * QI + the Max Response
+Timeout (8.12)                                                 Time of the older query
+                                                               (RFC 3376 erratum 4375)
+=====================================  =====================  ==========================
 
 Everything else (Other Querier Present Interval, startup, last member, older
-version timeouts) has the same formula in both. RFC 2236 8.9 fixes the
-IGMPv2 "Version 1 Router Present Timeout" at 400 s.
+host present) has the same formula in both. RFC 2236 8.9 fixes the IGMPv2
+"Version 1 Router Present Timeout" at 400 s.
 """
 
 from __future__ import annotations
@@ -112,6 +115,17 @@ class TimerSet:
     def older_version_querier_present_timeout(self) -> float:
         """8.12: RV * QI + QRI (QI of the last query heard)."""
         return self.robustness * self.query_interval + self.query_response_interval
+
+    def older_version_querier_present_timeout_after(self, max_resp_time: float | None) -> float:
+        """8.12 after hearing an older-version query with this Max Response Time.
+
+        RFC 3376 takes the Query Interval "in the last Query received", which an
+        IGMPv1/v2 query does not carry, plus QRI; erratum 4375 (the RFC 9776 profile)
+        takes QI plus the Max Response Time of that last query.
+        """
+        if self.profile is Profile.RFC9776 and max_resp_time is not None:
+            return self.robustness * self.query_interval + max_resp_time
+        return self.older_version_querier_present_timeout
 
     @property
     def older_host_present_interval(self) -> float:

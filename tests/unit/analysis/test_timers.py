@@ -62,3 +62,10 @@ def test_profile_parse():
     assert Profile.parse("3376") is Profile.RFC3376
     with pytest.raises(ValueError):
         Profile.parse("rfc2236")
+
+
+def test_older_version_querier_present_timeout_by_profile():
+    # heard an IGMPv2 query with a Max Response Time of 5 s
+    assert TimerSet().older_version_querier_present_timeout_after(5) == 260          # 2*125 + QRI 10
+    assert TimerSet(profile=Profile.RFC9776).older_version_querier_present_timeout_after(5) == 255
+    assert TimerSet(profile=Profile.RFC9776).older_version_querier_present_timeout_after(None) == 260
