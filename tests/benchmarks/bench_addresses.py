@@ -91,8 +91,14 @@ def main() -> int:
     cli = statistics.median(wall([*mdiag, "collisions", "239.0.0.0/8"], 7))
     print(f"  in-process audit: {statistics.median(inproc) * 1000:.2f} ms; end to end: {cli * 1000:.1f} ms "
           f"(goal < 2000 ms: {'met' if cli < 2 else 'MISSED'})")
-    naive_rate = 1_000_000 / 0.5  # a dict-per-group audit manages ~2 M groups/s in CPython at best
-    print(f"  a dict-of-groups audit would need ~{(1 << 24) / naive_rate:.0f} s and ~1.5 GB here")
+    # the obvious alternative, a dict from MAC to groups, measured on a /16 and scaled to the /8
+    start = time.perf_counter()
+    by_mac: dict[int, list[int]] = {}
+    for value in range(0xEF010000, 0xEF020000):
+        by_mac.setdefault(value & 0x7FFFFF, []).append(value)
+    naive = (time.perf_counter() - start) * 256
+    print(f"  in-process audit: {statistics.median(inproc) * 1000:.2f} ms vs ~{naive:.1f} s for a dict of "
+          f"groups (measured on a /16, x256): {naive / statistics.median(inproc):,.0f}x")
 
     print("== 20 000-line plan (16 000 singles + 4 000 ranges of 16)")
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
