@@ -248,9 +248,13 @@ def _need_tools() -> None:
             raise MissingSystemPiece(f"'{tool}' is missing: install iproute2 (apt-get install iproute2)")
 
 
-def _need_root() -> None:
+def require_root() -> None:
+    """:class:`PermissionProblem` (exit 4, one line) unless running as root."""
     if os.geteuid() != 0:
         raise PermissionProblem("the lab needs root (network namespaces): run it with sudo")
+
+
+_need_root = require_root
 
 
 def _ip(args: Sequence[str], *, stdin: str | None = None, timeout: float = DEFAULT_TIMEOUT,
@@ -649,5 +653,25 @@ def _deferred_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def sweep_stale(pattern: str = r"md(\d+)x\d+") -> list[str]:
+    """Remove namespaces of test labs whose process is gone (``md<pid>x<n>-...``, pid dead).
+
+    Labs of running processes are left alone, so parallel test runs never touch each other.
+    """
+    regex = re.compile(pattern + r"-(?:br|h\d+)")
+    removed = []
+    for ns in list_netns():
+        match = regex.fullmatch(ns)
+        if not match:
+            continue
+        pid = int(match.group(1))
+        if pid == os.getpid() or os.path.exists(f"/proc/{pid}"):
+            continue
+        if _ip(["netns", "del", ns], check=False).returncode == 0:
+            removed.append(ns)
+    return removed
+
+
 __all__ = ["BRIDGE", "BRIDGE_ADDRESS", "DEFAULT_PREFIX", "HOST_IFACE", "SUBNET", "BridgeConfig",
-           "Lab", "LabError", "LabHost", "host_address", "host_mac", "list_netns", "netns"]
+           "Lab", "LabError", "LabHost", "host_address", "host_mac", "list_netns", "netns",
+           "require_root", "sweep_stale"]

@@ -108,7 +108,7 @@ def group_source_req(ifindex: int, group: str, source: str) -> bytes:
     return struct.pack("@I4x", ifindex) + _sockaddr_in(group) + _sockaddr_in(source)
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class Join:
     """One membership: any-source (``source`` None) or source-specific (RFC 4607)."""
 

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 _counter = itertools.count(1)
+_swept = False
 
 
 def unique_prefix() -> str:
@@ -33,6 +34,12 @@ def _make_lab(hosts: int, bridge: Any = None) -> Any:
     from mdiag.testing.requirements import need_root, unavailable
 
     need_root()
+    global _swept
+    if not _swept:  # labs left by test runs that were killed (their pid is gone)
+        from mdiag.adapters.lab import sweep_stale
+
+        sweep_stale()
+        _swept = True
     lab = Lab(prefix=unique_prefix(), hosts=hosts, bridge=bridge or BridgeConfig.fast())
     try:
         lab.up()

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus | int:
 
 
 def _need_root(lab_mod: Any) -> None:
-    lab_mod._need_root()
+    lab_mod.require_root()
 
 
 def _up(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: str) -> ExitStatus:

@@ -124,7 +124,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if args.lab:
         if args.sender_iface or args.receiver_iface or args.non_member_iface:
             raise UsageError("give either --lab or --sender-iface/--receiver-iface, not both")
-        lab_mod._need_root()
+        lab_mod.require_root()
         prefix = args.lab_prefix or lab_mod.DEFAULT_PREFIX
         lab = lab_mod.Lab.existing(prefix)
         if lab is None or not lab.is_up():
