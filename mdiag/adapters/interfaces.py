@@ -160,6 +160,14 @@ class InterfaceInfo:
     groups: int
 
     @property
+    def querier_seen(self) -> str | None:
+        """``"v1"``/``"v2"`` when the kernel runs the older version because it heard such a
+        querier (not forced); None otherwise (an IGMPv3 querier or none: /proc cannot tell)."""
+        if self.igmp_version in ("V1", "V2") and self.force_igmp_version not in (1, 2):
+            return self.igmp_version.lower()
+        return None
+
+    @property
     def up(self) -> bool:
         return bool(self.flags & IFF_UP)
 
@@ -180,6 +188,7 @@ class InterfaceInfo:
         return {"name": self.name, "index": self.index, "flags": self.flag_names(),
                 "up": self.up, "multicast": self.multicast, "mtu": self.mtu, "mac": self.mac,
                 "ipv4": [f"{a}/{p}" for a, p in self.ipv4], "igmp_version": self.igmp_version,
+                "querier_seen": self.querier_seen,
                 "force_igmp_version": self.force_igmp_version, "rp_filter": self.rp_filter,
                 "mc_forwarding": self.mc_forwarding, "groups": self.groups}
 

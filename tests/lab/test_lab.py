@@ -146,3 +146,23 @@ def test_lab_cli_status_and_exec(mdiag_lab, cli):
     assert failed.status == 1  # the command's own status
     none = cli("lab", "status", "--prefix", "mdnolabhere")
     assert none.status == 1 and "no lab" in none.stdout
+
+
+def test_an_igmpv2_querier_moves_hosts_to_v2_and_doctor_objects_to_ssm(mdiag_lab_factory, cli):
+    import time
+
+    lab = mdiag_lab_factory(hosts=2, bridge=BridgeConfig.fast(querier="v2"))
+    deadline = time.monotonic() + 5
+    with lab.inside("h2"):
+        while True:  # the bridge's startup queries come 1 s apart: bounded wait for the first
+            doc = cli("ifaces", "lab0", "--json").json()["interfaces"][0]
+            if doc["igmp_version"] == "V2" or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        doctor = cli("doctor", "--iface", "lab0", "--group", "232.1.1.1", "--source", "198.18.0.11", "--json")
+        table = cli("ifaces", "lab0")
+    assert doc["igmp_version"] == "V2" and doc["querier_seen"] == "v2"
+    assert "(v2 querier heard)" in table.stdout
+    assert doctor.status == 1
+    (igmp,) = [c for c in doctor.json()["checks"] if c["check"] == "igmp-version"]
+    assert igmp["status"] == "fail" and "older querier" in igmp["message"]
