@@ -281,3 +281,12 @@ def test_traffic_stops_when_nobody_queries(cli, tmp_path):
     assert "that matches" in stopped["message"] and "0.0 s + 260 s = 260.0 s" in stopped["message"]
     assert codes["querier-none"]["severity"] == "warning"
     assert codes["traffic-without-members"]["context"]["group"] == "239.9.9.9"
+
+
+def test_stdin_terminal_is_refused():
+    from mdiag.cli.environment import Environment
+    from mdiag.cli.main import main
+
+    err = io.StringIO()
+    status = main(["analyze", "-"], Environment(stdout=io.StringIO(), stderr=err, stdin=_Tty()))
+    assert status == ExitStatus.BAD_INPUT and "terminal" in err.getvalue() and err.getvalue().count("\n") == 1

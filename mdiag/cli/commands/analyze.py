@@ -138,6 +138,9 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise InputError(f"--junit {args.junit} exists; add --force to overwrite it")
     if args.captures.count("-") > 1:
         raise InputError("standard input ('-') can be read only once")
+    if "-" in args.captures and _is_terminal(env.stdin):
+        raise InputError("'-' reads a capture from standard input, which is a terminal; pipe one in "
+                         "(tcpdump -w - ... | mdiag analyze -) or give a file")
 
     from mdiag.adapters.capture import open_capture
     from mdiag.analysis.pipeline import AnalysisOptions, analyze
@@ -221,6 +224,13 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         if any(f.severity >= limit for _, r, _ in good for f in r.findings):
             return ExitStatus.PROBLEM_FOUND
     return ExitStatus.OK
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def _t(value: float | None) -> str:
