@@ -37,15 +37,15 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         for i in infos:
             force = {0: "auto", 1: "v1", 2: "v2"}.get(i.force_igmp_version, str(i.force_igmp_version))
             rpf = {0: "off", 1: "strict", 2: "loose"}.get(i.rp_filter, str(i.rp_filter))
-            igmp = i.igmp_version or "-"
+            version = i.igmp_version or "-"
             if i.querier_seen:
-                igmp += f" ({i.querier_seen} querier heard)"
+                version += f" ({i.querier_seen} querier heard)"
             elif i.force_igmp_version in (1, 2):
-                igmp += " (forced)"
+                version += " (forced)"
             rows.append([str(i.index), i.name, "up" if i.up else "down",
                          "yes" if i.multicast else "NO", i.mac or "-",
                          " ".join(f"{a}/{p}" for a, p in i.ipv4) or "-", str(i.mtu or "-"),
-                         igmp, force, rpf, "on" if i.mc_forwarding else "off", str(i.groups)])
+                         version, force, rpf, "on" if i.mc_forwarding else "off", str(i.groups)])
         render.table(rows, ["idx", "name", "state", "multicast", "MAC", "IPv4", "MTU", "IGMP",
                             "forced", "rp_filter", "mc_fwd", "groups"], env.stdout)
     for line in errors:
