@@ -295,6 +295,7 @@ def _igmp(run: _Analysis, number: int, t: float, iface: int, key: tuple[int, ...
         try:
             decoded = decode_ipv4(packet)
         except MalformedPacket as exc:
+            exc.__traceback__ = None   # cached: must not keep frames alive
             decoded = exc
         if len(cache) >= DECODE_CACHE:
             cache.clear()
