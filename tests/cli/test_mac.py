@@ -92,3 +92,19 @@ def test_dash_reads_groups_from_stdin(cli):
     assert groups == ["239.1.1.1", "239.129.1.1", "ff02::1", "224.0.0.1"]
     classify = cli("classify", "--json", "-", stdin="233.22.30.5\n")
     assert classify.json()["results"][0]["details"]["glop_as"] == 5662
+
+
+def test_plan_file_names_the_channels_behind_a_mac(cli, tmp_path):
+    plan = tmp_path / "plan.txt"
+    plan.write_text("239.192.10.4 Sport 1 HD\n239.64.10.0/24\n239.1.1\n")
+    result = cli("mac", "--reverse", "--json", "01:00:5e:40:0a:04", "--file", str(plan))
+    assert result.status == ExitStatus.BAD_INPUT  # line 3 is unreadable, and said so
+    rows = {row["group"]: row["plan"] for row in result.json()["results"][0]["groups"]}
+    assert rows["239.192.10.4"] == ["Sport 1 HD"]
+    assert rows["239.64.10.4"] == [f"{plan} line 2"]
+    assert rows["224.64.10.4"] == []
+    assert "line 3" in result.stderr
+    table = cli("mac", "239.192.10.4", "-f", str(plan))
+    assert "in plan: Sport 1 HD" in table.stdout
+    missing = cli("mac", "239.1.1.1", "-f", str(tmp_path / "nope.txt"))
+    assert missing.status == ExitStatus.BAD_INPUT and "cannot read plan" in missing.stderr

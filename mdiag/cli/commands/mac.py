@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="list the 32 IPv4 groups that share each group's MAC")
     parser.add_argument("--reverse", action="store_true",
                         help="inputs are MACs (01:00:5e:00:40:20, 0100.5e00.4020): list the groups behind each")
+    parser.add_argument("-f", "--file", metavar="PLAN",
+                        help="show which groups (and aliases, with --aliases/--reverse) this channel plan uses, "
+                             "with their labels (same format as 'mdiag collisions --file')")
     parser.add_argument("--json", action="store_true", help="print JSON (schema in docs/addresses.md)")
 
 
@@ -36,6 +39,9 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     if not args.reverse:
         _note_shared(results)
+    if args.file:
+        plan_errors = _mark_plan(results, args.file, env)
+        errors.extend(plan_errors)
     if args.json:
         render.emit_json({"mode": "reverse" if args.reverse else ("aliases" if args.aliases else "map"),
                           "results": results, "errors": errors}, env.stdout, "mac")
@@ -123,6 +129,40 @@ def _reverse(text: str) -> dict[str, Any]:
     return {"input": text, "mac": str(mac), "version": 4, "groups": [_alias_row(g) for g in groups], "notes": []}
 
 
+def _mark_plan(results: list[dict[str, Any]], path: str, env: Environment) -> list[dict[str, str]]:
+    """Add ``plan`` (labels, or origins for unlabelled entries) to alias rows the plan covers."""
+    from mdiag.core.addresses import parse_group
+    from mdiag.core.addresses.plan import Entry, parse_plan
+
+    errors: list[dict[str, str]] = []
+    try:
+        if path == "-":
+            items = list(parse_plan(env.stdin_binary, "stdin"))
+        else:
+            with open(path, "rb") as handle:
+                items = list(parse_plan(handle, path))
+    except OSError as exc:
+        return [{"input": path, "error": f"cannot read plan {path}: {exc.strerror or exc}"}]
+    entries = [item for item in items if isinstance(item, Entry)]
+    errors.extend({"input": item.text, "error": item.message} for item in items if not isinstance(item, Entry))
+    order = sorted(range(len(entries)), key=lambda i: entries[i].first)
+
+    def names(text: str) -> list[str]:
+        value = parse_group(text).value
+        return [entries[i].label or entries[i].origin for i in order if entries[i].first <= value <= entries[i].last]
+
+    for result in results:
+        rows = result.get("groups") or result.get("aliases")
+        if rows:
+            for row in rows:
+                row["plan"] = names(row["group"])
+        elif "group" in result:  # plain mapping: which plan entries name this group
+            result["plan"] = names(result["group"])
+            if result["plan"]:
+                result["notes"].append(f"in plan: {', '.join(result['plan'])}")
+    return errors
+
+
 def _note_shared(results: list[dict[str, Any]]) -> None:
     """When several given groups land on one MAC, say so on each row."""
     by_mac: dict[str, list[str]] = {}
@@ -154,5 +194,10 @@ def _print_alias_tables(results: list[dict[str, Any]], reverse: bool, env: Envir
         if r["version"] == 4 and int(r["mac"].replace(":", ""), 16) & 0x7FFFFF < 0x100:
             title += f", among them {rows[0]['group']}: snooping switches flood this MAC to every port"
         print(title + ":", file=env.stdout)
+        headers = ["group", "IANA block", "scope", "name"]
+        with_plan = any("plan" in row for row in rows)
+        if with_plan:
+            headers.append("in plan")
         render.table(([("* " if row["given"] else "  ") + row["group"], row["block"], row["scope"], row["name"] or ""]
-                      for row in rows), ["group", "IANA block", "scope", "name"], env.stdout)
+                      + ([", ".join(row.get("plan") or [])] if with_plan else []) for row in rows),
+                     headers, env.stdout)

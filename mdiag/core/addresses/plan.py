@@ -194,7 +194,7 @@ def strip_comment(line: str) -> str:
     return stripped[: match.start()].strip() if match else stripped
 
 
-def parse_plan(lines: Iterable[str], source: str = "") -> Iterator[Entry | EntryProblem]:
+def parse_plan(lines: Iterable[str | bytes], source: str = "") -> Iterator[Entry | EntryProblem]:
     """Stream entries from plan lines; unreadable lines become :class:`EntryProblem` values
     naming the line number, so one bad line never hides the good ones."""
     prefix = f"{source} " if source else ""
