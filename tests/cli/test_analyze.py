@@ -290,3 +290,28 @@ def test_stdin_terminal_is_refused():
     err = io.StringIO()
     status = main(["analyze", "-"], Environment(stdout=io.StringIO(), stderr=err, stdin=_Tty()))
     assert status == ExitStatus.BAD_INPUT and "terminal" in err.getvalue() and err.getvalue().count("\n") == 1
+
+
+def _qinq(frame: bytes, outer: int, inner: int) -> bytes:
+    """Insert an 802.1ad S-tag and an 802.1Q C-tag after the MAC addresses."""
+    import struct
+
+    return frame[:12] + struct.pack("!HHHH", 0x88A8, outer, 0x8100, inner) + frame[12:]
+
+
+def test_qinq_segments(cli, tmp_path):
+    path = tmp_path / "qinq.pcap"
+    frames = [
+        (0.0, _qinq(igmp(V2Query(100), "198.18.0.1"), 100, 10)),
+        (0.5, _qinq(igmp(V2Query(100), "198.18.0.1"), 100, 20)),   # same router, other C-VLAN
+        (1.0, _qinq(igmp(V2Report("239.1.1.1"), "198.18.0.10"), 100, 10)),
+        (1.5, _qinq(udp("198.18.1.100", "239.1.1.1"), 100, 10)),
+    ]
+    write_pcap(path, frames)
+    a = cli("analyze", str(path), "--json", "--fail-on", "never").json()["analyses"][0]
+    segs = {s["segment"]["name"]: s for s in a["segments"]}
+    assert set(segs) == {"if0 vlan 100.10", "if0 vlan 100.20"}
+    assert segs["if0 vlan 100.10"]["groups"][0]["data"]["packets"] == 1
+    assert segs["if0 vlan 100.20"]["groups"] == []
+    only = cli("analyze", str(path), "--json", "--vlan", "20", "--fail-on", "never").json()["analyses"][0]
+    assert [s["segment"]["name"] for s in only["segments"]] == ["if0 vlan 100.20"]

@@ -69,6 +69,8 @@ def captures(tmp_path_factory):
         _run(*inside, "sysctl", "-qw", "net.ipv4.conf.all.igmpv2_unsolicited_report_interval=100")
         tools = {
             "sll2": [tcpdump, "-U", "-n", "-i", "any", "-w", str(out / "sll2.pcap"), "igmp"],
+            "sll": [tcpdump, "-U", "-n", "-i", "any", "-y", "LINUX_SLL", "-w", str(out / "sll.pcap"),
+                    "igmp"],
             "nano": [tcpdump, "-U", "-n", "-i", "mdvb", "--time-stamp-precision=nano",
                      "-w", str(out / "nano.pcap")],
             "pcapng": [dumpcap, "-q", "-i", "mdvb", "-i", "mdvd", "-w", str(out / "both.pcapng")],
@@ -127,3 +129,12 @@ def test_dumpcap_pcapng_two_interfaces(captures):
     assert ("if0", "239.1.2.3") in groups and ("if1", "239.1.2.4") in groups
     assert groups[("if1", "239.1.2.4")].detail["versions"] == [2]
     assert {s.label for s in report.segments} >= {"if0 (mdvb)", "if1 (mdvd)"}   # pcapng if_name
+
+
+def test_tcpdump_any_linux_sll_v1(captures):
+    c, report = _analyze(captures / "sll.pcap")
+    assert c.interfaces[0].linktype == 113
+    groups = {group: g for (_, group), g in _groups(report).items()}
+    assert groups["239.1.2.3"].reporting_hosts == ("198.18.5.1",)
+    assert groups["239.1.2.4"].detail["versions"] == [2]
+    assert {str(s.segment) for s in report.segments} == {"if0"}   # SLL v1 has no interface index
