@@ -26,6 +26,8 @@ from typing import Any
 from mdiag.errors import InputError, MissingSystemPiece
 
 _ZERO_MAC = b"\0" * 6
+#: Seconds before a frame's due time during which replay spins instead of sleeping.
+SPIN = 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +158,10 @@ def replay(path: str, send: Callable[[bytes], None], *, speed: float | None, onl
                 continue
             now = clock()
             while now < due:
-                sleep(min(due - now, 0.5))
+                # Sleep until about 1 ms before the frame is due, then spin: sleep alone
+                # wakes up late by a scheduler tick under load.
+                if due - now > SPIN:
+                    sleep(min(due - now - SPIN, 0.5))
                 now = clock()
             sent.late_max = max(sent.late_max, now - due)
         elif deadline is not None and clock() > deadline:
