@@ -504,6 +504,7 @@ class SendResult:
     elapsed: float
     bytes: int
     stream_id: int | None = None
+    interrupted: bool = False
 
     @property
     def pps(self) -> float:
@@ -635,56 +636,60 @@ class Sender:
         end_ns = start + int(duration * 1e9) if duration is not None else None
         limit = budget if budget is not None else -1
         next_progress = start + int(progress_interval * 1e9)
-        while True:
-            now = mono()
-            if end_ns is not None and now >= end_ns:
-                break
-            if sent == limit:
-                break
-            if paced:
-                n = int((now - start) * rate // 1_000_000_000) + 1 - sent
-                if n <= 0:
-                    wait = start + int(sent * 1e9 / rate) - now
-                    if wait > 150_000:
-                        sleep((wait - 60_000) / 1e9)
-                    if stop is not None and stop():
-                        break
-                    continue
-                if n > burst:
-                    n = burst
-            else:
-                n = burst
-            if limit >= 0 and sent + n > limit:
-                n = limit - sent
-            try:
-                if groups == 1:
-                    for _ in range(n):
-                        pack(buf, off, sent, wall())
-                        send(buf)
-                        sent += 1
+        interrupted = False
+        try:
+            while True:
+                now = mono()
+                if end_ns is not None and now >= end_ns:
+                    break
+                if sent == limit:
+                    break
+                if paced:
+                    n = int((now - start) * rate // 1_000_000_000) + 1 - sent
+                    if n <= 0:
+                        wait = start + int(sent * 1e9 / rate) - now
+                        if wait > 150_000:
+                            sleep((wait - 60_000) / 1e9)
+                        if stop is not None and stop():
+                            break
+                        continue
+                    if n > burst:
+                        n = burst
                 else:
-                    for _ in range(n):
-                        pack(buf, off, sent // groups, wall())
-                        sendto(buf, dests[sent % groups])
-                        sent += 1
-            except (BlockingIOError, InterruptedError):
-                retries += 1
-                sleep(0.0002)
-            except OSError as exc:
-                if exc.errno in (errno.ENOBUFS, errno.EAGAIN):
+                    n = burst
+                if limit >= 0 and sent + n > limit:
+                    n = limit - sent
+                try:
+                    if groups == 1:
+                        for _ in range(n):
+                            pack(buf, off, sent, wall())
+                            send(buf)
+                            sent += 1
+                    else:
+                        for _ in range(n):
+                            pack(buf, off, sent // groups, wall())
+                            sendto(buf, dests[sent % groups])
+                            sent += 1
+                except (BlockingIOError, InterruptedError):
                     retries += 1
                     sleep(0.0002)
-                elif exc.errno == errno.ECONNREFUSED:
-                    continue  # unicast to a closed port: ICMP came back; keep sending
-                else:
-                    raise self._send_error(exc) from None
-            if progress is not None and now >= next_progress:
-                progress(sent, (now - start) / 1e9)
-                next_progress = now + int(progress_interval * 1e9)
-            if stop is not None and stop():
-                break
+                except OSError as exc:
+                    if exc.errno in (errno.ENOBUFS, errno.EAGAIN):
+                        retries += 1
+                        sleep(0.0002)
+                    elif exc.errno == errno.ECONNREFUSED:
+                        continue  # unicast to a closed port: ICMP came back; keep sending
+                    else:
+                        raise self._send_error(exc) from None
+                if progress is not None and now >= next_progress:
+                    progress(sent, (now - start) / 1e9)
+                    next_progress = now + int(progress_interval * 1e9)
+                if stop is not None and stop():
+                    break
+        except KeyboardInterrupt:  # Ctrl-C ends the stream; what was sent is reported
+            interrupted = True
         elapsed = (mono() - start) / 1e9
-        return SendResult(sent, retries, elapsed, sent * size, stream_id)
+        return SendResult(sent, retries, elapsed, sent * size, stream_id, interrupted)
 
     def send_end(self, stream_id: int, sent: int, clock_id: int = 0, repeats: int = 3) -> None:
         """Tell receivers the stream is over (END marker, sent ``repeats`` times 1 ms apart)."""
@@ -706,30 +711,34 @@ class Sender:
         total = 0
         retries = 0
         start = time.monotonic_ns()
-        for payload in payloads:
-            if stop is not None and stop():
-                break
-            if pacing is not None:
-                due = start + pacing.next_due_ns(sent)
-                wait = due - time.monotonic_ns()
-                if wait > 0:
-                    time.sleep(wait / 1e9)
-            while True:
-                try:
-                    for dest in self.destinations:
-                        self.sock.sendto(payload, dest)
+        interrupted = False
+        try:
+            for payload in payloads:
+                if stop is not None and stop():
                     break
-                except OSError as exc:
-                    if exc.errno in (errno.ENOBUFS, errno.EAGAIN):
-                        retries += 1
-                        time.sleep(0.001)
-                        continue
-                    if exc.errno == errno.ECONNREFUSED:
+                if pacing is not None:
+                    due = start + pacing.next_due_ns(sent)
+                    wait = due - time.monotonic_ns()
+                    if wait > 0:
+                        time.sleep(wait / 1e9)
+                while True:
+                    try:
+                        for dest in self.destinations:
+                            self.sock.sendto(payload, dest)
                         break
-                    raise self._send_error(exc) from None
-            sent += 1
-            total += len(payload)
-        return SendResult(sent, retries, (time.monotonic_ns() - start) / 1e9, total)
+                    except OSError as exc:
+                        if exc.errno in (errno.ENOBUFS, errno.EAGAIN):
+                            retries += 1
+                            time.sleep(0.001)
+                            continue
+                        if exc.errno == errno.ECONNREFUSED:
+                            break
+                        raise self._send_error(exc) from None
+                sent += 1
+                total += len(payload)
+        except KeyboardInterrupt:  # Ctrl-C: report what went out
+            interrupted = True
+        return SendResult(sent, retries, (time.monotonic_ns() - start) / 1e9, total, None, interrupted)
 
 
 class _suppress_oserror:

@@ -66,17 +66,12 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     groups = len(destinations)
     sender = sockets.Sender(destinations, args.port, args.iface, ttl=args.ttl,
                             loop=not args.no_loop, kind=kind, source_port=args.source_port, tos=args.tos)
-    interrupted = False
     with sender:
         if args.stdin:
             pacing = None if rate.unlimited else Pacing(rate.pps(max(1, args.size)), burst=1)
-            try:
-                result = sender.send_datagrams(sockets.iter_lines(env.stdin_binary), pacing=pacing)
-            except KeyboardInterrupt:
-                interrupted = True
-                result = sockets.SendResult(0, 0, 0.0, 0)
+            result = sender.send_datagrams(sockets.iter_lines(env.stdin_binary), pacing=pacing)
             _summary(args, env, result, rate_text, sender, None)
-            return ExitStatus.INTERRUPTED if interrupted else ExitStatus.OK
+            return ExitStatus.INTERRUPTED if result.interrupted else ExitStatus.OK
         pps = rate.pps(args.size) * groups  # the rate is per group
         if args.count is None and duration is None:
             duration = 10.0
@@ -90,17 +85,14 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             env.stderr.write(f"\r{elapsed:6.1f}s  sent {sent:,} datagrams  {sent / elapsed if elapsed else 0:,.0f} pps ")
             env.stderr.flush()
 
-        try:
-            result = sender.send_stream(size=args.size, pacing=pacing, budget=budget,
-                                        # the budget ends a timed stream exactly; the
-                                        # deadline only bounds a host that cannot keep up
-                                        duration=None if duration is None else
-                                        duration if budget is None else duration * 1.5 + 1,
-                                        stream_id=stream_id, clock_id=clock_id,
-                                        progress=progress if live else None)
-        except KeyboardInterrupt:
-            interrupted = True
-            result = sockets.SendResult(0, 0, 0.0, 0, stream_id)
+        result = sender.send_stream(size=args.size, pacing=pacing, budget=budget,
+                                    # the budget ends a timed stream exactly; the
+                                    # deadline only bounds a host that cannot keep up
+                                    duration=None if duration is None else
+                                    duration if budget is None else duration * 1.5 + 1,
+                                    stream_id=stream_id, clock_id=clock_id,
+                                    progress=progress if live else None)
+        interrupted = result.interrupted
         if live:
             env.stderr.write("\r\033[K")
         sender.send_end(stream_id, result.sent, clock_id)
