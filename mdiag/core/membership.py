@@ -492,13 +492,10 @@ class MembershipTable:
         if rtype in (IS_IN, ALLOW, TO_IN):
             for src in b:
                 a[src] = now + gmi            # (B) = GMI
-            # TO_IN also sends Q(G, A-B); BLOCK sends Q(G, A*B): observed, not simulated.
+            # TO_IN also sends Q(G, A-B) and BLOCK sends Q(G, A*B): the querier's queries
+            # are observed in the capture (query()), not simulated.
             if a:
                 state.present = True
-            elif not state.present:
-                return
-            elif rtype == TO_IN and not a:
-                pass
         elif rtype == BLOCK:
             return
         elif rtype in (IS_EX, TO_EX):
