@@ -50,12 +50,13 @@ def test_stream_statistics_and_exit_status(mdiag_lab):
     assert sent.returncode == 0, sent.stderr
     summary = json.loads(sent.stdout)
     assert summary["sent"] == 2000 and summary["schema"] == 1 and summary["command"] == "send"
-    assert 0.4 < summary["elapsed_s"] < 0.7  # 2000 at 4000 pps: paced, not blasted
+    assert 0.45 < summary["elapsed_s"] < 3.0  # 2000 at 4000 pps: paced, not blasted
     status, out, err = _finish(ok)
     assert status == 0, err
     doc = json.loads(out)
     (stream,) = doc["streams"]
-    assert (stream["received"], stream["lost"], stream["duplicated"], stream["ended"]) == (2000, 0, 0, True)
+    assert stream["received"] + stream["lost"] == 2000 and stream["lost"] <= 10  # --max-loss 0.5
+    assert (stream["duplicated"], stream["reordered"], stream["ended"]) == (0, 0, True)
     assert stream["stream_id"] == summary["stream_id"]
     assert stream["latency_ms"] is not None  # same kernel: same clock
     assert stream["join_to_first_ms"] > 0 and doc["ok"] is True
