@@ -54,6 +54,7 @@ KEYS: dict[str, tuple[str, str, str]] = {
     "elections": ("int", "segment", "changes of elected querier (the first election counts)"),
     "gaps": ("int", "segment", "periods without a general query longer than OQPI"),
     "max-leave-latency": ("duration", "capture", "longest time from a leave to the end of membership"),
+    "max-join-latency": ("duration", "capture", "longest time from a first join to the group's first data"),
     "groups": ("int", "capture", "groups that had members at some point"),
     "findings": ("int", "capture", "number of findings (any severity)"),
     "no-findings": ("severity", "capture", "no finding at or above this severity (use >=)"),
@@ -67,11 +68,12 @@ KEYS: dict[str, tuple[str, str, str]] = {
     "reporting-hosts": ("int", "group", "hosts that reported the group"),
     "leaves": ("int", "group", "leaves seen for the group"),
     "leave-latency": ("duration", "group", "longest leave-to-expiry time of the group"),
+    "join-latency": ("duration", "group", "time from the first join to the first data packet"),
     "packets": ("int", "group", "multicast data packets to the group"),
     "senders": ("int", "group", "hosts that sent data to the group"),
     "compatibility-mode": ("int", "group", "group compatibility mode at the end (1, 2 or 3)"),
 }
-_LIMIT_KEYS = {"max-leave-latency", "leave-latency"}
+_LIMIT_KEYS = {"max-leave-latency", "leave-latency", "max-join-latency", "join-latency"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +334,8 @@ def _group_value(group: GroupReport, key: str) -> Any:
         return group.leaves
     if key == "leave-latency":
         return group.max_leave_latency
+    if key == "join-latency":
+        return group.join_latency
     if key == "packets":
         return group.data.packets if group.data else 0
     if key == "senders":
@@ -344,6 +348,9 @@ def _group_value(group: GroupReport, key: str) -> Any:
 def _capture_value(report: Report, key: str, findings: list[Any]) -> Any:
     if key == "max-leave-latency":
         values = report.leave_latencies()
+        return max(values) if values else 0.0
+    if key == "max-join-latency":
+        values = report.join_latencies()
         return max(values) if values else 0.0
     if key == "groups":
         return len({g.group for _, g in report.all_groups() if g.detail.get("joins")})

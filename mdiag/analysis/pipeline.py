@@ -391,6 +391,14 @@ def _build_report(run: _Analysis, capture: Any, options: AnalysisOptions,
             (first - base) / 1e9, (last - base) / 1e9)
     counters["multicast_data_packets"] = multicast_packets
     counters["multicast_data_bytes"] = multicast_bytes
+    if options.timeline and options.querier is None:
+        for (iface, key), groups in per_segment.items():
+            name = run.segments[(iface, key)].name
+            for group, stats in groups.items():
+                senders = ", ".join(sorted(stats.senders)[:3]) + (", ..." if len(stats.senders) > 3 else "")
+                run.events.append(Event(stats.first, None, name, str(group), f"first data packet (from {senders})"))
+                run.events.append(Event(stats.last, None, name, str(group),
+                                        f"last data packet ({stats.packets:,} packets, {stats.bytes:,} bytes)"))
 
     segments: list[SegmentReport] = []
     for (iface, key), seg in sorted(run.segments.items(), key=lambda kv: kv[1].segment):

@@ -79,13 +79,28 @@ class GroupReport:
     def mac(self) -> str:
         return str(multicast_mac(int(self.group)))
 
+    @property
+    def join_latency(self) -> float | None:
+        """Seconds from the first join to the first data packet (RFC 3918 style join
+        delay as seen on this segment); None without data, or when data was already
+        flowing before the join (then it was flooded: see ``flooded_before_join``)."""
+        if self.data is None or self.first_join is None or self.data.first < self.first_join:
+            return None
+        return self.data.first - self.first_join
+
+    @property
+    def flooded_before_join(self) -> bool:
+        """Data for the group was on the segment before any host joined it."""
+        return self.data is not None and self.first_join is not None and self.data.first < self.first_join
+
     def to_json(self) -> dict[str, Any]:
         body = {"group": str(self.group), "mac": self.mac, "state": self.state,
                 "members": list(self.members), "reporting_hosts": list(self.reporting_hosts),
                 "first_join": _r(self.first_join), "first_join_frame": self.first_join_frame,
                 "last_report": _r(self.last_report), "leaves": self.leaves,
                 "max_leave_latency": _r(self.max_leave_latency), "expires": _r(self.expires),
-                "compatibility_mode": self.compatibility_mode}
+                "compatibility_mode": self.compatibility_mode,
+                "join_latency": _r(self.join_latency), "flooded_before_join": self.flooded_before_join}
         for key in ("sources", "excluded_sources", "versions", "reports", "joins", "expiries",
                     "group_queries", "leave_details"):
             if key in self.detail:
@@ -193,6 +208,10 @@ class Report:
     def all_groups(self) -> list[tuple[SegmentReport, GroupReport]]:
         return [(s, g) for s in self.segments for g in s.groups]
 
+    def join_latencies(self) -> list[float]:
+        """Join-to-first-data latency of every group that has one."""
+        return [g.join_latency for s in self.segments for g in s.groups if g.join_latency is not None]
+
     def leave_latencies(self) -> list[float]:
         """The longest leave-to-expiry latency of every group that had one."""
         return [g.max_leave_latency for s in self.segments for g in s.groups
@@ -227,4 +246,5 @@ class Report:
             "findings": by_severity,
             "worst": str(self.worst()) if self.findings else None,
             "max_leave_latency": _r(max(latencies)) if latencies else None,
+            "max_join_latency": _r(max(self.join_latencies())) if self.join_latencies() else None,
         }

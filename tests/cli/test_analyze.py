@@ -315,3 +315,25 @@ def test_qinq_segments(cli, tmp_path):
     assert segs["if0 vlan 100.20"]["groups"] == []
     only = cli("analyze", str(path), "--json", "--vlan", "20", "--fail-on", "never").json()["analyses"][0]
     assert [s["segment"]["name"] for s in only["segments"]] == ["if0 vlan 100.20"]
+
+
+def test_join_latency_and_data_in_the_timeline(cli, tmp_path):
+    path = tmp_path / "join.pcap"
+    frames = [(0.0, igmp(V2Query(100), "198.18.0.1")),
+              (1.0, igmp(V2Report("239.1.1.1"), "198.18.0.10")),
+              *[(1.25 + i * 0.1, udp("198.18.1.100", "239.1.1.1")) for i in range(10)],
+              *[(0.5 + i * 0.1, udp("198.18.1.100", "239.2.2.2")) for i in range(10)],
+              (1.5, igmp(V2Report("239.2.2.2"), "198.18.0.11"))]
+    write_pcap(path, sorted(frames, key=lambda f: f[0]))
+    result = cli("analyze", str(path), "--json", "--timeline", "--expect", "group=239.1.1.1:join-latency=300ms",
+                 "--expect", "max-join-latency<=1s")
+    assert result.status == 0, result.stdout
+    a = result.json()["analyses"][0]
+    groups = {g["group"]: g for g in a["segments"][0]["groups"]}
+    assert groups["239.1.1.1"]["join_latency"] == 0.25 and not groups["239.1.1.1"]["flooded_before_join"]
+    assert groups["239.2.2.2"]["join_latency"] is None and groups["239.2.2.2"]["flooded_before_join"]
+    story = [e["text"] for e in a["timeline"] if e["group"] == "239.1.1.1"]
+    assert story == ["joined by 198.18.0.10", "first data packet (from 198.18.1.100)",
+                     "last data packet (10 packets, 13,580 bytes)"]  # 1,358-byte frames
+    table = cli("analyze", str(path)).stdout
+    assert "join to data" in table and "flooded" in table and "0.250 s" in table

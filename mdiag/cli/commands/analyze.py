@@ -296,10 +296,12 @@ def _print_report(report: Any, results: list[Any], timeline: bool, env: Environm
         render.table(([s.label, str(g.group), g.mac, g.state, len(g.members),
                        len(g.reporting_hosts), _t(g.first_join), _t(g.last_report), g.leaves,
                        _dur(g.max_leave_latency), _t(g.expires),
-                       g.data.packets if g.data else 0, len(g.data.senders) if g.data else 0]
+                       g.data.packets if g.data else 0, len(g.data.senders) if g.data else 0,
+                       "flooded" if g.flooded_before_join else _dur(g.join_latency)]
                       for s, g in groups),
                      ["segment", "group", "MAC", "state", "members", "hosts", "first join",
-                      "last report", "leaves", "max leave latency", "expires", "data pkts", "senders"], out)
+                      "last report", "leaves", "max leave latency", "expires", "data pkts", "senders",
+                      "join to data"], out)
     print(file=out)
     if report.findings:
         render.table(([_t(f.time), f.frame or "", str(f.severity), f.code,
