@@ -264,7 +264,7 @@ def _load_libpcap() -> ctypes.CDLL | None:
             lib.pcap_close.argtypes = [ctypes.c_void_p]
             _libpcap = lib
             break
-    return _libpcap or None
+    return _libpcap if isinstance(_libpcap, ctypes.CDLL) else None
 
 
 def libpcap_available() -> bool:

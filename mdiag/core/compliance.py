@@ -332,13 +332,13 @@ def query_from_decoded(ts: float, decoded: Any, mac: str, frame: int | None = No
     if not isinstance(message, (V1Query, V2Query, V3Query)) or decoded.ip is None:
         return None
     ip = decoded.ip
-    v3 = isinstance(message, V3Query)
+    v3 = message if isinstance(message, V3Query) else None
     return QueryHeard(
         ts=ts, source=str(ip.src), destination=str(ip.dst), mac=mac, version=message.version,
         group=str(message.group), max_resp=message.max_resp_time, ttl=ip.ttl, tos=ip.tos,
-        router_alert=bool(ip.router_alert), qrv=message.qrv if v3 else None,
-        qqi=float(message.qqi) if v3 else None, s_flag=bool(message.s_flag) if v3 else False,
-        sources=tuple(str(s) for s in message.sources) if v3 else (),
+        router_alert=bool(ip.router_alert), qrv=v3.qrv if v3 else None,
+        qqi=float(v3.qqi) if v3 else None, s_flag=bool(v3.s_flag) if v3 else False,
+        sources=tuple(str(s) for s in v3.sources) if v3 else (),
         checksum_ok=decoded.checksum_ok is not False and decoded.ip_checksum_ok is not False,
         frame=frame)
 

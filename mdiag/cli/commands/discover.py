@@ -165,13 +165,12 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
         print(f"{query_desc}, {len(rounds)} round(s) of {window:g} s on {args.iface}", file=env.stdout)
         rows = []
-        for h in result.hosts:
-            s = h.stats
-            times = "-" if not s.count else (f"{s.minimum * 1000:.1f} ms" if s.count == 1 else
-                                             f"{s.minimum * 1000:.1f}/{s.median * 1000:.1f}/"
-                                             f"{s.maximum * 1000:.1f} ms")
-            rows.append([h.address, h.mac, "/".join(f"v{v}" for v in h.versions),
-                         "; ".join(r.describe() for r in h.records), f"{h.rounds_answered}/{len(rounds)}",
+        for host in result.hosts:
+            s = host.stats
+            ms = [f"{v * 1000:.1f}" for v in (s.minimum, s.median, s.maximum) if v is not None]
+            times = "-" if not ms else (f"{ms[0]} ms" if s.count == 1 else "/".join(ms) + " ms")
+            rows.append([host.address, host.mac, "/".join(f"v{v}" for v in host.versions),
+                         "; ".join(r.describe() for r in host.records), f"{host.rounds_answered}/{len(rounds)}",
                          times])
         table(rows, ["host", "mac", "igmp", "groups (mode{sources})", "answered",
                      "response min/median/max" if len(rounds) > 1 else "response"], env.stdout)
