@@ -35,7 +35,7 @@ from mdiag.adapters import rawsock
 from mdiag.adapters.capture import open_capture
 from mdiag.adapters.lab import BridgeConfig, Lab
 from mdiag.adapters.replay import replay
-from mdiag.cli.commands.delay import _Member, _mreqn, _Stream
+from mdiag.cli.commands.delay import _member, _mreqn, _Stream
 
 GROUP, PORT, RATE, SECONDS = "239.9.9.9", 5009, 1000.0, 4.0
 
@@ -82,7 +82,7 @@ def measure(lab: Lab, load: bool, workdir: str) -> dict[str, tuple[float, float,
                                 f"udp and dst host {GROUP}"], stderr=subprocess.DEVNULL)
     with rawsock.netns(h2.netns):
         cap = rawsock.RawSocket(h2.iface, rawsock.igmp_or_udp_to(GROUP, PORT))
-        member = _Member(h2.iface, GROUP, None)
+        member = _member(h2.iface, GROUP, None, PORT)
     member.join()
     time.sleep(1.0)  # tcpdump up, membership registered
     cap.drain()

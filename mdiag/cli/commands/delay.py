@@ -23,9 +23,6 @@ from mdiag.errors import ExitStatus, InputError, UsageError
 
 HELP = "measure join and leave delay through a snooping switch (RFC 3918), e.g. in the lab"
 
-IP_ADD_SOURCE_MEMBERSHIP = 39
-IP_DROP_SOURCE_MEMBERSHIP = 40
-IP_MULTICAST_ALL = 49
 MAX_RATE = 100_000
 MAX_REPEAT = 1000
 #: Pause with the stream running before each join, so data that is flooded shows up.
@@ -149,54 +146,13 @@ def _mreqn(group: str, ifindex: int) -> bytes:
     return struct.pack("4s4si", socket.inet_aton(group), b"\0" * 4, ifindex)
 
 
-def _mreq_source(group: str, iface_addr: str, source: str) -> bytes:
-    # Linux order: group, interface, source (igmp.md section 6).
-    return socket.inet_aton(group) + socket.inet_aton(iface_addr) + socket.inet_aton(source)
+def _member(iface: str, group: str, source: str | None, port: int) -> Any:
+    """A receiving socket that joins and leaves ``group`` (from source ``source``) on ``iface``:
+    the socket layer's :class:`~mdiag.adapters.sockets.Receiver` (ip_mreqn by ifindex, or
+    IP_ADD_SOURCE_MEMBERSHIP), with its kernel-error explanations."""
+    from mdiag.adapters.sockets import Join, Receiver
 
-
-class _Member:
-    """A UDP socket that joins and leaves (any-source via ip_mreqn, or (S,G))."""
-
-    def __init__(self, iface: str, group: str, source: str | None) -> None:
-        from mdiag.adapters import rawsock
-
-        self.group, self.source = group, source
-        self.ifindex = rawsock.interface_index(iface)
-        self.addr = rawsock.interface_ipv4(iface) or "0.0.0.0"
-        if source and self.addr == "0.0.0.0":
-            raise InputError(f"{iface} has no IPv4 address, needed for a source-specific join")
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
-        self.joined = False
-
-    def join(self) -> None:
-        try:
-            if self.source:
-                self.sock.setsockopt(socket.IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP,
-                                     _mreq_source(self.group, self.addr, self.source))
-            else:
-                self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
-                                     _mreqn(self.group, self.ifindex))
-        except OSError as exc:
-            raise InputError(f"joining {self.group}: {exc.strerror}") from None
-        self.joined = True
-
-    def leave(self) -> None:
-        if not self.joined:
-            return
-        if self.source:
-            self.sock.setsockopt(socket.IPPROTO_IP, IP_DROP_SOURCE_MEMBERSHIP,
-                                 _mreq_source(self.group, self.addr, self.source))
-        else:
-            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_DROP_MEMBERSHIP,
-                                 _mreqn(self.group, self.ifindex))
-        self.joined = False
-
-    def close(self) -> None:
-        try:
-            self.leave()
-        finally:
-            self.sock.close()
+    return Receiver([Join(group, source)], iface, port)
 
 
 class _Stream(threading.Thread):
@@ -307,12 +263,12 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         with rawsock.netns(ends.receiver_netns):
             capture = rawsock.RawSocket(ends.receiver_iface, rawsock.igmp_or_udp_to(group, args.port))
             opened.append(capture)
-            member = _Member(ends.receiver_iface, group, source)
+            member = _member(ends.receiver_iface, group, source, args.port)
             opened.append(member)
         anchor = None
         if ends.anchor_netns and ends.anchor_iface:
             with rawsock.netns(ends.anchor_netns):
-                anchor = _Member(ends.anchor_iface, group, source)
+                anchor = _member(ends.anchor_iface, group, source, args.port)
                 opened.append(anchor)
             anchor.join()
             if not _wait_registered(ends, group):
