@@ -232,8 +232,8 @@ class Capture:
             if len(data) >= n:
                 return bytes(data)
         # Stream without a usable peek: wrap it so the bytes are not lost.
-        buffered = io.BufferedReader(_Prepend(b"", self._stream), buffer_size=BLOCK_SIZE)  # type: ignore[arg-type]
-        self._stream = buffered  # type: ignore[assignment]
+        buffered = io.BufferedReader(_Prepend(b"", self._stream), buffer_size=BLOCK_SIZE)
+        self._stream = buffered
         return bytes(buffered.peek(n)[:n])
 
     def _read(self, n: int) -> bytes:
@@ -687,26 +687,27 @@ class _Prepend(io.RawIOBase):
 
 def open_stream(stream: BinaryIO, *, name: str = "<stream>", close: bool = False) -> Capture:
     """Open a capture from an already open binary stream (compression detected by magic)."""
-    if not hasattr(stream, "peek"):
-        stream = io.BufferedReader(_Prepend(b"", stream), buffer_size=BLOCK_SIZE)  # type: ignore[arg-type,assignment]
-    head = bytes(stream.peek(6)[:6])  # type: ignore[attr-defined]
+    src: Any = stream
+    if not hasattr(src, "peek"):
+        src = io.BufferedReader(_Prepend(b"", stream), buffer_size=BLOCK_SIZE)
+    head = bytes(src.peek(6)[:6])
     compression = None
     if head.startswith(_GZIP):
         compression = "gzip"
-        stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+        src = gzip.GzipFile(fileobj=src, mode="rb")
     elif head.startswith(_BZIP2):
         compression = "bzip2"
-        stream = bz2.BZ2File(stream, mode="rb")  # type: ignore[assignment]
+        src = bz2.BZ2File(src, mode="rb")
     elif head.startswith(_XZ):
         compression = "xz"
-        stream = lzma.LZMAFile(stream, mode="rb")  # type: ignore[assignment]
+        src = lzma.LZMAFile(src, mode="rb")
     if compression is not None:
-        stream = io.BufferedReader(stream, buffer_size=BLOCK_SIZE)  # type: ignore[arg-type,assignment]
+        src = io.BufferedReader(src, buffer_size=BLOCK_SIZE)
         try:
-            stream.peek(4)  # type: ignore[attr-defined]
+            src.peek(4)
         except (OSError, EOFError, lzma.LZMAError, zlib_error) as exc:
             raise InputError(f"{name}: {compression}-compressed but unreadable ({exc})") from None
-    return Capture(stream, name=name, close=close, compression=compression)
+    return Capture(src, name=name, close=close, compression=compression)
 
 
 def open_capture(path: str | os.PathLike[str], *, stdin: BinaryIO | None = None) -> Capture:

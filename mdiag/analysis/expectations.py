@@ -265,9 +265,9 @@ def _evaluate(report: Report, exp: Expectation) -> Result:
     if KEYS[key][1] == "group":
         found = [(s, g) for s in _segments(report, exp) for g in s.groups if g.group == exp.group]
         if not found:
-            actual: Any = {"state": "never", "joined": False}.get(key, 0 if KEYS[key][0] == "int" else None)
-            ok = actual is not None and _compare(exp, actual)
-            return Result(exp, ok, _fmt(actual), f"{exp.group} never seen{_vlan(exp)}"
+            missing: Any = {"state": "never", "joined": False}.get(key, 0 if KEYS[key][0] == "int" else None)
+            ok = missing is not None and _compare(exp, missing)
+            return Result(exp, ok, _fmt(missing), f"{exp.group} never seen{_vlan(exp)}"
                           + ("" if ok else f"; expected {want}"))
         failures = []
         actuals = []

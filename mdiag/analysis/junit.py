@@ -61,7 +61,8 @@ def junit_xml(runs: Sequence[tuple[str, Report | None, Sequence[Result], str | N
     root.set("failures", str(failures))
     root.set("errors", str(errors))
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    xml: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return xml + b"\n"
 
 
 def _classname(name: str) -> str:

@@ -245,8 +245,7 @@ def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
             continue
         # ---- IGMP: through the codec and the state machines ---------------------------
         igmp_frames += 1
-        _igmp(run, number, (t_ns - t0) / 1e9, iface, key,  # type: ignore[operator]
-              buf[ip:s + cap], mac)
+        _igmp(run, number, (t_ns - (t0 or 0)) / 1e9, iface, key, buf[ip:s + cap], mac)
 
     # Frames that took the fast path are counted from their statistics.
     fast_frames = sum(v[0] for v in fast.values())
@@ -301,21 +300,20 @@ def _igmp(run: _Analysis, number: int, t: float, iface: int, key: tuple[int, ...
             cache.clear()
         cache[packet] = decoded
     if type(decoded) is not Decoded:
-        exc = decoded
+        error: Any = decoded    # a cached MalformedPacket
         run.malformed += 1
         run.findings.add(Finding(
             "igmp-malformed", Severity.ERROR,
-            f"IGMP packet cannot be decoded: {exc.message} on {seg.name}", "RFC 3376 4",
-            exc.offset, t, number, {"segment": seg.name}), ("malformed", seg.name, exc.expected))
+            f"IGMP packet cannot be decoded: {error.message} on {seg.name}", "RFC 3376 4",
+            error.offset, t, number, {"segment": seg.name}), ("malformed", seg.name, error.expected))
         return
-    assert type(decoded) is Decoded
     seg.igmp += 1
     if seg.first is None:
         seg.first = t
     seg.last = t
-    ip = decoded.ip
+    ip: Any = decoded.ip        # decode_ipv4 always fills the IP facts
     src = ip.src
-    msg = decoded.message
+    msg: Any = decoded.message
     for f in decoded.findings:
         fkey = (f.code, seg.name, int(src))
         if run.findings.bump(fkey):
@@ -411,9 +409,9 @@ def _build_report(run: _Analysis, capture: Any, options: AnalysisOptions,
         seg_data = per_segment.get((iface, key), {})
         _data_findings(run, seg, seg_data)
         names = capture.interfaces
-        name = names[iface].name if iface < len(names) else None
+        if_name = names[iface].name if iface < len(names) else None
         segments.append(SegmentReport.build(seg.segment, seg.tracker, seg.table, seg_data, end,
-                                            options.groups, seg.igmp, name))
+                                            options.groups, seg.igmp, if_name))
     findings: list[Finding] = list(capture.problems)
     findings.extend(run.findings)
     if options.groups:

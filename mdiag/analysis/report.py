@@ -94,7 +94,7 @@ class GroupReport:
         return self.data is not None and self.first_join is not None and self.data.first < self.first_join
 
     def to_json(self) -> dict[str, Any]:
-        body = {"group": str(self.group), "mac": self.mac, "state": self.state,
+        body: dict[str, Any] = {"group": str(self.group), "mac": self.mac, "state": self.state,
                 "members": list(self.members), "reporting_hosts": list(self.reporting_hosts),
                 "first_join": _r(self.first_join), "first_join_frame": self.first_join_frame,
                 "last_report": _r(self.last_report), "leaves": self.leaves,

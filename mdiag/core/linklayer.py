@@ -119,7 +119,7 @@ def locate_ipv4(linktype: int, buf: bytes, start: int, length: int) -> Located:
         if length < 14:
             return _TRUNCATED
         ethertype = (buf[start + 12] << 8) | buf[start + 13]
-        mac = buf[start + 6:start + 12]
+        mac: bytes | None = buf[start + 6:start + 12]
         if ethertype == _ETH_IPV4:
             pos = start + 14
             if pos + 20 > end:

@@ -199,9 +199,12 @@ class MembershipTable:
     def __init__(self, timers: TimerSet | Callable[[], TimerSet] | None = None, *,
                  findings: FindingLog | None = None, segment: str = "",
                  on_event: EventSink | None = None) -> None:
-        if timers is None:
-            timers = TimerSet()
-        self._timers: Callable[[], TimerSet] = timers if callable(timers) else (lambda: timers)  # type: ignore[assignment,return-value]
+        self._timers: Callable[[], TimerSet]
+        if isinstance(timers, TimerSet) or timers is None:
+            fixed: TimerSet = timers or TimerSet()
+            self._timers = lambda: fixed
+        else:
+            self._timers = timers
         self.findings = findings if findings is not None else FindingLog()
         self.segment = segment
         self.groups: dict[int, GroupState] = {}
