@@ -222,6 +222,12 @@ class Member:
     leave_ns: int | None = None
     stats: dict[Any, st.StreamStats] = field(default_factory=dict)
     foreign: int = 0
+    #: datagrams counted for this socket (test-stream data and plain; not END markers)
+    datagrams: int = 0
+    first_ns: int | None = None
+    # the last stream seen on this socket: most datagrams belong to it (no dict lookup)
+    last_key: Any = None
+    last_stats: Any = None
 
 
 def raise_fd_limit(needed: int) -> None:
@@ -467,29 +473,46 @@ class StreamCollector:
         self.data_packets = 0
         self.plain_packets = 0
 
-    def __call__(self, m: Member, buf: memoryview, n: int, sender: tuple[str, int], now: int) -> None:
-        if n >= st.HEADER_SIZE:
-            magic, version, flags, _hlen, sid, seq, ts, clock = st.HEADER.unpack_from(buf)
-            if magic == st.MAGIC and version == st.VERSION:
-                key = (sender[0], sid)
-                stats = m.stats.get(key)
-                if stats is None:
-                    same = self.latency if self.latency is not None else (
-                        clock != 0 and clock == self.clock_id)
-                    stats = st.StreamStats(m.group, f"{sender[0]}:{sender[1]}", sid,
-                                           join_ns=m.join_ns, same_clock=same, window=self.window)
-                    m.stats[key] = stats
-                    self.streams.append(stats)
-                if flags & st.FLAG_END:
-                    stats.end(seq)
+    def __call__(self, m: Member, buf: memoryview, n: int, sender: tuple[str, int], now: int,
+                 _unpack: Any = st.HEADER.unpack_from, _magic: bytes = st.MAGIC,
+                 _version: int = st.VERSION, _size: int = st.HEADER_SIZE) -> None:
+        if n >= _size:
+            magic, version, flags, _hlen, sid, seq, ts, clock = _unpack(buf)
+            if magic == _magic and version == _version:
+                key = m.last_key
+                if key is not None and key[1] == sid and key[0] == sender:
+                    stats = m.last_stats
                 else:
-                    stats.observe(seq, ts, now, n)
-                    self.data_packets += 1
+                    stats = self._stream(m, sender, sid, clock, now)
+                if flags & 1:  # FLAG_END
+                    stats.end(seq)
+                    return
+                stats.observe(seq, ts, now, n)
+                self.data_packets += 1
+                m.datagrams += 1
                 return
         m.foreign += 1
+        m.datagrams += 1
+        if m.first_ns is None:
+            m.first_ns = now
         self.plain_packets += 1
         if self.on_plain is not None:
             self.on_plain(m, bytes(buf[:n]), sender, now)
+
+    def _stream(self, m: Member, sender: tuple[str, int], sid: int, clock: int, now: int) -> st.StreamStats:
+        key = (sender[0], sid)
+        stats = m.stats.get(key)
+        if stats is None:
+            same = self.latency if self.latency is not None else (clock != 0 and clock == self.clock_id)
+            stats = st.StreamStats(m.group, f"{sender[0]}:{sender[1]}", sid,
+                                   join_ns=m.join_ns, same_clock=same, window=self.window)
+            m.stats[key] = stats
+            self.streams.append(stats)
+            if m.first_ns is None:
+                m.first_ns = now
+        m.last_key = (sender, sid)
+        m.last_stats = stats
+        return stats
 
 
 # --------------------------------------------------------------------------- sending

@@ -166,6 +166,10 @@ class StreamReport:
         }
 
 
+_NO_MIN = 1 << 63
+_NO_MAX = -(1 << 63)
+
+
 class StreamStats:
     """Accumulates one stream's statistics, packet by packet (RFC 4737 / RFC 3550 A.8).
 
@@ -198,43 +202,46 @@ class StreamStats:
         self.highest = -1
         self.end_total: int | None = None
         self.jitter = 0.0
-        self._last_transit: int | None = None
-        self.lat_min: int | None = None
-        self.lat_max: int | None = None
+        self._last_transit = 0
+        self.lat_min = _NO_MIN
+        self.lat_max = _NO_MAX
         self.lat_sum = 0
         self.first_recv_ns: int | None = None
         self.last_recv_ns: int | None = None
         self.bytes = 0
 
     def observe(self, seq: int, send_ns: int, recv_ns: int, size: int = 0) -> bool:
-        """Count one data packet; returns False when it was a duplicate."""
-        slot = seq & self._mask
-        if self.received == 0:
-            self.lowest = self.highest = seq
-            self.first_recv_ns = recv_ns
-        elif seq > self.highest:
+        """Count one data packet; returns False when it was a duplicate.
+
+        The in-order path (the common one) touches as few attributes as possible: this runs
+        for every datagram a receiver gets.
+        """
+        highest = self.highest
+        if seq > highest:
+            if highest < 0:  # the first packet
+                self.lowest = seq
+                self.first_recv_ns = recv_ns
+                self._last_transit = recv_ns - send_ns
             self.highest = seq
         else:
-            if self.highest - seq <= self._mask and self._slots[slot] == seq:
+            if highest - seq <= self._mask and self._slots[seq & self._mask] == seq:
                 self.duplicated += 1
                 return False
             self.reordered += 1
             if seq < self.lowest:
                 self.lowest = seq
-        self._slots[slot] = seq
+        self._slots[seq & self._mask] = seq
         self.received += 1
         self.bytes += size
         self.last_recv_ns = recv_ns
         transit = recv_ns - send_ns
-        last = self._last_transit
-        if last is not None:
-            d = transit - last
-            self.jitter += ((d if d >= 0 else -d) - self.jitter) / 16.0
+        d = transit - self._last_transit
+        self.jitter += ((d if d >= 0 else -d) - self.jitter) * 0.0625  # RFC 3550 A.8: 1/16
         self._last_transit = transit
         if self.same_clock:
-            if self.lat_min is None or transit < self.lat_min:
+            if transit < self.lat_min:
                 self.lat_min = transit
-            if self.lat_max is None or transit > self.lat_max:
+            if transit > self.lat_max:
                 self.lat_max = transit
             self.lat_sum += transit
         return True
@@ -258,7 +265,7 @@ class StreamStats:
         return max(0, self.expected - self.received)
 
     def report(self) -> StreamReport:
-        latency = self.same_clock and self.received > 0 and self.lat_min is not None
+        latency = self.same_clock and self.received > 0
         join_to_first = (self.first_recv_ns - self.join_ns
                          if self.first_recv_ns is not None and self.join_ns is not None else None)
         return StreamReport(

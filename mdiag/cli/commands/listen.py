@@ -125,8 +125,6 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     per_group: list[str | None] = list(sources) or [None]  # None: any-source join
     joins = [sockets.Join(g, s) for g in groups for s in per_group]
     plain: list[dict[str, Any]] = []
-    first_seen: dict[str, int] = {}
-    counts: dict[str, int] = {g: 0 for g in groups}
 
     def on_plain(member: Any, data: bytes, sender: tuple[str, int], now: int) -> None:
         if args.json:
@@ -146,31 +144,27 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         # a 64k-packet duplicate window per stream for a few streams, 2k for many
         window=stream_format.DEFAULT_WINDOW if len(joins) <= 8 else stream_format.SMALL_WINDOW)
 
-    def handler(member: Any, buf: memoryview, n: int, sender: tuple[str, int], now: int) -> None:
-        before = collector.data_packets + collector.plain_packets
-        collector(member, buf, n, sender, now)
-        if collector.data_packets + collector.plain_packets != before:  # not an END marker
-            counts[member.group] += 1
-            if member.group not in first_seen:
-                first_seen[member.group] = now
-
     live = env.stderr_isatty and not args.quiet and not args.json
     started = time.monotonic()
 
+    receiver = sockets.Receiver(joins, args.iface, args.port)
+
     def tick() -> None:
-        receiving = sum(1 for c in counts.values() if c)
+        receiving = len({m.group for m in receiver.members if m.datagrams})
         lost = sum(s.lost for s in collector.streams)
-        got = sum(counts.values())
+        got = sum(m.datagrams for m in receiver.members)
         env.stderr.write(f"\r{time.monotonic() - started:6.1f}s  groups receiving {receiving}/{len(groups)}"
                          f"  datagrams {got:,}  lost {lost:,} ")
         env.stderr.flush()
 
-    receiver = sockets.Receiver(joins, args.iface, args.port)
     interrupted = False
     with receiver:
-        join_ns = {m.group: m.join_ns for m in receiver.members}
+        join_ns: dict[str, int | None] = {}
+        for m in receiver.members:
+            if m.join_ns is not None and (join_ns.get(m.group) or m.join_ns + 1) > m.join_ns:
+                join_ns[m.group] = m.join_ns
         try:
-            receiver.receive(handler, until_ns=time.monotonic_ns() + int(duration * 1e9),
+            receiver.receive(collector, until_ns=time.monotonic_ns() + int(duration * 1e9),
                              max_packets=args.count, tick=tick if live else None,
                              stop=(lambda: bool(collector.streams) and all(
                                  s.end_total is not None for s in collector.streams))
@@ -178,6 +172,12 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         except KeyboardInterrupt:
             interrupted = True
         elapsed = time.monotonic() - started
+        counts: dict[str, int] = {g: 0 for g in groups}
+        first_seen: dict[str, int] = {}
+        for m in receiver.members:
+            counts[m.group] += m.datagrams
+            if m.first_ns is not None and m.first_ns < first_seen.get(m.group, m.first_ns + 1):
+                first_seen[m.group] = m.first_ns
     if live:
         env.stderr.write("\r\033[K")
     reports = [s.report() for s in collector.streams]
