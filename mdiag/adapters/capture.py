@@ -207,10 +207,12 @@ class Capture:
                 ) -> Iterator[tuple[int, int | None, int, int, bytes, int, int, int, int]]:
         """Fast path: yield raw record tuples (see the module docstring). Once only.
 
-        With ``multicast_udp`` (a dict), frames that are untagged Ethernet, IPv4
-        without options, unfragmented UDP to 224.0.0.0/4 on interface 0 are not
-        yielded but counted in place, keyed by the 8 bytes source + destination
-        address: ``[packets, bytes on the wire, first time ns, last time ns]``
+        With ``multicast_udp`` (a dict), frames that are IPv4 without options,
+        unfragmented UDP to 224.0.0.0/4 on interface 0, in untagged Ethernet (or, in a
+        pcap file, Linux cooked SLL/SLL2 or raw IP) are not yielded but counted in
+        place, keyed by the 8 bytes source + destination address (prefixed by the
+        4-byte interface index for SLL2):
+        ``[packets, bytes on the wire, first time ns, last time ns]``
         (complete when the iteration ends). They still use up frame numbers; the
         first frame (and the rest of the first block read) is always yielded, so a
         caller learns the capture's start time. This
@@ -264,7 +266,7 @@ class Capture:
         # caplen can never exceed the file's snaplen; allow 256 KiB for writers that
         # leave snaplen at 65535 while capturing offloaded super-frames.
         limit = max(snaplen, 262144) if snaplen else MAX_RECORD
-        if linktype != 1:
+        if linktype not in _LINK_FAST:
             fast = None
         try:
             yield from self._pcap_loop(fast, unpack_from, read, limit, snaplen, linktype, mul)
@@ -286,8 +288,12 @@ class Capture:
             # Bulk of the work: every complete, plausible record of this block, in a
             # plain function (a generator frame costs a quarter more per record).
             # (the first block is always yielded whole, so the caller sees frame 1's time)
-            pos, number = _pcap_run(buf, pos, size, number, base, fast if number else None, out.append,
-                                    unpack_from, limit, mul, linktype)
+            if linktype == 1:
+                pos, number = _pcap_run(buf, pos, size, number, base, fast if number else None,
+                                        out.append, unpack_from, limit, mul, linktype)
+            else:
+                pos, number = _pcap_run_cooked(buf, pos, size, number, base, fast if number else None,
+                                               out.append, unpack_from, limit, mul, linktype)
             if out:
                 yield from out
                 out.clear()
@@ -333,7 +339,7 @@ class Capture:
                         frame=number + 1, offset=base))
                     break
             number += 1
-            if fast is not None and number > 1:
+            if fast is not None and number > 1 and linktype == 1:
                 s = pos + 16
                 if (buf[s + 12:s + 15] == key and buf[s + 23] == 17 and 224 <= buf[s + 30] <= 239
                         and caplen >= 34 and not (buf[s + 20] & 0x3F or buf[s + 21])):
@@ -627,6 +633,54 @@ def _pcapng_run(buf: bytes, pos: int, size: int, number: int, base: int,
                 stats[3] = t
         else:
             emit((number, t, linktype, gi, buf, s, caplen, orig, base + pos))
+        pos = end
+    return pos, number
+
+
+#: Link types whose plain multicast data the reader counts itself:
+#: linktype -> (EtherType/protocol offset or None for raw IP, IPv4 offset,
+#: interface-index offset or None). Keys of ``multicast_udp`` are the 8 address
+#: bytes, prefixed by the 4-byte interface index for Linux cooked v2.
+_LINK_FAST: dict[int, tuple[int | None, int, int | None]] = {
+    1: (12, 14, None),        # Ethernet (untagged)
+    113: (14, 16, None),      # Linux cooked SLL
+    276: (0, 20, 4),          # Linux cooked SLL2 (tcpdump -i any)
+    101: (None, 0, None), 228: (None, 0, None), 12: (None, 0, None), 14: (None, 0, None),
+}
+
+
+def _pcap_run_cooked(buf: bytes, pos: int, size: int, number: int, base: int,
+                     fast: dict[bytes, list[int]] | None, emit: Callable[[Any], None], unpack_from: Any,
+                     limit: int, mul: int, linktype: int) -> tuple[int, int]:
+    """:func:`_pcap_run` for Linux cooked and raw-IP captures (see ``_LINK_FAST``)."""
+    eo, io, ko = _LINK_FAST.get(linktype, (None, 0, None))
+    if fast is None:
+        return _pcap_run(buf, pos, size, number, base, None, emit, unpack_from, limit, mul, linktype)
+    one = _FAST_ONE
+    get = fast.get
+    ipv4 = b"\x08\x00"
+    minimum = io + 20
+    while pos + 16 <= size:
+        sec, frac, caplen, orig = unpack_from(buf, pos)
+        s = pos + 16
+        end = s + caplen
+        if end > size or caplen > limit:
+            break
+        number += 1
+        i = s + io
+        if (caplen >= minimum and buf[i] == 0x45 and buf[i + 9] == 17 and 224 <= buf[i + 16] <= 239
+                and (eo is None or buf[s + eo:s + eo + 2] == ipv4)
+                and not (buf[i + 6] & 0x3F or buf[i + 7])):
+            pair = buf[i + 12:i + 20] if ko is None else buf[s + ko:s + ko + 4] + buf[i + 12:i + 20]
+            stats = get(pair)
+            if stats is None:
+                fast[pair] = [one + orig, sec, frac, sec, frac]
+            else:
+                stats[0] += one + orig
+                stats[3] = sec
+                stats[4] = frac
+        else:
+            emit((number, sec * 1_000_000_000 + frac * mul, linktype, 0, buf, s, caplen, orig, base + pos))
         pos = end
     return pos, number
 

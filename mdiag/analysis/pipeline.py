@@ -253,7 +253,10 @@ def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
     if fast:
         last_ns = max(last_ns, max(v[3] for v in fast.values()))
     for pair, stats in fast.items():
-        key0 = (0, (), pair)
+        if len(pair) == 12:   # Linux cooked v2: interface index first (the segment key)
+            key0 = (0, (-int.from_bytes(pair[:4], "big") - 1,), pair[4:])
+        else:
+            key0 = (0, (), pair)
         other = data.get(key0)
         if other is None:
             data[key0] = stats

@@ -337,3 +337,26 @@ def test_join_latency_and_data_in_the_timeline(cli, tmp_path):
                      "last data packet (10 packets, 13,580 bytes)"]  # 1,358-byte frames
     table = cli("analyze", str(path)).stdout
     assert "join to data" in table and "flooded" in table and "0.250 s" in table
+
+
+@pytest.mark.parametrize("linktype,segment", [(1, "if0"), (113, "if0"), (276, "if0 ifindex 3"), (101, "if0")])
+def test_data_counted_alike_in_every_link_type(cli, tmp_path, linktype, segment):
+    """Over a megabyte of data, so the reader's counting path is used after the first block."""
+    from analysis.builders import to_cooked
+
+    frames = [(0.0, igmp(V2Query(100), "198.18.0.1")), (0.5, igmp(V2Report("239.1.1.1"), "198.18.0.10"))]
+    frames += [(1.0 + i * 0.001, udp(f"198.18.1.{100 + i % 3}", "239.1.1.1")) for i in range(2500)]
+    frames += [(4.0, igmp(V2Report("239.1.1.1"), "198.18.0.11"))]
+    if linktype != 1:
+        frames = [(t, to_cooked(f, linktype)) for t, f in frames]
+    path = tmp_path / f"lt{linktype}.pcap"
+    write_pcap(path, frames, linktype=linktype)
+    a = cli("analyze", str(path), "--json", "--fail-on", "never").json()["analyses"][0]
+    assert a["counters"]["frames"] == 2503 and a["counters"]["multicast_data_packets"] == 2500
+    [seg] = a["segments"]
+    assert seg["segment"]["name"] == segment and seg["querier"] == "198.18.0.1"
+    [group] = seg["groups"]
+    assert group["data"]["packets"] == 2500 and group["data"]["senders"] == {
+        "198.18.1.100": 834, "198.18.1.101": 833, "198.18.1.102": 833}
+    assert group["data"]["first"] == 1.0 and group["data"]["last"] == 3.499
+    assert group["reporting_hosts"] == ["198.18.0.10", "198.18.0.11"] and group["join_latency"] == 0.5

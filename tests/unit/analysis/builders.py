@@ -60,3 +60,16 @@ def pcap_bytes(frames: Iterable[tuple[float, bytes]], *, linktype: int = 1, nano
 def write_pcap(path, frames, **kw) -> None:
     with open(path, "wb") as f:
         f.write(pcap_bytes(frames, **kw))
+
+
+def to_cooked(frame: bytes, linktype: int, ifindex: int = 3) -> bytes:
+    """Re-encapsulate an untagged Ethernet frame as Linux cooked SLL (113), SLL2 (276) or raw IP (101)."""
+    protocol, src_mac, payload = frame[12:14], frame[6:12], frame[14:]
+    if linktype == 113:
+        return struct.pack("!HHH", 0, 1, 6) + src_mac + b"\x00\x00" + protocol + payload
+    if linktype == 276:
+        return (protocol + b"\x00\x00" + struct.pack("!I", ifindex) + struct.pack("!HBB", 1, 0, 6)
+                + src_mac + b"\x00\x00" + payload)
+    if linktype == 101:
+        return payload
+    raise ValueError(linktype)
