@@ -252,6 +252,7 @@ def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
     total_frames = frames + fast_frames
     if fast:
         last_ns = max(last_ns, max(v[3] for v in fast.values()))
+    key0: tuple[int, tuple[int, ...], bytes]
     for pair, stats in fast.items():
         if len(pair) == 12:   # Linux cooked v2: interface index first (the segment key)
             key0 = (0, (-int.from_bytes(pair[:4], "big") - 1,), pair[4:])
