@@ -36,6 +36,10 @@ def join(group, local):
     return s
 a = join("239.1.2.3", "198.18.5.1")
 b = join("239.1.2.4", "198.18.6.1")   # on mdvc, forced to IGMPv2
+tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("198.18.5.1"))
+for i in range(5):
+    tx.sendto(b"x" * 100, ("239.1.2.3", 5000))   # out of mdva only (TTL 1, inside the namespace)
 time.sleep(0.6)
 a.close(); b.close()        # closing drops the memberships: the kernel sends leaves
 time.sleep(0.6)
@@ -68,7 +72,7 @@ def captures(tmp_path_factory):
         _run(*inside, "sysctl", "-qw", "net.ipv4.conf.all.igmpv3_unsolicited_report_interval=100")
         _run(*inside, "sysctl", "-qw", "net.ipv4.conf.all.igmpv2_unsolicited_report_interval=100")
         tools = {
-            "sll2": [tcpdump, "-U", "-n", "-i", "any", "-w", str(out / "sll2.pcap"), "igmp"],
+            "sll2": [tcpdump, "-U", "-n", "-i", "any", "-w", str(out / "sll2.pcap"), "igmp or udp"],
             "sll": [tcpdump, "-U", "-n", "-i", "any", "-y", "LINUX_SLL", "-w", str(out / "sll.pcap"),
                     "igmp"],
             "nano": [tcpdump, "-U", "-n", "-i", "mdvb", "--time-stamp-precision=nano",
@@ -112,6 +116,9 @@ def test_tcpdump_any_is_sll2_with_interface_segments(captures):
     assert v2.reporting_hosts == ("198.18.6.1",) and v2.detail["versions"] == [2] and v2.leaves >= 1
     segments = {str(s.segment) for s in report.segments}
     assert all("ifindex" in name for name in segments) and len(segments) >= 2
+    data = [g.data.packets for s in report.segments for g in s.groups
+            if str(g.group) == "239.1.2.3" and g.data is not None]
+    assert data and all(n == 5 for n in data)   # sent on mdva, received on mdvb: per interface
 
 
 def test_tcpdump_ethernet_nanoseconds(captures):
