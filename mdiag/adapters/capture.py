@@ -208,8 +208,8 @@ class Capture:
         """Fast path: yield raw record tuples (see the module docstring). Once only.
 
         With ``multicast_udp`` (a dict), frames that are IPv4 without options,
-        unfragmented UDP to 224.0.0.0/4 on interface 0, in untagged Ethernet (or, in a
-        pcap file, Linux cooked SLL/SLL2 or raw IP) are not yielded but counted in
+        unfragmented UDP to 224.0.0.0/4 on interface 0, in untagged Ethernet, Linux
+        cooked SLL/SLL2 or raw IP, are not yielded but counted in
         place, keyed by the 8 bytes source + destination address (prefixed by the
         4-byte interface index for SLL2):
         ``[packets, bytes on the wire, first time ns, last time ns]``
@@ -621,18 +621,29 @@ def _pcapng_run(buf: bytes, pos: int, size: int, number: int, base: int,
         t = (((hi << 32) | lo) * mul if div == 1 else ((hi << 32) | lo) * mul // div) + offset
         number += 1
         s = pos + 28
-        if (fast is not None and gi == 0 and linktype == 1 and buf[s + 12:s + 15] == key
-                and buf[s + 23] == 17 and 224 <= buf[s + 30] <= 239 and caplen >= 34
-                and not (buf[s + 20] & 0x3F or buf[s + 21])):
-            pair = buf[s + 26:s + 34]
-            stats = fast.get(pair)
-            if stats is None:
-                fast[pair] = [_FAST_ONE + orig, t, 0, t, 0]
-            else:
-                stats[0] += _FAST_ONE + orig
-                stats[3] = t
-        else:
-            emit((number, t, linktype, gi, buf, s, caplen, orig, base + pos))
+        if fast is not None and gi == 0:
+            pair = None
+            if linktype == 1:
+                if (buf[s + 12:s + 15] == key and buf[s + 23] == 17 and 224 <= buf[s + 30] <= 239
+                        and caplen >= 34 and not (buf[s + 20] & 0x3F or buf[s + 21])):
+                    pair = buf[s + 26:s + 34]
+            elif linktype in _LINK_FAST:
+                eo, io, ko = _LINK_FAST[linktype]
+                i = s + io
+                if (caplen >= io + 20 and buf[i] == 0x45 and buf[i + 9] == 17 and 224 <= buf[i + 16] <= 239
+                        and (eo is None or buf[s + eo:s + eo + 2] == b"\x08\x00")
+                        and not (buf[i + 6] & 0x3F or buf[i + 7])):
+                    pair = buf[i + 12:i + 20] if ko is None else buf[s + ko:s + ko + 4] + buf[i + 12:i + 20]
+            if pair is not None:
+                stats = fast.get(pair)
+                if stats is None:
+                    fast[pair] = [_FAST_ONE + orig, t, 0, t, 0]
+                else:
+                    stats[0] += _FAST_ONE + orig
+                    stats[3] = t
+                pos = end
+                continue
+        emit((number, t, linktype, gi, buf, s, caplen, orig, base + pos))
         pos = end
     return pos, number
 

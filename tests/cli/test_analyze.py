@@ -360,3 +360,25 @@ def test_data_counted_alike_in_every_link_type(cli, tmp_path, linktype, segment)
         "198.18.1.100": 834, "198.18.1.101": 833, "198.18.1.102": 833}
     assert group["data"]["first"] == 1.0 and group["data"]["last"] == 3.499
     assert group["reporting_hosts"] == ["198.18.0.10", "198.18.0.11"] and group["join_latency"] == 0.5
+
+
+@pytest.mark.parametrize("linktype", [1, 276])
+def test_data_counted_alike_in_pcapng(cli, tmp_path, linktype):
+    import shutil
+
+    from analysis.builders import to_cooked
+
+    editcap = shutil.which("editcap")
+    if editcap is None:
+        pytest.skip("needs editcap")
+    frames = [(0.5, igmp(V2Report("239.1.1.1"), "198.18.0.10"))]
+    frames += [(1.0 + i * 0.001, udp("198.18.1.100", "239.1.1.1")) for i in range(2500)]
+    if linktype != 1:
+        frames = [(t, to_cooked(f, linktype)) for t, f in frames]
+    path = tmp_path / "in.pcap"
+    write_pcap(path, frames, linktype=linktype)
+    subprocess.run([editcap, "-F", "pcapng", str(path), str(tmp_path / "x.pcapng")], check=True)
+    a = cli("analyze", str(tmp_path / "x.pcapng"), "--json", "--fail-on", "never").json()["analyses"][0]
+    [seg] = a["segments"]
+    assert seg["segment"]["name"] == ("if0" if linktype == 1 else "if0 ifindex 3")
+    assert seg["groups"][0]["data"]["packets"] == 2500 and seg["groups"][0]["join_latency"] == 0.5
