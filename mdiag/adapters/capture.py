@@ -552,6 +552,7 @@ class Capture:
 
 
 _ETH_IPV4_IHL5 = b"\x08\x00\x45"
+_EPB_WHOLE = {"<": struct.Struct("<IIIIIII"), ">": struct.Struct(">IIIIIII")}
 
 
 def _pcap_run(buf: bytes, pos: int, size: int, number: int, base: int,
@@ -609,12 +610,12 @@ def _pcapng_run(buf: bytes, pos: int, size: int, number: int, base: int,
     caller. Returns (pos, number)."""
     key = _ETH_IPV4_IHL5
     known = len(section_info)
-    while pos + 12 <= size:
-        btype, blen = head.unpack_from(buf, pos)
+    whole = _EPB_WHOLE[head.format[0]]     # block header and EPB fields in one unpack
+    while pos + 28 <= size:
+        btype, blen, local, hi, lo, caplen, orig = whole.unpack_from(buf, pos)
         end = pos + blen
         if btype != 6 or blen < 32 or blen & 3 or end > size or u32.unpack_from(buf, end - 4)[0] != blen:
             break
-        local, hi, lo, caplen, orig = epb.unpack_from(buf, pos + 8)
         if caplen > blen - 32 or local >= known:
             break
         gi, linktype, mul, div, offset = section_info[local]
