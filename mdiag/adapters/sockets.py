@@ -228,6 +228,8 @@ class Member:
     # the last stream seen on this socket: most datagrams belong to it (no dict lookup)
     last_key: Any = None
     last_stats: Any = None
+    #: a unicast/broadcast baseline socket: bound, never joined
+    bind_only: bool = False
 
 
 def raise_fd_limit(needed: int) -> None:
@@ -257,11 +259,17 @@ class Receiver:
     """
 
     def __init__(self, joins: Iterable[Join], iface: str, port: int, *,
-                 rcvbuf: int = DEFAULT_RCVBUF) -> None:
+                 rcvbuf: int = DEFAULT_RCVBUF, unicast: Iterable[str] = ()) -> None:
         if not 1 <= port <= 65535:
             raise InputError(f"port {port} is out of range 1..65535")
         self.joins = list(joins)
-        if not self.joins:
+        #: unicast or broadcast addresses to bind without any join (baselines)
+        self.unicast = list(dict.fromkeys(unicast))
+        for address in self.unicast:
+            _aton(address, "address")
+            if is_multicast(address):
+                raise InputError(f"{address} is a multicast group: join it instead of binding it")
+        if not self.joins and not self.unicast:
             raise InputError("no group to join")
         self.iface = iface
         self.port = port
@@ -293,12 +301,17 @@ class Receiver:
         if self.members:
             return
         plan = plan_sockets(self.joins, self.max_msf)
-        raise_fd_limit(len(plan))
-        for group, sources in plan:
+        raise_fd_limit(len(plan) + len(self.unicast))
+        for group, sources in plan + [(a, ()) for a in self.unicast]:
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self.members.append(Member(group, sources, sock))
+            member = Member(group, sources, sock, bind_only=group in self.unicast)
+            self.members.append(member)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
+            if member.bind_only:
+                # a baseline socket gets only datagrams addressed to it, on this interface
+                with _suppress_oserror():
+                    sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, self.iface.encode())
             if len(plan) > DRAIN_MAX_SOCKETS:
                 sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             try:
@@ -324,6 +337,9 @@ class Receiver:
             if m.joined:
                 continue
             m.join_ns = time.time_ns()
+            if m.bind_only:
+                m.joined = True
+                continue
             if not m.sources:
                 try:
                     m.sock.setsockopt(socket.IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn(m.group, self.ifindex))
@@ -351,6 +367,9 @@ class Receiver:
             if not m.joined:
                 continue
             m.leave_ns = time.time_ns()
+            if m.bind_only:
+                m.joined = False
+                continue
             try:
                 if not m.sources:
                     m.sock.setsockopt(socket.IPPROTO_IP, IP_DROP_MEMBERSHIP, mreqn(m.group, self.ifindex))

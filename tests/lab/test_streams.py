@@ -105,3 +105,20 @@ def test_bad_inputs_give_one_line_each(mdiag_lab, cli):
     assert doctor.status == 2 and "lab0" in doctor.stderr
     for r in (in_use, unknown, mixed, unicast, doctor):
         assert "Traceback" not in r.stderr
+
+
+def test_unicast_and_broadcast_baselines_from_the_same_tools(mdiag_lab):
+    listener = _listen(mdiag_lab, "h2", "198.18.0.12,198.18.0.255,239.50.0.9", "--broadcast",
+                       "--iface", "lab0", "--port", "7009", "--duration", "4", "--json")
+    _wait_joined(mdiag_lab, "h2", "239.50.0.9")
+    for destination, flag in (("198.18.0.12", "--unicast"), ("198.18.0.255", "--broadcast"),
+                              ("239.50.0.9", None)):
+        argv = ["send", destination, "--iface", "lab0", "--port", "7009", "--count", "300",
+                "--rate", "2000pps"] + ([flag] if flag else [])
+        sent = mdiag_lab.run("h1", mdiag_lab.mdiag_argv(*argv))
+        assert sent.returncode == 0, sent.stderr
+    status, out, err = _finish(listener)
+    assert status == 0, err
+    by_group = {s["group"]: s for s in json.loads(out)["streams"]}
+    assert set(by_group) == {"198.18.0.12", "198.18.0.255", "239.50.0.9"}
+    assert all(s["received"] >= 290 and s["ended"] for s in by_group.values())

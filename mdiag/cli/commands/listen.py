@@ -16,10 +16,11 @@ HELP = "join groups on an interface and measure test streams (loss, jitter, join
 MAX_RANGE = 65536
 
 
-def parse_group_list(texts: list[str]) -> tuple[list[str], list[str]]:
+def parse_group_list(texts: list[str], *, allow_unicast: bool = False) -> tuple[list[str], list[str]]:
     """Expand ``G``, ``G1,G2`` and ``FIRST-LAST`` ranges; returns (groups, error lines).
 
     Each bad item gets its own error line; good ones are kept in order, without duplicates.
+    ``allow_unicast`` also accepts single non-multicast addresses (baselines).
     """
     from mdiag.core.addresses import AddressError, format_ipv4, is_ipv4_multicast, parse_ipv4
 
@@ -53,8 +54,9 @@ def parse_group_list(texts: list[str]) -> tuple[list[str], list[str]]:
                         add(value)
                 else:
                     value = parse_ipv4(item)
-                    if not is_ipv4_multicast(value):
-                        raise InputError(f"{item} is not a multicast group (IPv4 multicast is 224.0.0.0/4)")
+                    if not is_ipv4_multicast(value) and not allow_unicast:
+                        raise InputError(f"{item} is not a multicast group (IPv4 multicast is 224.0.0.0/4; "
+                                         "--unicast or --broadcast listen on other addresses)")
                     add(value)
             except (AddressError, InputError) as exc:
                 errors.append(exc.message if item in exc.message else f"{item}: {exc.message}")
@@ -87,6 +89,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", action="append", default=[], metavar="S",
                         help="source-specific join (SSM, option 39); repeat or comma-separate")
     parser.add_argument("--port", type=int, default=5001, help="UDP port (default 5001)")
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--unicast", action="store_true",
+                      help="also accept this host's unicast addresses: bound, not joined (baseline)")
+    kind.add_argument("--broadcast", action="store_true",
+                      help="also accept broadcast addresses (e.g. 198.18.0.255): bound, not joined")
     stop = parser.add_argument_group("when to stop (whichever comes first)")
     stop.add_argument("--duration", default=None, metavar="T", help="how long: 10s, 500ms, 2m (default 10s)")
     stop.add_argument("--count", type=int, default=None, metavar="N",
@@ -107,7 +114,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.adapters import interfaces, sockets
     from mdiag.core.rate import parse_duration
 
-    groups, errors = parse_group_list(args.groups)
+    groups, errors = parse_group_list(args.groups, allow_unicast=args.unicast or args.broadcast)
     for line in errors:
         env.error(line)
     if not groups:
@@ -123,7 +130,9 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if duration is None:
         duration = 24 * 3600.0  # --count alone: still bounded (a day), Ctrl-C stops earlier
     per_group: list[str | None] = list(sources) or [None]  # None: any-source join
-    joins = [sockets.Join(g, s) for g in groups for s in per_group]
+    multicast = [g for g in groups if sockets.is_multicast(g)]
+    baseline = [g for g in groups if g not in multicast]
+    joins = [sockets.Join(g, s) for g in multicast for s in per_group]
     plain: list[dict[str, Any]] = []
 
     def on_plain(member: Any, data: bytes, sender: tuple[str, int], now: int) -> None:
@@ -147,7 +156,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     live = env.stderr_isatty and not args.quiet and not args.json
     started = time.monotonic()
 
-    receiver = sockets.Receiver(joins, args.iface, args.port)
+    receiver = sockets.Receiver(joins, args.iface, args.port, unicast=baseline)
 
     def tick() -> None:
         receiving = len({m.group for m in receiver.members if m.datagrams})
