@@ -122,3 +122,42 @@ def test_unicast_and_broadcast_baselines_from_the_same_tools(mdiag_lab):
     by_group = {s["group"]: s for s in json.loads(out)["streams"]}
     assert set(by_group) == {"198.18.0.12", "198.18.0.255", "239.50.0.9"}
     assert all(s["received"] >= 290 and s["ended"] for s in by_group.values())
+
+
+class _Tty:
+    """A text stream that says it is a terminal (for the live line)."""
+
+    def __init__(self):
+        import io
+
+        self.buffer = io.StringIO()
+
+    def write(self, text):
+        return self.buffer.write(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+def test_live_line_on_a_terminal(mdiag_lab):
+    import io
+    import threading
+
+    from mdiag.cli.environment import Environment
+    from mdiag.cli.main import main
+
+    err, out = _Tty(), io.StringIO()
+    argv = ["listen", "239.50.0.10", "--iface", "lab0", "--port", "7010", "--duration", "5", "--until-end"]
+    with mdiag_lab.inside("h2"):  # a thread started here lives in h2's namespace too
+        thread = threading.Thread(target=main, args=(argv, Environment(stdout=out, stderr=err)))
+        thread.start()
+    _wait_joined(mdiag_lab, "h2", "239.50.0.10")
+    mdiag_lab.run("h1", mdiag_lab.mdiag_argv("send", "239.50.0.10", "--iface", "lab0", "--port", "7010",
+                                             "--count", "1500", "--rate", "1000pps"))
+    thread.join(10)
+    live = err.buffer.getvalue()
+    assert "\r" in live and "groups receiving 1/1" in live and "\033[K" in live
+    assert "1,500" in out.getvalue()

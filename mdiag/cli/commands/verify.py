@@ -299,11 +299,10 @@ def _round_result(frames: list[tuple[int, str]], join_ns: int, leave_ns: int, ti
     pre = [ts for ts, k in snapshot if k == "data" and join_ns - 200_000_000 <= ts < join_ref]
     during = [ts for ts, k in snapshot if k == "data" and join_ref <= ts < leave_ref]
     after = [ts for ts, k in snapshot if k == "data" and ts >= leave_ref]
+    # Stopped: the last datagram came a quiet time before the deadline (the wait ends early
+    # once every receiver has been quiet that long; traffic that never stops runs past it).
     end = leave_ref + int(timeout * 1e9)
-    stopped = not after or (after[-1] < end - quiet_ns and after[-1] <= max(after[-1], leave_ref))
-    last_seen = max((ts for ts, k in snapshot if k == "data"), default=0)
-    if after and last_seen >= end - quiet_ns:
-        stopped = False
+    stopped = not after or after[-1] < end - quiet_ns
     return {
         "join_report": bool(reports_join), "leave_report": bool(reports_leave),
         "flooded_before_join": bool(pre), "frames_joined": len(during),
