@@ -13,6 +13,7 @@ block. (VLAN-tagged captures come from the test generator: this kernel has neith
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -82,7 +83,11 @@ def captures(tmp_path_factory):
         for argv in tools.values():
             procs.append(subprocess.Popen([*inside, *argv], stdout=subprocess.DEVNULL,
                                           stderr=subprocess.PIPE))
-        time.sleep(1.5)   # let the three capturers attach
+        for proc in procs:   # tcpdump says "listening on", dumpcap "Capturing on" once attached
+            ready, _, _ = select.select([proc.stderr], [], [], 10)
+            assert ready, "a capture tool did not start within 10 s"
+            proc.stderr.readline()
+        time.sleep(0.2)
         subprocess.run([*inside, sys.executable, "-c", JOIN], check=True, timeout=20)
         time.sleep(0.5)
     finally:
