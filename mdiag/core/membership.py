@@ -421,6 +421,23 @@ class MembershipTable:
             state.reporters.add(h)
             state.group_timer = time + gmi
             return
+        elif (sources and (rtype is ALLOW or rtype is IS_IN) and state.present and state.mode == INCLUDE
+              and state.pending is None and self.on_event is None and g > _LINK_LOCAL_LAST
+              and version == 3 and time >= state.v2_host_until and time >= state.v1_host_until
+              and min(state.sources.values()) > time):
+            # Source refresh in INCLUDE(A): IS_IN(B) / ALLOW(B) -> INCLUDE(A+B), (B) = GMI
+            # (RFC 3376 6.4.1/6.4.2), with no source timer run out yet.
+            state.versions.add(3)
+            state.reports += 1
+            state.last_report = time
+            state.last_report_frame = frame
+            state.hosts[h] = time
+            state.reporters.add(h)
+            expiry = time + gmi
+            known = state.sources
+            for src in sources:
+                known[src] = expiry
+            return
         if state.pending is not None or state.sources or (state.present and state.group_timer <= time):
             self.advance(state, time)   # something may have expired (the common refresh skips this)
         state.versions.add(version)
