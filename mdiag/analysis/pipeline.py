@@ -1,11 +1,16 @@
 """Capture -> link layer -> IGMP decode -> state machines -> :class:`Report`.
 
-:func:`analyze` runs one pass over a capture in constant memory. Data frames
-(everything but IGMP) are classified with a few byte comparisons and counted
-per (segment, group) without creating any object; only IGMP frames go through
-the codec (:func:`mdiag.core.igmp.decode_ipv4`) and the per-segment
+:func:`analyze` runs one pass over a capture in constant memory. Plain multicast
+UDP (the bulk of a span-port capture) is counted by the reader itself per
+(source, group) pair with a few byte comparisons and no object per frame
+(:meth:`mdiag.adapters.capture.Capture.records` with ``multicast_udp``); other
+frames come here, go through :func:`mdiag.core.linklayer.locate_ipv4`, and only
+IGMP goes through the codec (:func:`mdiag.core.igmp.decode_ipv4`, each distinct
+packet decoded once) and the per-segment
 :class:`~mdiag.core.querier.QuerierTracker` and
-:class:`~mdiag.core.membership.MembershipTable`.
+:class:`~mdiag.core.membership.MembershipTable`. Data is then set against the
+memberships (traffic without members, members without traffic, traffic that
+stopped, join latency).
 
 Times in the report are seconds relative to the first frame of the capture
 (``Report.start_ns`` gives the absolute start).
