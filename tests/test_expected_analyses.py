@@ -20,8 +20,20 @@ from typing import Any
 import pytest
 
 PCAPS = Path(__file__).resolve().parent.parent / "pcaps"
-CAPTURES = sorted(p for p in PCAPS.glob("*.pcap*") if not p.name.endswith(".json"))
+CAPTURES = sorted(p for pattern in ("*.pcap*", "scenarios/*.pcap*") for p in PCAPS.glob(pattern)
+                  if not p.name.endswith(".json"))
 UPDATE = os.environ.get("MDIAG_UPDATE_EXPECTED") == "1"
+
+#: Captures whose expected analysis was corrected by hand because mdiag gets part of it
+#: wrong today: the expected file holds the right answer, the test is a strict xfail
+#: (it starts failing as XPASS once the analysis is fixed), and MDIAG_UPDATE_EXPECTED
+#: leaves these files alone.
+KNOWN_WRONG = {
+    "vlan-segments.pcap": "members-without-traffic is only judged on segments that carry some multicast "
+                          "data, so the VLAN 20 member of 239.1.1.1 and the QinQ member of (198.18.30.100, "
+                          "232.1.1.1) get no finding although the same trunk capture carries the stream on "
+                          "VLAN 10 (mdiag/analysis/pipeline.py: `if not seg_data: return`)",
+}
 
 
 def _r(value: Any) -> Any:
@@ -52,10 +64,13 @@ def projection(doc: dict[str, Any]) -> dict[str, Any]:
                 "leaves": g["leaves"], "max_leave_latency": _r(g["max_leave_latency"]),
                 "expires": _r(g["expires"]), "compatibility_mode": g["compatibility_mode"],
                 "sources": g.get("sources", []), "excluded_sources": g.get("excluded_sources", []),
+                "join_latency": _r(g.get("join_latency")), "flooded_before_join": g.get("flooded_before_join"),
+                "data": g["data"] and {"packets": g["data"]["packets"], "senders": g["data"]["senders"],
+                                       "first": _r(g["data"]["first"]), "last": _r(g["data"]["last"])},
             } for g in seg["groups"]],
         } for seg in analysis["segments"]],
-        "findings": [{"code": f["code"], "severity": f["severity"], "frame": f.get("frame")}
-                     for f in analysis["findings"]],
+        "findings": [{"code": f["code"], "severity": f["severity"], "frame": f.get("frame"),
+                      "time": _r(f.get("time"))} for f in analysis["findings"]],
     }
 
 
@@ -63,13 +78,19 @@ def test_there_are_scenarios():
     assert CAPTURES, "pcaps/ holds no captures (make pcaps)"
 
 
-@pytest.mark.parametrize("capture", CAPTURES, ids=[p.name for p in CAPTURES])
+def _case(capture: Path) -> object:
+    reason = KNOWN_WRONG.get(capture.name)
+    marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+    return pytest.param(capture, marks=marks, id=str(capture.relative_to(PCAPS)))
+
+
+@pytest.mark.parametrize("capture", [_case(p) for p in CAPTURES])
 def test_expected_analysis(capture, cli):
     result = cli("analyze", str(capture), "--json", "--fail-on", "never")
     assert result.status == 0, result.stderr
     got = projection(result.json())
     expected_path = capture.with_name(capture.name.split(".pcap")[0] + ".expected.json")
-    if UPDATE:
+    if UPDATE and capture.name not in KNOWN_WRONG:
         expected_path.write_text(json.dumps(got, indent=2) + "\n")
     if not expected_path.exists():
         pytest.skip(f"no {expected_path.name} yet: review the analysis and write it with "

@@ -1,9 +1,16 @@
-"""pcaps/: regeneration is byte-identical; scapy and the fast decoder agree on every frame."""
+"""pcaps/: regeneration is byte-identical; scapy and the fast decoder agree on every frame.
+
+The per-message captures (pcaps/*.pcap) hold only IGMP on untagged Ethernet; the scenario
+captures (pcaps/scenarios/) add multicast UDP streams, VLAN tags, Linux cooked SLL/SLL2
+and pcapng. tshark checks every frame of the scenarios here (one run per capture); the
+per-message captures are checked frame by frame in tests/tshark/.
+"""
 
 from __future__ import annotations
 
 import filecmp
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,9 +20,13 @@ from mdiag.adapters.capture import open_capture
 from mdiag.core import linklayer
 from mdiag.core.igmp import MalformedPacket, decode_ipv4
 from mdiag.testing import pcapgen
+from mdiag.testing.requirements import need_tool
 
 PCAPS = Path(__file__).resolve().parent.parent / "pcaps"
 CAPTURES = sorted(p.name for p in PCAPS.glob("*.pcap"))
+SCENARIOS = sorted(str(p.relative_to(PCAPS)) for p in PCAPS.glob("scenarios/*.pcap*")
+                   if not p.name.endswith(".json"))
+PROTO_IGMP, PROTO_UDP = 2, 17
 
 
 def frames(name: str):
@@ -26,14 +37,14 @@ def frames(name: str):
 
 def test_regeneration_is_byte_identical(tmp_path):
     names = pcapgen.write_all(str(tmp_path))
-    assert sorted(names) == CAPTURES, "pcaps/ is out of date: run make pcaps"
+    assert sorted(names) == sorted(CAPTURES + SCENARIOS), "pcaps/ is out of date: run make pcaps"
     for name in [*names, "README.md"]:
         assert filecmp.cmp(tmp_path / name, PCAPS / name, shallow=False), f"{name} differs: run make pcaps"
 
 
 def test_every_capture_is_described():
     readme = (PCAPS / "README.md").read_text()
-    for name in CAPTURES:
+    for name in CAPTURES + SCENARIOS:
         assert f"| {name} |" in readme
 
 
@@ -65,6 +76,64 @@ _EXPECTED = {
     # The mtrace query is unicast with TTL 64 and has its own rules (no IGMP findings).
     "unknown-types.pcap": (),
 }
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_scenario_igmp_decodes_cleanly_and_both_decoders_agree(name):
+    """Every IGMP frame of a scenario, whatever its link type and tags: scapy (given the IP
+    packet) and the fast decoder agree, checksums are good, no finding; the rest is UDP."""
+    igmp = udp = 0
+    for number, linktype, data in frames(name):
+        located = linklayer.locate_ipv4(linktype, data, 0, len(data))
+        assert located.status == linklayer.OK, f"{name} frame {number}"
+        protocol = data[located.ip + 9]
+        if protocol == PROTO_UDP:
+            assert 224 <= data[located.ip + 16] <= 239, f"{name} frame {number}: UDP but not multicast"
+            udp += 1
+            continue
+        assert protocol == PROTO_IGMP, f"{name} frame {number}: IP protocol {protocol}"
+        fast = decode_ipv4(data[located.ip:])
+        assert scapy_igmp.parse_ip(data[located.ip:]) == fast, f"{name} frame {number}"
+        assert fast.checksum_ok and fast.ip_checksum_ok and not fast.findings, f"{name} frame {number}"
+        igmp += 1
+    assert igmp >= 4
+    assert udp or name.endswith("querier-stubborn.pcap")
+
+
+_TSHARK_FIELDS = ["frame.number", "ip.proto", "ip.checksum.status", "igmp.checksum.status",
+                  "udp.checksum.status", "igmp.type", "igmp.maddr", "igmp.record_type", "ieee8021ad.id", "vlan.id",
+                  "mp2t.sync_byte"]
+
+
+@pytest.mark.tshark
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_scenario_frames_decode_cleanly_in_tshark(name):
+    """tshark, the independent decoder, reads every frame of a scenario through its link
+    layer (SLL, SLL2, 802.1Q/802.1ad, raw IP in pcapng) with good IP, IGMP and UDP checksums
+    and the same IGMP type and groups as mdiag; the data is MPEG-TS."""
+    tshark = need_tool("tshark")
+    cmd = [tshark, "-n", "-r", str(PCAPS / name), "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+           "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=|"]
+    for field_name in _TSHARK_FIELDS:
+        cmd += ["-e", field_name]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
+    rows = [dict(zip(_TSHARK_FIELDS, line.split("\t"))) for line in out.splitlines()]
+    ours = list(frames(name))
+    assert len(rows) == len(ours)
+    for row, (number, linktype, data) in zip(rows, ours):
+        assert row["ip.checksum.status"] == "1", f"{name} frame {number}: {row}"
+        if row["ip.proto"] == str(PROTO_UDP):
+            assert row["udp.checksum.status"] == "1" and int(row["mp2t.sync_byte"], 16) == 0x47, f"{name} frame {number}"
+            continue
+        assert row["igmp.checksum.status"] == "1", f"{name} frame {number}: {row}"
+        located = linklayer.locate_ipv4(linktype, data, 0, len(data))
+        message = decode_ipv4(data[located.ip:]).message
+        assert int(row["igmp.type"], 16) == message.type, f"{name} frame {number}"
+        groups = [str(r.group) for r in message.records] if hasattr(message, "records") else [str(message.group)]
+        assert row["igmp.maddr"].split("|") == groups, f"{name} frame {number}"
+        if located.key and located.key[0] >= 0:
+            tags = [t for t in (row["ieee8021ad.id"], row["vlan.id"]) if t]  # tshark names the S-tag apart
+            assert tags == [str(v) for v in located.key], f"{name} frame {number}"
 
 
 def test_malformed_frames_have_one_finding_each():

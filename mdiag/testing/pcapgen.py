@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from mdiag.adapters.pcap_writer import PcapWriter
@@ -36,7 +37,9 @@ from mdiag.core.igmp import (
     V3Report,
     build_frame,
     default_destination,
+    internet_checksum,
 )
+from mdiag.core.igmp.frame import ethernet_header, host_mac, mac_bytes, multicast_mac
 
 #: 2026-01-01T00:00:00Z, the capture clock's zero.
 BASE_NS = 1_767_225_600 * 1_000_000_000
@@ -50,6 +53,8 @@ SSM_GROUP = "232.1.1.1"
 
 QI, MRT, LMQI = 125.0, 10.0, 1.0
 
+LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 = 1, 101, 113, 276
+
 Frame = tuple[int, bytes]  # (time in ns, Ethernet frame)
 
 
@@ -60,6 +65,19 @@ class Capture:
     name: str
     description: str
     frames: list[Frame] = field(default_factory=list)
+    #: Link type of every frame (classic pcap), or of interface 0 (pcapng).
+    linktype: int = LINKTYPE_ETHERNET
+    #: pcapng only: the interfaces (link type, if_tsresol exponent, if_name); ``ifaces``
+    #: holds the interface of each frame. Empty: a classic pcap.
+    interfaces: tuple[tuple[int, int, str], ...] = ()
+    ifaces: list[int] = field(default_factory=list)
+    #: Sub-directory of pcaps/ ("" for the per-kind captures).
+    directory: str = ""
+
+    @property
+    def file_name(self) -> str:
+        name = self.name + (".pcapng" if self.interfaces else ".pcap")
+        return f"{self.directory}/{name}" if self.directory else name
 
     def add(self, t: float, message: IgmpMessage, src: str, **kwargs: object) -> None:
         ip = kwargs.pop("ip", None)
@@ -70,6 +88,18 @@ class Capture:
 
     def raw(self, t: float, frame: bytes) -> None:
         self.frames.append((BASE_NS + round(t * 1000) * 1_000_000, frame))
+
+    def put(self, time_ns: int, frame: bytes, iface: int = 0) -> None:
+        """A finished frame at ``time_ns`` after the capture clock's zero, on ``iface``."""
+        self.frames.append((BASE_NS + time_ns, frame))
+        self.ifaces.append(iface)
+
+    def sort(self) -> None:
+        """Time order (stable: frames at the same instant keep the order they were added)."""
+        order = sorted(range(len(self.frames)), key=lambda i: self.frames[i][0])
+        self.frames = [self.frames[i] for i in order]
+        if self.ifaces:
+            self.ifaces = [self.ifaces[i] for i in order]
 
 
 def _general_v2() -> V2Query:
@@ -254,6 +284,322 @@ def compat() -> Capture:
     return c
 
 
+# --------------------------------------------------------------------------- scenarios with data traffic
+#
+# Written to pcaps/scenarios/: IGMP plus the multicast UDP streams it steers, on
+# Ethernet, 802.1Q/QinQ, Linux cooked SLL/SLL2 and pcapng. The streams carry one
+# 188-byte MPEG-TS packet a second (real IPTV sends hundreds of 1316-byte datagrams a
+# second; the rate is cut to keep the files small, the timing story is the same).
+
+SCENARIOS = "scenarios"
+SOURCE3 = "198.18.1.102"
+DATA_PORT, DATA_SPORT = 5000, 40000
+TS_PACKET = 188
+PACKET_MULTICAST, PACKET_OUTGOING = 2, 4  # Linux sll_pkttype
+ARPHRD_ETHER = 1
+TPID_CTAG, TPID_STAG = 0x8100, 0x88A8
+
+
+def _ns(t: float) -> int:
+    """Seconds after the capture clock's zero, to nanoseconds (microsecond grid)."""
+    return round(t * 1_000_000) * 1000
+
+
+def ts_payload(pid: int, counter: int) -> bytes:
+    """One MPEG-TS packet (ISO/IEC 13818-1 2.4.3.2): sync byte, PID, payload-only with the
+    continuity counter, stuffing bytes."""
+    return struct.pack("!BHB", 0x47, pid & 0x1FFF, 0x10 | (counter & 0x0F)) + b"\xff" * (TS_PACKET - 4)
+
+
+def udp_packet(src: str, dst: str, payload: bytes, *, ident: int = 0, ttl: int = 16,
+               sport: int = DATA_SPORT, dport: int = DATA_PORT) -> bytes:
+    """An IPv4/UDP datagram with correct IP and UDP checksums (RFC 768 pseudo header);
+    TOS 0x80 (CS4, real-time video), DF, no Router Alert."""
+    ip = IPv4Header(src=src, dst=dst, ttl=ttl, tos=0x80, df=True, router_alert=False,
+                    identification=ident & 0xFFFF, protocol=17)
+    length = 8 + len(payload)
+    pseudo = ip.src.packed + ip.dst.packed + struct.pack("!BBH", 0, 17, length)
+    checksum = internet_checksum(pseudo + struct.pack("!HHHH", sport, dport, length, 0) + payload) or 0xFFFF
+    return ip.encode(length) + struct.pack("!HHHH", sport, dport, length, checksum) + payload
+
+
+def igmp_packet(message: IgmpMessage, src: str) -> bytes:
+    """The IPv4 packet of ``message`` as hosts and routers send it (TTL 1, Router Alert)."""
+    return build_frame(message, src=src)[14:]
+
+
+def ethernet(packet: bytes, *tags: tuple[int, int], src_mac: str | None = None) -> bytes:
+    """Ethernet frame for an IPv4 packet: mapped multicast MAC, the source's MAC, then the
+    VLAN tags outermost first as (TPID, VLAN id)."""
+    dst = int.from_bytes(packet[16:20], "big")
+    head = mac_bytes(multicast_mac(dst)) + mac_bytes(src_mac or host_mac(int.from_bytes(packet[12:16], "big")))
+    for tpid, vid in tags:
+        head += struct.pack("!HH", tpid, vid)
+    return head + b"\x08\x00" + packet
+
+
+def sll(packet: bytes, pkttype: int, mac: str) -> bytes:
+    """Linux cooked SLL (LINKTYPE_LINUX_SLL 113): packet type, ARPHRD, address length,
+    the sender's (received) or own (outgoing) MAC, protocol."""
+    return struct.pack("!HHH8sH", pkttype, ARPHRD_ETHER, 6, mac_bytes(mac) + b"\0\0", 0x0800) + packet
+
+
+def sll2(packet: bytes, ifindex: int, pkttype: int, mac: str) -> bytes:
+    """Linux cooked SLL2 (LINKTYPE_LINUX_SLL2 276, ``tcpdump -i any`` since libpcap 1.10):
+    protocol, reserved, interface index, ARPHRD, packet type, address length, address."""
+    return struct.pack("!HHIHBB8s", 0x0800, 0, ifindex, ARPHRD_ETHER, pkttype, 6, mac_bytes(mac) + b"\0\0") + packet
+
+
+def _stream(c: Capture, start: float, stop: float, src: str, group: str, pid: int,
+            wrap: Callable[[bytes], bytes] = ethernet, iface: int = 0, spacing: float = 1.0) -> None:
+    """A 1 packet/s MPEG-TS stream from ``start`` up to ``stop`` (inclusive)."""
+    k = 0
+    while start + k * spacing <= stop + 1e-9:
+        c.put(_ns(start + k * spacing), wrap(udp_packet(src, group, ts_payload(pid, k), ident=k)), iface)
+        k += 1
+
+
+def iptv_no_querier() -> Capture:
+    c = Capture("iptv-no-querier", "Snooping LAN with no querier at all: an IGMPv2 set-top box joins 239.1.1.1 "
+                                   "and a v3 host 239.1.1.2, each stream starts at the join and stops when the "
+                                   "membership ages out GMI (260 s) after the last unsolicited report, as nobody "
+                                   "queries; 239.1.1.3, joined by nobody, is flooded throughout",
+                directory=SCENARIOS)
+
+    def igmp(t: float, message: IgmpMessage, src: str) -> None:
+        c.put(_ns(t), ethernet(igmp_packet(message, src)))
+
+    igmp(3.0, V2Report(ASM_GROUP), HOST1)
+    igmp(13.0, V2Report(ASM_GROUP), HOST1)  # Linux: igmp_qrv unsolicited reports, 10 s apart (v2)
+    igmp(40.0, _to_ex(ASM_GROUP2), HOST2)
+    igmp(40.8, _to_ex(ASM_GROUP2), HOST2)   # v3: within the 1 s unsolicited report interval
+    _stream(c, 3.12, 13.0 + 260, SOURCE1, ASM_GROUP, 0x100)
+    _stream(c, 40.25, 40.8 + 260, SOURCE2, ASM_GROUP2, 0x101)
+    _stream(c, 0.0, 340.0, SOURCE3, "239.1.1.3", 0x102)
+    c.sort()
+    return c
+
+
+def iptv_freeze() -> Capture:
+    c = Capture("iptv-freeze", "IGMPv3 querier 198.18.0.1 stops querying after its query at 125 s: the viewer of "
+                               "239.1.1.1 (last report 129.7 s) loses the stream when the membership expires at "
+                               "389.7 s (+ GMI 260 s); a viewer who tuned 239.1.1.2 at 200 s still plays at the end",
+                directory=SCENARIOS)
+
+    def igmp(t: float, message: IgmpMessage, src: str) -> None:
+        c.put(_ns(t), ethernet(igmp_packet(message, src)))
+
+    igmp(0.0, _general_v3(), QUERIER)
+    igmp(4.0, _to_ex(ASM_GROUP), HOST1)
+    igmp(4.6, _to_ex(ASM_GROUP), HOST1)
+    igmp(QI, _general_v3(), QUERIER)  # the last query: the querier process dies after it
+    igmp(QI + 4.7, _record(RecordType.MODE_IS_EXCLUDE, ASM_GROUP), HOST1)
+    igmp(200.0, _to_ex(ASM_GROUP2), HOST2)
+    igmp(200.9, _to_ex(ASM_GROUP2), HOST2)
+    _stream(c, 4.08, QI + 4.7 + 260, SOURCE1, ASM_GROUP, 0x100)
+    _stream(c, 200.11, 430.11, SOURCE2, ASM_GROUP2, 0x101)
+    c.sort()
+    return c
+
+
+def querier_stubborn() -> Capture:
+    c = Capture("querier-stubborn", "IGMPv2 router 198.18.0.2 is querier; 198.18.0.1 starts at 60 s (2 startup "
+                                    "queries QI/4 apart) and wins the election, but .2 keeps querying every 125 s: "
+                                    "two active queriers, hosts answer both",
+                directory=SCENARIOS)
+    rng = random.Random("querier-stubborn")
+
+    def igmp(t: float, message: IgmpMessage, src: str) -> None:
+        c.put(_ns(t), ethernet(igmp_packet(message, src)))
+
+    igmp(1.5, V2Report(ASM_GROUP), HOST1)
+    igmp(2.3, V2Report(ASM_GROUP2), HOST2)
+    queries = [(k * QI, ROUTER2) for k in range(4)] + [(60.0, QUERIER), (60.0 + QI / 4, QUERIER)]
+    queries += [(60.0 + QI / 4 + k * QI, QUERIER) for k in (1, 2)]
+    for t, router in sorted(queries):
+        igmp(t, _general_v2(), router)
+        igmp(t + round(rng.uniform(0.2, MRT), 3), V2Report(ASM_GROUP), HOST1)
+        igmp(t + round(rng.uniform(0.2, MRT), 3), V2Report(ASM_GROUP2), HOST2)
+    c.sort()
+    return c
+
+
+def leave_no_group_query() -> Capture:
+    c = Capture("leave-no-group-query", "IGMPv2 host leaves 239.1.1.1 at 60 s but the querier sends no "
+                                        "group-specific query: the stream keeps flowing until the membership "
+                                        "times out at 275 s (last report 15 s + GMI), a 215 s leave latency",
+                directory=SCENARIOS)
+
+    def igmp(t: float, message: IgmpMessage, src: str) -> None:
+        c.put(_ns(t), ethernet(igmp_packet(message, src)))
+
+    for k in range(4):
+        igmp(k * QI, _general_v2(), QUERIER)
+    igmp(5.0, V2Report(ASM_GROUP), HOST1)
+    igmp(15.0, V2Report(ASM_GROUP), HOST1)
+    igmp(60.0, V2Leave(ASM_GROUP), HOST1)
+    _stream(c, 5.2, 15.0 + 260, SOURCE1, ASM_GROUP, 0x100)
+    c.sort()
+    return c
+
+
+def vlan_segments() -> Capture:
+    c = Capture("vlan-segments", "Trunk capture, one querier per VLAN: VLAN 10 IGMPv3 (198.18.10.1) with a stream "
+                                 "to 239.1.1.1, VLAN 20 IGMPv2 (198.18.20.1) with another member of 239.1.1.1, "
+                                 "QinQ S-VLAN 100 / C-VLAN 30 IGMPv3 (198.18.30.1) with an SSM join of 232.1.1.1",
+                directory=SCENARIOS)
+    vlan10, vlan20, qinq = ((TPID_CTAG, 10),), ((TPID_CTAG, 20),), ((TPID_STAG, 100), (TPID_CTAG, 30))
+
+    def igmp(t: float, message: IgmpMessage, src: str, tags: tuple[tuple[int, int], ...]) -> None:
+        c.put(_ns(t), ethernet(igmp_packet(message, src), *tags))
+
+    for k in range(2):
+        igmp(k * QI, _general_v3(), "198.18.10.1", vlan10)
+        igmp(7.0 + k * QI, _general_v2(), "198.18.20.1", vlan20)
+        igmp(11.0 + k * QI, _general_v3(), "198.18.30.1", qinq)
+    igmp(2.0, _to_ex(ASM_GROUP), "198.18.10.10", vlan10)
+    igmp(2.7, _to_ex(ASM_GROUP), "198.18.10.10", vlan10)
+    igmp(QI + 3.1, _record(RecordType.MODE_IS_EXCLUDE, ASM_GROUP), "198.18.10.10", vlan10)
+    igmp(7.0 + 5.4, V2Report(ASM_GROUP), "198.18.20.10", vlan20)
+    igmp(7.0 + QI + 8.2, V2Report(ASM_GROUP), "198.18.20.10", vlan20)
+    igmp(20.0, _record(RecordType.ALLOW_NEW_SOURCES, SSM_GROUP, "198.18.30.100"), "198.18.30.10", qinq)
+    igmp(20.9, _record(RecordType.ALLOW_NEW_SOURCES, SSM_GROUP, "198.18.30.100"), "198.18.30.10", qinq)
+    igmp(11.0 + QI + 1.6, _record(RecordType.MODE_IS_INCLUDE, SSM_GROUP, "198.18.30.100"), "198.18.30.10", qinq)
+    _stream(c, 2.05, 140.05, "198.18.10.100", ASM_GROUP, 0x100, lambda p: ethernet(p, *vlan10))
+    c.sort()
+    return c
+
+
+RECEIVER_MAC = host_mac(HOST1)
+
+
+def sll2_any() -> Capture:
+    c = Capture("sll2-any", "tcpdump -i any (Linux cooked SLL2) on receiver 198.18.0.10: on ifindex 2 an "
+                            "IGMPv3 join of 239.1.1.1, the stream, a leave answered by 2 group-specific "
+                            "queries and the stream stopping within LMQT (2 s); on ifindex 3 (198.18.2.10) "
+                            "an IGMPv2 member of 239.1.1.2 under querier 198.18.2.1",
+                linktype=LINKTYPE_LINUX_SLL2, directory=SCENARIOS)
+    mac2, querier2, host2 = host_mac("198.18.2.10"), "198.18.2.1", "198.18.2.10"
+
+    def igmp(t: float, message: IgmpMessage, src: str, ifindex: int) -> None:
+        own = src in (HOST1, host2)
+        mac = (RECEIVER_MAC if ifindex == 2 else mac2) if own else host_mac(src)
+        c.put(_ns(t), sll2(igmp_packet(message, src), ifindex, PACKET_OUTGOING if own else PACKET_MULTICAST, mac))
+
+    igmp(0.0, _general_v3(), QUERIER, 2)
+    igmp(10.0, _to_ex(ASM_GROUP), HOST1, 2)
+    igmp(10.7, _to_ex(ASM_GROUP), HOST1, 2)
+    igmp(QI, _general_v3(), QUERIER, 2)
+    igmp(QI + 2.2, _record(RecordType.MODE_IS_EXCLUDE, ASM_GROUP), HOST1, 2)
+    igmp(150.0, _record(RecordType.CHANGE_TO_INCLUDE_MODE, ASM_GROUP), HOST1, 2)
+    igmp(150.003, V3Query.build(group=ASM_GROUP, max_resp_time=LMQI), QUERIER, 2)
+    igmp(150.6, _record(RecordType.CHANGE_TO_INCLUDE_MODE, ASM_GROUP), HOST1, 2)
+    igmp(151.003, V3Query.build(group=ASM_GROUP, max_resp_time=LMQI, s_flag=True), QUERIER, 2)
+    _stream(c, 10.4, 152.003, SOURCE1, ASM_GROUP, 0x100,
+            lambda p: sll2(p, 2, PACKET_MULTICAST, host_mac(SOURCE1)))
+    igmp(5.0, _general_v2(), querier2, 3)
+    igmp(20.0, V2Report(ASM_GROUP2), host2, 3)
+    igmp(30.0, V2Report(ASM_GROUP2), host2, 3)
+    igmp(5.0 + QI, _general_v2(), querier2, 3)
+    igmp(5.0 + QI + 6.1, V2Report(ASM_GROUP2), host2, 3)
+    _stream(c, 20.3, 160.3, "198.18.3.100", ASM_GROUP2, 0x101,
+            lambda p: sll2(p, 3, PACKET_MULTICAST, host_mac("198.18.3.100")))
+    c.sort()
+    return c
+
+
+def sll_any() -> Capture:
+    c = Capture("sll-any", "Linux cooked SLL (older tcpdump -i any) on receiver 198.18.0.10: IGMPv2 join of "
+                           "239.1.1.1, the stream, a leave answered by 2 group-specific queries 1 s apart, the "
+                           "stream stops within LMQT (2 s)",
+                linktype=LINKTYPE_LINUX_SLL, directory=SCENARIOS)
+
+    def igmp(t: float, message: IgmpMessage, src: str) -> None:
+        own = src == HOST1
+        c.put(_ns(t), sll(igmp_packet(message, src), PACKET_OUTGOING if own else PACKET_MULTICAST,
+                          RECEIVER_MAC if own else host_mac(src)))
+
+    igmp(0.0, _general_v2(), QUERIER)
+    igmp(4.0, V2Report(ASM_GROUP), HOST1)
+    igmp(14.0, V2Report(ASM_GROUP), HOST1)
+    igmp(QI, _general_v2(), QUERIER)
+    igmp(QI + 3.3, V2Report(ASM_GROUP), HOST1)
+    igmp(140.0, V2Leave(ASM_GROUP), HOST1)
+    igmp(140.002, V2Query(int(LMQI * 10), ASM_GROUP), QUERIER)
+    igmp(141.002, V2Query(int(LMQI * 10), ASM_GROUP), QUERIER)
+    igmp(2 * QI, _general_v2(), QUERIER)
+    _stream(c, 4.3, 142.002, SOURCE1, ASM_GROUP, 0x100, lambda p: sll(p, PACKET_MULTICAST, host_mac(SOURCE1)))
+    c.sort()
+    return c
+
+
+def pcapng_two_interfaces() -> Capture:
+    c = Capture("pcapng-two-interfaces", "pcapng from a router's two interfaces: if0 eth1 (Ethernet, microsecond "
+                                         "timestamps) IGMPv3 querier 198.18.0.1, SSM join of (198.18.1.100, "
+                                         "232.1.1.1) and its stream; if1 tun0 (raw IPv4, nanosecond timestamps) "
+                                         "IGMPv2 querier 198.18.4.1, a member of 239.1.1.2 and its stream",
+                interfaces=((LINKTYPE_ETHERNET, 6, "eth1"), (LINKTYPE_RAW, 9, "tun0")), directory=SCENARIOS)
+
+    def eth1(t: float, message: IgmpMessage, src: str) -> None:
+        c.put(_ns(t), ethernet(igmp_packet(message, src)), 0)
+
+    def tun0(t_ns: int, message: IgmpMessage, src: str) -> None:
+        c.put(t_ns, igmp_packet(message, src), 1)
+
+    eth1(0.0, _general_v3(), QUERIER)
+    eth1(3.0, _record(RecordType.ALLOW_NEW_SOURCES, SSM_GROUP, SOURCE1), HOST1)
+    eth1(3.8, _record(RecordType.ALLOW_NEW_SOURCES, SSM_GROUP, SOURCE1), HOST1)
+    eth1(QI, _general_v3(), QUERIER)
+    eth1(QI + 4.4, _record(RecordType.MODE_IS_INCLUDE, SSM_GROUP, SOURCE1), HOST1)
+    _stream(c, 3.5, 140.5, SOURCE1, SSM_GROUP, 0x100)
+    tun0(1_000_000_123, _general_v2(), "198.18.4.1")
+    tun0(7_512_345_678, V2Report(ASM_GROUP2), "198.18.4.10")
+    tun0(17_512_345_901, V2Report(ASM_GROUP2), "198.18.4.10")
+    tun0(126_000_000_087, _general_v2(), "198.18.4.1")
+    tun0(131_250_004_321, V2Report(ASM_GROUP2), "198.18.4.10")
+    for k in range(130):
+        c.put(8_000_000_250 + k * 1_000_000_000 + 37 * (k % 7),
+              udp_packet("198.18.5.100", ASM_GROUP2, ts_payload(0x101, k), ident=k), 1)
+    c.sort()
+    return c
+
+
+def scenarios() -> list[Capture]:
+    return [iptv_no_querier(), iptv_freeze(), querier_stubborn(), leave_no_group_query(), vlan_segments(),
+            sll2_any(), sll_any(), pcapng_two_interfaces()]
+
+
+# --------------------------------------------------------------------------- pcapng (written here)
+
+_PCAPNG_BOM = 0x1A2B3C4D
+
+
+def _block(block_type: int, body: bytes) -> bytes:
+    body += bytes(-len(body) % 4)
+    length = 12 + len(body)
+    return struct.pack("<II", block_type, length) + body + struct.pack("<I", length)
+
+
+def _option(code: int, value: bytes) -> bytes:
+    return struct.pack("<HH", code, len(value)) + value + bytes(-len(value) % 4)
+
+
+def pcapng_bytes(capture: Capture) -> bytes:
+    """A little-endian pcapng file: Section Header Block (shb_userappl), an Interface
+    Description Block per interface (if_name, if_tsresol), an Enhanced Packet Block per
+    frame with its timestamp in the interface's resolution (pcapng spec 4.1, 4.2, 4.3)."""
+    out = [_block(0x0A0D0D0A, struct.pack("<IHHq", _PCAPNG_BOM, 1, 0, -1)
+                  + _option(4, b"mdiag pcapgen") + _option(0, b""))]
+    for linktype, tsresol, name in capture.interfaces:
+        out.append(_block(1, struct.pack("<HHI", linktype, 0, 262144) + _option(2, name.encode())
+                          + _option(9, bytes([tsresol])) + _option(0, b"")))
+    for (time_ns, frame), iface in zip(capture.frames, capture.ifaces):
+        units = time_ns // 10 ** (9 - capture.interfaces[iface][1])
+        out.append(_block(6, struct.pack("<IIIII", iface, units >> 32, units & 0xFFFFFFFF, len(frame), len(frame))
+                          + frame))
+    return b"".join(out)
+
+
 #: Frame numbers (1-based) of malformed.pcap whose IGMP or IP checksum is deliberately wrong.
 BAD_CHECKSUM_FRAMES = (1, 2)
 #: Frames of malformed.pcap that cannot be decoded at all (MalformedPacket).
@@ -289,7 +635,12 @@ def malformed() -> Capture:
 
 def all_captures() -> list[Capture]:
     return [*kinds(), v2_join(), v2_report_on_query(), v2_leave(), v3_asm(), v3_ssm(), election(), compat(),
-            malformed()]
+            malformed(), *scenarios()]
+
+
+_MALFORMED_NOTE = ["", "In malformed.pcap frames 1-2 have deliberately bad IGMP / IP checksums and frames 8-9",
+                   "cannot be decoded at all (a 10-byte query, a v3 report cut short); every other frame",
+                   "decodes with exactly one finding (frame 15 is a valid report with Ethernet padding).", ""]
 
 
 def write_all(directory: str) -> list[str]:
@@ -303,15 +654,30 @@ def write_all(directory: str) -> list[str]:
              "sources 198.18.1.100-101. Do not edit by hand: change mdiag/testing/pcapgen.py.", "",
              "| File | Frames | What it holds |", "|---|---|---|"]
     for capture in all_captures():
-        name = capture.name + ".pcap"
-        with PcapWriter(os.path.join(directory, name), force=True) as writer:
-            for time_ns, frame in capture.frames:
-                writer.write(frame, time_ns)
+        name = capture.file_name
+        path = os.path.join(directory, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if capture.interfaces:
+            with open(path, "wb") as stream:
+                stream.write(pcapng_bytes(capture))
+        else:
+            with PcapWriter(path, linktype=capture.linktype, force=True) as writer:
+                for time_ns, frame in capture.frames:
+                    writer.write(frame, time_ns)
         names.append(name)
+        if capture.directory == SCENARIOS and f"| {SCENARIOS}/" not in "\n".join(lines):
+            lines += _MALFORMED_NOTE
+            lines += ["## Scenarios with data traffic (pcaps/scenarios/)", "",
+                      "IGMP together with the multicast UDP streams it steers (one 188-byte MPEG-TS packet",
+                      "a second, from 198.18.1.100-102, UDP port 5000), on several link types; each has an",
+                      "expected analysis beside it. Kept apart from the per-message captures above, whose",
+                      "frames are all IGMP on untagged Ethernet.", "",
+                      "| File | Frames | What it holds |", "|---|---|---|"]
         lines.append(f"| {name} | {len(capture.frames)} | {capture.description} |")
-    lines += ["", "In malformed.pcap frames 1-2 have deliberately bad IGMP / IP checksums and frames 8-9",
-              "cannot be decoded at all (a 10-byte query, a v3 report cut short); every other frame",
-              "decodes with exactly one finding (frame 15 is a valid report with Ethernet padding).", ""]
+    if f"| {SCENARIOS}/" not in "\n".join(lines):
+        lines += _MALFORMED_NOTE
+    if lines[-1]:
+        lines.append("")
     with open(os.path.join(directory, "README.md"), "w", encoding="utf-8") as readme:
         readme.write("\n".join(lines))
     return names
