@@ -25,6 +25,9 @@ from mdiag.core.igmp.checksum import internet_checksum
 from mdiag.core.igmp.ipv4 import PROTO_IGMP, ROUTER_ALERT, IpFacts, IPv4Header, has_router_alert
 from mdiag.core.igmp.messages import (
     _BY_VALUE,
+    ALL_ROUTERS,
+    ALL_SYSTEMS,
+    IGMPV3_ROUTERS,
     GroupRecord,
     IgmpMessage,
     UnknownMessage,
@@ -422,11 +425,11 @@ def parse_ipv4_header(packet: bytes) -> tuple[IpFacts, bool, bytes, bool]:
     return ip, ip_ok, packet[hlen:total], total > n
 
 
-def decode_ipv4(packet: bytes) -> Decoded:
-    """Decode an IPv4 packet carrying IGMP; the message is cut at the IP total length.
+def _decode_ipv4_general(packet: bytes) -> Decoded:
+    """The general path of :func:`decode_ipv4`: any header, any message, every finding.
 
-    This is the bulk decoder's hot path: the common case runs inline, any problem
-    with the header goes through :func:`parse_ipv4_header` for its precise error.
+    :func:`decode_ipv4` answers the common conforming packet itself and hands
+    everything else here; tests hold the two to the same answers.
     """
     if type(packet) is not bytes:
         packet = bytes(packet)
@@ -462,3 +465,185 @@ def decode_ipv4(packet: bytes) -> Decoded:
             and (ip[1] is expected or ip[1] == expected) and not (part[7] and src == b"\0\0\0\0"))):
         return _tuple_new(Decoded, (part[0], part[4], part[1], part[2], ip, True, part[3]))
     return _assemble(part, ip, ip_ok, truncated)
+
+
+_RA = ROUTER_ALERT
+_DST_ALL_ROUTERS = ALL_ROUTERS.packed
+_DST_V3_ROUTERS = IGMPV3_ROUTERS.packed
+_DST_ALL_SYSTEMS = ALL_SYSTEMS.packed
+_ZERO4 = b"\0\0\0\0"
+_RECORD_TYPES = {value: member for value, member in _BY_VALUE.items() if 1 <= value <= 6}
+
+
+def decode_ipv4(packet: bytes) -> Decoded:
+    """Decode an IPv4 packet carrying IGMP; the message is cut at the IP total length.
+
+    This is the bulk decoder's hot path. A conforming packet (IHL 5, or 6 holding
+    just Router Alert; TTL 1; both checksums good; a v1/v2/v3 message of exactly the
+    IP payload's length with nothing to report) is decoded here in one function with
+    integer and byte compares and models built through the trusted constructor.
+    Anything else, from a bad checksum to a malformed header, goes through
+    :func:`_decode_ipv4_general`, which gives the same value for conforming packets
+    (tests compare the two on generated packets) and every finding otherwise.
+    """
+    if type(packet) is not bytes:
+        packet = bytes(packet)
+    n = len(packet)
+    if n < 28:
+        return _decode_ipv4_general(packet)
+    vihl, tos, total, ident, frag, ttl, proto, csum, src, dst = _IP.unpack_from(packet)
+    if vihl == 0x46 and packet[20:24] == _RA:
+        hlen = 24
+        ra = True
+        options = _RA
+    elif vihl == 0x45:
+        hlen = 20
+        ra = False
+        options = b""
+    else:
+        return _decode_ipv4_general(packet)
+    if proto != 2 or frag & 0x3FFF or total > n or total < hlen + 8:
+        return _decode_ipv4_general(packet)
+    number = _from_bytes(packet[:hlen], "big")
+    if number % 0xFFFF or not number:
+        return _decode_ipv4_general(packet)   # IP checksum finding
+    payload = packet[hlen:total]
+    cache = _addr_cache
+    src_a = cache.get(src) or _addr(src)
+    dst_a = cache.get(dst) or _addr(dst)
+    ip = _tuple_new(IpFacts, (src_a, dst_a, ttl, tos, (frag & 0x4000) != 0, ra, ident, 2, options, csum,
+                              total, False, 0))
+    if _memo_on:
+        part = _memo.get(payload)
+        if part is not None:
+            expected = part[5]
+            version = part[6]
+            if expected is None or (
+                    ttl == 1 and (version == 1 or ra) and (version != 3 or tos == 0xC0)
+                    and (dst_a is expected or dst_a == expected) and not (part[7] and src == _ZERO4)):
+                return _tuple_new(Decoded, (part[0], part[4], part[1], part[2], ip, True, part[3]))
+            return _assemble(part, ip, True, False)
+    number = _from_bytes(payload, "big")
+    if ttl != 1 or number % 0xFFFF or not number:
+        return _decode_ipv4_general(packet)   # TTL or IGMP checksum finding
+    plen = total - hlen
+    kind = payload[0]
+    msg: Any
+    if kind == 0x16 or kind == 0x17 or kind == 0x12:
+        # v2 report / leave, v1 report: an ordinary group (not 224.0.0.1, not SSM),
+        # unused byte 0, sent to the group (reports) or 224.0.0.2 (leave).
+        group = payload[4:8]
+        g = _from_bytes(group, "big")
+        if (plen != 8 or payload[1] or not 0xE0000001 < g <= 0xEFFFFFFF or g >> 24 == 232
+                or dst != (_DST_ALL_ROUTERS if kind == 0x17 else group) or not (ra or kind == 0x12)):
+            return _decode_ipv4_general(packet)
+        msg = _new(V2Report if kind == 0x16 else V2Leave if kind == 0x17 else V1Report)
+        _set(msg, "group", dst_a if kind != 0x17 else cache.get(group) or _addr(group))
+        _set(msg, "unused", 0)
+        expected = ALL_ROUTERS if kind == 0x17 else dst_a
+        version = 1 if kind == 0x12 else 2
+        query = False
+    elif kind == 0x22:
+        # v3 report to 224.0.0.22 with TOS 0xc0: every record of a defined type, an
+        # ordinary group (SSM only in INCLUDE mode), unicast sources, no aux data.
+        if (not ra or tos != 0xC0 or dst != _DST_V3_ROUTERS or payload[1]
+                or payload[4] or payload[5]):
+            return _decode_ipv4_general(packet)
+        count = (payload[6] << 8) | payload[7]
+        records = []
+        offset = 8
+        types = _RECORD_TYPES
+        for _ in range(count):
+            end = offset + 8
+            if end > plen:
+                return _decode_ipv4_general(packet)
+            rtype = payload[offset]
+            nsrc = (payload[offset + 2] << 8) | payload[offset + 3]
+            rgroup = payload[offset + 4:end]
+            g = _from_bytes(rgroup, "big")
+            member = types.get(rtype)
+            if (member is None or payload[offset + 1] or not 0xE0000001 < g <= 0xEFFFFFFF
+                    or (g >> 24 == 232 and (rtype == 2 or rtype == 4))):
+                return _decode_ipv4_general(packet)
+            record = _new(GroupRecord)
+            _set(record, "record_type", member)
+            _set(record, "group", cache.get(rgroup) or _addr(rgroup))
+            if nsrc:
+                start = end
+                end = start + 4 * nsrc
+                if end > plen:
+                    return _decode_ipv4_general(packet)
+                sources = []
+                for i in range(start, end, 4):
+                    raw = payload[i:i + 4]
+                    if raw[0] >= 224 or raw == _ZERO4:
+                        return _decode_ipv4_general(packet)
+                    sources.append(cache.get(raw) or _addr(raw))
+                _set(record, "sources", tuple(sources))
+            else:
+                _set(record, "sources", ())
+            _set(record, "aux_data", b"")
+            records.append(record)
+            offset = end
+        if offset != plen:
+            return _decode_ipv4_general(packet)   # trailing bytes
+        msg = _new(V3Report)
+        _set(msg, "records", tuple(records))
+        _set(msg, "reserved", 0)
+        _set(msg, "reserved2", 0)
+        expected = IGMPV3_ROUTERS
+        version = 3
+        query = False
+    elif kind == 0x11:
+        # Queries from a real source: general to 224.0.0.1, group-specific to a
+        # multicast group; v3: TOS 0xc0, reserved bits 0, unicast sources, none on
+        # a general query.
+        group = payload[4:8]
+        g = _from_bytes(group, "big")
+        if src == _ZERO4 or dst != (group if g else _DST_ALL_SYSTEMS) or (g and g >> 28 != 0xE):
+            return _decode_ipv4_general(packet)
+        code = payload[1]
+        if plen == 8:
+            if code == 0:
+                msg = _new(V1Query)
+                version = 1
+            elif ra:
+                msg = _new(V2Query)
+                _set(msg, "max_resp_code", code)
+                version = 2
+            else:
+                return _decode_ipv4_general(packet)
+            _set(msg, "group", dst_a if g else cache.get(group) or _addr(group))
+        else:
+            if plen < 12:
+                return _decode_ipv4_general(packet)   # 9-11 bytes: malformed
+            flags = payload[8]
+            count = (payload[10] << 8) | payload[11]
+            if (plen != 12 + 4 * count or not ra or tos != 0xC0 or flags >> 4
+                    or (count and not g)):
+                return _decode_ipv4_general(packet)
+            sources = []
+            for i in range(12, plen, 4):
+                raw = payload[i:i + 4]
+                if raw[0] >= 224 or raw == _ZERO4:
+                    return _decode_ipv4_general(packet)
+                sources.append(cache.get(raw) or _addr(raw))
+            msg = _new(V3Query)
+            _set(msg, "max_resp_code", code)
+            _set(msg, "group", dst_a if g else cache.get(group) or _addr(group))
+            _set(msg, "s_flag", bool(flags & 8))
+            _set(msg, "qrv", flags & 7)
+            _set(msg, "qqic", payload[9])
+            _set(msg, "sources", tuple(sources) if sources else ())
+            _set(msg, "reserved", 0)
+            version = 3
+        expected = dst_a
+        query = True
+    else:
+        return _decode_ipv4_general(packet)
+    checksum = (payload[2] << 8) | payload[3]
+    if _memo_on and plen <= _MEMO_MAX_PAYLOAD:
+        if len(_memo) >= _MEMO_ENTRIES:
+            _memo.clear()
+        _memo[payload] = (msg, checksum, True, b"", (), expected, version, query)
+    return _tuple_new(Decoded, (msg, (), checksum, True, ip, True, b""))
