@@ -96,3 +96,35 @@ def test_expected_analysis(capture, cli):
         pytest.skip(f"no {expected_path.name} yet: review the analysis and write it with "
                     "MDIAG_UPDATE_EXPECTED=1")
     assert got == json.loads(expected_path.read_text())
+
+
+@pytest.mark.tshark
+@pytest.mark.parametrize("name", ["sll2-any.pcap", "vlan-segments.pcap", "iptv-freeze.pcap"])
+def test_same_analysis_when_a_real_tool_writes_the_pcapng(name, cli, tmp_path):
+    """editcap (Wireshark's writer, not mdiag's) rewrites a scenario as pcapng: SLL2, QinQ
+    and data are read the same way, so the analysis is the same."""
+    import subprocess
+
+    from mdiag.testing.requirements import need_tool
+
+    converted = tmp_path / (name + "ng")
+    subprocess.run([need_tool("editcap"), "-F", "pcapng", str(PCAPS / "scenarios" / name), str(converted)],
+                   check=True, capture_output=True, timeout=60)
+    original = cli("analyze", str(PCAPS / "scenarios" / name), "--json", "--fail-on", "never")
+    again = cli("analyze", str(converted), "--json", "--fail-on", "never")
+    assert again.status == original.status == 0, again.stderr
+    assert again.json()["analyses"][0]["capture"]["format"] == "pcapng"
+    assert projection(again.json()) == projection(original.json())
+
+
+@pytest.mark.xfail(strict=True, reason="the first general query of every router counts as a startup query, "
+                                       "even when its next query comes a full Query Interval later "
+                                       "(mdiag/core/querier.py _interval); RFC 3376 8.6 startup queries are "
+                                       "Startup Query Count queries Startup Query Interval (QI/4) apart")
+def test_startup_queries_are_only_the_ones_sent_qi_over_4_apart(cli):
+    result = cli("analyze", str(PCAPS / "scenarios" / "querier-stubborn.pcap"), "--json")
+    routers = {r["address"]: r["startup_queries"] for r in result.json()["analyses"][0]["segments"][0]["routers"]}
+    # 198.18.0.1 starts at 60 s with 2 queries 31.25 s apart; 198.18.0.2 was running before the
+    # capture began (its queries are all 125 s apart). The expected files hold today's counts:
+    # regenerate them (MDIAG_UPDATE_EXPECTED=1) when this is fixed.
+    assert routers == {"198.18.0.1": 2, "198.18.0.2": 0}
