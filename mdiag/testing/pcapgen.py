@@ -3,9 +3,12 @@
 ``python -m mdiag.testing.pcapgen pcaps`` (``make pcaps``) writes one capture per
 IGMP message kind, realistic membership scenarios (timing as RFC 2236 / 3376 and
 Linux defaults: QI 125 s, MRT 10 s, LMQI 1 s, robustness 2) and a capture of
-deliberately bad frames, plus pcaps/README.md describing each. Regenerating gives
-byte-identical files: fixed timestamps, fixed addresses (198.18.0.0/15, locally
-administered MACs), seeded randomness, and the pure-core frame builder.
+deliberately bad frames, plus pcaps/README.md describing each; and in
+pcaps/scenarios/ the stories capture analysis is for, with the multicast UDP streams
+IGMP steers, on 802.1Q/QinQ, Linux cooked SLL/SLL2 and pcapng (written here: SHB, IDB
+with if_name and if_tsresol, EPB). Regenerating gives byte-identical files: fixed
+timestamps, fixed addresses (198.18.0.0/15, locally administered MACs), seeded
+randomness, and the pure-core frame builder.
 
 ``python -m mdiag.testing.pcapgen --bulk N FILE`` writes an N-frame mixed capture
 for benchmarks (v2 reports and leaves, v3 reports with 0-2 sources, queries).
@@ -402,6 +405,27 @@ def iptv_freeze() -> Capture:
     return c
 
 
+def iptv_reports_stop() -> Capture:
+    c = Capture("iptv-reports-stop", "IGMPv2 querier keeps querying every 125 s but the set-top box stops "
+                                     "answering after its report at 253.1 s (a host firewall now drops the "
+                                     "queries at 375, 500 and 625 s): 239.1.1.1 expires at 513.1 s (+ GMI 260 s) and its stream stops "
+                                     "there; no leave, no querier problem",
+                directory=SCENARIOS)
+
+    def igmp(t: float, message: IgmpMessage, src: str) -> None:
+        c.put(_ns(t), ethernet(igmp_packet(message, src)))
+
+    for k in range(6):
+        igmp(k * QI, _general_v2(), QUERIER)
+    igmp(2.0, V2Report(ASM_GROUP), HOST1)
+    igmp(12.0, V2Report(ASM_GROUP), HOST1)
+    igmp(QI + 6.4, V2Report(ASM_GROUP), HOST1)
+    igmp(2 * QI + 3.1, V2Report(ASM_GROUP), HOST1)  # the last report: queries at 375 and 500 go unanswered
+    _stream(c, 2.15, 2 * QI + 3.1 + 260, SOURCE1, ASM_GROUP, 0x100)
+    c.sort()
+    return c
+
+
 def querier_stubborn() -> Capture:
     c = Capture("querier-stubborn", "IGMPv2 router 198.18.0.2 is querier; 198.18.0.1 starts at 60 s (2 startup "
                                     "queries QI/4 apart) and wins the election, but .2 keeps querying every 125 s: "
@@ -565,7 +589,7 @@ def pcapng_two_interfaces() -> Capture:
 
 
 def scenarios() -> list[Capture]:
-    return [iptv_no_querier(), iptv_freeze(), querier_stubborn(), leave_no_group_query(), vlan_segments(),
+    return [iptv_no_querier(), iptv_freeze(), iptv_reports_stop(), querier_stubborn(), leave_no_group_query(), vlan_segments(),
             sll2_any(), sll_any(), pcapng_two_interfaces()]
 
 
