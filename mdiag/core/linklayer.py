@@ -109,11 +109,24 @@ def _after_ethertype(buf: bytes, pos: int, end: int, ethertype: int,
         return _TRUNCATED
     if buf[pos] >> 4 != 4:
         return _NOT_IPV4
-    return Located(OK, pos, key, mac)
+    return _tuple_new(Located, (OK, pos, key, mac))
+
+
+_tuple_new = tuple.__new__
 
 
 def locate_ipv4(linktype: int, buf: bytes, start: int, length: int) -> Located:
     """Find the IPv4 header of the frame ``buf[start:start + length]``."""
+    # Fast path: untagged Ethernet carrying IPv4 (most frames of most captures),
+    # answered with one slice compare and no call.
+    if (linktype == 1 and length >= 34 and buf[start + 12:start + 14] == b"\x08\x00"
+            and buf[start + 14] >> 4 == 4):
+        return _tuple_new(Located, (OK, start + 14, (), buf[start + 6:start + 12]))
+    return _locate_general(linktype, buf, start, length)
+
+
+def _locate_general(linktype: int, buf: bytes, start: int, length: int) -> Located:
+    """:func:`locate_ipv4` for every link type and every case (tests compare the two)."""
     end = start + length
     if linktype == LINKTYPE_ETHERNET:
         if length < 14:
@@ -126,7 +139,7 @@ def locate_ipv4(linktype: int, buf: bytes, start: int, length: int) -> Located:
                 return _TRUNCATED
             if buf[pos] >> 4 != 4:
                 return _NOT_IPV4
-            return Located(OK, pos, (), mac)
+            return _tuple_new(Located, (OK, pos, (), mac))
         return _after_ethertype(buf, start + 14, end, ethertype, (), mac)
     if linktype == LINKTYPE_LINUX_SLL:
         # pkttype(2) hatype(2) halen(2) addr(8) protocol(2)
@@ -150,7 +163,7 @@ def locate_ipv4(linktype: int, buf: bytes, start: int, length: int) -> Located:
             return _TRUNCATED if length == 0 or buf[start] >> 4 == 4 else _NOT_IPV4
         if buf[start] >> 4 != 4:
             return _NOT_IPV4
-        return Located(OK, start, (), None)
+        return _tuple_new(Located, (OK, start, (), None))
     if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
         if length < 4:
             return _TRUNCATED
@@ -162,7 +175,7 @@ def locate_ipv4(linktype: int, buf: bytes, start: int, length: int) -> Located:
             return _TRUNCATED
         if buf[start + 4] >> 4 != 4:
             return _NOT_IPV4
-        return Located(OK, start + 4, (), None)
+        return _tuple_new(Located, (OK, start + 4, (), None))
     return _UNKNOWN
 
 
