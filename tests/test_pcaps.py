@@ -18,7 +18,7 @@ import pytest
 from mdiag.adapters import scapy_igmp
 from mdiag.adapters.capture import open_capture
 from mdiag.core import linklayer
-from mdiag.core.igmp import MalformedPacket, decode_ipv4
+from mdiag.core.igmp import MalformedPacket, V2Query, V3Query, V3Report, decode_ipv4
 from mdiag.testing import pcapgen
 from mdiag.testing.requirements import need_tool
 
@@ -102,7 +102,25 @@ def test_scenario_igmp_decodes_cleanly_and_both_decoders_agree(name):
 
 _TSHARK_FIELDS = ["frame.number", "ip.proto", "ip.checksum.status", "igmp.checksum.status",
                   "udp.checksum.status", "igmp.type", "igmp.maddr", "igmp.record_type", "ieee8021ad.id", "vlan.id",
-                  "mp2t.sync_byte"]
+                  "mp2t.sync_byte", "igmp.max_resp", "igmp.s", "igmp.qrv", "igmp.qqic", "igmp.num_src", "igmp.saddr"]
+
+
+def _igmp_fields(message) -> dict[str, str]:
+    """What tshark prints for an IGMP message mdiag decoded (lists joined with |)."""
+    if isinstance(message, V3Report):
+        return {"igmp.maddr": "|".join(str(r.group) for r in message.records),
+                "igmp.record_type": "|".join(str(int(r.record_type)) for r in message.records),
+                "igmp.num_src": "|".join(str(len(r.sources)) for r in message.records),
+                "igmp.saddr": "|".join(str(s) for r in message.records for s in r.sources)}
+    out = {"igmp.maddr": str(message.group)}
+    if isinstance(message, V2Query):
+        out["igmp.max_resp"] = str(round(message.max_resp_time * 10))  # tshark: the code, in tenths
+    if isinstance(message, V3Query):
+        out.update({"igmp.max_resp": str(round(message.max_resp_time * 10)), "igmp.qrv": str(message.qrv),
+                    "igmp.s": str(int(message.s_flag)), "igmp.qqic": str(message.qqic),
+                    "igmp.num_src": str(len(message.sources)),
+                    "igmp.saddr": "|".join(str(s) for s in message.sources)})
+    return out
 
 
 @pytest.mark.tshark
@@ -120,6 +138,7 @@ def test_scenario_frames_decode_cleanly_in_tshark(name):
     rows = [dict(zip(_TSHARK_FIELDS, line.split("\t"))) for line in out.splitlines()]
     ours = list(frames(name))
     assert len(rows) == len(ours)
+    checked = 0
     for row, (number, linktype, data) in zip(rows, ours):
         assert row["ip.checksum.status"] == "1", f"{name} frame {number}: {row}"
         if row["ip.proto"] == str(PROTO_UDP):
@@ -129,11 +148,16 @@ def test_scenario_frames_decode_cleanly_in_tshark(name):
         located = linklayer.locate_ipv4(linktype, data, 0, len(data))
         message = decode_ipv4(data[located.ip:]).message
         assert int(row["igmp.type"], 16) == message.type, f"{name} frame {number}"
-        groups = [str(r.group) for r in message.records] if hasattr(message, "records") else [str(message.group)]
-        assert row["igmp.maddr"].split("|") == groups, f"{name} frame {number}"
+        want = _igmp_fields(message)
+        got = {key: row[key] for key in want}
+        if "igmp.s" in got:
+            got["igmp.s"] = "1" if got["igmp.s"] in ("1", "True") else "0"
+        assert got == want, f"{name} frame {number}"
+        checked += 1
         if located.key and located.key[0] >= 0:
             tags = [t for t in (row["ieee8021ad.id"], row["vlan.id"]) if t]  # tshark names the S-tag apart
             assert tags == [str(v) for v in located.key], f"{name} frame {number}"
+    assert checked >= 4
 
 
 def test_malformed_frames_have_one_finding_each():
