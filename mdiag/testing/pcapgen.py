@@ -426,6 +426,27 @@ def iptv_reports_stop() -> Capture:
     return c
 
 
+def ssm_unrequested_source() -> Capture:
+    c = Capture("ssm-unrequested-source", "IGMPv3 host joins only (198.18.1.100, 232.1.1.1) and its stream "
+                                          "arrives; from 60 s a second source 198.18.1.101 sends to 232.1.1.1 "
+                                          "too and reaches the host port (a snooping switch that ignores v3 "
+                                          "source lists): data from a source nobody asked for",
+                directory=SCENARIOS)
+
+    def igmp(t: float, message: IgmpMessage, src: str) -> None:
+        c.put(_ns(t), ethernet(igmp_packet(message, src)))
+
+    igmp(0.0, _general_v3(), QUERIER)
+    igmp(3.0, _record(RecordType.ALLOW_NEW_SOURCES, SSM_GROUP, SOURCE1), HOST1)
+    igmp(3.7, _record(RecordType.ALLOW_NEW_SOURCES, SSM_GROUP, SOURCE1), HOST1)
+    igmp(QI, _general_v3(), QUERIER)
+    igmp(QI + 5.2, _record(RecordType.MODE_IS_INCLUDE, SSM_GROUP, SOURCE1), HOST1)
+    _stream(c, 3.2, 150.2, SOURCE1, SSM_GROUP, 0x100)
+    _stream(c, 60.5, 150.5, SOURCE2, SSM_GROUP, 0x200)
+    c.sort()
+    return c
+
+
 def querier_stubborn() -> Capture:
     c = Capture("querier-stubborn", "IGMPv2 router 198.18.0.2 is querier; 198.18.0.1 starts at 60 s (2 startup "
                                     "queries QI/4 apart) and wins the election, but .2 keeps querying every 125 s: "
@@ -589,7 +610,7 @@ def pcapng_two_interfaces() -> Capture:
 
 
 def scenarios() -> list[Capture]:
-    return [iptv_no_querier(), iptv_freeze(), iptv_reports_stop(), querier_stubborn(), leave_no_group_query(), vlan_segments(),
+    return [iptv_no_querier(), iptv_freeze(), iptv_reports_stop(), ssm_unrequested_source(), querier_stubborn(), leave_no_group_query(), vlan_segments(),
             sll2_any(), sll_any(), pcapng_two_interfaces()]
 
 
