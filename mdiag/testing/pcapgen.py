@@ -633,6 +633,8 @@ def pcapng_bytes(capture: Capture) -> bytes:
     """A little-endian pcapng file: Section Header Block (shb_userappl), an Interface
     Description Block per interface (if_name, if_tsresol), an Enhanced Packet Block per
     frame with its timestamp in the interface's resolution (pcapng spec 4.1, 4.2, 4.3)."""
+    if len(capture.ifaces) != len(capture.frames):
+        raise ValueError(f"{capture.name}: every pcapng frame needs its interface (add frames with put())")
     out = [_block(0x0A0D0D0A, struct.pack("<IHHq", _PCAPNG_BOM, 1, 0, -1)
                   + _option(4, b"mdiag pcapgen") + _option(0, b""))]
     for linktype, tsresol, name in capture.interfaces:
