@@ -716,9 +716,10 @@ def write_all(directory: str) -> list[str]:
             lines += _MALFORMED_NOTE
             lines += ["## Scenarios with data traffic (pcaps/scenarios/)", "",
                       "IGMP together with the multicast UDP streams it steers (one 188-byte MPEG-TS packet",
-                      "a second, from 198.18.1.100-102, UDP port 5000), on several link types; each has an",
-                      "expected analysis beside it. Kept apart from the per-message captures above, whose",
-                      "frames are all IGMP on untagged Ethernet.", "",
+                      "a second to UDP port 5000, from sources in 198.18.0.0/15), on several link types; each",
+                      "has its reviewed expected analysis beside it (<name>.expected.json). Kept apart from",
+                      "the per-message captures above, whose frames are all IGMP on untagged Ethernet. Times",
+                      "below are seconds from the first frame.", "",
                       "| File | Frames | What it holds |", "|---|---|---|"]
         lines.append(f"| {name} | {len(capture.frames)} | {capture.description} |")
     if f"| {SCENARIOS}/" not in "\n".join(lines):
