@@ -337,15 +337,16 @@ class QuerierTracker:
     def _interval(self, info: RouterInfo, time: float, frame: int | None, version: int) -> None:
         previous = info.last_general
         if previous is None:
-            info.startup_queries = 1
-            return
+            return  # a startup query only if the next one follows a Startup Query Interval later
         interval = time - previous
         expected = info.expected_interval
         startup_interval = expected / 4
-        # RFC 3376 8.6/8.7: Startup Query Count queries, Startup Query Interval apart.
-        if (info.startup_queries and info.startup_queries < self.timers.startup_query_count
-                and abs(interval - startup_interval) <= max(0.25 * startup_interval, 1.0)):
-            info.startup_queries += 1
+        # RFC 3376 8.6/8.7: Startup Query Count queries, Startup Query Interval apart. The
+        # first general query counts once the second confirms the startup spacing.
+        if (abs(interval - startup_interval) <= max(0.25 * startup_interval, 1.0)
+                and (info.general_queries <= 2 or info.startup_queries)
+                and info.startup_queries < self.timers.startup_query_count):
+            info.startup_queries = max(info.startup_queries, 1) + 1
             return
         if interval > self.timers.other_querier_present_interval:
             return  # a gap (or the router lost and regained the election), not an interval

@@ -115,3 +115,14 @@ def test_no_querier_short_capture_is_info():
 def test_v1_query():
     t = feed([(0, R3, V1Query())])
     assert t.elected == R3 and t.querier_version == 1
+
+
+def test_startup_queries_need_the_startup_spacing():
+    """RFC 3376 8.6: only queries Startup Query Interval (QI/4) apart are startup queries."""
+    q = V3Query.build(qqi=125)
+    steady = feed([(0, R1, q), (125, R1, q), (250, R1, q)]).routers[R1]
+    assert steady.startup_queries == 0 and steady.interval_count == 2
+    single = feed([(0, R1, q)]).routers[R1]
+    assert single.startup_queries == 0
+    late = feed([(0, R1, q), (125, R1, q), (156.25, R1, q)]).routers[R1]
+    assert late.startup_queries == 0   # QI/4 spacing after the start is not a startup
