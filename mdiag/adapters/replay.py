@@ -135,12 +135,12 @@ def plan(path: str, *, speed: float | None, only_igmp: bool = False, count: int 
 def replay(path: str, send: Callable[[bytes], None], *, speed: float | None, only_igmp: bool = False,
            rewrite_src_mac: bytes | None = None, clock: Callable[[], float] = time.perf_counter,
            sleep: Callable[[float], None] = time.sleep, deadline: float | None = None,
-           count: int | None = None) -> Sent:
+           count: int | None = None, spin: float = SPIN) -> Sent:
     """Send the capture's frames through ``send`` with original spacing / ``speed``.
 
     ``deadline`` (a ``clock()`` value) bounds the whole replay; frames still due after it
     are counted as skipped. A frame the interface refuses (too big, ...) is skipped and
-    its error kept.
+    its error kept. The last ``spin`` seconds before each frame are busy-waited.
     """
     sent = Sent()
     start = clock()
@@ -160,8 +160,8 @@ def replay(path: str, send: Callable[[bytes], None], *, speed: float | None, onl
             while now < due:
                 # Sleep until about 1 ms before the frame is due, then spin: sleep alone
                 # wakes up late by a scheduler tick under load.
-                if due - now > SPIN:
-                    sleep(min(due - now - SPIN, 0.5))
+                if due - now > spin:
+                    sleep(min(due - now - spin, 0.5))
                 now = clock()
             sent.late_max = max(sent.late_max, now - due)
         elif deadline is not None and clock() > deadline:

@@ -102,6 +102,8 @@ def measure(lab: Lab, load: bool, workdir: str) -> dict[str, tuple[float, float,
             kernel.append((c.ts_ns, tx))
     sender.join()
     stop.set()
+    for w in workers:
+        w.join()
     time.sleep(0.3)
     tcpdump.send_signal(signal.SIGINT)
     tcpdump.wait(10)

@@ -74,3 +74,70 @@ def test_original_spacing_scaled_and_mac_rewrite(mdiag_lab, cli, igmp_sniffer):
     gaps = [(b.ts_ns - a.ts_ns) / 1e9 for a, b in zip(sent, sent[1:])]
     # capture gaps 5.000 -> 5.610 s scaled 500x: 1.22 ms apart
     assert gaps[1] == pytest.approx(0.61 / 500, abs=0.0008)
+
+
+# -- the replay adapter without a lab: planning, schedule, link-layer conversion -------------------
+
+REPORT = bytes.fromhex("01005e010203020000000001" "0800"
+                       "46c000200000400001023161c0a8010aef01020394040000" "1600f8faef010203")
+UDP = bytes.fromhex("01005e010203020000000001" "0800" "4500001c000040000111" "0000" "c0a8010aef010203"
+                    "0fa0138800080000")
+
+
+def _write(path, frames, linktype=1):
+    import struct
+
+    with open(path, "wb") as fh:
+        fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, linktype))
+        for t_us, frame in frames:
+            fh.write(struct.pack("<IIII", t_us // 1_000_000, t_us % 1_000_000, len(frame), len(frame)) + frame)
+
+
+@pytest.mark.parametrize("speed, peak", [(1.0, 3), (0.5, 2), (10.0, 10), (None, 10)])
+def test_plan_counts_the_busiest_second(tmp_path, speed, peak):
+    from mdiag.adapters.replay import plan
+
+    path = tmp_path / "c.pcap"
+    _write(path, [(i * 400_000, REPORT) for i in range(10)])  # 10 frames 0.4 s apart
+    p = plan(str(path), speed=speed)
+    assert (p.frames, p.peak_per_second) == (10, peak)
+    assert p.span == pytest.approx(3.6)
+    assert p.duration == (0.0 if speed is None else pytest.approx(3.6 / speed))
+
+
+def test_replay_keeps_the_schedule_filters_and_rewrites(tmp_path):
+    from mdiag.adapters.replay import replay
+
+    path = tmp_path / "c.pcap"
+    _write(path, [(0, REPORT), (500_000, UDP), (2_000_000, REPORT)])
+    now = [100.0]
+    sent: list[tuple[float, bytes]] = []
+    result = replay(str(path), lambda f: sent.append((now[0], f)), speed=2.0, only_igmp=True,
+                    rewrite_src_mac=bytes.fromhex("02aabbccddee"),
+                    clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s), spin=0)
+    assert [t for t, _ in sent] == [100.0, 101.0]  # 2 s of capture at 2x; the UDP frame left out
+    assert all(f[6:12] == bytes.fromhex("02aabbccddee") and f[12:] == REPORT[12:] for _, f in sent)
+    assert (result.frames, result.skipped) == (2, 1)
+
+
+def test_raw_ip_captures_get_an_ethernet_header(tmp_path):
+    from mdiag.adapters.replay import replay
+
+    path = tmp_path / "raw.pcap"
+    _write(path, [(0, REPORT[14:])], linktype=101)
+    sent: list[bytes] = []
+    replay(str(path), sent.append, speed=None)
+    (frame,) = sent
+    assert frame[:6] == bytes.fromhex("01005e010203") and frame[12:14] == b"\x08\x00"
+    assert frame[6:12] == bytes.fromhex("0200c0a8010a") and frame[14:] == REPORT[14:]
+
+
+def test_a_deadline_bounds_the_replay(tmp_path):
+    from mdiag.adapters.replay import replay
+
+    path = tmp_path / "c.pcap"
+    _write(path, [(i * 1_000_000, REPORT) for i in range(5)])
+    now = [0.0]
+    result = replay(str(path), lambda f: None, speed=1.0, deadline=2.5,
+                    clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s), spin=0)
+    assert (result.frames, result.skipped) == (3, 2)
