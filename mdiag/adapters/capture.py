@@ -380,8 +380,9 @@ class Capture:
             number += 1
             if fast is not None and number > 1 and linktype == 1:
                 s = pos + 16
-                if (buf[s + 12:s + 15] == key and buf[s + 23] == 17 and 224 <= buf[s + 30] <= 239
-                        and caplen >= 34 and not (buf[s + 20] & 0x3F or buf[s + 21])):
+                # caplen first: a short last record must not be indexed past its end
+                if (caplen >= 34 and buf[s + 12:s + 15] == key and buf[s + 23] == 17
+                        and 224 <= buf[s + 30] <= 239 and not (buf[s + 20] & 0x3F or buf[s + 21])):
                     pair = buf[s + 26:s + 34]
                     stats = fast.get(pair)
                     if stats is None:
@@ -528,8 +529,8 @@ class Capture:
                 number += 1
                 if fast is not None and number > 1 and gi == 0 and iface.linktype == 1:
                     s = pos + 28
-                    if (buf[s + 12:s + 15] == key and buf[s + 23] == 17 and 224 <= buf[s + 30] <= 239
-                            and caplen >= 34 and not (buf[s + 20] & 0x3F or buf[s + 21])):
+                    if (caplen >= 34 and buf[s + 12:s + 15] == key and buf[s + 23] == 17
+                            and 224 <= buf[s + 30] <= 239 and not (buf[s + 20] & 0x3F or buf[s + 21])):
                         pair = buf[s + 26:s + 34]
                         stats = fast.get(pair)
                         if stats is None:
@@ -674,8 +675,8 @@ def _pcapng_run(buf: bytes, pos: int, size: int, number: int, base: int,
         if fast is not None and gi == 0:
             pair = None
             if linktype == 1:
-                if (buf[s + 12:s + 15] == key and buf[s + 23] == 17 and 224 <= buf[s + 30] <= 239
-                        and caplen >= 34 and not (buf[s + 20] & 0x3F or buf[s + 21])):
+                if (caplen >= 34 and buf[s + 12:s + 15] == key and buf[s + 23] == 17
+                        and 224 <= buf[s + 30] <= 239 and not (buf[s + 20] & 0x3F or buf[s + 21])):
                     pair = buf[s + 26:s + 34]
             elif linktype in _LINK_FAST:
                 eo, io, ko = _LINK_FAST[linktype]
