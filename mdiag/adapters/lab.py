@@ -216,7 +216,7 @@ def netns(name: str) -> Iterator[None]:
     except FileNotFoundError:
         raise LabError(f"network namespace {name!r} does not exist (is the lab up? 'mdiag lab status')") from None
     try:
-        original = os.open(f"/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        original = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         os.close(target)
         raise

@@ -28,12 +28,11 @@ def _send(lab, host, group, count, *, port, rate=2000.0, size=100):
 
 
 def _receive_while(receiver, action, seconds=3.0):
-    """Run ``action`` in a thread while receiving; stop shortly after it ends (bounded)."""
+    """Run ``action`` in a thread while receiving; stop 0.3 s after it ends (bounded)."""
     collector = StreamCollector()
     done = threading.Event()
     thread = threading.Thread(target=lambda: (action(), done.set()), daemon=True)
     thread.start()
-    end = time.monotonic() + seconds
     finished_at: list[float] = []
 
     def stop():
@@ -41,8 +40,7 @@ def _receive_while(receiver, action, seconds=3.0):
             finished_at.append(time.monotonic())
         return bool(finished_at) and time.monotonic() - finished_at[0] > 0.3
 
-    receiver.receive(collector, until_ns=int(end * 1e9) if False else time.monotonic_ns() + int(seconds * 1e9),
-                     stop=stop)
+    receiver.receive(collector, until_ns=time.monotonic_ns() + int(seconds * 1e9), stop=stop)
     thread.join(5)
     return collector
 

@@ -329,7 +329,7 @@ def _summarise(group: str, sender_ep: Endpoint, sender_address: str | None, sour
         if o.role != "receiver":
             continue
         rounds = o.rounds
-        delivered_counts = [b - a for a, b in zip([0, *o.delivered_at_leave], o.delivered_at_leave)]
+        delivered_counts = [b - a for a, b in zip([0, *o.delivered_at_leave], o.delivered_at_leave, strict=False)]
         joins = [r["join_delay_ns"] / 1e6 for r in rounds if r["join_delay_ns"] is not None]
         leaves = [r["leave_delay_ns"] / 1e6 for r in rounds if r["leave_delay_ns"] is not None]
         delivered = all(c > 0 for c in delivered_counts) and len(delivered_counts) == len(rounds)
