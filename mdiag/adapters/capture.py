@@ -598,7 +598,7 @@ _PCAP_WHOLE_BE = struct.Struct(">IIII12x3s5x2sxB2x8s")
 #: Flags/fragment-offset bytes of an unfragmented packet (MF clear, offset 0; DF and
 #: the reserved bit may be anything).
 _UNFRAGMENTED = frozenset((b"\x00\x00", b"\x40\x00", b"\x80\x00", b"\xc0\x00"))
-_EPB_WHOLE = {"<": struct.Struct("<IIIIIII"), ">": struct.Struct(">IIIIIII")}
+_EPB_ETH = {e: struct.Struct(e + "IIIIIII12x3s5x2sxB2x8s") for e in "<>"}
 
 
 def _pcap_run(buf: bytes, pos: int, size: int, number: int, base: int,
@@ -660,9 +660,13 @@ def _pcapng_run(buf: bytes, pos: int, size: int, number: int, base: int,
     caller. Returns (pos, number)."""
     key = _ETH_IPV4_IHL5
     known = len(section_info)
-    whole = _EPB_WHOLE[head.format[0]]     # block header and EPB fields in one unpack
-    while pos + 28 <= size:
-        btype, blen, local, hi, lo, caplen, orig = whole.unpack_from(buf, pos)
+    # Block header, EPB fields and the Ethernet/IPv4 bytes the multicast-data test reads
+    # (meaningful for untagged Ethernet frames of at least 34 bytes) in one unpack;
+    # the last 62 bytes of the buffer are left to the caller.
+    whole = _EPB_ETH[head.format[0]].unpack_from
+    unfragmented = _UNFRAGMENTED
+    while pos + 62 <= size:
+        btype, blen, local, hi, lo, caplen, orig, eth, frag, proto, addrs = whole(buf, pos)
         end = pos + blen
         if btype != 6 or blen < 32 or blen & 3 or end > size or u32.unpack_from(buf, end - 4)[0] != blen:
             break
@@ -675,9 +679,9 @@ def _pcapng_run(buf: bytes, pos: int, size: int, number: int, base: int,
         if fast is not None and gi == 0:
             pair = None
             if linktype == 1:
-                if (caplen >= 34 and buf[s + 12:s + 15] == key and buf[s + 23] == 17
-                        and 224 <= buf[s + 30] <= 239 and not (buf[s + 20] & 0x3F or buf[s + 21])):
-                    pair = buf[s + 26:s + 34]
+                if (caplen >= 34 and eth == key and proto == 17 and 224 <= addrs[4] <= 239
+                        and frag in unfragmented):
+                    pair = addrs
             elif linktype in _LINK_FAST:
                 eo, io, ko = _LINK_FAST[linktype]
                 i = s + io

@@ -108,3 +108,39 @@ def test_short_last_frame_that_looks_like_ipv4_is_yielded_not_indexed_past_its_e
                 assert len(got) + sum(v[0] for v in fast.values()) == 3
         finally:
             cap.BLOCK_SIZE = original
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(frames, max_size=30), st.integers(40, 400), st.booleans())
+def test_pcapng_counted_and_yielded_frames_follow_the_rule(frame_list, block, no_readinto):
+    from test_capture_reader import _epb, _idb, _shb
+
+    data = _shb() + _idb(1) + b"".join(_epb(0, 1000 * i, f) for i, f in enumerate(frame_list))
+    original = cap.BLOCK_SIZE
+    cap.BLOCK_SIZE = block
+    try:
+        fast: dict[bytes, list[int]] = {}
+        stream = _ReadOnly(data) if no_readinto else io.BytesIO(data)
+        with open_stream(stream) as c:  # type: ignore[arg-type]
+            yielded = {r[0]: (r[1], r[4][r[5]:r[5] + r[6]]) for r in c.records(fast)}
+            assert not c.problems
+    finally:
+        cap.BLOCK_SIZE = original
+    expected: dict[bytes, list[int]] = {}
+    for number, frame in enumerate(frame_list, 1):
+        t = 1000 * (number - 1) * 1000     # microsecond timestamps in nanoseconds
+        if number in yielded:
+            assert yielded[number] == (t, frame)
+            continue
+        # only the multicast data of frames after the first one may be counted
+        assert number > 1 and _eligible(frame)
+        stats = expected.setdefault(frame[26:34], [0, 0, t, t])
+        stats[0] += 1
+        stats[1] += len(frame)
+        stats[3] = t
+    assert fast == expected
+    # past the first block read, every multicast data frame is counted
+    ends = [len(_shb() + _idb(1))]
+    for i, f in enumerate(frame_list):
+        ends.append(ends[-1] + len(_epb(0, 1000 * i, f)))
+    assert all(n == 1 or not _eligible(frame_list[n - 1]) or ends[n] <= block for n in yielded)
