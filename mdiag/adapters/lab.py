@@ -522,7 +522,7 @@ class Lab:
         not entries; see :meth:`router_ports`.
         """
         proc = self.run_bridge(["bridge", "-j", "-d", "-s", "mdb", "show", "dev", BRIDGE])
-        return _flatten_mdb(json.loads(proc.stdout or "[]"))
+        return flatten_mdb(json.loads(proc.stdout or "[]"))
 
     def members(self, group: str) -> set[str]:
         """Host names (``h1``...) the bridge has as members of ``group`` right now."""
@@ -611,7 +611,7 @@ class Lab:
                 "subnet": SUBNET, "hosts": [h.to_json() for h in self.all_hosts]}
 
 
-def _flatten_mdb(data: Any) -> list[dict[str, Any]]:
+def flatten_mdb(data: Any) -> list[dict[str, Any]]:
     """``bridge -j mdb show`` output differs across iproute2 versions; flatten to entries."""
     entries: list[dict[str, Any]] = []
     items = data if isinstance(data, list) else [data]

@@ -181,7 +181,7 @@ def replay(path: str, send: Callable[[bytes], None], *, speed: float | None, onl
 
 def read_mdb(bridge: str, netns: str | None = None, *, timeout: float = 10.0) -> list[dict[str, Any]]:
     """``bridge -j -d -s mdb show dev BRIDGE`` (inside ``netns``), flattened to entries."""
-    from mdiag.adapters.lab import _flatten_mdb
+    from mdiag.adapters.lab import flatten_mdb
 
     tool = shutil.which("bridge")
     if tool is None:
@@ -195,6 +195,6 @@ def read_mdb(bridge: str, netns: str | None = None, *, timeout: float = 10.0) ->
     if proc.returncode != 0:
         raise InputError(f"cannot read the MDB of {bridge!r}: {proc.stderr.strip() or 'bridge failed'}")
     try:
-        return _flatten_mdb(json.loads(proc.stdout or "[]"))
+        return flatten_mdb(json.loads(proc.stdout or "[]"))
     except json.JSONDecodeError:
         raise InputError(f"'bridge -j mdb show' gave no JSON for {bridge!r}") from None

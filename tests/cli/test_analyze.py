@@ -382,3 +382,10 @@ def test_data_counted_alike_in_pcapng(cli, tmp_path, linktype):
     [seg] = a["segments"]
     assert seg["segment"]["name"] == ("if0" if linktype == 1 else "if0 ifindex 3")
     assert seg["groups"][0]["data"]["packets"] == 2500 and seg["groups"][0]["join_latency"] == 0.5
+
+
+def test_junit_creates_the_report_folder(cli, tmp_path):
+    path = tmp_path / "reports" / "igmp" / "junit.xml"
+    result = cli("analyze", LEAVE, "--expect", "querier=198.18.0.1", "--junit", str(path))
+    assert result.status == 0, result.stderr
+    assert ET.parse(path).getroot().get("tests") == "1"

@@ -207,6 +207,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         from mdiag.analysis.junit import junit_xml
 
         try:
+            os.makedirs(os.path.dirname(args.junit) or ".", exist_ok=True)  # CI report folders
             with open(args.junit, "wb" if args.force else "xb") as handle:
                 handle.write(junit_xml(runs))
         except FileExistsError:
