@@ -13,3 +13,7 @@ echo "== 2b. pcaps/v3-querier-old-hosts.pcap: an IGMPv3 querier with v1 and v2 h
 "$MDIAG" analyze "$pcaps/v3-querier-old-hosts.pcap" --group 239.1.1.2 --timeline --expect 'no-findings>=warning'
 echo "(exit status $?: 1 means an expectation failed; the findings say why)"
 echo
+echo "== 2c. pcaps/scenarios/iptv-freeze.pcap: \"IPTV freezes after a few minutes\" — the querier went quiet"
+"$MDIAG" analyze "$pcaps/scenarios/iptv-freeze.pcap" --group 239.1.1.1 --timeline --fail-on never
+echo "(the querier's last query at 125 s, the last report at 129.7 s; membership and data end about GMI 260 s later)"
+echo
