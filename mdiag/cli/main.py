@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -118,12 +119,14 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         env.error("interrupted")
         return ExitStatus.INTERRUPTED
     except BrokenPipeError:
-        # e.g. `mdiag collisions ... | head`: the reader went away; not an error.
+        # e.g. `mdiag collisions ... | head`: the reader went away; not an error. Point
+        # stdout at /dev/null so the interpreter's final flush does not complain.
         try:
-            sys.stdout = None  # type: ignore[assignment]
-        finally:
-            return ExitStatus.OK
-
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return ExitStatus.OK
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from mdiag.cli.commands.querier import add_interface_arguments
+from mdiag.cli.argtypes import seconds
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError, UsageError
 
@@ -21,14 +22,8 @@ HELP = "send an IGMP query and list the hosts that answer, their groups, sources
 MAX_REPEAT = 100
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text.rstrip("s"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value <= 600:
-        raise argparse.ArgumentTypeError(f"{text} s is outside 0..600 s")
-    return value
+#: durations: 2, 2s, 500ms, 1m (mdiag.cli.argtypes)
+_SECONDS = seconds(600.0, allow_zero=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,9 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group", metavar="G", help="group-specific query for G")
     parser.add_argument("--source", action="append", default=[], metavar="S",
                         help="group-and-source-specific query (IGMPv3, with --group; repeatable)")
-    parser.add_argument("--max-resp", type=_positive, default=5.0, metavar="T",
+    parser.add_argument("--max-resp", type=_SECONDS, default=5.0, metavar="T",
                         help="Max Response Time advertised and waited for (default 5 s)")
-    parser.add_argument("--margin", type=_positive, default=0.5, metavar="T",
+    parser.add_argument("--margin", type=_SECONDS, default=0.5, metavar="T",
                         help="extra listening after the Max Response Time (default 0.5 s)")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help=f"query N times for response-time statistics (1..{MAX_REPEAT})")

@@ -18,12 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _describe_group(group: str) -> dict[str, Any]:
-    try:
-        from mdiag.core.addresses import classify
+    from mdiag.core.addresses import AddressError, classify
 
+    try:
         c = classify(group)
         return {"mac": str(c.mac), "block": c.block, "scope": c.scope, "name": c.name}
-    except Exception:  # a group the registry cannot place still gets listed
+    except AddressError:  # a group the registry cannot place still gets listed
         from mdiag.core.addresses import multicast_mac
 
         return {"mac": str(multicast_mac(group)), "block": None, "scope": None, "name": None}

@@ -13,6 +13,7 @@ import ipaddress
 import time
 from typing import Any
 
+from mdiag.cli.argtypes import seconds
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError, MdiagError, UsageError
 
@@ -20,16 +21,6 @@ HELP = "identify the IGMP querier on a link and check its compliance (passive; -
 
 #: Hard upper bound of any wait, whatever the options say.
 MAX_WAIT = 3600.0
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text.rstrip("s"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= MAX_WAIT:
-        raise argparse.ArgumentTypeError(f"{text} s is outside 0..{MAX_WAIT:g} s")
-    return value
 
 
 def add_interface_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,22 +31,26 @@ def add_interface_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="JSON output (schema in docs/active.md)")
 
 
+#: durations: 2, 2s, 500ms, 1m (mdiag.cli.argtypes)
+_SECONDS = seconds(MAX_WAIT)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_interface_arguments(parser)
-    parser.add_argument("--wait", type=_seconds, default=30.0, metavar="T",
+    parser.add_argument("--wait", type=_SECONDS, default=30.0, metavar="T",
                         help="listen this long (default 30 s; cover two query intervals to measure one)")
     parser.add_argument("--queries", type=int, default=0, metavar="N",
                         help="stop early once N general queries from the querier were heard")
     parser.add_argument("--expect", action="append", default=[], metavar="KEY=VALUE",
                         help="assertion: querier=IP or version=1|2|3 (repeatable); exit 1 if it fails")
-    parser.add_argument("--query-interval", type=_seconds, metavar="S",
+    parser.add_argument("--query-interval", type=_SECONDS, metavar="S",
                         help="the query interval you configured (default: the querier's QQIC, or 125 s)")
     parser.add_argument("--challenge", metavar="SRC",
                         help="test the election: send general queries from SRC (lower than the querier); "
                              "needs --force")
-    parser.add_argument("--challenge-for", type=_seconds, metavar="T",
+    parser.add_argument("--challenge-for", type=_SECONDS, metavar="T",
                         help="how long to keep challenging (default: two query intervals)")
-    parser.add_argument("--challenge-interval", type=_seconds, default=1.0, metavar="T",
+    parser.add_argument("--challenge-interval", type=_SECONDS, default=1.0, metavar="T",
                         help="seconds between challenge queries (default 1)")
     parser.add_argument("--force", action="store_true",
                         help="allow disruptive actions (--challenge takes over the querier role)")

@@ -13,6 +13,7 @@ import os
 import time
 from typing import Any
 
+from mdiag.cli.argtypes import seconds
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError, UsageError
 
@@ -36,14 +37,8 @@ def _speed(text: str) -> float | None:
     return value
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text.rstrip("s"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value <= 600:
-        raise argparse.ArgumentTypeError(f"{text} s is outside 0..600 s")
-    return value
+#: durations: 2, 2s, 500ms, 1m (mdiag.cli.argtypes)
+_SECONDS = seconds(600.0, allow_zero=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="replace every Ethernet source address (or 'iface' for the interface's own)")
     parser.add_argument("--bridge", metavar="BR", help="Linux bridge whose MDB to read afterwards")
     parser.add_argument("--bridge-netns", metavar="NS", help="network namespace of --bridge")
-    parser.add_argument("--settle", type=_seconds, default=0.2, metavar="T",
+    parser.add_argument("--settle", type=_SECONDS, default=0.2, metavar="T",
                         help="wait this long after the last frame before reading the MDB (default 0.2 s)")
     parser.add_argument("--expect-mdb", metavar="FILE",
                         help="expected MDB entries (format in docs/active.md); exit 1 on a difference")
