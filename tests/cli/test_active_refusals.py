@@ -94,3 +94,24 @@ def test_unknown_interface_lists_the_real_ones(cli):
     r = cli("querier", "--iface", "nosuch0", "--wait", "0.1")
     assert r.status == ExitStatus.BAD_INPUT
     assert "no interface named 'nosuch0'" in r.stderr and "lo" in r.stderr
+
+
+@pytest.mark.parametrize("kind", ["not-utf8", "save-in-missing-folder", "save-onto-directory"])
+def test_replay_file_options_fail_in_one_line_before_sending(cli, tmp_path, kind):
+    capture = tmp_path / "one.pcap"
+    _pcap(capture, 1, 0)
+    argv = ["replay", str(capture), "--iface", "nosuch0", "--bridge", "br0"]
+    if kind == "not-utf8":
+        spec = tmp_path / "latin1.mdb"
+        spec.write_bytes(b"\xff\xfe 239.1.1.1 p1\n")
+        argv += ["--expect-mdb", str(spec)]
+        expected = "not UTF-8 text"
+    elif kind == "save-in-missing-folder":
+        argv += ["--save-mdb", str(tmp_path / "no" / "such" / "x.mdb")]
+        expected = "does not exist; create it first"
+    else:
+        argv += ["--save-mdb", str(tmp_path)]
+        expected = "is a directory"
+    r = cli(*argv)
+    assert r.status == ExitStatus.BAD_INPUT, r.stderr
+    assert expected in r.stderr and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr

@@ -112,12 +112,21 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 text = fh.read()
         except OSError as exc:
             raise InputError(f"{args.expect_mdb}: cannot read ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{args.expect_mdb}: not UTF-8 text; an expected-MDB file is plain text "
+                             "(format in docs/active.md)") from None
         try:
             expectation = parse_expected(text, name=args.expect_mdb)
         except MdbFileError as exc:
             raise InputError(str(exc)) from None
-    if args.save_mdb and os.path.exists(args.save_mdb) and not args.force:
-        raise InputError(f"{args.save_mdb} exists: add --force to overwrite it")
+    if args.save_mdb:
+        if os.path.isdir(args.save_mdb):
+            raise InputError(f"--save-mdb {args.save_mdb} is a directory: give a file name")
+        if os.path.exists(args.save_mdb) and not args.force:
+            raise InputError(f"{args.save_mdb} exists: add --force to overwrite it")
+        folder = os.path.dirname(args.save_mdb) or "."
+        if not os.path.isdir(folder):
+            raise InputError(f"--save-mdb {args.save_mdb}: folder {folder} does not exist; create it first")
 
     from mdiag.adapters import rawsock
     from mdiag.adapters.replay import plan, read_mdb, replay
@@ -161,8 +170,11 @@ def _after(args: argparse.Namespace, env: Environment, the_plan: Any, sent: Any,
         if expectation is not None:
             comparison = compare(expectation, entries)
         if args.save_mdb:
-            with open(args.save_mdb, "w", encoding="utf-8") as fh:
-                fh.write(render_expected(entries))
+            try:
+                with open(args.save_mdb, "w", encoding="utf-8") as fh:
+                    fh.write(render_expected(entries))
+            except OSError as exc:
+                raise InputError(f"--save-mdb {args.save_mdb}: cannot write ({exc.strerror})") from None
     ok = comparison is None or comparison.ok
     if args.json:
         from mdiag.cli.render import emit_json
