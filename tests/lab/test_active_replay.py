@@ -61,19 +61,25 @@ def test_difference_exits_1_and_save_roundtrip(mdiag_lab, cli, tmp_path):
 
 def test_original_spacing_scaled_and_mac_rewrite(mdiag_lab, cli, igmp_sniffer):
     h1, h2 = mdiag_lab.host("h1"), mdiag_lab.host("h2")
-    sniffer = igmp_sniffer(h1.iface, netns=h1.netns)
-    r = cli("replay", str(PCAPS / "v3-asm-join-leave.pcap"), "--lab-host", "h1", "--lab-prefix",
-            mdiag_lab.prefix, "--speed", "500x", "--rewrite-src-mac", h2.mac, "--json")
-    assert r.status == 0, r.stderr
-    doc = r.json()
-    assert doc["plan"]["duration"] == pytest.approx(0.5)
-    assert 0.45 <= doc["sent"]["elapsed"] <= 0.9
-    seen = sniffer.wait_for(lambda ms: sum(m.outgoing for m in ms) >= 10, timeout=2)
-    sent = [m for m in seen if m.outgoing]  # the bridge's own queries come in, too
-    assert len(sent) == 10 and {m.mac for m in sent} == {h2.mac}
-    gaps = [(b.ts_ns - a.ts_ns) / 1e9 for a, b in zip(sent, sent[1:])]
-    # capture gaps 5.000 -> 5.610 s scaled 500x: 1.22 ms apart
-    assert gaps[1] == pytest.approx(0.61 / 500, abs=0.0008)
+    misses = []
+    for _ in range(3):  # the timing is measured on a shared, loaded machine: at most three tries
+        sniffer = igmp_sniffer(h1.iface, netns=h1.netns)
+        r = cli("replay", str(PCAPS / "v3-asm-join-leave.pcap"), "--lab-host", "h1", "--lab-prefix",
+                mdiag_lab.prefix, "--speed", "500x", "--rewrite-src-mac", h2.mac, "--json")
+        assert r.status == 0, r.stderr
+        doc = r.json()
+        assert doc["plan"]["duration"] == pytest.approx(0.5)
+        seen = sniffer.wait_for(lambda ms: sum(m.outgoing for m in ms) >= 10, timeout=2)
+        sniffer.stop()
+        sent = [m for m in seen if m.outgoing]  # the bridge's own queries come in, too
+        assert len(sent) == 10 and {m.mac for m in sent} == {h2.mac}
+        gaps = [(b.ts_ns - a.ts_ns) / 1e9 for a, b in zip(sent, sent[1:])]
+        # capture gaps 5.000 -> 5.610 s scaled 500x: 1.22 ms apart
+        elapsed = doc["sent"]["elapsed"]
+        if 0.45 <= elapsed <= 0.9 and gaps[1] == pytest.approx(0.61 / 500, abs=0.0008):
+            return
+        misses.append(f"elapsed {elapsed:.3f} s, gap {gaps[1] * 1000:.3f} ms")
+    pytest.fail("replay at 500x missed its schedule three times: " + "; ".join(misses))
 
 
 # -- the replay adapter without a lab: planning, schedule, link-layer conversion -------------------

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from mdiag.cli.argtypes import seconds
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError, UsageError
 
@@ -29,21 +30,8 @@ MAX_REPEAT = 1000
 PRE_ROLL = 0.15
 
 
-def duration(text: str) -> float:
-    """``250ms``, ``1.5s`` or ``2`` (seconds)."""
-    raw = text.strip().lower()
-    scale = 1.0
-    if raw.endswith("ms"):
-        raw, scale = raw[:-2], 0.001
-    elif raw.endswith("s"):
-        raw = raw[:-1]
-    try:
-        value = float(raw) * scale
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 500ms or 2s)") from None
-    if not 0 <= value <= 600:
-        raise argparse.ArgumentTypeError(f"{text} is outside 0..600 s")
-    return value
+#: durations: 2, 2s, 500ms, 1m (mdiag.cli.argtypes, as in querier/discover/replay)
+duration = seconds(600.0, allow_zero=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +76,8 @@ class _Ends:
     settle: float = 3.0
     lab: Any = None
     anchor_name: str | None = None
+    #: bound of the wait for the stream to stop being flooded before the first cycle
+    quiet_timeout: float = 2.0
 
 
 def _resolve(args: argparse.Namespace) -> _Ends:
@@ -124,9 +114,10 @@ def _resolve(args: argparse.Namespace) -> _Ends:
         b = lab.bridge
         lmqt = (b.last_member_interval or 1.0) * (b.last_member_count or 2)
         settle = lmqt + 0.5
+    quiet = max(2.0, (lab.bridge.query_response_interval or 10.0) + 0.5)
     return _Ends(sender.iface, sender.netns, receiver.iface, receiver.netns,
                  anchor.netns if anchor else None, anchor.iface if anchor else None, settle,
-                 lab, anchor.name if anchor else None)
+                 lab, anchor.name if anchor else None, quiet)
 
 
 def _wait_registered(ends: _Ends, group: str, timeout: float = 2.0) -> bool:
@@ -140,6 +131,34 @@ def _wait_registered(ends: _Ends, group: str, timeout: float = 2.0) -> bool:
         if time.monotonic() >= end:
             return False
         time.sleep(0.05)
+
+
+def _wait_not_flooded(capture: Any, group: str, source: str | None, rate: float, timeout: float) -> bool:
+    """With the stream running and the receiver not joined, wait (bounded) until no
+    datagram reaches the receiver for a window of several packet gaps.
+
+    A switch floods a group while it has no querier (the Linux bridge for one query
+    response interval after its querier is switched on or another querier appears,
+    br_multicast_querier_exists) or while the group is unregistered (RFC 4541 2.1.2);
+    a join measured then would be meaningless. Returns False if still flooded at the
+    end (each cycle then reports ``delay-flooded-before-join``).
+    """
+    from mdiag.core.delay import EventKind
+
+    window = min(max(0.1, 5.0 / rate), timeout)
+    end = time.monotonic() + timeout
+    while True:
+        now = time.monotonic()
+        if now >= end:
+            return False
+        flooded = False
+        for c in capture.capture(min(now + window, end)):
+            if _classify(c, group, source) is EventKind.DATA:
+                flooded = True
+                break
+        if not flooded:  # a whole window without a datagram
+            return True
+        capture.drain()
 
 
 def _mreqn(group: str, ifindex: int) -> bytes:
@@ -283,7 +302,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         stream.start()
         trials = []
         try:
-            time.sleep(0.05)
+            _wait_not_flooded(capture, group, source, args.rate, ends.quiet_timeout)
             for _ in range(args.repeat):
                 capture.drain()
                 events: list[Any] = []
