@@ -79,6 +79,9 @@ def test_mrt_rounds_down_with_warning_and_refuses_too_large(cli):
     (["v3-query", "--qrv", "9"], "0..7"),
     (["v2-query", "--mrt", "30"], "25.5"),
     (["v2-report", "-g", "239.1.1.1", "--count", "3"], "--pcap"),
+    (["v2-report", "-g", "239.1.1.1", "--pcap", "x.pcap", "--interval", "nan"], "--interval nan is outside"),
+    (["v2-report", "-g", "239.1.1.1", "--pcap", "x.pcap", "--interval", "inf"], "--interval inf is outside"),
+    (["v2-report", "-g", "239.1.1.1", "--pcap", "x.pcap", "--interval", "-1"], "--interval -1 is outside"),
 ])
 def test_bad_input_is_one_line(cli, argv, needle):
     r = cli("craft", *argv)
@@ -154,3 +157,35 @@ def test_oversized_message_is_built_with_a_warning(cli):
     r = cli("craft", "v3-report", "-r", f"allow:232.1.1.1:{sources}", "--layer", "igmp")
     assert r.status == 0 and "1500-byte MTU" in r.stderr
     assert len(bytes.fromhex(r.stdout.strip())) == 8 + 8 + 4 * 400
+
+
+def test_default_source_is_the_lab_querier_or_host_never_zero(cli):
+    """0.0.0.0 is a deliberate override (a proxy query, RFC 4541 2.1.1), not the default."""
+    from mdiag.cli.commands.craft import HOST_SOURCE, QUERIER_SOURCE
+
+    for kind, argv, source in [("v1-query", [], QUERIER_SOURCE), ("v2-query", [], QUERIER_SOURCE),
+                               ("v3-query", [], QUERIER_SOURCE),
+                               ("v3-group-query", ["-g", "239.1.1.1"], QUERIER_SOURCE),
+                               ("v2-report", ["-g", "239.1.1.1"], HOST_SOURCE),
+                               ("v2-leave", ["-g", "239.1.1.1"], HOST_SOURCE),
+                               ("v3-report", ["-r", "to_ex:239.1.1.1"], HOST_SOURCE)]:
+        r = cli("craft", kind, *argv, "--json")
+        assert r.status == 0, r.stderr
+        decoded = r.json()["decoded"]
+        assert decoded["ip"]["src"] == source, kind
+        assert not [f for f in decoded["findings"] if f["code"] == "query-from-zero-source"], kind
+    r = cli("craft", "v3-query", "--src", "0.0.0.0", "--json")
+    assert "query-from-zero-source" in {f["code"] for f in r.json()["decoded"]["findings"]}
+
+
+def test_append_refuses_timestamps_past_32_bit_pcap_seconds(cli, tmp_path):
+    import struct
+
+    path = tmp_path / "late.pcap"
+    frame = bytes.fromhex(cli("craft", "v2-report", "-g", "239.1.1.1").stdout.strip())
+    path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1)
+                     + struct.pack("<IIII", 0xFFFFFFF0, 0, len(frame), len(frame)) + frame)
+    before = path.read_bytes()
+    r = cli("craft", "v2-report", "-g", "239.1.1.1", "--pcap", str(path), "--append", "--count", "100")
+    assert r.status == 2 and r.stderr.count("\n") == 1 and "2106" in r.stderr and "Traceback" not in r.stderr
+    assert path.read_bytes() == before

@@ -90,6 +90,33 @@ def test_stdin_capture_streams_and_empty_stdin_is_an_error():
     assert out.returncode == 2 and b"no capture and no hex lines" in out.stderr
 
 
+def test_pipe_path_is_read_once(tmp_path):
+    """/dev/stdin, a FIFO or <(process substitution) cannot be reopened: read them once, like '-'."""
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    data = (PCAPS / "v2-leave-lmq.pcap").read_bytes()
+    out = subprocess.run([sys.executable, "-m", "mdiag", "decode", "/dev/stdin"], input=data,
+                         capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert b"/dev/stdin: 6 frames, 6 IGMP messages" in out.stdout
+    fifo = tmp_path / "hex.fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "w") as handle:
+            handle.write("1600f8faef010203\n1700f7faef010203\n")
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    out = subprocess.run([sys.executable, "-m", "mdiag", "decode", str(fifo)], capture_output=True, timeout=60)
+    writer.join(timeout=10)
+    assert out.returncode == 0, out.stderr
+    assert b"v2-report" in out.stdout and b"v2-leave" in out.stdout
+
+
 def test_damaged_capture_keeps_what_was_read(cli, tmp_path):
     cut = tmp_path / "cut.pcap"
     cut.write_bytes((PCAPS / "v2-report-on-query.pcap").read_bytes()[:300])

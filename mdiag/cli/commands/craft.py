@@ -32,6 +32,17 @@ KINDS = {
 }
 
 
+#: Default IP sources: the lab bridge, which is its querier, and the lab's first host
+#: (docs/lab.md), so crafted frames replay as real ones there. 0.0.0.0 is kept for
+#: testing devices on purpose: it marks a query as a snooping switch's proxy query
+#: (RFC 4541 2.1.1) and loses every querier election.
+QUERIER_SOURCE = "198.18.0.1"
+HOST_SOURCE = "198.18.0.11"
+
+#: Longest --interval: 100 000 copies an hour apart still fit the 32-bit pcap seconds.
+MAX_INTERVAL = 3600.0
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "kinds: " + "; ".join(f"{k}: {v}" for k, v in KINDS.items())
     parser.add_argument("kind", metavar="KIND", help="message kind: " + ", ".join(KINDS))
@@ -57,7 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     msg.add_argument("--checksum", type=_word, metavar="HEX", help="force the IGMP checksum (e.g. 0x1234)")
     msg.add_argument("--trailing", metavar="HEX", help="bytes after the message (covered by the checksum)")
     ip = parser.add_argument_group("IPv4 and Ethernet (defaults follow RFC 2236 / 3376 and Linux)")
-    ip.add_argument("--src", default="0.0.0.0", help="IP source (default 0.0.0.0)")
+    ip.add_argument("--src", help=f"IP source (default {QUERIER_SOURCE} for queries, {HOST_SOURCE} for other "
+                                  "messages: the lab's querier and first host; 0.0.0.0 makes a query a "
+                                  "switch's proxy query)")
     ip.add_argument("--dst", help="IP destination (default: 224.0.0.1 general query, G group query and "
                                   "v1/v2 report, 224.0.0.2 leave, 224.0.0.22 v3 report)")
     ip.add_argument("--ttl", type=_byte, default=1, help="IP TTL (default 1)")
@@ -245,11 +258,17 @@ def _record(text: str) -> Any:
     return igmp.GroupRecord(rtype, group, tuple(sources), aux)
 
 
+def default_source(message: Any) -> str:
+    """The lab querier's address for a query (type 0x11), the first host's for anything else."""
+    return QUERIER_SOURCE if getattr(message, "type", None) == 0x11 else HOST_SOURCE
+
+
 def build_header(args: argparse.Namespace, message: Any) -> Any:
     from mdiag.core import igmp
 
     dst = _addr(args.dst, "--dst") if args.dst else igmp.default_destination(message)
-    return igmp.IPv4Header(src=_addr(args.src, "--src"), dst=dst, ttl=args.ttl, tos=args.tos, df=not args.no_df,
+    src = _addr(args.src, "--src") if args.src else _addr(default_source(message), "--src")
+    return igmp.IPv4Header(src=src, dst=dst, ttl=args.ttl, tos=args.tos, df=not args.no_df,
                            router_alert=not args.no_router_alert, identification=args.ip_id,
                            checksum=args.ip_checksum)
 
@@ -260,8 +279,8 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     if args.count < 1 or args.count > 100_000:
         raise InputError(f"--count {args.count} is outside 1..100000")
-    if args.interval < 0:
-        raise InputError(f"--interval {args.interval} is negative")
+    if not 0 <= args.interval <= MAX_INTERVAL:  # also refuses nan and inf
+        raise InputError(f"--interval {args.interval:g} is outside 0..{MAX_INTERVAL:g} s")
     if (args.append or args.force or args.count != 1) and not args.pcap:
         raise UsageError("--append, --force and --count only apply with --pcap FILE")
     if args.append and args.force:
@@ -289,6 +308,9 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         with PcapWriter(args.pcap, force=args.force, append=args.append) as writer:
             if writer.last_time_ns is not None:  # keep the capture in time order
                 start = max(start, writer.last_time_ns + step)
+            if (start + (args.count - 1) * step) // 1_000_000_000 > 0xFFFFFFFF:
+                raise InputError(f"{args.pcap}: the last copy would be stamped after 2106, past the 32-bit "
+                                 "seconds of a pcap record; give a smaller --count or --interval")
             for i in range(args.count):
                 writer.write(frame, start + i * step)
         print(f"wrote {args.count} {message.kind} frame{'s' if args.count > 1 else ''} "

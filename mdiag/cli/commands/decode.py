@@ -126,10 +126,11 @@ def _read_hex_lines(result: InputResult, lines: list[str], layer: str, label: st
 
 
 def _read_capture(result: InputResult, path: str, stdin: Any = None) -> None:
-    from mdiag.adapters.capture import open_capture
+    from mdiag.adapters.capture import open_capture, open_stream
     from mdiag.core import igmp, linklayer
 
-    with open_capture(path, stdin=stdin) as capture:
+    opened = open_capture(path) if stdin is None else open_stream(stdin, name=path, close=False)
+    with opened as capture:
         for number, time_ns, linktype, _iface, buf, start, caplen, _orig, _off in capture.records():
             result.frames += 1
             located = linklayer.locate_ipv4(linktype, buf, start, caplen)
@@ -148,31 +149,41 @@ def _read_capture(result: InputResult, path: str, stdin: Any = None) -> None:
         result.capture_findings.extend(capture.problems)
 
 
+def _read_stream(stream: Any, name: str, args: argparse.Namespace) -> InputResult:
+    """Decode a stream that can be read only once (stdin, a pipe): sniff its head, then stream it."""
+    import io
+
+    if isinstance(stream, io.TextIOBase):  # an injected text stream (tests): hex lines only
+        result = InputResult(name, "hexfile")
+        _read_hex_lines(result, stream.read().splitlines(), args.layer, name)
+        return result
+    if not hasattr(stream, "peek"):
+        stream = io.BufferedReader(stream)
+    head = bytes(stream.peek(6)[:6])
+    if _is_capture(head):
+        result = InputResult(name, "capture")
+        _read_capture(result, name, stdin=stream)  # streamed: captures of any size
+        return result
+    result = InputResult(name, "hexfile")
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
+    _read_hex_lines(result, text.read().splitlines(), args.layer, name)
+    if not result.rows:
+        raise MdiagError(f"{name}: no capture and no hex lines to decode")
+    return result
+
+
 def _read_input(name: str, label: str, args: argparse.Namespace, env: Environment) -> InputResult:
     if name == "-":
-        import io
-
-        stream: Any = env.stdin_binary
-        if isinstance(stream, io.TextIOBase):  # an injected text stream (tests): hex lines only
-            result = InputResult("stdin", "hexfile")
-            _read_hex_lines(result, stream.read().splitlines(), args.layer, "stdin")
-            return result
-        if not hasattr(stream, "peek"):
-            stream = io.BufferedReader(stream)
-        head = bytes(stream.peek(6)[:6])
-        if _is_capture(head):
-            result = InputResult("stdin", "capture")
-            _read_capture(result, "-", stdin=stream)  # streamed: captures of any size
-            return result
-        result = InputResult("stdin", "hexfile")
-        text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
-        _read_hex_lines(result, text.read().splitlines(), args.layer, "stdin")
-        if not result.rows:
-            raise MdiagError("stdin: no capture and no hex lines to decode")
-        return result
+        return _read_stream(env.stdin_binary, "stdin", args)
     if os.path.exists(name):
         if os.path.isdir(name):
             raise MdiagError(f"{name}: is a directory; give a capture, a file of hex lines or a hex string")
+        if not os.path.isfile(name):  # a pipe, /dev/stdin or <(process substitution): read it once
+            try:
+                with open(name, "rb") as handle:
+                    return _read_stream(handle, name, args)
+            except OSError as exc:
+                raise MdiagError(f"{name}: cannot read ({exc.strerror})") from None
         try:
             with open(name, "rb") as handle:
                 head = handle.read(6)
