@@ -31,9 +31,13 @@ from mdiag.errors import ExitStatus
     (["listen", "239.1.1.1", "--iface", "lo", "--count", "0"], "at least 1"),
     (["listen", "239.1.1.1", "--iface", "lo", "--source", "239.9.9.9"], "not a unicast"),
     (["listen", "239.1.1.1", "--iface", "lo", "--source", "10.1.1"], "--source 10.1.1"),
+    (["send", "239.1.1.1", "--iface", "lo", "--tos", "abc"], "'abc' is not a TOS byte"),
+    (["send", "239.1.1.1", "--iface", "lo", "--tos", "0x100"], "0x100 is out of range 0..255"),
+    (["send", "239.1.1.1,10.1.1.1", "--iface", "lo"], "--unicast or --broadcast send to one"),
+    (["listen", "10.1.1.1", "--iface", "lo"], "--unicast or --broadcast listen"),
     (["doctor"], "--iface"),
     (["doctor", "--iface", "lo", "--port", "0"], "--port 0"),
-    (["doctor", "--iface", "lo", "--group", "10.1.1.1"], "not a multicast group"),
+    (["doctor", "--iface", "lo", "--group", "10.1.1.1"], "not a multicast group (IPv4 multicast is 224.0.0.0/4)\n"),
     (["doctor", "--iface", "lo", "--groups", "-1"], "--groups -1"),
     (["lab", "up", "--prefix", "BAD"], "must be 'md'"),
     (["lab", "up", "--hosts", "0", "--prefix", "mdnever"], "1..200 hosts"),
@@ -43,6 +47,7 @@ from mdiag.errors import ExitStatus
     (["verify", "239.1.1.1", "--lab", "--sender-iface", "x"], "not both"),
     (["verify", "239.1.1.1,239.1.1.2", "--lab"], "one group"),
     (["verify", "239.1.1.1", "--lab", "--hold", "1h"], "at most 600"),
+    (["verify", "10.1.1.1", "--lab"], "not a multicast group (IPv4 multicast is 224.0.0.0/4)\n"),
 ])
 def test_bad_input_is_one_line_and_status_2(cli, argv, text):
     result = cli(*argv)

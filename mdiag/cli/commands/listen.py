@@ -16,11 +16,16 @@ HELP = "join groups on an interface and measure test streams (loss, jitter, join
 MAX_RANGE = 65536
 
 
-def parse_group_list(texts: list[str], *, allow_unicast: bool = False) -> tuple[list[str], list[str]]:
+LISTEN_HINT = "; --unicast or --broadcast listen on other addresses"
+
+
+def parse_group_list(texts: list[str], *, allow_unicast: bool = False,
+                     hint: str = LISTEN_HINT) -> tuple[list[str], list[str]]:
     """Expand ``G``, ``G1,G2`` and ``FIRST-LAST`` ranges; returns (groups, error lines).
 
     Each bad item gets its own error line; good ones are kept in order, without duplicates.
-    ``allow_unicast`` also accepts single non-multicast addresses (baselines).
+    ``allow_unicast`` also accepts single non-multicast addresses (baselines); ``hint`` ends
+    the line for a unicast address (what the calling command offers instead).
     """
     from mdiag.core.addresses import AddressError, format_ipv4, is_ipv4_multicast, parse_ipv4
 
@@ -55,8 +60,7 @@ def parse_group_list(texts: list[str], *, allow_unicast: bool = False) -> tuple[
                 else:
                     value = parse_ipv4(item)
                     if not is_ipv4_multicast(value) and not allow_unicast:
-                        raise InputError(f"{item} is not a multicast group (IPv4 multicast is 224.0.0.0/4; "
-                                         "--unicast or --broadcast listen on other addresses)")
+                        raise InputError(f"{item} is not a multicast group (IPv4 multicast is 224.0.0.0/4{hint})")
                     add(value)
             except (AddressError, InputError) as exc:
                 errors.append(exc.message if item in exc.message else f"{item}: {exc.message}")

@@ -11,6 +11,17 @@ from mdiag.errors import ExitStatus, InputError
 HELP = "send a paced, sequenced test stream (or stdin lines) to a group on one interface"
 
 
+def _tos(text: str) -> int:
+    """``--tos``: a byte in decimal, hex (0xb8) or octal (0o270)."""
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TOS byte; give e.g. 0xb8 or 184") from None
+    if not 0 <= value <= 255:
+        raise argparse.ArgumentTypeError(f"{text} is out of range 0..255")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("destination", metavar="GROUP",
                         help="multicast group, list or range (239.1.0.1-239.1.3.232: one stream per group, "
@@ -30,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     kind.add_argument("--unicast", action="store_true", help="allow a unicast destination (baseline)")
     kind.add_argument("--broadcast", action="store_true", help="allow a broadcast destination (SO_BROADCAST)")
     parser.add_argument("--no-loop", action="store_true", help="do not loop the stream back to this host")
-    parser.add_argument("--tos", type=lambda t: int(t, 0), default=0, help="IP TOS byte (e.g. 0xb8)")
+    parser.add_argument("--tos", type=_tos, default=0, help="IP TOS byte (e.g. 0xb8 or 184)")
     parser.add_argument("--source-port", type=int, default=0, help="UDP source port (default: any)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary (docs/sockets.md)")
     parser.add_argument("--quiet", action="store_true", help="no live line")
@@ -44,8 +55,6 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise InputError(f"--port {args.port} is out of range 1..65535")
     if not 0 <= args.ttl <= 255:
         raise InputError(f"--ttl {args.ttl} is out of range 0..255")
-    if not 0 <= args.tos <= 255:
-        raise InputError(f"--tos {args.tos} is out of range 0..255")
     if args.stdin and args.count is not None:
         raise InputError("--count does not apply to --stdin (every input line is sent once)")
     if not args.stdin and not 32 <= args.size <= 65507:
@@ -55,7 +64,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if kind == "multicast" and ("," in args.destination or "-" in args.destination):
         from mdiag.cli.commands.listen import parse_group_list
 
-        destinations, errors = parse_group_list([args.destination])
+        destinations, errors = parse_group_list([args.destination], hint="; --unicast or --broadcast send to one other address")
         if errors:
             raise InputError(errors[0])
     rate_text = args.rate or ("max" if args.stdin else "1000pps")

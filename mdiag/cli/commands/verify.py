@@ -96,7 +96,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.cli.commands.listen import parse_group_list
     from mdiag.core.rate import parse_duration, parse_rate
 
-    groups, errors = parse_group_list([args.group])
+    groups, errors = parse_group_list([args.group], hint="")
     if errors or len(groups) != 1:
         raise InputError(errors[0] if errors else f"verify takes one group, not {args.group!r}")
     group = groups[0]
