@@ -1,5 +1,8 @@
 """The host's interfaces and multicast state: netifaces, ioctl flags, /proc and sysctls.
 
+Route lookups also ask the kernel itself (``ip -j route get``, iproute2) when it is there, so
+policy rules and other tables count; /proc/net/route (main table) is the fallback.
+
 The only module that imports netifaces (netifaces-plus). Everything here reads the network
 namespace of the *calling thread*: /proc/thread-self/net instead of /proc/net, and ioctls on
 a socket made by this thread, so it gives the right answers inside ``Lab.inside(host)``.
@@ -10,8 +13,10 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import socket
 import struct
+import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -270,6 +275,48 @@ def routes() -> tuple[procnet.Route, ...]:
     return tuple(procnet.parse_route(proc_net("route"), byteorder()).items)
 
 
+#: Where :func:`route_for` says the route came from when the kernel's answer differs from the main table.
+NOT_MAIN_TABLE = "policy rule or table"
+
+
+def kernel_route(address: str) -> tuple[bool, str | None, str | None]:
+    """The kernel's own route lookup for ``address`` (``ip -j route get``): policy rules and all
+    tables included. Returns (asked, interface or None when unreachable, table name or None).
+    ``asked`` is False when iproute2 is missing or its answer cannot be read.
+    """
+    try:
+        proc = subprocess.run(["ip", "-j", "route", "get", address], capture_output=True, text=True,
+                              timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False, None, None
+    if proc.returncode != 0:
+        # "RTNETLINK answers: Network is unreachable" (or prohibit/blackhole rules)
+        return ("RTNETLINK" in proc.stderr), None, None
+    try:
+        (entry, *_) = json.loads(proc.stdout)
+        return True, entry.get("dev"), entry.get("table")
+    except (ValueError, TypeError, AttributeError):
+        return False, None, None
+
+
+def route_for(table: tuple[procnet.Route, ...], address: str) -> tuple[str | None, str | None]:
+    """(interface, prefix) of the route the kernel uses for ``address``; (None, None): no route.
+
+    The main table (/proc/net/route) gives the prefix; when the kernel's own lookup names
+    another interface, a policy rule or another table decided and the prefix is
+    :data:`NOT_MAIN_TABLE` plus the table the kernel named.
+    """
+    route = procnet.lookup_route(table, address)
+    iface = route.iface if route else None
+    prefix = f"{route.destination}/{route.prefixlen}" if route else None
+    asked, kernel_iface, kernel_table = kernel_route(address)
+    if not asked or (kernel_iface == iface and kernel_table in (None, "main")):
+        return iface, prefix
+    if kernel_iface is None:
+        return None, None
+    return kernel_iface, NOT_MAIN_TABLE + (f" {kernel_table}" if kernel_table else "")
+
+
 def udp_sockets() -> tuple[procnet.UdpSocket, ...]:
     return tuple(procnet.parse_udp(proc_net("udp"), byteorder()).items)
 
@@ -326,19 +373,15 @@ def host_facts(iface: str, *, group: str | None = None, sources: tuple[str, ...]
     info = describe(iface)
     table = routes()
     probe = group or "224.0.0.1"
-    route = procnet.lookup_route(table, probe)
-    source_routes: dict[str, str | None] = {}
-    for source in sources:
-        r = procnet.lookup_route(table, source)
-        source_routes[source] = r.iface if r else None
+    route_iface, route_prefix = route_for(table, probe)
+    source_routes = {source: route_for(table, source)[0] for source in sources}
     wildcard = 0
     if port is not None:
         wildcard = sum(1 for s in udp_sockets() if s.port == port and s.local_address == "0.0.0.0")
     return HostFacts(
         iface=iface, exists=True, interfaces=names, up=info.up, multicast=info.multicast,
         loopback=info.loopback, ipv4=tuple(f"{a}/{p}" for a, p in info.ipv4), route_probe=probe,
-        route_iface=route.iface if route else None,
-        route_prefix=f"{route.destination}/{route.prefixlen}" if route else None,
+        route_iface=route_iface, route_prefix=route_prefix,
         max_memberships=sysctl_int("net/ipv4/igmp_max_memberships", 20) or 0,
         max_msf=sysctl_int("net/ipv4/igmp_max_msf", 10) or 0,
         rp_filter=min(2, info.rp_filter), force_igmp_version=info.force_igmp_version,

@@ -58,7 +58,8 @@ class HostFacts:
     """What the adapter found about one interface and the user's plan.
 
     ``route_iface``/``route_prefix``: the route the kernel would use for ``route_probe``
-    (the planned group, else 224.0.0.1). ``source_routes``: source -> interface of the
+    (the planned group, else 224.0.0.1); ``route_prefix`` is a CIDR from the main table, or
+    text naming the policy rule or table that decided. ``source_routes``: source -> interface of the
     route back to it (None: no route). ``igmp_version``: V1/V2/V3 in force from
     /proc/net/igmp. ``wildcard_port_sockets``: sockets bound to 0.0.0.0 on the planned port.
     """
@@ -150,10 +151,13 @@ def _route(f: HostFacts) -> Verdict:
                        "gets ENETUNREACH", f"ip route add 224.0.0.0/4 dev {f.iface}")
     if f.route_iface == f.iface:
         return Verdict("route", Status.OK, f"{f.route_probe} routes via {f.iface} ({f.route_prefix})")
+    fix = f"ip route add 224.0.0.0/4 dev {f.iface}"
+    if f.route_prefix and "/" not in f.route_prefix:  # a policy rule or another table decided
+        fix = f"find the rule with ip rule and ip route show table all, then route 224.0.0.0/4 to {f.iface} there"
     return Verdict("route", Status.WARN,
                    f"{f.route_probe} routes via {f.route_iface} ({f.route_prefix}), not {f.iface}: "
                    "programs that do not set IP_MULTICAST_IF send and join there",
-                   f"ip route add 224.0.0.0/4 dev {f.iface} (mdiag itself always names the interface)")
+                   f"{fix} (mdiag itself always names the interface)")
 
 
 def _memberships(f: HostFacts) -> Verdict:

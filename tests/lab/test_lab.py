@@ -166,3 +166,33 @@ def test_an_igmpv2_querier_moves_hosts_to_v2_and_doctor_objects_to_ssm(mdiag_lab
     assert doctor.status == 1
     (igmp,) = [c for c in doctor.json()["checks"] if c["check"] == "igmp-version"]
     assert igmp["status"] == "fail" and "older querier" in igmp["message"]
+
+
+def test_doctor_follows_policy_rules_not_only_the_main_table(mdiag_lab, cli):
+    import subprocess
+
+    need_root()
+    ns = ["ip", "netns", "exec", mdiag_lab.host("h2").netns]
+    rules = [("239.77.0.0/16", ["table", "177"]), ("239.78.0.0/16", ["prohibit"])]
+    subprocess.run([*ns, "ip", "route", "add", "239.77.0.0/16", "dev", "lo", "table", "177"], check=True)
+    try:
+        for prefix, action in rules:
+            subprocess.run([*ns, "ip", "rule", "add", "to", prefix, *action], check=True)
+        with mdiag_lab.inside("h2"):
+            ruled = cli("doctor", "--iface", "lab0", "--group", "239.77.0.1", "--json")
+            prohibited = cli("doctor", "--iface", "lab0", "--group", "239.78.0.1", "--json")
+            main = cli("doctor", "--iface", "lab0", "--group", "239.76.0.1", "--json")
+    finally:
+        for prefix, action in rules:
+            subprocess.run([*ns, "ip", "rule", "del", "to", prefix, *action], check=False)
+        subprocess.run([*ns, "ip", "route", "flush", "table", "177"], check=False)
+
+    def route(result):
+        (check,) = [c for c in result.json()["checks"] if c["check"] == "route"]
+        return check
+
+    # /proc/net/route (main table) says lab0 for all three; the kernel's lookup knows better
+    assert route(ruled)["status"] == "warn" and "via lo (policy rule or table 177)" in route(ruled)["message"]
+    assert "ip rule" in route(ruled)["fix"]
+    assert route(prohibited)["status"] == "warn" and "no route for 239.78.0.1" in route(prohibited)["message"]
+    assert route(main)["status"] == "ok" and "via lab0 (224.0.0.0/4)" in route(main)["message"]

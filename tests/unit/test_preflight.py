@@ -59,6 +59,14 @@ def test_each_check(changes, check, status, text):
     assert text in v.message
 
 
+def test_a_policy_rule_gets_its_own_fix():
+    v = verdicts(route_iface="lo", route_prefix="policy rule or table 177")["route"]
+    assert v.status == Status.WARN and "via lo (policy rule or table 177), not lab0" in v.message
+    assert v.fix is not None and "ip rule" in v.fix
+    plain = verdicts(route_iface="eth0", route_prefix="0.0.0.0/0")["route"]
+    assert plain.fix is not None and plain.fix.startswith("ip route add 224.0.0.0/4 dev lab0")
+
+
 def test_problems_become_findings():
     v = verdicts(up=False)["interface"]
     finding = v.finding()
