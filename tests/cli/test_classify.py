@@ -44,3 +44,25 @@ def test_json_bad_input_reported(cli):
     result = cli("classify", "--json", "nope")
     assert result.status == ExitStatus.BAD_INPUT
     assert result.json()["errors"][0]["input"] == "nope"
+
+
+def test_vertical_layout_fits_80_columns_and_keeps_every_field(cli):
+    from mdiag.cli.commands.classify import HEADERS
+
+    result = cli("classify", "--vertical", "239.255.255.250", "ff15::1", "233.252.0.1", "10.0.0.1")
+    assert result.status == ExitStatus.BAD_INPUT
+    assert result.stderr.count("\n") == 1 and "10.0.0.1 is not multicast" in result.stderr
+    blocks = result.stdout.rstrip("\n").split("\n\n")
+    assert len(blocks) == 3
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())
+    for block in blocks:
+        starts = [line.split("  ")[0] for line in block.splitlines() if not line.startswith(" ")]
+        assert starts == list(HEADERS)
+    first = blocks[0].splitlines()
+    assert first[0].split() == ["group", "239.255.255.250"]
+    assert "scope-relative address 5: SSDP" in blocks[0]
+    # wrapped lines continue under the value column
+    assert "every port receives it" in blocks[1]
+    joined = " ".join(line.strip() for line in blocks[1].splitlines() if line.startswith(" "))
+    assert joined
+    assert cli("classify", "-V", "--json", "239.1.1.1").status == ExitStatus.BAD_INPUT

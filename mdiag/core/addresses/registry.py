@@ -11,6 +11,7 @@ prefix-based), RFC 3956 (embedded RP) and RFC 4607 (SSM).
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass
 
 #: Coarse scopes as network engineers say them.
@@ -32,6 +33,7 @@ def _cidr_range(cidr: str) -> tuple[int, int]:
     return first, first + (1 << (32 - int(plen))) - 1
 
 
+@functools.lru_cache(maxsize=256)  # block ranges are asked for once per classified address
 def cidrs_for_range(first: int, last: int) -> tuple[str, ...]:
     """The minimal list of CIDR blocks exactly covering [first, last] (IPv4)."""
     from mdiag.core.addresses.group import format_ipv4
