@@ -22,7 +22,12 @@ echo
 echo "\$ mdiag lab exec h2 -- mdiag listen 239.1.2.3 ... & mdiag lab exec h1 -- mdiag send 239.1.2.3 ..."
 "$MDIAG" lab exec --prefix "$PREFIX" h2 -- "$MDIAG" listen 239.1.2.3 --iface lab0 --duration 5 --until-end --max-loss 0.1 &
 listener=$!
-sleep 0.7
+# start sending once the bridge has the listener's join (bounded: at most ~5 s), not after a
+# fixed sleep that a loaded machine can overrun
+for _ in $(seq 50); do
+  "$MDIAG" lab exec --prefix "$PREFIX" br -- bridge mdb show 2>/dev/null | grep -q "grp 239.1.2.3" && break
+  sleep 0.1
+done
 "$MDIAG" lab exec --prefix "$PREFIX" h1 -- "$MDIAG" send 239.1.2.3 --iface lab0 --rate 5000pps --count 5000
 wait "$listener"
 echo "(listen exit status $?: 1 would mean more than 0.1% loss)"
