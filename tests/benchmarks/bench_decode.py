@@ -7,7 +7,8 @@ mdiag.testing.pcapgen.bulk_frames) to a temporary directory, then measures:
   reader + link layer + decode_ipv4), each with the payload memo on (default) and off;
 - Scapy's dissection (``Ether(frame)``) and mdiag's scapy adapter on a sample;
 - ``tshark -r FILE -Y igmp`` on the whole file (output discarded).
-Goal: the fast decoder >= 150,000 messages/s. Prints rates and ratios; exit 1 if missed.
+Goal: the fast decoder >= 150,000 messages/s, with the payload memo on and with it off.
+Prints rates and ratios; exit 1 if missed.
 
 Run: .venv/bin/python tests/benchmarks/bench_decode.py [--frames N] [--scapy-sample N]
 """
@@ -141,9 +142,12 @@ def main() -> int:
     if tshark is not None:
         print(f"ratio end to end/tshark: {e2e / tshark:.1f}x (memo off {e2e_off / tshark:.1f}x); "
               f"decode only/tshark {rate / tshark:.1f}x")
-    verdict = "met" if rate >= GOAL else "MISSED"
-    print(f"goal: decoder >= {GOAL:,} messages/s: {verdict} ({rate:,.0f}; end to end {e2e:,.0f})")
-    return 0 if rate >= GOAL else 1
+    # The goal holds without the payload memo too: a capture of all-distinct payloads
+    # must not fall below it.
+    met = rate >= GOAL and rate_off >= GOAL
+    print(f"goal: decoder >= {GOAL:,} messages/s with the memo on and off: {'met' if met else 'MISSED'} "
+          f"({rate:,.0f} / {rate_off:,.0f}; end to end {e2e:,.0f} / {e2e_off:,.0f})")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
