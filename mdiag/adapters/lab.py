@@ -47,6 +47,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -528,6 +529,18 @@ class Lab:
         """Host names (``h1``...) the bridge has as members of ``group`` right now."""
         by_port = {h.bridge_port: h.name for h in self.all_hosts}
         return {by_port.get(e["port"], e["port"]) for e in self.mdb() if e.get("grp") == group}
+
+    def wait_member(self, group: str, host: str, timeout: float = 5.0) -> float:
+        """Wait (bounded) until the bridge has ``host`` as a member of ``group``; returns the
+        seconds it took. Raises :class:`LabError` on timeout. Tests and scripts wait on this
+        condition instead of sleeping for a guessed report delay."""
+        started = time.monotonic()
+        while True:
+            if host in self.members(group):
+                return time.monotonic() - started
+            if time.monotonic() - started > timeout:
+                raise LabError(f"the bridge never registered {host} for {group} within {timeout:g} s")
+            time.sleep(0.02)
 
     def router_ports(self) -> list[dict[str, Any]]:
         proc = self.run_bridge(["bridge", "-j", "-d", "-s", "mdb", "show", "dev", BRIDGE])

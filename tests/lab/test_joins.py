@@ -68,7 +68,7 @@ def test_member_receives_and_snooping_keeps_it_from_the_non_member(mdiag_lab):
         receiver = Receiver([Join(group)], "lab0", port)
     with receiver:
         other = _Counter(mdiag_lab, "h3", group, port)
-        time.sleep(0.1)  # the report reaches the bridge
+        mdiag_lab.wait_member(group, "h2")  # registered: the bridge stops flooding it to h3
         collector = _receive_while(receiver, lambda: _send(mdiag_lab, "h1", group, 300, port=port))
         leaked = other.count()
     (report,) = [s.report() for s in collector.streams]
@@ -82,7 +82,7 @@ def test_source_specific_join_receives_only_its_source(mdiag_lab):
     with mdiag_lab.inside("h2"):
         receiver = Receiver([Join(group, "198.18.0.11")], "lab0", port)
     with receiver:
-        time.sleep(0.1)
+        mdiag_lab.wait_member(group, "h2")
 
         def both():
             t = threading.Thread(target=_send, args=(mdiag_lab, "h3", group, 200), kwargs={"port": port})
@@ -103,7 +103,7 @@ def test_a_thousand_groups_are_joined_and_delivered(mdiag_lab):
         receiver = Receiver([Join(g) for g in groups], "lab0", port)
     with receiver:
         assert len(receiver.members) == 1000  # one socket per group, far under igmp_max_memberships
-        time.sleep(0.3)
+        mdiag_lab.wait_member(groups[-1], "h2", timeout=10)
         with mdiag_lab.inside("h1"):
             out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             out.setsockopt(socket.IPPROTO_IP, sockets.IP_MULTICAST_IF,

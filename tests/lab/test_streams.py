@@ -28,12 +28,7 @@ def _finish(proc, timeout=20):
 
 def _wait_joined(lab, host, group, timeout=5.0):
     """Bounded wait until the bridge has the host as a member (the listener has joined)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if host in lab.members(group):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{host} never joined {group}")
+    lab.wait_member(group, host, timeout)
 
 
 def test_stream_statistics_and_exit_status(mdiag_lab):
