@@ -11,13 +11,12 @@ from __future__ import annotations
 import io
 import struct
 
+from analysis.builders import pcap_bytes  # tests/unit is on sys.path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mdiag.adapters import capture as cap
 from mdiag.adapters.capture import open_stream
-
-from analysis.builders import pcap_bytes  # tests/unit is on sys.path (rootdir-relative import)
 
 
 def _udp(src: int, dst: int, frag: int = 0x4000, ihl: int = 5, ethertype: int = 0x0800, pad: int = 20) -> bytes:

@@ -22,7 +22,13 @@ from typing import Any, NamedTuple
 from mdiag.core.findings import Finding, Severity
 from mdiag.core.igmp import validate
 from mdiag.core.igmp.checksum import internet_checksum
-from mdiag.core.igmp.ipv4 import PROTO_IGMP, ROUTER_ALERT, IpFacts, IPv4Header, has_router_alert
+from mdiag.core.igmp.ipv4 import (
+    PROTO_IGMP,
+    ROUTER_ALERT,
+    IpFacts,
+    IPv4Header,
+    has_router_alert,
+)
 from mdiag.core.igmp.messages import (
     _BY_VALUE,
     ALL_ROUTERS,
