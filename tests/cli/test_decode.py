@@ -133,3 +133,13 @@ def test_big_table_layout_matches_tabulate(cli, monkeypatch):
     small = cli("decode", path).stdout
     monkeypatch.setattr(decode, "_TABULATE_ROWS", 0)
     assert cli("decode", path).stdout == small
+
+
+def test_endless_line_is_one_error_and_other_inputs_are_answered(cli, tmp_path):
+    """A file like /dev/zero (no line end) is refused at 256 KiB instead of read whole."""
+    zeros = tmp_path / "zeros"
+    zeros.write_bytes(b"\0" * (300 * 1024))
+    result = cli("decode", str(zeros), "1600f8faef010203")
+    assert result.status == 2
+    assert result.stderr.count("\n") == 1 and "line 1 is longer than 256 KiB" in result.stderr
+    assert "v2-report" in result.stdout and "Traceback" not in result.stderr

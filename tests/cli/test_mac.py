@@ -108,3 +108,11 @@ def test_plan_file_names_the_channels_behind_a_mac(cli, tmp_path):
     assert "in plan: Sport 1 HD" in table.stdout
     missing = cli("mac", "239.1.1.1", "-f", str(tmp_path / "nope.txt"))
     assert missing.status == ExitStatus.BAD_INPUT and "cannot read plan" in missing.stderr
+
+
+def test_stdin_line_without_end_is_refused_not_swallowed(cli):
+    """`mdiag mac - < /dev/zero` must not read gigabytes into one line."""
+    result = cli("mac", "239.1.1.1", "-", stdin="0" * (70 * 1024))
+    assert result.status == 2
+    assert result.stderr.count("\n") == 1 and "standard input line 1 is longer than 64 KiB" in result.stderr
+    assert "Traceback" not in result.stderr

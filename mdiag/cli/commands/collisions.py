@@ -149,17 +149,22 @@ class _LineTooLong(Exception):
     pass
 
 
-def _bounded_lines(handle: Any, name: str) -> Any:
-    """Lines of a plan, refusing a line over 64 KiB (``--file /dev/zero`` must not eat memory)."""
+def _bounded_lines(handle: Any, name: str, limit: int = MAX_LINE, what: str = "a plan file",
+                   done: str | None = "audited") -> Any:
+    """Lines of a plan, refusing a line over 64 KiB (``--file /dev/zero`` must not eat memory).
+
+    Shared by the commands that read lists from files or stdin (``mac``, ``classify``,
+    ``decode``), each with its own ``limit`` and wording.
+    """
     number = 0
     while True:
-        line = handle.readline(MAX_LINE)
+        line = handle.readline(limit)
         if not line:
             return
         number += 1
-        if len(line) >= MAX_LINE and not line.endswith(b"\n" if isinstance(line, bytes) else "\n"):
-            raise _LineTooLong(f"{name} line {number} is longer than 64 KiB: is this a plan file? "
-                               "(the lines before it were audited)")
+        if len(line) >= limit and not line.endswith(b"\n" if isinstance(line, bytes) else "\n"):
+            after = f" (the lines before it were {done})" if done else ""
+            raise _LineTooLong(f"{name} line {number} is longer than {limit // 1024} KiB: is this {what}?{after}")
         yield line
 
 

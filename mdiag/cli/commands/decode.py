@@ -113,7 +113,22 @@ def _hex_row(where: str, text: str, layer: str) -> Row:
         return Row(where, malformed=exc)
 
 
-def _read_hex_lines(result: InputResult, lines: list[str], layer: str, label: str) -> None:
+#: Longest hex line read: a 64 KiB frame written as spaced hex, with room to spare.
+MAX_HEX_LINE = 256 * 1024
+
+
+def _lines(handle: Any, name: str) -> Any:
+    """Lines of a hex file or stream, one at a time; a line over 256 KiB (``/dev/zero``) is an error."""
+    from mdiag.cli.commands.collisions import _bounded_lines, _LineTooLong
+
+    try:
+        for line in _bounded_lines(handle, name, MAX_HEX_LINE, what="a file of hex lines", done=None):
+            yield line.rstrip("\r\n")
+    except _LineTooLong as exc:
+        raise MdiagError(str(exc)) from None
+
+
+def _read_hex_lines(result: InputResult, lines: Any, layer: str, label: str) -> None:
     for number, line in enumerate(lines, 1):
         text = line.split("#", 1)[0].strip()
         if not text:
@@ -155,7 +170,7 @@ def _read_stream(stream: Any, name: str, args: argparse.Namespace) -> InputResul
 
     if isinstance(stream, io.TextIOBase):  # an injected text stream (tests): hex lines only
         result = InputResult(name, "hexfile")
-        _read_hex_lines(result, stream.read().splitlines(), args.layer, name)
+        _read_hex_lines(result, _lines(stream, name), args.layer, name)
         return result
     if not hasattr(stream, "peek"):
         stream = io.BufferedReader(stream)
@@ -166,7 +181,7 @@ def _read_stream(stream: Any, name: str, args: argparse.Namespace) -> InputResul
         return result
     result = InputResult(name, "hexfile")
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
-    _read_hex_lines(result, text.read().splitlines(), args.layer, name)
+    _read_hex_lines(result, _lines(text, name), args.layer, name)
     if not result.rows:
         raise MdiagError(f"{name}: no capture and no hex lines to decode")
     return result
@@ -195,7 +210,7 @@ def _read_input(name: str, label: str, args: argparse.Namespace, env: Environmen
             return result
         result = InputResult(name, "hexfile")
         with open(name, encoding="utf-8", errors="replace") as handle:
-            _read_hex_lines(result, handle.read().splitlines(), args.layer, os.path.basename(name))
+            _read_hex_lines(result, _lines(handle, name), args.layer, os.path.basename(name))
         if not result.rows and not result.problems:
             raise MdiagError(f"{name}: neither a capture nor a file of hex lines (it is empty)")
         if not result.rows:

@@ -62,11 +62,16 @@ def expand_stdin(inputs: list[str], env: Environment) -> list[str]:
         if text != "-":
             out.append(text)
             continue
+        from mdiag.cli.commands.collisions import _bounded_lines, _LineTooLong
+
         try:
-            for line in env.stdin:
+            for line in _bounded_lines(env.stdin, "standard input", what="a list of addresses",
+                                       done=None):
                 out.extend(line.split("#", 1)[0].split())
         except UnicodeDecodeError as exc:
             raise InputError(f"standard input is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except _LineTooLong as exc:
+            raise InputError(str(exc)) from None
     return out
 
 
