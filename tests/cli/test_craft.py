@@ -189,3 +189,13 @@ def test_append_refuses_timestamps_past_32_bit_pcap_seconds(cli, tmp_path):
     r = cli("craft", "v2-report", "-g", "239.1.1.1", "--pcap", str(path), "--append", "--count", "100")
     assert r.status == 2 and r.stderr.count("\n") == 1 and "2106" in r.stderr and "Traceback" not in r.stderr
     assert path.read_bytes() == before
+
+
+def test_packet_over_the_ipv4_total_length_is_one_error(cli):
+    many = ",".join(f"10.0.{i >> 8}.{i & 255}" for i in range(17000))
+    for argv in (["v3-report", "-r", f"allow:232.1.1.1:{many}"],
+                 ["v3-group-source-query", "-g", "232.1.1.1", "--source", many],
+                 ["v2-report", "-g", "239.1.1.1", "--trailing", "00" * 66000]):
+        r = cli("craft", *argv)
+        assert r.status == 2 and r.stdout == "", argv[0]
+        assert r.stderr.count("\n") == 1 and "above the 65535" in r.stderr and "Traceback" not in r.stderr

@@ -290,6 +290,11 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     message = build_message(args, env)
     header = build_header(args, message)
     trailing = _hex(args.trailing, "--trailing") if args.trailing else b""
+    ip_length = header.ihl * 4 + len(igmp.encode(message, trailing=trailing))
+    if ip_length > 0xFFFF:
+        raise InputError(f"the IP packet would be {ip_length} bytes, above the 65535 an IPv4 total length "
+                         "carries: give fewer sources, records or trailing bytes (senders split them across "
+                         "messages, RFC 3376 4.1.8, 4.2.16)")
     try:
         frame = igmp.build_frame(message, header, dst_mac=args.dst_mac, src_mac=args.src_mac, vlan=args.vlan,
                                  checksum=args.checksum, trailing=trailing)
