@@ -28,12 +28,7 @@ UPDATE = os.environ.get("MDIAG_UPDATE_EXPECTED") == "1"
 #: wrong today: the expected file holds the right answer, the test is a strict xfail
 #: (it starts failing as XPASS once the analysis is fixed), and MDIAG_UPDATE_EXPECTED
 #: leaves these files alone.
-KNOWN_WRONG = {
-    "vlan-segments.pcap": "members-without-traffic is only judged on segments that carry some multicast "
-                          "data, so the VLAN 20 member of 239.1.1.1 and the QinQ member of (198.18.30.100, "
-                          "232.1.1.1) get no finding although the same trunk capture carries the stream on "
-                          "VLAN 10 (mdiag/analysis/pipeline.py: `if not seg_data: return`)",
-}
+KNOWN_WRONG: dict[str, str] = {}
 
 
 def _r(value: Any) -> Any:
@@ -125,9 +120,6 @@ def test_startup_queries_are_only_the_ones_sent_qi_over_4_apart(cli):
     assert routers == {"198.18.0.1": 2, "198.18.0.2": 0}
 
 
-@pytest.mark.xfail(strict=True, reason="data is judged per group, not per (source, group): a sender outside "
-                                       "an INCLUDE-mode group's source list (RFC 3376 6.4, RFC 4607 SSM) raises "
-                                       "no finding; the sender only shows in data.senders")
 def test_data_from_an_unrequested_ssm_source_is_a_finding(cli):
     result = cli("analyze", str(PCAPS / "scenarios" / "ssm-unrequested-source.pcap"), "--json", "--fail-on", "never")
     [analysis] = result.json()["analyses"]

@@ -24,6 +24,8 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     "traffic-without-members": (WARNING, "RFC 4541 2.1.2", "multicast data for a group nobody joined"),
     "members-without-traffic": (INFO, "", "a joined group with no captured data"),
     "traffic-stopped": (WARNING, "RFC 4541 2.1.1", "data to a group stopped although no host left it"),
+    "traffic-from-unrequested-source": (WARNING, "RFC 3376 6.4, RFC 4607 1",
+                                        "data from a source outside an INCLUDE-mode group's source list"),
     # querier tracker (mdiag.core.querier)
     "querier-two-active": (WARNING, "RFC 3376 6.6.2", "a higher address kept querying after the election"),
     "querier-none": (WARNING, "RFC 3376 6.6.2", "no router sent a general query"),

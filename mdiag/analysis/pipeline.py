@@ -37,7 +37,7 @@ from mdiag.core.linklayer import (
     Segment,
     locate_ipv4,
 )
-from mdiag.core.membership import MembershipTable
+from mdiag.core.membership import INCLUDE, MembershipTable
 from mdiag.core.querier import QuerierTracker
 from mdiag.core.timers import Profile, TimerSet
 
@@ -416,7 +416,7 @@ def _build_report(run: _Analysis, capture: Any, options: AnalysisOptions,
                            start_time=0.0)
         seg.table.finish(end)
         seg_data = per_segment.get((iface, key), {})
-        _data_findings(run, seg, seg_data)
+        _data_findings(run, seg, seg_data, capture_has_data=bool(per_segment))
         names = capture.interfaces
         if_name = names[iface].name if iface < len(names) else None
         segments.append(SegmentReport.build(seg.segment, seg.tracker, seg.table, seg_data, end,
@@ -444,7 +444,10 @@ def _about_groups(finding: Finding, groups: Iterable[IPv4Address]) -> bool:
     return True
 
 
-def _data_findings(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4Address, DataStats]) -> None:
+def _data_findings(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4Address, DataStats], *,
+                   capture_has_data: bool) -> None:
+    """Data against membership: traffic nobody asked for, traffic that stopped, members
+    without traffic (judged only when the capture point saw multicast data at all)."""
     table = seg.table
     for group, stats in sorted(seg_data.items()):
         if int(group) >> 8 == 0xE00000:   # 224.0.0.0/24 needs no membership
@@ -459,8 +462,7 @@ def _data_findings(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4Addres
                 "RFC 4541 2.1.2", None, stats.first, None,
                 {"segment": seg.name, "group": str(group), "packets": stats.packets}),
                 ("twm", seg.name, group))
-    if not seg_data:
-        return
+    _unrequested_sources(run, seg, seg_data)
     end = seg.end
     has_querier = any(not r.proxy and r.general_queries for r in seg.tracker.routers.values())
     gmi = seg.tracker.timers.group_membership_interval
@@ -484,6 +486,11 @@ def _data_findings(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4Addres
             hint = (f"; no querier refreshed the membership, and a snooping switch ages it out "
                     f"{gmi:.0f} s after the last report ({state.last_report:.1f} s + {gmi:.0f} s = "
                     f"{aged:.1f} s)" + (": that matches" if abs(aged - stats.last) <= 15 else ""))
+        elif state.last_expiry is not None and state.last_report is not None \
+                and abs(state.last_expiry - stats.last) <= 15:
+            hint = (f"; the membership expired at {state.last_expiry:.1f} s, the Group Membership "
+                    f"Interval ({gmi:.0f} s) after the last report at {state.last_report:.1f} s: no host "
+                    f"answered the querier's queries in time, so a snooping switch stopped forwarding")
         run.findings.add(Finding(
             "traffic-stopped", Severity.WARNING,
             f"data to {group} stopped at {stats.last:.3f} s ({silence:.1f} s before the end of the "
@@ -491,6 +498,8 @@ def _data_findings(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4Addres
             "RFC 4541 2.1.1", None, stats.last, None,
             {"segment": seg.name, "group": str(group), "last_data": round(stats.last, 6),
              "querier": has_querier}), ("stopped", seg.name, group))
+    if not capture_has_data:
+        return   # an IGMP-only capture says nothing about data reaching members
     for state in sorted(table.groups.values(), key=lambda st: int(st.group)):
         group = state.group
         if state.joins and group not in seg_data and int(group) >> 8 != 0xE00000:
@@ -499,3 +508,24 @@ def _data_findings(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4Addres
                 f"{group} has members on {seg.name} but no multicast data for it was captured",
                 None, None, state.first_join, state.first_join_frame,
                 {"segment": seg.name, "group": str(group)}), ("mwt", seg.name, group))
+
+
+def _unrequested_sources(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4Address, DataStats]) -> None:
+    """Data from a source outside an INCLUDE-mode group's source list (RFC 3376 6.4, RFC 4607)."""
+    for group, stats in sorted(seg_data.items()):
+        state = seg.table.get(group)
+        if state is None or state.mode != INCLUDE or not state.sources:
+            continue
+        requested = {str(IPv4Address(s)) for s in state.sources}
+        for sender, packets in sorted(stats.senders.items()):
+            if sender in requested:
+                continue
+            wanted = ", ".join(sorted(requested, key=lambda a: IPv4Address(a)))
+            run.findings.add(Finding(
+                "traffic-from-unrequested-source", Severity.WARNING,
+                f"{packets} packets to {group} from {sender}, a source no host requested on {seg.name} "
+                f"(members asked for INCLUDE {{{wanted}}}): a source-filtering network should not "
+                f"deliver it",
+                "RFC 3376 6.4, RFC 4607 1", None, stats.first, None,
+                {"segment": seg.name, "group": str(group), "source": sender, "packets": packets,
+                 "requested": sorted(requested)}), ("unrequested", seg.name, group, sender))
