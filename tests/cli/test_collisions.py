@@ -163,3 +163,19 @@ def test_entry_pairs_summarise_range_collisions(cli):
     assert first["self"] is True and first["a"]["entry"] == "239.0.0.0/8" and first["macs"] == 1 << 23
     news = [p for p in body["entry_pairs"] if p["a"]["entry"] == "239.1.0.0/16" and p["b"]["entry"] == "239.129.0.0/16"]
     assert news[0]["macs"] == 65536 and news[0]["a"]["label"] == "Sports"
+
+
+def test_closed_pipe_keeps_the_gate_verdict():
+    """`mdiag collisions ... | head` under pipefail must still fail on a bad plan, quietly."""
+    import subprocess
+    import sys
+
+    for extra in ([], ["--json"]):
+        proc = subprocess.Popen([sys.executable, "-m", "mdiag", "collisions", "239.0.0.0/8", "--limit", "20000",
+                                 *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.readline()
+        proc.stdout.close()
+        stderr = proc.stderr.read()
+        assert proc.wait(timeout=60) == 1
+        assert b"Traceback" not in stderr and b"Exception ignored" not in stderr, stderr

@@ -94,23 +94,41 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         _read_plan(path, env, take, problems)
 
     report = audit(entries, args.limit)
-    if args.json:
-        from mdiag.cli import render
-
-        document = report.to_json()
-        document["errors"] = [p.to_json() for p in problems]
-        render.emit_json(document, env.stdout, "collisions")
+    # The verdict is decided before anything is printed, so a reader that goes away
+    # (`mdiag collisions --file plan.txt | head` under `set -o pipefail`) cannot turn
+    # a failing gate into a pass: the status survives a broken pipe.
+    if problems:
+        status = ExitStatus.BAD_INPUT
+    elif report.problem_found or (args.strict and any(f.severity >= Severity.WARNING for f in report.findings)):
+        status = ExitStatus.PROBLEM_FOUND
     else:
-        _print_report(report, env, len(problems))
+        status = ExitStatus.OK
+    try:
+        if args.json:
+            from mdiag.cli import render
+
+            document = report.to_json()
+            document["errors"] = [p.to_json() for p in problems]
+            render.emit_json(document, env.stdout, "collisions")
+        else:
+            _print_report(report, env, len(problems))
+        env.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout(env)
     for problem in problems:
         env.error(problem.message)
-    if problems:
-        return ExitStatus.BAD_INPUT
-    if report.problem_found:
-        return ExitStatus.PROBLEM_FOUND
-    if args.strict and any(f.severity >= Severity.WARNING for f in report.findings):
-        return ExitStatus.PROBLEM_FOUND
-    return ExitStatus.OK
+    return status
+
+
+def _silence_stdout(env: Environment) -> None:
+    """Point a closed stdout at /dev/null so the interpreter's last flush stays quiet."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, env.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _read_plan(path: str, env: Environment, take: Any, problems: list[Any]) -> None:
