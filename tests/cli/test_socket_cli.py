@@ -79,3 +79,26 @@ def test_lab_without_root_says_so_in_one_line(cli, monkeypatch):
         result = cli(*argv)
         assert result.status == ExitStatus.NO_PERMISSION, argv
         assert result.stderr.count("\n") == 1 and "root" in result.stderr
+
+
+def test_listen_summary_says_when_a_stream_was_first_seen_after_sequence_0():
+    import argparse
+    import io
+    from types import SimpleNamespace
+
+    from mdiag.cli.commands.listen import _print_summary
+    from mdiag.cli.environment import Environment
+
+    def report(first):
+        return SimpleNamespace(group="239.1.1.1", sender="198.18.0.11:4000", received=900, lost=0,
+                               loss_ratio=0.0, duplicated=0, reordered=0, jitter_ns=0, latency_min_ns=None,
+                               join_to_first_ns=None, ended=True, first_sequence=first)
+
+    outputs = []
+    for first in (0, 100):
+        env = Environment(stdout=io.StringIO(), stderr=io.StringIO())
+        args = argparse.Namespace(iface="lab0", port=5001, quiet=False)
+        _print_summary(env, ["239.1.1.1"], {"239.1.1.1": 900}, [report(first)], 1.0, args, {}, {})
+        outputs.append(env.stdout.getvalue())
+    assert "after sequence 0" not in outputs[0]
+    assert "1 stream(s) first seen after sequence 0 (e.g. 239.1.1.1 from 198.18.0.11:4000 at 100)" in outputs[1]

@@ -270,6 +270,11 @@ def _print_summary(env: Environment, groups: list[str], counts: dict[str, int], 
             total_lost = sum(r.lost for r in reports)
             print(f"... {len(rows) - len(shown)} more streams (use --json for all); "
                   f"{len(reports)} streams, {total_lost:,} lost in total", file=env.stdout)
+        late = [r for r in reports if r.first_sequence]
+        if late:
+            print(f"{len(late)} stream(s) first seen after sequence 0 (e.g. {late[0].group} from "
+                  f"{late[0].sender} at {late[0].first_sequence:,}): joined mid-stream, or the head of "
+                  "the stream was lost; loss counts from the first datagram seen", file=env.stdout)
     if silent:
         names = ", ".join(silent[:10]) + (f" and {len(silent) - 10} more" if len(silent) > 10 else "")
         print(f"nothing received on: {names}", file=env.stdout)
