@@ -143,3 +143,18 @@ def test_endless_line_is_one_error_and_other_inputs_are_answered(cli, tmp_path):
     assert result.status == 2
     assert result.stderr.count("\n") == 1 and "line 1 is longer than 256 KiB" in result.stderr
     assert "v2-report" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_closed_pipe_keeps_the_status():
+    """`mdiag decode bad.pcap | head` under pipefail still reports the findings' status 1."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "mdiag", "decode", str(PCAPS / "malformed.pcap")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1
+    assert b"Traceback" not in stderr and b"Exception ignored" not in stderr, stderr

@@ -256,10 +256,16 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 problem = problem or threshold is not None
             elif threshold is not None and any(f.severity >= threshold for f in row.decoded.findings):
                 problem = True
-    if args.json:
-        _emit_json(results, env)
-    else:
-        _emit_table(results, args, env)
+    try:  # the status above stands even if the reader goes away (`| head` under pipefail)
+        if args.json:
+            _emit_json(results, env)
+        else:
+            _emit_table(results, args, env)
+        env.stdout.flush()
+    except BrokenPipeError:
+        from mdiag.cli.commands.collisions import _silence_stdout
+
+        _silence_stdout(env)
     for result in results:
         if result.error:
             env.error(result.error)
