@@ -66,3 +66,19 @@ def test_vertical_layout_fits_80_columns_and_keeps_every_field(cli):
     joined = " ".join(line.strip() for line in blocks[1].splitlines() if line.startswith(" "))
     assert joined
     assert cli("classify", "-V", "--json", "239.1.1.1").status == ExitStatus.BAD_INPUT
+
+
+def test_long_lists_keep_tabulates_layout(cli, monkeypatch):
+    """Past _TABULATE_ROWS rows the streaming writer takes over with the very same layout."""
+    from mdiag.cli.commands import decode
+
+    monkeypatch.setattr(decode, "_TABULATE_ROWS", 3)
+    groups = "224.0.0.1 239.255.255.250 233.22.30.5 ff15::1 232.1.1.1 239.128.0.5\n"
+    streamed = cli("classify", "-", stdin=groups)
+    mac_streamed = cli("mac", "-", stdin=groups)
+    monkeypatch.setattr(decode, "_TABULATE_ROWS", 10_000)
+    tabulated = cli("classify", "-", stdin=groups)
+    mac_tabulated = cli("mac", "-", stdin=groups)
+    assert streamed.status == tabulated.status == ExitStatus.OK
+    assert streamed.stdout == tabulated.stdout
+    assert mac_streamed.stdout == mac_tabulated.stdout

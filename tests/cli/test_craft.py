@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mdiag.core.igmp import decode_ipv4, decode_igmp
+from mdiag.core.igmp import decode_igmp, decode_ipv4
 
 VECTORS = [
     (["v1-query", "--layer", "igmp"], "1100eeff00000000"),

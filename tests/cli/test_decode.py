@@ -80,13 +80,13 @@ def test_stdin_capture_streams_and_empty_stdin_is_an_error():
     import sys
 
     data = (PCAPS / "v2-leave-lmq.pcap").read_bytes()
-    out = subprocess.run([sys.executable, "-m", "mdiag", "decode", "--json"], input=data,
+    out = subprocess.run([sys.executable, "-m", "mdiag", "decode", "--json"], check=False, input=data,
                          capture_output=True, timeout=60)
     assert out.returncode == 0, out.stderr
     import json
 
     assert len(json.loads(out.stdout)["inputs"][0]["messages"]) == 6
-    out = subprocess.run([sys.executable, "-m", "mdiag", "decode"], input=b"", capture_output=True, timeout=60)
+    out = subprocess.run([sys.executable, "-m", "mdiag", "decode"], input=b"", check=False, capture_output=True, timeout=60)
     assert out.returncode == 2 and b"no capture and no hex lines" in out.stderr
 
 
@@ -98,7 +98,7 @@ def test_pipe_path_is_read_once(tmp_path):
     import threading
 
     data = (PCAPS / "v2-leave-lmq.pcap").read_bytes()
-    out = subprocess.run([sys.executable, "-m", "mdiag", "decode", "/dev/stdin"], input=data,
+    out = subprocess.run([sys.executable, "-m", "mdiag", "decode", "/dev/stdin"], check=False, input=data,
                          capture_output=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert b"/dev/stdin: 6 frames, 6 IGMP messages" in out.stdout
@@ -111,7 +111,7 @@ def test_pipe_path_is_read_once(tmp_path):
 
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
-    out = subprocess.run([sys.executable, "-m", "mdiag", "decode", str(fifo)], capture_output=True, timeout=60)
+    out = subprocess.run([sys.executable, "-m", "mdiag", "decode", str(fifo)], check=False, capture_output=True, timeout=60)
     writer.join(timeout=10)
     assert out.returncode == 0, out.stderr
     assert b"v2-report" in out.stdout and b"v2-leave" in out.stdout

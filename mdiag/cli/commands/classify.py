@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.cli import render
-    from mdiag.cli.commands.mac import expand_stdin
+    from mdiag.cli.commands.mac import big_table, expand_stdin
     from mdiag.core.addresses import AddressError, classify
 
     results: list[dict[str, Any]] = []
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     elif results and args.vertical:
         _print_vertical(results, env)
     elif results:
-        render.table((_row(r) for r in results), HEADERS, env.stdout)
+        big_table([_row(r) for r in results], list(HEADERS), env)
     for error in errors:
         env.error(error["error"] if error["input"] in error["error"] else f"{error['input']}: {error['error']}")
     return ExitStatus.BAD_INPUT if errors else ExitStatus.OK

@@ -76,8 +76,8 @@ def _entries_first(args: list[str] | None) -> list[str] | None:
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.core.addresses.audit import audit
-    from mdiag.core.findings import Severity
     from mdiag.core.addresses.plan import Entry, EntryProblem, parse_arguments
+    from mdiag.core.findings import Severity
 
     if not args.entries and not args.file:
         raise InputError("nothing to audit: give groups, ranges or CIDRs, or --file PLAN")

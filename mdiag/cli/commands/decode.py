@@ -334,8 +334,7 @@ def _plain_table(rows: list[list[str]], headers: list[str], out: Any) -> None:
     widths = [len(h) + 2 for h in headers]  # tabulate pads headers by 2 (MIN_PADDING)
     for row in rows:
         for i, cell in enumerate(row):
-            if len(cell) > widths[i]:
-                widths[i] = len(cell)
+            widths[i] = max(widths[i], len(cell))
     write = out.write
     write("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip() + "\n")
     write("  ".join("-" * w for w in widths) + "\n")

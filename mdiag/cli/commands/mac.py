@@ -26,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from mdiag.core import addresses as addr
     from mdiag.cli import render
+    from mdiag.core import addresses as addr
 
     results: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
@@ -48,11 +48,23 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     elif args.reverse or args.aliases:
         _print_alias_tables(results, args.reverse, env)
     elif results:
-        render.table(([r["group"], r["mac"], "; ".join(r["notes"])] for r in results),
-                     ["group", "MAC", "note"], env.stdout)
+        big_table([[r["group"], r["mac"], "; ".join(r["notes"])] for r in results], ["group", "MAC", "note"], env)
     for error in errors:
         env.error(error["error"] if error["input"] in error["error"] else f"{error['input']}: {error['error']}")
     return ExitStatus.BAD_INPUT if errors else ExitStatus.OK
+
+
+def big_table(rows: list[list[str]], headers: list[str], env: Environment) -> None:
+    """A tabulate "simple" table; past a few thousand rows (``mdiag classify - < list``) the
+    same layout is written by decode's streaming writer, as tabulate spends ~0.2 ms per row."""
+    from mdiag.cli.commands.decode import _TABULATE_ROWS, _plain_table
+
+    if len(rows) > _TABULATE_ROWS:
+        _plain_table(rows, headers, env.stdout)
+    else:
+        from mdiag.cli import render
+
+        render.table(rows, headers, env.stdout)
 
 
 def expand_stdin(inputs: list[str], env: Environment) -> list[str]:
