@@ -54,12 +54,16 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.BAD_INPUT if errors else ExitStatus.OK
 
 
+#: Rows above which the table is streamed instead of built by tabulate (as in decode).
+BIG_TABLE_ROWS = 2000
+
+
 def big_table(rows: list[list[str]], headers: list[str], env: Environment) -> None:
     """A tabulate "simple" table; past a few thousand rows (``mdiag classify - < list``) the
     same layout is written by decode's streaming writer, as tabulate spends ~0.2 ms per row."""
-    from mdiag.cli.commands.decode import _TABULATE_ROWS, _plain_table
+    if len(rows) > BIG_TABLE_ROWS:  # checked first: the usual short answer imports nothing more
+        from mdiag.cli.commands.decode import _plain_table
 
-    if len(rows) > _TABULATE_ROWS:
         _plain_table(rows, headers, env.stdout)
     else:
         from mdiag.cli import render
