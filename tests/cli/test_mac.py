@@ -116,3 +116,11 @@ def test_stdin_line_without_end_is_refused_not_swallowed(cli):
     assert result.status == 2
     assert result.stderr.count("\n") == 1 and "standard input line 1 is longer than 64 KiB" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_argument_that_is_not_utf8_is_named_once(cli):
+    """argv bytes that are not UTF-8 arrive as surrogates; the line names the input once."""
+    for command in ("mac", "classify"):
+        result = cli(command, "a\udcff")
+        assert result.status == 2 and result.stderr.count("\n") == 1
+        assert result.stderr.count("udcff") == 1 and "is not an address" in result.stderr

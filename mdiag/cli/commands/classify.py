@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.cli import render
-    from mdiag.cli.commands.mac import big_table, expand_stdin
+    from mdiag.cli.commands.mac import big_table, error_line, expand_stdin
     from mdiag.core.addresses import AddressError, classify
 
     results: list[dict[str, Any]] = []
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     elif results:
         big_table([_row(r) for r in results], list(HEADERS), env)
     for error in errors:
-        env.error(error["error"] if error["input"] in error["error"] else f"{error['input']}: {error['error']}")
+        env.error(error_line(error))
     return ExitStatus.BAD_INPUT if errors else ExitStatus.OK
 
 

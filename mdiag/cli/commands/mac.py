@@ -50,8 +50,15 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     elif results:
         big_table([[r["group"], r["mac"], "; ".join(r["notes"])] for r in results], ["group", "MAC", "note"], env)
     for error in errors:
-        env.error(error["error"] if error["input"] in error["error"] else f"{error['input']}: {error['error']}")
+        env.error(error_line(error))
     return ExitStatus.BAD_INPUT if errors else ExitStatus.OK
+
+
+def error_line(error: dict[str, str]) -> str:
+    """The error, prefixed with its input unless the message already names it (also as a repr,
+    as for an argument that is not UTF-8: ``'\\udcff' is not an address``)."""
+    text, message = error["input"], error["error"]
+    return message if text in message or repr(text) in message else f"{text}: {message}"
 
 
 #: Rows above which the table is streamed instead of built by tabulate (as in decode).
