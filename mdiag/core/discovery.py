@@ -158,7 +158,9 @@ def discover(rounds: Sequence[Round], *, own_addresses: Iterable[str] = ()) -> D
     """Collect the answers of ``rounds`` per host (RFC 3376 5.2, RFC 2236 3).
 
     Reports from ``own_addresses`` (mdiag's interface) are ignored. For a group(-and-
-    source)-specific query only records for that group count as answers. A host's
+    source)-specific query only records for that group count as answers; a report of a
+    newer version than the query answers some other querier (RFC 3376 7.2.1) and does
+    not count. A host's
     records are those of the last round it answered (its current state); response
     time is its first relevant report of each round minus that round's query.
     """
@@ -182,6 +184,15 @@ def discover(rounds: Sequence[Round], *, own_addresses: Iterable[str] = ()) -> D
                 continue
             records = [r for r in heard.records if _relevant(r, rnd)]
             if not records:
+                continue
+            if heard.version > rnd.version:
+                # A host answers an older query in that older version (RFC 3376 7.2.1,
+                # RFC 2236 4): a newer report answers another querier's query.
+                note("discover-not-an-answer", Severity.INFO, heard.source,
+                     f"{heard.source} sent an IGMPv{heard.version} report during an IGMPv{rnd.version} "
+                     f"round: it answers another querier's query, not mdiag's (a host answers an "
+                     f"IGMPv{rnd.version} query in IGMPv{rnd.version}), so it is not counted",
+                     "RFC 3376 7.2.1", heard.ts_ns)
                 continue
             host = per_host.setdefault(heard.source, {"mac": heard.mac, "versions": set(),
                                                       "records": {}, "times": [], "rounds": 0})

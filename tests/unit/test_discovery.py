@@ -59,6 +59,18 @@ def test_reports_before_the_query_are_not_answers():
     assert d.hosts == ()
 
 
+@pytest.mark.parametrize("query_version, heard_version, counted", [
+    (1, 1, True), (1, 2, False), (1, 3, False), (2, 1, True), (2, 2, True), (2, 3, False),
+    (3, 1, True), (3, 2, True), (3, 3, True),
+])
+def test_a_newer_report_than_the_query_answers_another_querier(query_version, heard_version, counted):
+    record = Record("IS_EX" if heard_version == 3 else "REPORT", "239.1.1.1")
+    heard = (Heard(int(0.5 * S), "198.18.0.12", M2, heard_version, (record,)),)
+    d = discover([Round(0, 10.0 if query_version == 1 else 1.0, heard, version=query_version)])
+    assert bool(d.hosts) is counted
+    assert ("discover-not-an-answer" in {f.code for f in d.findings}) is (not counted)
+
+
 @pytest.mark.parametrize("kwargs", [dict(kind="NOPE", group="239.1.1.1"),
                                     dict(kind="REPORT", group="239.1.1.1", sources=("1.2.3.4",)),
                                     dict(kind="IS_IN", group="x")])

@@ -172,6 +172,11 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         for f in findings:
             print(f"{f.severity}: {f.code}: {f.message}", file=env.stdout)
     if not result.hosts:
-        env.error(f"no host answered on {args.iface} within {window:g} s")
+        hint = ""
+        if message.version < 3:
+            hint = (f" (IGMPv{message.version} reports go to the group address, and a snooping switch "
+                    "forwards them only to router ports: this port is one if the query wins the "
+                    "election, --src below the current querier's address)")
+        env.error(f"no host answered on {args.iface} within {window:g} s{hint}")
         return ExitStatus.PROBLEM_FOUND
     return ExitStatus.OK
