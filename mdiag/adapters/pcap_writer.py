@@ -32,26 +32,37 @@ class PcapWriter:
 
     def __init__(self, path: str | os.PathLike[str], *, linktype: int = LINKTYPE_ETHERNET,
                  snaplen: int = 262144, nanosecond: bool = False, force: bool = False,
-                 append: bool = False) -> None:
+                 append: bool = False, stream: BinaryIO | None = None) -> None:
+        """``stream`` writes to an open binary stream (stdout) instead, named ``path`` in errors."""
         self.path = os.fspath(path)
         self.linktype = linktype
         self.count = 0
         #: When appending: records already in the file and the time of the last one.
         self.count_before = 0
         self.last_time_ns: int | None = None
-        exists = os.path.exists(self.path)
-        if exists and os.path.isdir(self.path):
-            raise InputError(f"{self.path} is a directory; give a file name for the capture")
-        try:
-            if exists and append and os.path.getsize(self.path) > 0:
-                self._stream: BinaryIO = open(self.path, "r+b")
-                self._open_existing()
-                return
-            if exists and not force and not append:
-                raise PcapExists(f"{self.path} exists; add --force to overwrite it or --append to add to it")
-            self._stream = open(self.path, "wb")
-        except OSError as exc:
-            raise InputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        self._owned = stream is None
+        if stream is not None:
+            if append:
+                raise InputError(f"{self.path}: cannot append to a stream; give an existing capture file")
+            self._stream: BinaryIO = stream
+        else:
+            exists = os.path.exists(self.path)
+            if exists and os.path.isdir(self.path):
+                raise InputError(f"{self.path} is a directory; give a file name for the capture")
+            # A pipe or device (a FIFO, /dev/stdout) holds no file to clobber and cannot be appended to.
+            special = exists and not os.path.isfile(self.path)
+            if special and append:
+                raise InputError(f"{self.path} is not a regular file; --append needs an existing capture file")
+            try:
+                if exists and append and not special and os.path.getsize(self.path) > 0:
+                    self._stream = open(self.path, "r+b")  # noqa: SIM115 - closed by close()
+                    self._open_existing()
+                    return
+                if exists and not special and not force and not append:
+                    raise PcapExists(f"{self.path} exists; add --force to overwrite it or --append to add to it")
+                self._stream = open(self.path, "wb")  # noqa: SIM115 - closed by close()
+            except OSError as exc:
+                raise InputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
         self._endian = "<"
         self._nanosecond = nanosecond
         self._stream.write(struct.pack("<IHHiIII", _MAGIC_NS if nanosecond else _MAGIC_US, 2, 4, 0, 0,
@@ -108,7 +119,10 @@ class PcapWriter:
         self.count += 1
 
     def close(self) -> None:
-        self._stream.close()
+        if self._owned:
+            self._stream.close()
+        else:
+            self._stream.flush()
 
     def __enter__(self) -> PcapWriter:
         return self

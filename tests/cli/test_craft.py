@@ -199,3 +199,52 @@ def test_packet_over_the_ipv4_total_length_is_one_error(cli):
         r = cli("craft", *argv)
         assert r.status == 2 and r.stdout == "", argv[0]
         assert r.stderr.count("\n") == 1 and "above the 65535" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_pcap_dash_writes_the_capture_to_stdout():
+    """`mdiag craft ... --pcap - | tshark -r -`: capture bytes on stdout, the summary on stderr."""
+    import io
+    import subprocess
+    import sys
+
+    from mdiag.adapters.capture import open_stream
+
+    out = subprocess.run([sys.executable, "-m", "mdiag", "craft", "v2-leave", "-g", "239.1.1.1", "--pcap", "-",
+                          "--count", "2"], check=False, capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout[:4] == bytes.fromhex("d4c3b2a1") and b"wrote 2 v2-leave frames" in out.stderr
+    with open_stream(io.BytesIO(out.stdout)) as capture:
+        assert [decode_ipv4(f.data[14:]).kind for f in capture] == ["v2-leave"] * 2
+
+
+@pytest.mark.parametrize(("extra", "needle"), [
+    (["--hex"], "leave out --hex"),
+    (["--append"], "cannot append to standard output"),
+    ([], "takes no binary data"),  # the in-process stdout is text only
+])
+def test_pcap_dash_refusals(cli, extra, needle):
+    r = cli("craft", "v2-report", "-g", "239.1.1.1", "--pcap", "-", *extra)
+    assert r.status == 2 and r.stderr.count("\n") == 1 and needle in r.stderr
+
+
+def test_pcap_to_a_fifo_needs_no_force(cli, tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+
+    def read() -> None:
+        with open(fifo, "rb") as handle:
+            received.append(handle.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    r = cli("craft", "v2-report", "-g", "239.1.1.1", "--pcap", str(fifo))
+    reader.join(timeout=30)
+    assert r.status == 0, r.stderr
+    assert "wrote 1 v2-report frame" in r.stderr and r.stdout == ""
+    assert received and len(received[0]) == 24 + 16 + 46
+    r = cli("craft", "v2-report", "-g", "239.1.1.1", "--pcap", str(fifo), "--append")
+    assert r.status == 2 and "not a regular file" in r.stderr

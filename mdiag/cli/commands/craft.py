@@ -9,6 +9,7 @@ checksums) can be overridden to test devices against bad input. Nothing is sent.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from typing import Any
 
@@ -308,9 +309,24 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if args.pcap:
         from mdiag.adapters.pcap_writer import PcapWriter
 
+        to_stdout = args.pcap == "-"
+        if to_stdout and (args.hex or args.show or args.json):
+            raise UsageError("--pcap - writes the capture to standard output; leave out --hex, --show and --json")
+        if to_stdout and args.append:
+            raise UsageError("--pcap -: cannot append to standard output; give an existing capture file")
+        stream = None
+        if to_stdout:
+            stream = getattr(env.stdout, "buffer", None)
+            if stream is None:
+                raise UsageError("--pcap -: standard output takes no binary data here; give a file name")
+            env.stdout.flush()
+        # The summary must not mix with capture bytes on a pipe (--pcap -, /dev/stdout, a FIFO).
+        summary = env.stderr if to_stdout or (os.path.exists(args.pcap) and not os.path.isfile(args.pcap)) \
+            else env.stdout
         start = time.time_ns()
         step = round(args.interval * 1e9)
-        with PcapWriter(args.pcap, force=args.force, append=args.append) as writer:
+        with PcapWriter("standard output" if to_stdout else args.pcap, force=args.force, append=args.append,
+                        stream=stream) as writer:
             if writer.last_time_ns is not None:  # keep the capture in time order
                 start = max(start, writer.last_time_ns + step)
             if (start + (args.count - 1) * step) // 1_000_000_000 > 0xFFFFFFFF:
@@ -319,7 +335,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             for i in range(args.count):
                 writer.write(frame, start + i * step)
         print(f"wrote {args.count} {message.kind} frame{'s' if args.count > 1 else ''} "
-              f"({len(frame)} bytes) to {args.pcap}", file=env.stdout)
+              f"({len(frame)} bytes) to {'standard output' if to_stdout else args.pcap}", file=summary)
     if args.json:
         from mdiag.cli.render import emit_json
 

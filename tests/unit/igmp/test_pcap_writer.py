@@ -82,3 +82,14 @@ def test_append_to_missing_or_empty_file_creates_it(tmp_path):
     with PcapWriter(empty, append=True) as writer:
         writer.write(FRAME, 0)
     assert len(read(path)) == len(read(empty)) == 1
+
+
+def test_writes_to_an_open_stream_and_leaves_it_open():
+    import io
+
+    buffer = io.BytesIO()
+    with PcapWriter("standard output", stream=buffer) as writer:
+        writer.write(FRAME, 1_000_000_000)
+    assert not buffer.closed
+    data = buffer.getvalue()
+    assert data[:4] == bytes.fromhex("d4c3b2a1") and len(data) == 24 + 16 + len(FRAME)
