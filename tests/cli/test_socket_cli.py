@@ -57,6 +57,13 @@ def test_bad_input_is_one_line_and_status_2(cli, argv, text):
     assert "Traceback" not in result.stderr
 
 
+def test_send_names_every_bad_group_of_a_list(cli):
+    result = cli("send", "239.1.1.1,10.1.1.1,239.1.1,239.1.1.2", "--iface", "lo")
+    assert result.status == ExitStatus.BAD_INPUT
+    assert result.stderr.count("\n") == 2 and "10.1.1.1" in result.stderr and "'239.1.1'" in result.stderr
+    assert result.stdout == ""  # nothing was sent
+
+
 def test_unknown_interfaces_are_answered_one_by_one(cli):
     result = cli("ifaces", "lo", "nope0", "nope1")
     assert result.status == ExitStatus.BAD_INPUT

@@ -65,8 +65,10 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         from mdiag.cli.commands.listen import parse_group_list
 
         destinations, errors = parse_group_list([args.destination], hint="; --unicast or --broadcast send to one other address")
-        if errors:
-            raise InputError(errors[0])
+        if errors:  # every bad item gets its line; nothing is sent until all are good
+            for line in errors:
+                env.error(line)
+            return ExitStatus.BAD_INPUT
     rate_text = args.rate or ("max" if args.stdin else "1000pps")
     rate = parse_rate(rate_text)
     duration = parse_duration(args.duration) if args.duration else None
