@@ -64,6 +64,15 @@ def test_send_names_every_bad_group_of_a_list(cli):
     assert result.stdout == ""  # nothing was sent
 
 
+def test_every_bad_source_gets_its_line(cli):
+    for command in (["listen", "232.1.1.1"], ["doctor"]):
+        result = cli(*command, "--iface", "lo", "--source", "10.0.0.1,nope,239.1.1.1", "--source", "10.1")
+        assert result.status == ExitStatus.BAD_INPUT
+        assert result.stderr.count("\n") == 3, result.stderr
+        assert "--source nope" in result.stderr and "--source 239.1.1.1 is not a unicast" in result.stderr
+        assert "--source 10.1" in result.stderr
+
+
 def test_unknown_interfaces_are_answered_one_by_one(cli):
     result = cli("ifaces", "lo", "nope0", "nope1")
     assert result.status == ExitStatus.BAD_INPUT

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         if errors or len(groups) != 1:
             raise InputError(errors[0] if errors else f"--group takes one group, not {args.group!r}")
         group = groups[0]
-    sources = tuple(parse_sources(args.source))
+    sources = tuple(parse_sources(args.source, env))
     facts = interfaces.host_facts(args.iface, group=group, sources=sources, port=args.port,
                                   planned_groups=max(args.groups, 1 if group else args.groups))
     if not facts.exists:

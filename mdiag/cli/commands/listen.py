@@ -67,10 +67,15 @@ def parse_group_list(texts: list[str], *, allow_unicast: bool = False,
     return groups, errors
 
 
-def parse_sources(texts: list[str]) -> list[str]:
+def parse_sources(texts: list[str], env: Environment | None = None) -> list[str]:
+    """Unicast SSM sources from ``--source`` values (repeatable, comma-separated), deduplicated.
+
+    A bad one raises InputError; with ``env`` every bad one first gets its own error line.
+    """
     from mdiag.core.addresses import format_ipv4, parse_ipv4
 
     sources: list[str] = []
+    errors: list[str] = []
     for text in texts:
         for item in (p.strip() for p in text.split(",")):
             if not item:
@@ -78,11 +83,18 @@ def parse_sources(texts: list[str]) -> list[str]:
             try:
                 value = parse_ipv4(item)
             except InputError as exc:
-                raise InputError(f"--source {item}: {exc.message}") from None
+                errors.append(f"--source {item}: {exc.message}")
+                continue
             if 224 <= value >> 24 <= 239 or value >> 24 == 0 or value == 0xFFFFFFFF:
-                raise InputError(f"--source {item} is not a unicast sender address")
-            if format_ipv4(value) not in sources:
+                errors.append(f"--source {item} is not a unicast sender address")
+            elif format_ipv4(value) not in sources:
                 sources.append(format_ipv4(value))
+    if errors:
+        if env is None or len(errors) == 1:
+            raise InputError(errors[0])
+        for line in errors[:-1]:
+            env.error(line)
+        raise InputError(errors[-1])
     return sources
 
 
@@ -123,7 +135,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         env.error(line)
     if not groups:
         return ExitStatus.BAD_INPUT
-    sources = parse_sources(args.source)
+    sources = parse_sources(args.source, env)
     if not 1 <= args.port <= 65535:
         raise InputError(f"--port {args.port} is out of range 1..65535")
     if args.count is not None and args.count < 1:
