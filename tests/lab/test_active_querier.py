@@ -53,12 +53,16 @@ def test_v2_querier_and_silence(mdiag_lab_factory, cli):
     assert "no IGMP query heard on lab0 within 0.5 s" in quiet.stderr
 
 
-def test_challenge_makes_the_bridge_yield_and_resume(mdiag_lab_factory, cli):
-    lab = mdiag_lab_factory(hosts=1)
+@pytest.mark.parametrize("version", [3, 2])
+def test_challenge_makes_the_bridge_yield_and_resume(mdiag_lab_factory, cli, version):
+    lab = mdiag_lab_factory(hosts=1, bridge=BridgeConfig.fast(querier=f"v{version}"))
     h1 = lab.host("h1")
+    # an IGMPv2 query carries no QQIC: the configured interval is told instead
+    told = [] if version == 3 else ["--query-interval", f"{lab.bridge.query_interval:g}"]
     r = cli("querier", "--iface", h1.iface, "--netns", h1.netns, "--wait", "5", "--challenge",
-            "198.18.0.0", "--force", "--challenge-for", "3", "--challenge-interval", "0.5", "--json")
+            "198.18.0.0", "--force", "--challenge-for", "3", "--challenge-interval", "0.5", "--json", *told)
     assert r.status == 0, r.stdout + r.stderr
+    assert r.json()["report"]["elected"]["version"] == version
     ch = r.json()["challenge"]
     assert ch["yielded"] is True and ch["sent"] >= 5
     oqpi = lab.bridge.querier_interval
