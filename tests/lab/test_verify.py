@@ -56,3 +56,35 @@ def test_verify_with_named_namespaces_and_interfaces(mdiag_lab, cli):
     (h3,) = doc["non_members"]
     assert h3["datagrams_while_joined"] == 0
     assert h2["stopped_after_leave"] and result.status == 0
+
+
+def test_ctrl_c_reports_the_rounds_that_finished(mdiag_lab):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    group = "239.60.0.4"
+    proc = subprocess.Popen([sys.executable, "-m", "mdiag", "verify", group, "--lab", "--lab-prefix",
+                             mdiag_lab.prefix, "--receivers", "h2", "--repeat", "30", "--hold", "0.3s",
+                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # wait (bounded) for h2's second join: the first round has been measured by then
+        phase, deadline = 0, time.monotonic() + 20
+        while phase < 2 and time.monotonic() < deadline and proc.poll() is None:
+            joined = "h2" in mdiag_lab.members(group)
+            phase += (phase == 0 and joined) or (phase == 1 and not joined)
+            time.sleep(0.02)
+        mdiag_lab.wait_member(group, "h2", timeout=10)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    doc = json.loads(out)
+    assert doc["interrupted"] is True and 1 <= doc["rounds_done"] < 30
+    (h2,) = doc["receivers"]
+    assert len(h2["rounds"]) == doc["rounds_done"] == len(h2["datagrams"]) and h2["delivered"]

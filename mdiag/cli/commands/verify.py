@@ -161,6 +161,8 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         if temp_lab is not None:
             temp_lab.down()
     _render(env, args, result)
+    if result["interrupted"]:
+        return ExitStatus.INTERRUPTED
     return ExitStatus.OK if result["ok"] else ExitStatus.PROBLEM_FOUND
 
 
@@ -196,6 +198,7 @@ def _verify(group: str, sender_ep: Endpoint, receivers: list[Endpoint], non_memb
     threads: list[threading.Thread] = []
     packed_group = socket.inet_aton(group)
     quiet_ns = int(max(0.25, 20.0 / pps) * 1e9)
+    interrupted = False
     try:
         for role, eps in (("receiver", receivers), ("non-member", non_members),
                           ("anchor", [anchor] if anchor else [])):
@@ -229,25 +232,17 @@ def _verify(group: str, sender_ep: Endpoint, receivers: list[Endpoint], non_memb
         time.sleep(0.25)  # the stream runs before the first join: flooding would show up now
         members = [o for o in observers if o.role == "receiver"]
         windows: list[tuple[int, int]] = []
-        for _round in range(args.repeat):
-            join_ns = time.time_ns()
+        try:
+            _rounds(args, members, windows, hold, leave_timeout, quiet_ns)
+        except KeyboardInterrupt:  # Ctrl-C: report the rounds that finished, if any
+            done = min((len(o.rounds) for o in members), default=0)
+            if not done:
+                raise
+            interrupted = True
+            del windows[done:]
             for o in members:
-                o.receiver.join()
-            time.sleep(hold)
-            leave_ns = time.time_ns()
-            for o in members:
-                o.delivered_at_leave.append(o.collector.data_packets)
-                o.receiver.leave()
-            windows.append((join_ns, leave_ns))
-            deadline = time.monotonic() + leave_timeout
-            while time.monotonic() < deadline:
-                time.sleep(min(0.05, quiet_ns / 4e9))
-                now = time.time_ns()
-                if all(_last_data(o.frames, leave_ns) < now - quiet_ns for o in members):
-                    break
-            time.sleep(quiet_ns / 1e9)
-            for o in members:
-                o.rounds.append(_round_result(o.frames, join_ns, leave_ns, leave_timeout, quiet_ns))
+                del o.rounds[done:]
+                del o.delivered_at_leave[done:]
     finally:
         stop.set()
         for t in threads:
@@ -258,8 +253,35 @@ def _verify(group: str, sender_ep: Endpoint, receivers: list[Endpoint], non_memb
             if obs.raw is not None:
                 obs.raw.close()
         sender.close()
-    return _summarise(group, sender_ep, sender_address, source, observers, windows, args, max_join,
-                      max_leave, leave_timeout, flood_note)
+    result = _summarise(group, sender_ep, sender_address, source, observers, windows, args, max_join,
+                        max_leave, leave_timeout, flood_note)
+    result["rounds_done"] = len(windows)
+    result["interrupted"] = interrupted
+    return result
+
+
+def _rounds(args: argparse.Namespace, members: list[_Observer], windows: list[tuple[int, int]],
+            hold: float, leave_timeout: float, quiet_ns: int) -> None:
+    """The join/hold/leave rounds; each finished round appends to ``windows`` and ``o.rounds``."""
+    for _round in range(args.repeat):
+        join_ns = time.time_ns()
+        for o in members:
+            o.receiver.join()
+        time.sleep(hold)
+        leave_ns = time.time_ns()
+        for o in members:
+            o.delivered_at_leave.append(o.collector.data_packets)
+            o.receiver.leave()
+        windows.append((join_ns, leave_ns))
+        deadline = time.monotonic() + leave_timeout
+        while time.monotonic() < deadline:
+            time.sleep(min(0.05, quiet_ns / 4e9))
+            now = time.time_ns()
+            if all(_last_data(o.frames, leave_ns) < now - quiet_ns for o in members):
+                break
+        time.sleep(quiet_ns / 1e9)
+        for o in members:
+            o.rounds.append(_round_result(o.frames, join_ns, leave_ns, leave_timeout, quiet_ns))
 
 
 def _capture(obs: _Observer, packed_group: bytes, port: int, stop: threading.Event) -> None:
@@ -430,5 +452,8 @@ def _render(env: Environment, args: argparse.Namespace, result: dict[str, Any]) 
         print(f"note: {note}", file=env.stdout)
     for p in result["problems"]:
         print(f"FAIL: {p}", file=env.stdout)
+    if result["interrupted"]:
+        print(f"interrupted after {result['rounds_done']} of {result['repeat']} round(s): "
+              "the figures above cover those", file=env.stdout)
     print("verdict: " + ("every expectation holds" if result["ok"] else
                          f"{len(result['problems'])} expectation(s) failed"), file=env.stdout)
