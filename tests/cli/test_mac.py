@@ -124,3 +124,18 @@ def test_argument_that_is_not_utf8_is_named_once(cli):
         result = cli(command, "a\udcff")
         assert result.status == 2 and result.stderr.count("\n") == 1
         assert result.stderr.count("udcff") == 1 and "is not an address" in result.stderr
+
+
+def test_plan_file_is_read_with_a_line_bound_and_errors_name_their_line(cli, tmp_path):
+    endless = tmp_path / "endless.txt"
+    endless.write_bytes(b"0" * (70 * 1024))
+    result = cli("mac", "239.1.1.1", "--file", str(endless))
+    assert result.status == 2 and "239.1.1.1" in result.stdout
+    assert result.stderr.count("\n") == 1 and "longer than 64 KiB" in result.stderr
+    plan = tmp_path / "plan.txt"
+    plan.write_text("239.1.1.1 One\n239.1.1 bad\n")
+    result = cli("mac", "239.1.1.1", "--file", str(plan))
+    assert result.status == 2 and "in plan: One" in result.stdout
+    assert result.stderr.strip() == (f"mdiag: error: {plan} line 2: '239.1.1' is not an address "
+                                     "(IPv4 needs four dotted octets, got 3)")
+    assert cli("mac", "239.1.1.1", "--file", str(plan), "--json").json()["errors"][0]["origin"] == f"{plan} line 2"

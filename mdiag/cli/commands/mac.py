@@ -58,7 +58,8 @@ def error_line(error: dict[str, str]) -> str:
     """The error, prefixed with its input unless the message already names it (also as a repr,
     as for an argument that is not UTF-8: ``'\\udcff' is not an address``)."""
     text, message = error["input"], error["error"]
-    return message if text in message or repr(text) in message else f"{text}: {message}"
+    named = text in message or repr(text) in message or error.get("origin", "\0") in message  # plan lines
+    return message if named else f"{text}: {message}"
 
 
 #: Rows above which the table is streamed instead of built by tabulate (as in decode).
@@ -159,20 +160,18 @@ def _reverse(text: str) -> dict[str, Any]:
 
 def _mark_plan(results: list[dict[str, Any]], path: str, env: Environment) -> list[dict[str, str]]:
     """Add ``plan`` (labels, or origins for unlabelled entries) to alias rows the plan covers."""
+    from mdiag.cli.commands.collisions import _read_plan
     from mdiag.core.addresses import parse_group
-    from mdiag.core.addresses.plan import Entry, parse_plan
+    from mdiag.core.addresses.plan import Entry
 
     errors: list[dict[str, str]] = []
-    try:
-        if path == "-":
-            items = list(parse_plan(env.stdin_binary, "stdin"))
-        else:
-            with open(path, "rb") as handle:
-                items = list(parse_plan(handle, path))
-    except OSError as exc:
-        return [{"input": path, "error": f"cannot read plan {path}: {exc.strerror or exc}"}]
+    items: list[Any] = []
+    problems: list[Any] = []
+    _read_plan(path, env, items.extend, problems)  # the same bounded reader as collisions --file
+    items.extend(problems)
     entries = [item for item in items if isinstance(item, Entry)]
-    errors.extend({"input": item.text, "error": item.message} for item in items if not isinstance(item, Entry))
+    errors.extend({"input": item.text, "origin": item.origin, "error": item.message}
+                  for item in items if not isinstance(item, Entry))
     order = sorted(range(len(entries)), key=lambda i: entries[i].first)
 
     def names(text: str) -> list[str]:
