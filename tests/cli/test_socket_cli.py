@@ -41,6 +41,7 @@ from mdiag.errors import ExitStatus
     (["doctor", "--iface", "lo", "--groups", "-1"], "--groups -1"),
     (["lab", "up", "--prefix", "BAD"], "must be 'md'"),
     (["lab", "up", "--hosts", "0", "--prefix", "mdnever"], "1..200 hosts"),
+    (["lab", "up", "--lab-prefix", "BAD"], "must be 'md'"),  # the spelling verify/delay/replay use
     (["lab", "frobnicate"], "invalid choice"),
     (["lab", "up", "--querier", "v4"], "invalid choice"),
     (["verify", "239.1.1.1"], "--lab"),

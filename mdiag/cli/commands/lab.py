@@ -18,8 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub.required = True
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--prefix", default=None, metavar="P",
-                       help="namespace name prefix: 'md' + letters/digits (default mdlab)")
+        p.add_argument("--prefix", "--lab-prefix", dest="prefix", default=None, metavar="P",
+                       help="namespace name prefix: 'md' + letters/digits (default mdlab); "
+                            "--lab-prefix is the same, as verify, delay and replay spell it")
 
     up = sub.add_parser("up", help="build the lab (idempotent)", description="Build the lab: "
                         "namespaces P-h1..P-hN on veths to bridge br0 in namespace P-br.")
