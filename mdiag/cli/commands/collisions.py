@@ -131,18 +131,18 @@ def _silence_stdout(env: Environment) -> None:
         pass
 
 
-def _read_plan(path: str, env: Environment, take: Any, problems: list[Any]) -> None:
+def _read_plan(path: str, env: Environment, take: Any, problems: list[Any], done: str = "audited") -> None:
     from mdiag.core.addresses.plan import EntryProblem, parse_plan
 
     if path == "-":
         try:
-            take(parse_plan(_bounded_lines(env.stdin_binary, "stdin"), "stdin"))
+            take(parse_plan(_bounded_lines(env.stdin_binary, "stdin", done=done), "stdin"))
         except _LineTooLong as exc:
             problems.append(EntryProblem("stdin", "stdin", str(exc)))
         return
     try:
         with open(path, "rb") as handle:
-            take(parse_plan(_bounded_lines(handle, path), path))
+            take(parse_plan(_bounded_lines(handle, path, done=done), path))
     except _LineTooLong as exc:
         problems.append(EntryProblem(path, path, str(exc)))
     except IsADirectoryError:

@@ -167,7 +167,7 @@ def _mark_plan(results: list[dict[str, Any]], path: str, env: Environment) -> li
     errors: list[dict[str, str]] = []
     items: list[Any] = []
     problems: list[Any] = []
-    _read_plan(path, env, items.extend, problems)  # the same bounded reader as collisions --file
+    _read_plan(path, env, items.extend, problems, done="used")  # collisions --file's bounded reader
     items.extend(problems)
     entries = [item for item in items if isinstance(item, Entry)]
     errors.extend({"input": item.text, "origin": item.origin, "error": item.message}
