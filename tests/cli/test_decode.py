@@ -158,3 +158,10 @@ def test_closed_pipe_keeps_the_status():
     stderr = proc.stderr.read()
     assert proc.wait(timeout=60) == 1
     assert b"Traceback" not in stderr and b"Exception ignored" not in stderr, stderr
+
+
+def test_empty_argument_is_named_as_such(cli):
+    result = cli("decode", "", "1600f8faef010203")
+    assert result.status == 2 and "v2-report" in result.stdout
+    assert result.stderr.strip() == ("mdiag: error: an empty argument: give a capture, a file of hex lines or "
+                                     "hex like 1600f8faef010203")

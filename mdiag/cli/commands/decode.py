@@ -190,6 +190,8 @@ def _read_stream(stream: Any, name: str, args: argparse.Namespace) -> InputResul
 def _read_input(name: str, label: str, args: argparse.Namespace, env: Environment) -> InputResult:
     if name == "-":
         return _read_stream(env.stdin_binary, "stdin", args)
+    if not name.strip():
+        raise MdiagError("an empty argument: give a capture, a file of hex lines or hex like 1600f8faef010203")
     if os.path.exists(name):
         if os.path.isdir(name):
             raise MdiagError(f"{name}: is a directory; give a capture, a file of hex lines or a hex string")
