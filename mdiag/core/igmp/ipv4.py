@@ -149,6 +149,9 @@ class IPv4Header:
         options = self.option_bytes
         ihl = 5 + len(options) // 4
         total = self.total_length if self.total_length is not None else ihl * 4 + payload_length
+        if total > 0xFFFF:
+            raise ValueError(f"an IPv4 packet of {total} bytes does not fit the 16-bit total length "
+                             "(RFC 791 3.1): fewer sources or records")
         flags = (0x4000 if self.df else 0) | (0x2000 if self.mf else 0) | self.fragment_offset
         header = _HEADER.pack(0x40 | ihl, self.tos, total, self.identification, flags, self.ttl,
                               self.protocol, 0, self.src.packed, self.dst.packed) + options

@@ -82,3 +82,15 @@ def test_full_packet_decodes_with_ip_facts():
     assert (decoded.ttl, decoded.tos, decoded.df, decoded.router_alert) == (1, 0xC0, True, True)
     assert decoded.ip_checksum_ok and decoded.checksum_ok
     assert decoded.findings == () and decoded.trailing == b""
+
+
+def test_a_packet_over_64k_is_a_value_error_not_a_struct_error():
+    """RFC 791 3.1: the total length is 16 bits; build_frame says so instead of crashing."""
+    import pytest
+
+    from mdiag.core.igmp import IPv4Header, V3Query, build_frame
+
+    sources = [f"198.18.{i // 256}.{i % 256}" for i in range(17_000)]
+    query = V3Query.build(group="232.1.1.1", sources=sources)
+    with pytest.raises(ValueError, match="16-bit total length"):
+        build_frame(query, IPv4Header(src="198.18.0.1", dst="232.1.1.1"))
