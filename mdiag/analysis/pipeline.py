@@ -20,15 +20,23 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any
 
 from mdiag.analysis.report import DataStats, Event, Report, SegmentReport
 from mdiag.core.findinglog import FindingLog
 from mdiag.core.findings import Finding, Severity
-from mdiag.core.igmp import Decoded, MalformedPacket, decode_ipv4
-from mdiag.core.igmp.messages import V1Query, V1Report, V2Leave, V2Query, V2Report, V3Query, V3Report
+from mdiag.core.igmp import MalformedPacket, decode_ipv4
+from mdiag.core.igmp.messages import (
+    V1Query,
+    V1Report,
+    V2Leave,
+    V2Query,
+    V2Report,
+    V3Query,
+    V3Report,
+)
 from mdiag.core.linklayer import (
     LINKTYPE_NAMES,
     NOT_IPV4,
@@ -37,7 +45,7 @@ from mdiag.core.linklayer import (
     Segment,
     locate_ipv4,
 )
-from mdiag.core.membership import INCLUDE, MembershipTable
+from mdiag.core.membership import INCLUDE, MembershipTable, prepare
 from mdiag.core.querier import QuerierTracker
 from mdiag.core.timers import Profile, TimerSet
 
@@ -298,18 +306,15 @@ def _igmp(run: _Analysis, number: int, t: float, iface: int, key: tuple[int, ...
     # Hosts repeat byte-identical reports (Linux sends IGMP with IP ID 0), so decoding
     # each distinct packet once is exact: a Decoded is an immutable value.
     cache = run.decoded
-    decoded = cache.get(packet)
-    if decoded is None:
-        try:
-            decoded = decode_ipv4(packet)
-        except MalformedPacket as exc:
-            exc.__traceback__ = None   # cached: must not keep frames alive
-            decoded = exc
-        if len(cache) >= DECODE_CACHE:
+    entry = cache.get(packet)
+    if entry is None:
+        entry = cache[packet] = _plan(packet)
+        if len(cache) > DECODE_CACHE:
             cache.clear()
-        cache[packet] = decoded
-    if type(decoded) is not Decoded:
-        error: Any = decoded    # a cached MalformedPacket
+            cache[packet] = entry
+    decoded, records, src, h, older, findings = entry
+    if src is None:             # only a cached MalformedPacket has no source
+        error: Any = decoded
         run.malformed += 1
         run.findings.add(Finding(
             "igmp-malformed", Severity.ERROR,
@@ -320,11 +325,9 @@ def _igmp(run: _Analysis, number: int, t: float, iface: int, key: tuple[int, ...
     if seg.first is None:
         seg.first = t
     seg.last = t
-    ip: Any = decoded.ip        # decode_ipv4 always fills the IP facts
-    src = ip.src
     msg: Any = decoded.message
-    for f in decoded.findings:
-        fkey = (f.code, seg.name, int(src))
+    for f in findings:
+        fkey = (f.code, seg.name, h)
         if run.findings.bump(fkey):
             continue
         context = dict(f.context)
@@ -332,8 +335,24 @@ def _igmp(run: _Analysis, number: int, t: float, iface: int, key: tuple[int, ...
         context["source"] = str(src)
         run.findings.add(Finding(f.code, f.severity, f"{f.message} (from {src} on {seg.name})", f.rfc,
                                  f.offset, t, number, context), fkey)
-    kind = type(msg)
-    if kind in _QUERIES:
+    if records is not None:
+        # A report or leave (the common case): its records were prepared when the
+        # packet was first decoded (see _plan).
+        if (older and seg.tracker.querier_version == 3
+                and not run.findings.bump(("compat", seg.name, h, int(msg.group)))):
+            group = msg.group
+            run.findings.add(Finding(
+                "compat-older-host", Severity.WARNING,
+                f"{src} sends IGMPv{older} reports for {group} to an IGMPv3 querier "
+                f"({seg.tracker.elected}): the group falls back to v{older} compatibility mode, "
+                "source filtering is lost and leaves are slower (on " + seg.name + ")",
+                "RFC 3376 7.3.2", None, t, number,
+                {"segment": seg.name, "host": str(src), "group": str(group), "version": older}),
+                ("compat", seg.name, h, int(group)))
+        seg.table.report_records(t, number, src, h, records)
+        return
+    ip: Any = decoded.ip
+    if type(msg) in _QUERIES:
         mac = _mac_text(mac_raw)
         tracker = seg.tracker
         before = tracker.elected
@@ -348,20 +367,27 @@ def _igmp(run: _Analysis, number: int, t: float, iface: int, key: tuple[int, ...
                                   f"elected querier: {e.querier} ({e.reason})")
         if not getattr(msg, "is_general", True):
             seg.table.query(t, number, msg)
-    elif kind in _REPORTS:
-        version = msg.version
-        if (version < 3 and kind is not V2Leave and seg.tracker.querier_version == 3
-                and not run.findings.bump(("compat", seg.name, int(src), int(msg.group)))):
-            group = msg.group
-            run.findings.add(Finding(
-                "compat-older-host", Severity.WARNING,
-                f"{src} sends IGMPv{version} reports for {group} to an IGMPv3 querier "
-                f"({seg.tracker.elected}): the group falls back to v{version} compatibility mode, "
-                "source filtering is lost and leaves are slower (on " + seg.name + ")",
-                "RFC 3376 7.3.2", None, t, number,
-                {"segment": seg.name, "host": str(src), "group": str(group), "version": version}),
-                ("compat", seg.name, int(src), int(group)))
-        seg.table.report(t, number, src, msg)
+
+
+def _plan(packet: bytes) -> tuple[Any, Any, Any, int, int, tuple[Finding, ...]]:
+    """Decode one distinct IGMP packet into what :func:`_igmp` needs each time it is
+    heard: (Decoded or MalformedPacket, prepared report records or None for other
+    messages, source address or None when malformed, the source as an int, the
+    version of a v1/v2 report or 0, the decoder's findings). Hosts repeat
+    byte-identical reports (Linux sends IGMP with IP ID 0), so planning each distinct
+    packet once is exact: all of it is immutable."""
+    try:
+        decoded = decode_ipv4(packet)
+    except MalformedPacket as exc:
+        exc.__traceback__ = None   # cached: must not keep frames alive
+        return exc, None, None, 0, 0, ()
+    msg: Any = decoded.message
+    src = decoded.ip.src          # type: ignore[union-attr]  # decode_ipv4 fills the IP facts
+    kind = type(msg)
+    if kind in _REPORTS:
+        older = msg.version if kind is not V2Leave and msg.version < 3 else 0
+        return decoded, prepare(msg), src, int(src), older, decoded.findings
+    return decoded, None, src, int(src), 0, decoded.findings
 
 
 def _build_report(run: _Analysis, capture: Any, options: AnalysisOptions,

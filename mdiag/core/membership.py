@@ -5,6 +5,7 @@ switch) builds from reports, reconstructed from what it heard::
 
     table = MembershipTable(timers_fn=lambda: tracker.timers)   # or a fixed TimerSet
     table.report(time, frame, host, message)     # V1Report, V2Report, V2Leave, V3Report
+    table.report_records(time, frame, host, int(host), prepare(message))  # same, prepared once
     table.query(time, frame, message)            # group(-and-source)-specific queries
     table.finish(end_time)
     table.groups                                 # {int(group): GroupState}
@@ -49,7 +50,7 @@ from mdiag.core.igmp.messages import (
 )
 from mdiag.core.timers import TimerSet
 
-__all__ = ["GroupState", "LeaveRecord", "MembershipTable", "INCLUDE", "EXCLUDE"]
+__all__ = ["EXCLUDE", "INCLUDE", "GroupState", "LeaveRecord", "MembershipTable", "PreparedRecord", "prepare"]
 
 INCLUDE = "include"
 EXCLUDE = "exclude"
@@ -369,58 +370,54 @@ class MembershipTable:
     # -- input --------------------------------------------------------------------------
     def report(self, time: float, frame: int | None, host: IPv4Address, message: object) -> None:
         """Feed a report or leave (V1Report, V2Report, V2Leave, V3Report)."""
-        kind = type(message)
-        msg: Any = message
+        self.report_records(time, frame, host, int(host), prepare(message))
+
+    def report_records(self, time: float, frame: int | None, host: IPv4Address, h: int,
+                       records: tuple[PreparedRecord, ...]) -> None:
+        """Feed the records of one report as :func:`prepare` gives them (``h`` is
+        ``int(host)``). Callers that see the same packet many times (a capture)
+        prepare it once and feed the result each time."""
         timers = self._timers()
         if timers is not self._cached_timers:
             self._cached_timers = timers
             self._gmi = timers.group_membership_interval
             self._ohpi = timers.older_host_present_interval
-        if kind is V3Report:
-            h = int(host)
-            for record in msg.records:
-                rtype = record.record_type
-                if type(rtype) is RecordType:
-                    sources = record.sources
-                    self._record(time, frame, host, h, record.group, rtype,
-                                 frozenset([int(x) for x in sources]) if sources else _EMPTY, 3,
-                                 timers)
-            return
-        if kind is V2Report or kind is V1Report:
-            version = 2 if kind is V2Report else 1
-            self._record(time, frame, host, int(host), msg.group, IS_EX, _EMPTY, version, timers)
-        elif kind is V2Leave:
-            self._record(time, frame, host, int(host), msg.group, TO_IN, _EMPTY, 2, timers, leave=True)
+        groups = self.groups
+        quiet = self.on_event is None
+        for g, group, rtype, sources, version, leave, refresh in records:
+            state = groups.get(g)
+            if (refresh and quiet and state is not None and state.present and state.mode == EXCLUDE
+                    and state.group_timer > time and state.pending is None
+                    and not state.sources and not state.blocked):
+                # Fast path, a special case of _record: the periodic refresh, by far the
+                # most frequent record. EXCLUDE({}, {}) + IS_EX({}) or TO_EX({}) ->
+                # EXCLUDE({}, {}), GT = GMI (RFC 3376 6.4.1/6.4.2), no timer run out, no
+                # leave pending, no event to tell (``refresh`` says: no sources, IS_EX or
+                # TO_EX, not link-local; see prepare()).
+                self.reports += 1
+                state.versions.add(version)
+                if version == 1:
+                    state.v1_host_until = time + self._ohpi
+                elif version == 2:
+                    state.v2_host_until = time + self._ohpi
+                state.reports += 1
+                state.last_report = time
+                state.last_report_frame = frame
+                state.hosts[h] = time
+                state.reporters.add(h)
+                state.group_timer = time + self._gmi
+                continue
+            self._record(time, frame, host, h, g, group, state, rtype, sources, version, leave)
 
-    def _record(self, time: float, frame: int | None, host: IPv4Address, h: int, group: IPv4Address,
-                rtype: RecordType, sources: frozenset[int], version: int, timers: TimerSet,
-                leave: bool = False) -> None:
-        g = int(group)
-        if g >> 28 != 0xE:
-            return  # the decoder already reports group-not-multicast
+    def _record(self, time: float, frame: int | None, host: IPv4Address, h: int, g: int,
+                group: IPv4Address, state: GroupState | None, rtype: RecordType,
+                sources: frozenset[int], version: int, leave: bool) -> None:
+        """The general path: one group record (RFC 3376 6.4), ``state`` being the
+        group's state if it has one."""
         self.reports += 1
         gmi = self._gmi
-        state = self.groups.get(g)
         if state is None:
             state = self.groups[g] = GroupState(group)
-        elif (not sources and (rtype is IS_EX or rtype is TO_EX) and state.present
-              and state.mode == EXCLUDE and state.group_timer > time and state.pending is None
-              and not state.sources and not state.blocked and self.on_event is None
-              and g > _LINK_LOCAL_LAST):
-            # The periodic refresh, by far the most frequent record: EXCLUDE({}, {}) +
-            # IS_EX({}) or TO_EX({}) -> EXCLUDE({}, {}), GT = GMI (RFC 3376 6.4.1/6.4.2).
-            state.versions.add(version)
-            if version == 1:
-                state.v1_host_until = time + self._ohpi
-            elif version == 2:
-                state.v2_host_until = time + self._ohpi
-            state.reports += 1
-            state.last_report = time
-            state.last_report_frame = frame
-            state.hosts[h] = time
-            state.reporters.add(h)
-            state.group_timer = time + gmi
-            return
         elif (sources and (rtype is ALLOW or rtype is IS_IN) and state.present and state.mode == INCLUDE
               and state.pending is None and self.on_event is None and g > _LINK_LOCAL_LAST
               and version == 3 and time >= state.v2_host_until and time >= state.v1_host_until
@@ -626,6 +623,37 @@ _NAMES = {IS_IN: "IS_IN", IS_EX: "IS_EX", TO_IN: "TO_IN", TO_EX: "TO_EX", ALLOW:
 
 
 _EMPTY: frozenset[int] = frozenset()
+
+#: One group record ready for :meth:`MembershipTable.report_records`: (int group,
+#: group, record type, int sources, version, is a v2 leave, is a refresh candidate).
+PreparedRecord = tuple[int, IPv4Address, RecordType, frozenset[int], int, bool, bool]
+
+
+def prepare(message: object) -> tuple[PreparedRecord, ...]:
+    """The group records of a report or leave as the table applies them: v1/v2
+    reports are IS_EX({}), a v2 leave is TO_IN({}) (RFC 3376 7.3.2); records of an
+    unknown type and groups outside 224.0.0.0/4 are dropped (the decoder reports
+    them). Pure and immutable, so one packet heard many times is prepared once."""
+    kind = type(message)
+    msg: Any = message
+    if kind is V3Report:
+        items = [(record.group, record.record_type,
+                  frozenset([int(x) for x in record.sources]) if record.sources else _EMPTY, 3, False)
+                 for record in msg.records if type(record.record_type) is RecordType]
+    elif kind is V2Report or kind is V1Report:
+        items = [(msg.group, IS_EX, _EMPTY, 2 if kind is V2Report else 1, False)]
+    elif kind is V2Leave:
+        items = [(msg.group, TO_IN, _EMPTY, 2, True)]
+    else:
+        return ()
+    out = []
+    for group, rtype, sources, version, leave in items:
+        g = int(group)
+        if g >> 28 != 0xE:
+            continue
+        refresh = not sources and (rtype is IS_EX or rtype is TO_EX) and g > _LINK_LOCAL_LAST
+        out.append((g, group, rtype, sources, version, leave, refresh))
+    return tuple(out)
 
 
 def _mac_key(group: int) -> int:
