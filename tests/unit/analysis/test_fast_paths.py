@@ -9,8 +9,11 @@ in exactly the same state with the same findings.
 
 from __future__ import annotations
 
+import contextlib
+import io
 from dataclasses import fields
 from ipaddress import IPv4Address as A
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -27,6 +30,8 @@ from mdiag.core.igmp import (
 )
 from mdiag.core.igmp.messages import RecordType
 from mdiag.core.membership import GroupState, MembershipTable, prepare
+
+from .builders import igmp, pcap_bytes
 
 GROUPS = [A("239.1.1.1"), A("239.129.1.1"), A("232.1.1.1"), A("224.0.0.251")]
 SOURCES = [A("198.18.1.1"), A("198.18.1.2"), A("198.18.1.3")]
@@ -128,3 +133,64 @@ EMPTY: frozenset[int] = frozenset()
 ])
 def test_prepare(message, expected):
     assert list(prepare(message)) == expected
+
+
+# -- the capture pipeline: a cached plan takes a shortcut past _igmp ---------------------
+
+class _Forgetful(dict):
+    """A decode cache that never hits: every packet goes through _igmp, planned anew."""
+
+    def get(self, key, default=None):
+        return default
+
+
+def _analyze(data: bytes, *, forgetful: bool):
+    from mdiag.adapters.capture import open_stream
+    from mdiag.analysis import pipeline
+
+    init = pipeline._Analysis.__init__
+
+    def forgetful_init(self, options):
+        init(self, options)
+        self.decoded = _Forgetful()
+
+    with mock.patch.object(pipeline._Analysis, "__init__", forgetful_init) if forgetful \
+            else contextlib.nullcontext(), open_stream(io.BytesIO(data)) as capture:
+        return pipeline.analyze(capture).to_json()
+
+
+ROUTER = A("198.18.0.1")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.001, 0.5, 3.0, 125.0]), st.sampled_from(HOSTS + [ROUTER]),
+                          st.one_of(message, st.builds(lambda: V3Query.build()),
+                                    st.builds(lambda: V2Query(10))),
+                          st.sampled_from([1, 1, 1, 64]), st.booleans()), max_size=40))
+def test_pipeline_shortcut_agrees_with_decoding_every_packet(events):
+    """Repeats of one packet (the shortcut) give the report decoding each afresh gives,
+    with decoder findings (TTL 64), damaged packets and v2 hosts under a v3 querier."""
+    frames = []
+    now = 0.0
+    for gap, host, msg, ttl, damage in events:
+        now += gap
+        frame = bytearray(igmp(msg, str(host), ttl=ttl))
+        if damage:
+            frame[-1] ^= 0xFF        # breaks the IGMP checksum or a record
+        for repeat in range(3):      # hosts repeat byte-identical reports
+            frames.append((now + repeat * 0.001, bytes(frame)))
+    data = pcap_bytes(frames)
+    assert _analyze(data, forgetful=False) == _analyze(data, forgetful=True)
+
+
+def test_pipeline_shortcut_counts_older_hosts_under_a_v3_querier():
+    """A repeated v2 report to an IGMPv3 querier leaves the shortcut: each repeat is
+    counted in compat-older-host."""
+    frames = [(0.0, igmp(V3Query.build(), str(ROUTER)))]
+    frames += [(1.0 + i, igmp(V2Report(G), str(HOSTS[0]))) for i in range(4)]
+    frames += [(6.0 + i, igmp(V3Report((GroupRecord(2, G),)), str(HOSTS[1]))) for i in range(4)]
+    data = pcap_bytes(frames)
+    report = _analyze(data, forgetful=False)
+    assert report == _analyze(data, forgetful=True)
+    compat = [f for f in report["findings"] if f["code"] == "compat-older-host"]
+    assert len(compat) == 1 and compat[0]["context"]["count"] == 4
