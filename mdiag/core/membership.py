@@ -386,27 +386,46 @@ class MembershipTable:
         quiet = self.on_event is None
         for g, group, rtype, sources, version, leave, refresh in records:
             state = groups.get(g)
-            if (refresh and quiet and state is not None and state.present and state.mode == EXCLUDE
-                    and state.group_timer > time and state.pending is None
-                    and not state.sources and not state.blocked):
-                # Fast path, a special case of _record: the periodic refresh, by far the
-                # most frequent record. EXCLUDE({}, {}) + IS_EX({}) or TO_EX({}) ->
-                # EXCLUDE({}, {}), GT = GMI (RFC 3376 6.4.1/6.4.2), no timer run out, no
-                # leave pending, no event to tell (``refresh`` says: no sources, IS_EX or
-                # TO_EX, not link-local; see prepare()).
-                self.reports += 1
-                state.versions.add(version)
-                if version == 1:
-                    state.v1_host_until = time + self._ohpi
-                elif version == 2:
-                    state.v2_host_until = time + self._ohpi
-                state.reports += 1
-                state.last_report = time
-                state.last_report_frame = frame
-                state.hosts[h] = time
-                state.reporters.add(h)
-                state.group_timer = time + self._gmi
-                continue
+            # Fast paths, special cases of _record for the two most frequent records when
+            # no timeline is told, no leave is pending and nothing has run out yet.
+            if state is not None and quiet and state.present and state.pending is None:
+                if refresh:
+                    # The periodic refresh: EXCLUDE({}, {}) + IS_EX({}) or TO_EX({}) ->
+                    # EXCLUDE({}, {}), GT = GMI (RFC 3376 6.4.1/6.4.2). ``refresh`` says: no
+                    # sources, IS_EX or TO_EX, not link-local (see prepare()).
+                    if (state.mode == EXCLUDE and state.group_timer > time
+                            and not state.sources and not state.blocked):
+                        self.reports += 1
+                        state.versions.add(version)
+                        if version == 1:
+                            state.v1_host_until = time + self._ohpi
+                        elif version == 2:
+                            state.v2_host_until = time + self._ohpi
+                        state.reports += 1
+                        state.last_report = time
+                        state.last_report_frame = frame
+                        state.hosts[h] = time
+                        state.reporters.add(h)
+                        state.group_timer = time + self._gmi
+                        continue
+                elif (sources and version == 3 and (rtype is ALLOW or rtype is IS_IN)
+                      and state.mode == INCLUDE and g > _LINK_LOCAL_LAST
+                      and time >= state.v2_host_until and time >= state.v1_host_until
+                      and min(state.sources.values()) > time):
+                    # Source refresh in INCLUDE(A): IS_IN(B) / ALLOW(B) -> INCLUDE(A+B),
+                    # (B) = GMI (RFC 3376 6.4.1/6.4.2), no v1/v2 host present.
+                    self.reports += 1
+                    state.versions.add(3)
+                    state.reports += 1
+                    state.last_report = time
+                    state.last_report_frame = frame
+                    state.hosts[h] = time
+                    state.reporters.add(h)
+                    expiry = time + self._gmi
+                    known = state.sources
+                    for src in sources:
+                        known[src] = expiry
+                    continue
             self._record(time, frame, host, h, g, group, state, rtype, sources, version, leave)
 
     def _record(self, time: float, frame: int | None, host: IPv4Address, h: int, g: int,
@@ -418,23 +437,6 @@ class MembershipTable:
         gmi = self._gmi
         if state is None:
             state = self.groups[g] = GroupState(group)
-        elif (sources and (rtype is ALLOW or rtype is IS_IN) and state.present and state.mode == INCLUDE
-              and state.pending is None and self.on_event is None and g > _LINK_LOCAL_LAST
-              and version == 3 and time >= state.v2_host_until and time >= state.v1_host_until
-              and min(state.sources.values()) > time):
-            # Source refresh in INCLUDE(A): IS_IN(B) / ALLOW(B) -> INCLUDE(A+B), (B) = GMI
-            # (RFC 3376 6.4.1/6.4.2), with no source timer run out yet.
-            state.versions.add(3)
-            state.reports += 1
-            state.last_report = time
-            state.last_report_frame = frame
-            state.hosts[h] = time
-            state.reporters.add(h)
-            expiry = time + gmi
-            known = state.sources
-            for src in sources:
-                known[src] = expiry
-            return
         if state.pending is not None or state.sources or (state.present and state.group_timer <= time):
             self.advance(state, time)   # something may have expired (the common refresh skips this)
         state.versions.add(version)
