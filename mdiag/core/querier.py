@@ -356,7 +356,10 @@ class QuerierTracker:
         info.interval_max = interval if info.interval_max is None else max(info.interval_max, interval)
         if info.interval_count >= 2:
             mean = info.interval_sum / info.interval_count
-            if abs(mean - expected) > max(DRIFT_TOLERANCE * expected, DRIFT_MIN_SECONDS):
+            if (abs(mean - expected) > max(DRIFT_TOLERANCE * expected, DRIFT_MIN_SECONDS)
+                    and not self.findings.bump(("querier-interval-drift", self.segment,
+                                                ("drift", info.address)))):
+                # (a repeat is only counted: no message is built for each query)
                 source = f"its QQIC ({int(expected)} s)" if info.qqi else "the default 125 s (IGMPv1/v2 carry no QQIC)"
                 self._finding(
                     "querier-interval-drift", Severity.WARNING,
