@@ -82,9 +82,9 @@ def _snapshot(state: GroupState) -> dict[str, object]:
 @settings(max_examples=200, deadline=None)
 @given(steps)
 def test_fast_paths_agree_with_general_path(events):
-    fast = MembershipTable(segment="eth0")
+    fast = MembershipTable(segment="if0")
     told: list[object] = []
-    general = MembershipTable(segment="eth0", on_event=lambda *event: told.append(event))
+    general = MembershipTable(segment="if0", on_event=lambda *event: told.append(event))
     end = _feed(fast, events)
     _feed(general, events)
     assert fast.reports == general.reports
