@@ -332,59 +332,52 @@ class Receiver:
 
     def join(self) -> None:
         """Join every planned membership; the join time (wall clock ns) is kept per socket."""
-        address = self.address
         for m in self.members:
             if m.joined:
                 continue
             m.join_ns = time.time_ns()
-            if m.bind_only:
-                m.joined = True
-                continue
-            if not m.sources:
-                try:
-                    m.sock.setsockopt(socket.IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn(m.group, self.ifindex))
-                except OSError as exc:
-                    raise explain(exc, action="joining", group=m.group, iface=self.iface) from None
-            else:
-                for source in m.sources:
-                    try:
-                        if address:
-                            m.sock.setsockopt(socket.IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP,
-                                              mreq_source(m.group, address, source))
-                        else:
-                            m.sock.setsockopt(socket.IPPROTO_IP, MCAST_JOIN_SOURCE_GROUP,
-                                              group_source_req(self.ifindex, m.group, source))
-                    except OSError as exc:
-                        raise explain(exc, action="joining", group=m.group, iface=self.iface,
-                                      source=source) from None
+            if not m.bind_only:
+                self._membership(m, joining=True)
             m.joined = True
 
     def leave(self) -> int:
         """Drop every membership (sockets stay open). Returns the leave time (wall clock ns)."""
-        address = self.address
         now = time.time_ns()
         for m in self.members:
             if not m.joined:
                 continue
             m.leave_ns = time.time_ns()
-            if m.bind_only:
-                m.joined = False
-                continue
-            try:
-                if not m.sources:
-                    m.sock.setsockopt(socket.IPPROTO_IP, IP_DROP_MEMBERSHIP, mreqn(m.group, self.ifindex))
-                else:
-                    for source in m.sources:
-                        if address:
-                            m.sock.setsockopt(socket.IPPROTO_IP, IP_DROP_SOURCE_MEMBERSHIP,
-                                              mreq_source(m.group, address, source))
-                        else:
-                            m.sock.setsockopt(socket.IPPROTO_IP, MCAST_LEAVE_SOURCE_GROUP,
-                                              group_source_req(self.ifindex, m.group, source))
-            except OSError as exc:
-                raise explain(exc, action="leaving", group=m.group, iface=self.iface) from None
+            if not m.bind_only:
+                self._membership(m, joining=False)
             m.joined = False
         return now
+
+    def _membership(self, m: Member, *, joining: bool) -> None:
+        """Add or drop one socket's membership: ip_mreqn with the interface index for any-source,
+        per source IP_ADD/DROP_SOURCE_MEMBERSHIP (ip_mreq_source, Linux order) when the interface
+        has an address, else MCAST_JOIN/LEAVE_SOURCE_GROUP by index."""
+        action = "joining" if joining else "leaving"
+        address = self.address
+        if not m.sources:
+            try:
+                m.sock.setsockopt(socket.IPPROTO_IP, IP_ADD_MEMBERSHIP if joining else IP_DROP_MEMBERSHIP,
+                                  mreqn(m.group, self.ifindex))
+            except OSError as exc:
+                raise explain(exc, action=action, group=m.group, iface=self.iface) from None
+            return
+        for source in m.sources:
+            try:
+                if address:
+                    m.sock.setsockopt(socket.IPPROTO_IP,
+                                      IP_ADD_SOURCE_MEMBERSHIP if joining else IP_DROP_SOURCE_MEMBERSHIP,
+                                      mreq_source(m.group, address, source))
+                else:
+                    m.sock.setsockopt(socket.IPPROTO_IP,
+                                      MCAST_JOIN_SOURCE_GROUP if joining else MCAST_LEAVE_SOURCE_GROUP,
+                                      group_source_req(self.ifindex, m.group, source))
+            except OSError as exc:
+                raise explain(exc, action=action, group=m.group, iface=self.iface,
+                              source=source if joining else None) from None
 
     def close(self) -> None:
         for m in self.members:
