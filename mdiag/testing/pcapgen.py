@@ -97,6 +97,10 @@ class Capture:
         self.frames.append((BASE_NS + time_ns, frame))
         self.ifaces.append(iface)
 
+    def put_igmp(self, t: float, message: IgmpMessage, src: str) -> None:
+        """An IGMP message from ``src`` as hosts and routers send it, ``t`` seconds in, on Ethernet."""
+        self.put(_ns(t), ethernet(igmp_packet(message, src)))
+
     def sort(self) -> None:
         """Time order (stable: frames at the same instant keep the order they were added)."""
         order = sorted(range(len(self.frames)), key=lambda i: self.frames[i][0])
@@ -369,8 +373,7 @@ def iptv_no_querier() -> Capture:
                                    "queries; 239.1.1.3, joined by nobody, is flooded throughout",
                 directory=SCENARIOS)
 
-    def igmp(t: float, message: IgmpMessage, src: str) -> None:
-        c.put(_ns(t), ethernet(igmp_packet(message, src)))
+    igmp = c.put_igmp
 
     igmp(3.0, V2Report(ASM_GROUP), HOST1)
     igmp(13.0, V2Report(ASM_GROUP), HOST1)  # Linux: igmp_qrv unsolicited reports, 10 s apart (v2)
@@ -389,8 +392,7 @@ def iptv_freeze() -> Capture:
                                "389.7 s (+ GMI 260 s); a viewer who tuned 239.1.1.2 at 200 s still plays at the end",
                 directory=SCENARIOS)
 
-    def igmp(t: float, message: IgmpMessage, src: str) -> None:
-        c.put(_ns(t), ethernet(igmp_packet(message, src)))
+    igmp = c.put_igmp
 
     igmp(0.0, _general_v3(), QUERIER)
     igmp(4.0, _to_ex(ASM_GROUP), HOST1)
@@ -412,8 +414,7 @@ def iptv_reports_stop() -> Capture:
                                      "there; no leave, no querier problem",
                 directory=SCENARIOS)
 
-    def igmp(t: float, message: IgmpMessage, src: str) -> None:
-        c.put(_ns(t), ethernet(igmp_packet(message, src)))
+    igmp = c.put_igmp
 
     for k in range(6):
         igmp(k * QI, _general_v2(), QUERIER)
@@ -433,8 +434,7 @@ def ssm_unrequested_source() -> Capture:
                                           "source lists): data from a source nobody asked for",
                 directory=SCENARIOS)
 
-    def igmp(t: float, message: IgmpMessage, src: str) -> None:
-        c.put(_ns(t), ethernet(igmp_packet(message, src)))
+    igmp = c.put_igmp
 
     igmp(0.0, _general_v3(), QUERIER)
     igmp(3.0, _record(RecordType.ALLOW_NEW_SOURCES, SSM_GROUP, SOURCE1), HOST1)
@@ -454,8 +454,7 @@ def querier_stubborn() -> Capture:
                 directory=SCENARIOS)
     rng = random.Random("querier-stubborn")
 
-    def igmp(t: float, message: IgmpMessage, src: str) -> None:
-        c.put(_ns(t), ethernet(igmp_packet(message, src)))
+    igmp = c.put_igmp
 
     igmp(1.5, V2Report(ASM_GROUP), HOST1)
     igmp(2.3, V2Report(ASM_GROUP2), HOST2)
@@ -475,8 +474,7 @@ def leave_no_group_query() -> Capture:
                                         "times out at 275 s (last report 15 s + GMI), a 215 s leave latency",
                 directory=SCENARIOS)
 
-    def igmp(t: float, message: IgmpMessage, src: str) -> None:
-        c.put(_ns(t), ethernet(igmp_packet(message, src)))
+    igmp = c.put_igmp
 
     for k in range(4):
         igmp(k * QI, _general_v2(), QUERIER)
