@@ -12,6 +12,10 @@ declare -A NEED=(
   [ip]=iproute2
   [bridge]=iproute2
   [iperf]=iperf
+  [prometheus]=prometheus
+  [promtool]=prometheus
+  [chromium]=chromium
+  [tc]=iproute2
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

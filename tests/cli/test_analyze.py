@@ -14,11 +14,10 @@ import pytest
 
 from mdiag.core.igmp import GroupRecord, V2Leave, V2Query, V2Report, V3Query, V3Report
 from mdiag.errors import ExitStatus
+from tests.analysis.builders import igmp, udp, write_pcap
 
 ROOT = Path(__file__).resolve().parents[2]
 PCAPS = ROOT / "pcaps"
-sys.path.insert(0, str(ROOT / "tests" / "unit"))
-from analysis.builders import igmp, udp, write_pcap  # noqa: E402
 
 LEAVE = str(PCAPS / "v2-leave-lmq.pcap")
 BAD = str(PCAPS / "malformed.pcap")
@@ -344,7 +343,7 @@ def test_join_latency_and_data_in_the_timeline(cli, tmp_path):
 @pytest.mark.parametrize("linktype,segment", [(1, "if0"), (113, "if0"), (276, "if0 ifindex 3"), (101, "if0")])
 def test_data_counted_alike_in_every_link_type(cli, tmp_path, linktype, segment):
     """Over a megabyte of data, so the reader's counting path is used after the first block."""
-    from analysis.builders import to_cooked
+    from tests.analysis.builders import to_cooked
 
     frames = [(0.0, igmp(V2Query(100), "198.18.0.1")), (0.5, igmp(V2Report("239.1.1.1"), "198.18.0.10"))]
     frames += [(1.0 + i * 0.001, udp(f"198.18.1.{100 + i % 3}", "239.1.1.1")) for i in range(2500)]
@@ -368,7 +367,7 @@ def test_data_counted_alike_in_every_link_type(cli, tmp_path, linktype, segment)
 def test_data_counted_alike_in_pcapng(cli, tmp_path, linktype):
     import shutil
 
-    from analysis.builders import to_cooked
+    from tests.analysis.builders import to_cooked
 
     editcap = shutil.which("editcap")
     if editcap is None:

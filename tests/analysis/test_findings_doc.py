@@ -8,8 +8,8 @@ from pathlib import Path
 from mdiag.analysis.codes import CODES
 from mdiag.core.igmp import FINDING_CODES
 
-DOC = (Path(__file__).resolve().parents[3] / "docs" / "findings.md").read_text()
-MDIAG = Path(__file__).resolve().parents[3] / "mdiag"
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "findings.md").read_text()
+MDIAG = Path(__file__).resolve().parents[2] / "mdiag"
 
 
 def test_every_code_is_documented():

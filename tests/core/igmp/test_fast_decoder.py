@@ -32,7 +32,7 @@ from mdiag.core.igmp import (
     wire,
 )
 
-from .strategies import headers, messages
+from tests.core.igmp.strategies import headers, messages
 
 FAST = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -22,7 +22,7 @@ from mdiag.core.igmp import MalformedPacket, V2Query, V3Query, V3Report, decode_
 from mdiag.testing import pcapgen
 from mdiag.testing.requirements import need_tool
 
-PCAPS = Path(__file__).resolve().parent.parent / "pcaps"
+PCAPS = Path(__file__).resolve().parents[2] / "pcaps"
 CAPTURES = sorted(p.name for p in PCAPS.glob("*.pcap"))
 SCENARIOS = sorted(str(p.relative_to(PCAPS)) for p in PCAPS.glob("scenarios/*.pcap*")
                    if not p.name.endswith(".json"))

@@ -26,7 +26,7 @@ from mdiag.core.igmp import (
     decode_ipv4,
 )
 
-from .strategies import headers, messages
+from tests.core.igmp.strategies import headers, messages
 
 SLOW = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-PCAPS = Path(__file__).resolve().parent.parent / "pcaps"
+PCAPS = Path(__file__).resolve().parents[2] / "pcaps"
 CAPTURES = sorted(p for pattern in ("*.pcap*", "scenarios/*.pcap*") for p in PCAPS.glob(pattern)
                   if not p.name.endswith(".json"))
 UPDATE = os.environ.get("MDIAG_UPDATE_EXPECTED") == "1"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import struct
 
-from analysis.builders import pcap_bytes  # tests/unit is on sys.path
+from tests.analysis.builders import pcap_bytes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,7 +91,7 @@ def test_counted_and_yielded_frames_follow_the_rule(frame_list, block, big_endia
 def test_short_last_frame_that_looks_like_ipv4_is_yielded_not_indexed_past_its_end():
     """A 15-byte last record starting like Ethernet + IPv4 (it used to raise IndexError
     in the record-by-record path at the end of a pcap or pcapng stream)."""
-    from test_capture_reader import _epb, _idb, _shb
+    from tests.adapters.test_capture_reader import _epb, _idb, _shb
 
     data_frame = _udp(0xC6120001, 0xEF010101)
     short = data_frame[:15]
@@ -112,7 +112,7 @@ def test_short_last_frame_that_looks_like_ipv4_is_yielded_not_indexed_past_its_e
 @settings(max_examples=80, deadline=None)
 @given(st.lists(frames, max_size=30), st.integers(40, 400), st.booleans())
 def test_pcapng_counted_and_yielded_frames_follow_the_rule(frame_list, block, no_readinto):
-    from test_capture_reader import _epb, _idb, _shb
+    from tests.adapters.test_capture_reader import _epb, _idb, _shb
 
     data = _shb() + _idb(1) + b"".join(_epb(0, 1000 * i, f) for i, f in enumerate(frame_list))
     original = cap.BLOCK_SIZE

@@ -23,7 +23,7 @@ from mdiag.core.igmp import (
     encode_ipv4,
 )
 
-from .strategies import headers, messages
+from tests.core.igmp.strategies import headers, messages
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

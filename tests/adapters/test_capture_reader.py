@@ -19,7 +19,7 @@ from mdiag.adapters.capture import open_capture, open_stream
 from mdiag.errors import InputError
 from mdiag.testing.requirements import need_tool
 
-from analysis.builders import pcap_bytes  # tests/unit is on sys.path (rootdir-relative import)
+from tests.analysis.builders import pcap_bytes
 
 FRAMES = [(0.0, b"\x01" * 60), (0.5, b"\x02" * 61), (1.25, b"\x03" * 1514), (2.000001, b"\x04" * 64)]
 

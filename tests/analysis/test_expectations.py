@@ -11,7 +11,7 @@ from mdiag.adapters.capture import open_capture
 from mdiag.analysis import expectations as ex
 from mdiag.analysis.pipeline import analyze
 
-PCAPS = Path(__file__).resolve().parents[3] / "pcaps"
+PCAPS = Path(__file__).resolve().parents[2] / "pcaps"
 
 
 def report(name):
