@@ -33,7 +33,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise InputError(f"--port {args.port} is out of range 1..65535")
     group = None
     if args.group:
-        groups, errors = parse_group_list([args.group], hint="")
+        groups, errors = parse_group_list([args.group], hint="", iface=args.iface)
         if errors or len(groups) != 1:
             raise InputError(errors[0] if errors else f"--group takes one group, not {args.group!r}")
         group = groups[0]

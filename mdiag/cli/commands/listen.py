@@ -12,83 +12,26 @@ from mdiag.errors import ExitStatus, InputError
 
 HELP = "join groups on an interface and measure test streams (loss, jitter, join time) or print datagrams"
 
-#: Largest range one GROUP argument may expand to.
-MAX_RANGE = 65536
-
-
 LISTEN_HINT = "; --unicast or --broadcast listen on other addresses"
 
 
-def parse_group_list(texts: list[str], *, allow_unicast: bool = False,
-                     hint: str = LISTEN_HINT) -> tuple[list[str], list[str]]:
-    """Expand ``G``, ``G1,G2`` and ``FIRST-LAST`` ranges; returns (groups, error lines).
+def parse_group_list(texts: list[str], *, allow_unicast: bool = False, hint: str = LISTEN_HINT,
+                     iface: str | None = None) -> tuple[list[str], list[str]]:
+    """The core group-list parser (:func:`mdiag.core.addresses.lists.parse_group_list`), IPv4
+    and IPv6, with listen's hint for a unicast address."""
+    from mdiag.core.addresses.lists import parse_group_list as parse
 
-    Each bad item gets its own error line; good ones are kept in order, without duplicates.
-    ``allow_unicast`` also accepts single non-multicast addresses (baselines); ``hint`` ends
-    the line for a unicast address (what the calling command offers instead).
-    """
-    from mdiag.core.addresses import AddressError, format_ipv4, is_ipv4_multicast, parse_ipv4
-
-    groups: list[str] = []
-    seen: set[str] = set()
-    errors: list[str] = []
-
-    def add(value: int) -> None:
-        text = format_ipv4(value)
-        if text not in seen:
-            seen.add(text)
-            groups.append(text)
-
-    for text in texts:
-        for item in (p.strip() for p in text.split(",")):
-            if not item:
-                continue
-            try:
-                if "-" in item:
-                    first_text, last_text = item.split("-", 1)
-                    first, last = parse_ipv4(first_text), parse_ipv4(last_text)
-                    if last < first:
-                        raise InputError(f"range {item}: the last address is below the first")
-                    if last - first + 1 > MAX_RANGE:
-                        raise InputError(f"range {item} has {last - first + 1} groups, more than {MAX_RANGE}")
-                    for value in (first, last):
-                        if not is_ipv4_multicast(value):
-                            raise InputError(f"range {item}: {format_ipv4(value)} is not multicast "
-                                             "(IPv4 multicast is 224.0.0.0/4)")
-                    for value in range(first, last + 1):
-                        add(value)
-                else:
-                    value = parse_ipv4(item)
-                    if not is_ipv4_multicast(value) and not allow_unicast:
-                        raise InputError(f"{item} is not a multicast group (IPv4 multicast is 224.0.0.0/4{hint})")
-                    add(value)
-            except (AddressError, InputError) as exc:
-                errors.append(exc.message if item in exc.message else f"{item}: {exc.message}")
-    return groups, errors
+    return parse(texts, allow_unicast=allow_unicast, hint=hint, iface=iface)
 
 
 def parse_sources(texts: list[str], env: Environment | None = None) -> list[str]:
-    """Unicast SSM sources from ``--source`` values (repeatable, comma-separated), deduplicated.
+    """Unicast SSM sources (IPv4 or IPv6) from ``--source`` values, deduplicated.
 
     A bad one raises InputError; with ``env`` every bad one first gets its own error line.
     """
-    from mdiag.core.addresses import format_ipv4, parse_ipv4
+    from mdiag.core.addresses.lists import parse_source_list
 
-    sources: list[str] = []
-    errors: list[str] = []
-    for text in texts:
-        for item in (p.strip() for p in text.split(",")):
-            if not item:
-                continue
-            try:
-                value = parse_ipv4(item)
-            except InputError as exc:
-                errors.append(f"--source {item}: {exc.message}")
-                continue
-            if 224 <= value >> 24 <= 239 or value >> 24 == 0 or value == 0xFFFFFFFF:
-                errors.append(f"--source {item} is not a unicast sender address")
-            elif format_ipv4(value) not in sources:
-                sources.append(format_ipv4(value))
+    sources, errors = parse_source_list(texts)
     if errors:
         if env is None or len(errors) == 1:
             raise InputError(errors[0])
@@ -130,7 +73,8 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.adapters import interfaces, sockets
     from mdiag.core.rate import parse_duration
 
-    groups, errors = parse_group_list(args.groups, allow_unicast=args.unicast or args.broadcast)
+    groups, errors = parse_group_list(args.groups, allow_unicast=args.unicast or args.broadcast,
+                                     iface=args.iface)
     for line in errors:
         env.error(line)
     if not groups:

@@ -3,6 +3,9 @@
 Pure (no I/O). The public API other modules rely on::
 
     parse_group("239.1.2.3")            -> IPv4Group / IPv6Group (AddressError: one clear line)
+    parse_group_list(["ff3e::1-ff3e::9"], iface="lab0") -> (groups, error lines); IPv4 or IPv6,
+                                           link-local IPv6 groups need the interface (RFC 4007)
+    parse_source_list(["fd00::1"])      -> (unicast sources, error lines)
     multicast_mac(addr)                 -> Mac           (01:00:5e + low 23 bits; 33:33 + low 32)
     aliases(addr)                       -> 32 IPv4Groups sharing the MAC (itself included)
     groups_for_mac("01:00:5e:00:40:20") -> the 32 IPv4Groups behind a MAC
@@ -25,7 +28,7 @@ _EXPORTS: dict[str, str] = {
     "is_link_local": "classification", "is_ssm": "classification",
     "AddressError": "group", "Group": "group", "IPv4Group": "group", "IPv6Group": "group",
     "as_group": "group", "format_ipv4": "group", "is_ipv4_multicast": "group", "parse_group": "group",
-    "parse_ipv4": "group",
+    "parse_ipv4": "group", "parse_group_list": "lists", "parse_source_list": "lists",
     "Mac": "mac", "MacError": "mac", "aliases": "mac", "groups_for_mac": "mac", "is_flooded_alias": "mac",
     "multicast_mac": "mac", "shared_macs": "mac",
 }
@@ -50,7 +53,9 @@ __all__ = [
     "is_ssm",
     "multicast_mac",
     "parse_group",
+    "parse_group_list",
     "parse_ipv4",
+    "parse_source_list",
     "shared_macs",
 ]
 
@@ -69,6 +74,8 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time names lo
     from mdiag.core.addresses.group import is_ipv4_multicast as is_ipv4_multicast
     from mdiag.core.addresses.group import parse_group as parse_group
     from mdiag.core.addresses.group import parse_ipv4 as parse_ipv4
+    from mdiag.core.addresses.lists import parse_group_list as parse_group_list
+    from mdiag.core.addresses.lists import parse_source_list as parse_source_list
     from mdiag.core.addresses.mac import Mac as Mac
     from mdiag.core.addresses.mac import MacError as MacError
     from mdiag.core.addresses.mac import aliases as aliases
