@@ -49,7 +49,7 @@ from mdiag.core.membership import INCLUDE, MembershipTable, prepare
 from mdiag.core.querier import QuerierTracker
 from mdiag.core.timers import Profile, TimerSet
 
-__all__ = ["AnalysisOptions", "analyze"]
+__all__ = ["AnalysisOptions", "Analyzer", "analyze"]
 
 _QUERIES = frozenset((V1Query, V2Query, V3Query))
 _REPORTS = frozenset((V1Report, V2Report, V2Leave, V3Report))
@@ -93,61 +93,11 @@ class _SegmentState:
     name: str
     tracker: QuerierTracker
     table: MembershipTable
+    family: int = 4
     igmp: int = 0
     first: float | None = None
     last: float | None = None
     end: float = 0.0
-
-
-class _Analysis:
-    def __init__(self, options: AnalysisOptions) -> None:
-        self.options = options
-        self.findings = FindingLog()
-        self.segments: dict[tuple[int, tuple[int, ...]], _SegmentState] = {}
-        self.events: list[Event] = []
-        self.events_dropped = 0
-        self.malformed = 0
-        self.decoded: dict[bytes, Any] = {}
-        self.timers = TimerSet(profile=options.profile)
-
-    def segment(self, iface: int, key: tuple[int, ...]) -> _SegmentState:
-        state = self.segments.get((iface, key))
-        if state is None:
-            seg = Segment.from_key(iface, key)
-            name = str(seg)
-            tracker = QuerierTracker(self.timers, findings=self.findings, segment=name)
-            sink = self._sink(name) if self.options.timeline else None
-            table = MembershipTable(lambda: tracker.timers, findings=self.findings, segment=name,
-                                    on_event=sink)
-            state = self.segments[(iface, key)] = _SegmentState(seg, name, tracker, table)
-        return state
-
-    def _sink(self, name: str) -> Callable[[float, int | None, IPv4Address, str], None]:
-        groups = self.options.groups
-        events = self.events
-
-        def sink(time: float, frame: int | None, group: IPv4Address, text: str) -> None:
-            if groups and group not in groups:
-                return
-            if self.options.querier is not None and not groups:
-                return
-            if len(events) < TIMELINE_LIMIT:
-                events.append(Event(time, frame, name, str(group), text))
-            else:
-                self.events_dropped += 1
-        return sink
-
-    def querier_event(self, seg: _SegmentState, time: float, frame: int | None, src: IPv4Address,
-                      text: str) -> None:
-        opts = self.options
-        if opts.groups and opts.querier is None:
-            return
-        if opts.querier is not None and src != opts.querier:
-            return
-        if len(self.events) < TIMELINE_LIMIT:
-            self.events.append(Event(time, frame, seg.name, None, text))
-        else:
-            self.events_dropped += 1
 
 
 def _mac_text(raw: bytes | None) -> str | None:
@@ -169,159 +119,347 @@ def _query_text(src: IPv4Address, msg: Any) -> str:
     return f"{src}: IGMPv1 query"
 
 
-def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
-    """Analyse an open :class:`mdiag.adapters.capture.Capture` (or anything with the
-    same ``records()``, ``problems``, ``name``, ``format`` attributes)."""
-    options = options or AnalysisOptions()
-    run = _Analysis(options)
-    # Multicast UDP data: (src + dst IPv4 bytes) -> [packets, wire bytes, first ns, last ns].
-    # ``fast`` is filled by the reader with untagged Ethernet frames of interface 0 (the
-    # common case, one dict lookup per frame); ``data`` holds everything else, keyed by
-    # (interface, link key, pair).
-    fast: dict[bytes, list[int]] = {}
-    data: dict[tuple[int, tuple[int, ...], bytes], list[int]] = {}
-    frames = 0
-    slow_bytes = 0
-    non_ipv4 = 0
-    fragments = 0
-    truncated = 0
-    unknown_link: dict[int, tuple[int, int]] = {}
-    igmp_frames = 0
-    other_ipv4 = 0
-    t0: int | None = None
-    last_ns = 0
-    windowed = any(v is not None for v in (options.since, options.until, options.since_ns, options.until_ns))
-    lo_ns = options.since_ns
-    hi_ns = options.until_ns
-    progress = options.progress
-    if progress is not None:
-        capture.on_block = progress
-    locate = locate_ipv4
-    plans = run.decoded
-    segments = run.segments
-    vlan = options.vlan
-    # Without a time window the reader counts plain multicast data itself (no tuple,
-    # no object per frame); with one, every frame comes here to be timed.
-    records = capture.records(None if windowed else fast)
-    first_record = next(records, None)
-    if first_record is not None:
-        t0 = first_record[1] if first_record[1] is not None else 0
-        last_ns = t0
-        if options.since is not None:
-            lo_ns = t0 + int(options.since * 1e9)
-        if options.until is not None:
-            hi_ns = t0 + int(options.until * 1e9)
-        records = itertools.chain((first_record,), records)
-    for number, t_ns, lt, iface, buf, s, cap, orig, off in records:
-        # ---- everything else ---------------------------------------------------------
-        if t_ns is None:  # pcapng Simple Packet Block: no timestamp, use the previous one
-            t_ns = last_ns
-        if windowed and ((lo_ns is not None and t_ns < lo_ns) or (hi_ns is not None and t_ns > hi_ns)):
-            continue
-        last_ns = t_ns
-        frames += 1
-        slow_bytes += orig
-        if lt == 1 and cap >= 34 and buf[s + 12:s + 14] == _ETH_IPV4 and buf[s + 14] >> 4 == 4:
-            ip = s + 14         # untagged Ethernet: no call needed
-            key: tuple[int, ...] = ()
-            mac = buf[s + 6:s + 12]
-        else:
-            loc = locate(lt, buf, s, cap)
-            status = loc[0]
-            if status != OK:
-                if status == NOT_IPV4:
-                    non_ipv4 += 1
-                elif status == TRUNCATED:
-                    truncated += 1
-                elif lt not in unknown_link:
-                    unknown_link[lt] = (number, off)
-                continue
-            ip = loc[1]
-            key = loc[2]
-            mac = loc[3]
-        if (buf[ip + 6] & 0x3F) or buf[ip + 7]:
-            fragments += 1
-            continue
-        proto = buf[ip + 9]
-        if proto == 17:
-            if 224 <= buf[ip + 16] <= 239:
-                dkey = (iface, key, buf[ip + 12:ip + 20])
-                stats = data.get(dkey)
-                if stats is None:
-                    data[dkey] = [1, orig, t_ns, t_ns]
-                else:
-                    stats[0] += 1
-                    stats[1] += orig
-                    stats[3] = t_ns
-            else:
-                other_ipv4 += 1
-            continue
-        if proto != 2:
-            other_ipv4 += 1
-            continue
-        # ---- IGMP: through the codec and the state machines ---------------------------
-        igmp_frames += 1
-        packet = buf[ip:s + cap]
-        plan = plans.get(packet)
-        if plan is not None and plan[1] is not None and not plan[5] and vlan is None:
-            seg = segments.get((iface, key))
-            if seg is not None and (not plan[4] or seg.tracker.querier_version != 3):
-                # Fast path, a special case of _igmp (same steps, in the same order): a
-                # report or leave heard before (plan cached) that the decoder found
-                # nothing wrong with, on a segment already known, and not a v1/v2 report
-                # to an IGMPv3 querier (compat-older-host).
-                t = (t_ns - (t0 or 0)) / 1e9
-                seg.igmp += 1
-                if seg.first is None:   # a malformed packet may have made the segment
-                    seg.first = t
-                seg.last = t
-                seg.table.report_records(t, number, plan[2], plan[3], plan[1])
-                continue
-        _igmp(run, number, (t_ns - (t0 or 0)) / 1e9, iface, key, packet, mac)
+class _LiveSource:
+    """What a report says about its source when frames are fed by hand (no capture file)."""
 
-    # Frames that took the fast path are counted from their statistics.
-    fast_frames = sum(v[0] for v in fast.values())
-    total_frames = frames + fast_frames
-    if fast:
-        last_ns = max(last_ns, max(v[3] for v in fast.values()))
-    key0: tuple[int, tuple[int, ...], bytes]
-    for pair, stats in fast.items():
-        if len(pair) == 12:   # Linux cooked v2: interface index first (the segment key)
-            key0 = (0, (-int.from_bytes(pair[:4], "big") - 1,), pair[4:])
+    def __init__(self, name: str, format: str) -> None:
+        self.name = name
+        self.format = format
+        self.compression: str | None = None
+        self.interfaces: list[Any] = []
+        self.problems: list[Finding] = []
+
+
+class Analyzer:
+    """Incremental capture analysis: feed frames as they come, snapshot a :class:`Report`
+    whenever needed. :func:`analyze` is a loop over it; ``mdiag monitor`` drives it live.
+
+    ::
+
+        analyzer = Analyzer(AnalysisOptions(), on_finding=print, on_event=print)
+        analyzer.feed(frame_bytes, time_ns)          # Ethernet frame (linktype=1), epoch ns
+        analyzer.feed(frame_bytes, time_ns, linktype=113, iface=1)
+        analyzer.advance(now_ns)                     # no packet: timers still fire
+        report = analyzer.report(now_ns)             # a snapshot; feeding may go on
+        report = analyzer.report()                   # at the last frame's time
+
+    Times are integer epoch nanoseconds, never going backwards; the report gives
+    seconds relative to the first frame fed (``Report.start_ns``). Everything a
+    frame does happens in :meth:`feed`: a new finding is passed to ``on_finding``
+    (a :class:`~mdiag.core.findings.Finding`, first occurrence of its key; repeats are
+    counted in the report), a timeline line to ``on_event`` (an
+    :class:`~mdiag.analysis.report.Event`, also kept for the report when
+    ``options.timeline``). :meth:`advance` brings every timer to ``now``: the
+    elected querier that fell silent loses its role (RFC 3376 6.6.2), memberships
+    expire (6.5), a query overdue is flagged, each dated when it happened.
+    :meth:`report` then adds the judgements that need an end (no querier heard,
+    an open gap, traffic that stopped, members without traffic) to the snapshot
+    only, so a later snapshot judges afresh.
+
+    State is per segment: :attr:`segments` maps ``(family, interface, link key)``
+    to the segment's state, ``family`` being 4 (IGMP over IPv4) or 6 (MLD over IPv6),
+    ``link key`` the VLAN tags or cooked-capture interface (see
+    :class:`~mdiag.core.linklayer.Segment`). Each family of a segment has its own
+    querier tracker and membership table, as routers keep them (RFC 3376, RFC 3810).
+
+    ``source`` describes where the frames come from (an open capture, whose
+    ``problems`` and ``interfaces`` the report includes); without one the report is
+    named ``name`` with format ``format``.
+    """
+
+    def __init__(self, options: AnalysisOptions | None = None, *,
+                 on_finding: Callable[[Finding], None] | None = None,
+                 on_event: Callable[[Event], None] | None = None,
+                 source: Any = None, name: str = "live", format: str = "live") -> None:
+        self.options = options = options or AnalysisOptions()
+        self.source = source if source is not None else _LiveSource(name, format)
+        self.findings = FindingLog(on_new=on_finding)
+        self.on_event = on_event
+        self.segments: dict[tuple[int, int, tuple[int, ...]], _SegmentState] = {}
+        self.events: list[Event] = []
+        self.events_dropped = 0
+        self.malformed = 0
+        self.decoded: dict[bytes, Any] = {}
+        self.timers = TimerSet(profile=options.profile)
+        #: Multicast UDP data counted by a capture reader itself (see
+        #: :meth:`~mdiag.adapters.capture.Capture.records`): (src + dst) -> stats.
+        self.reader_counts: dict[bytes, list[int]] = {}
+        #: Multicast UDP data counted here: (interface, link key, src + dst) ->
+        #: [packets, wire bytes, first ns, last ns].
+        self.data: dict[tuple[int, tuple[int, ...], bytes], list[int]] = {}
+        self.unknown_link: dict[int, tuple[int, int | None]] = {}
+        self.t0: int | None = None
+        self.last_ns = 0
+        self.frames = 0
+        self.bytes = 0
+        self.non_ipv4 = 0
+        self.fragments = 0
+        self.truncated = 0
+        self.igmp_frames = 0
+        self.other_ipv4 = 0
+        self._number = 0
+        self._lo_ns = options.since_ns
+        self._hi_ns = options.until_ns
+        self._windowed = any(v is not None for v in (options.since, options.until, options.since_ns,
+                                                      options.until_ns))
+
+    # -- segments ---------------------------------------------------------------------
+    def segment(self, iface: int, key: tuple[int, ...], family: int = 4) -> _SegmentState:
+        """The state of one segment and family, created on first use."""
+        state = self.segments.get((family, iface, key))
+        if state is None:
+            seg = Segment.from_key(iface, key)
+            name = str(seg)
+            tracker = QuerierTracker(self.timers, findings=self.findings, segment=name)
+            sink = self._sink(name) if self.options.timeline or self.on_event else None
+            table = MembershipTable(lambda: tracker.timers, findings=self.findings, segment=name,
+                                    on_event=sink)
+            state = self.segments[(family, iface, key)] = _SegmentState(seg, name, tracker, table,
+                                                                        family)
+        return state
+
+    def _event(self, event: Event) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+        if not self.options.timeline:
+            return
+        if len(self.events) < TIMELINE_LIMIT:
+            self.events.append(event)
         else:
-            key0 = (0, (), pair)
-        other = data.get(key0)
-        if other is None:
-            data[key0] = stats
-        else:
-            other[0] += stats[0]
-            other[1] += stats[1]
-            other[2] = min(other[2], stats[2])
-            other[3] = max(other[3], stats[3])
-    end = (last_ns - t0) / 1e9 if t0 is not None else 0.0
-    if progress is not None:
-        progress(capture.bytes_read, total_frames)
-    for lt, (number, off) in unknown_link.items():
-        run.findings.add(Finding(
+            self.events_dropped += 1
+
+    def _sink(self, name: str) -> Callable[[float, int | None, IPv4Address, str], None]:
+        groups = self.options.groups
+        querier = self.options.querier
+
+        def sink(time: float, frame: int | None, group: IPv4Address, text: str) -> None:
+            if groups and group not in groups:
+                return
+            if querier is not None and not groups:
+                return
+            self._event(Event(time, frame, name, str(group), text))
+        return sink
+
+    def querier_event(self, seg: _SegmentState, time: float, frame: int | None, src: IPv4Address,
+                      text: str) -> None:
+        opts = self.options
+        if opts.groups and opts.querier is None:
+            return
+        if opts.querier is not None and src != opts.querier:
+            return
+        self._event(Event(time, frame, seg.name, None, text))
+
+    # -- input ------------------------------------------------------------------------
+    def feed(self, frame: bytes, time_ns: int, *, linktype: int = 1, iface: int = 0,
+             orig_len: int | None = None) -> None:
+        """Analyse one frame captured at ``time_ns`` (epoch nanoseconds) on capture
+        interface ``iface`` with link type ``linktype`` (1 Ethernet, 113 Linux
+        cooked, 276 SLL2, 101 raw IP...). ``orig_len`` is its length on the wire
+        when the capture cut it (default: ``len(frame)``)."""
+        self._number += 1
+        size = len(frame)
+        self.feed_records(((self._number, time_ns, linktype, iface, frame, 0, size,
+                            size if orig_len is None else orig_len, None),))
+
+    def feed_records(self, records: Iterable[tuple[int, int | None, int, int, bytes, int, int, int,
+                                                   int | None]]) -> None:
+        """Analyse capture records as :meth:`mdiag.adapters.capture.Capture.records`
+        yields them: ``(number, time_ns or None, linktype, interface, buf, start,
+        caplen, orig_len, file offset)``, the frame being ``buf[start:start + caplen]``.
+        A record without a time (pcapng Simple Packet Block) takes the previous one."""
+        options = self.options
+        records = iter(records)
+        if self.t0 is None:
+            first = next(records, None)
+            if first is None:
+                return
+            t0 = first[1] if first[1] is not None else 0
+            self.t0 = t0
+            self.last_ns = t0
+            if options.since is not None:
+                self._lo_ns = t0 + int(options.since * 1e9)
+            if options.until is not None:
+                self._hi_ns = t0 + int(options.until * 1e9)
+            records = itertools.chain((first,), records)
+        t0 = self.t0
+        data = self.data
+        frames = slow_bytes = non_ipv4 = fragments = truncated = igmp_frames = other_ipv4 = 0
+        last_ns = self.last_ns
+        windowed = self._windowed
+        lo_ns = self._lo_ns
+        hi_ns = self._hi_ns
+        locate = locate_ipv4
+        plans = self.decoded
+        segments = self.segments
+        vlan = options.vlan
+        try:
+            for number, t_ns, lt, iface, buf, s, cap, orig, off in records:
+                if t_ns is None:  # pcapng Simple Packet Block: no timestamp, use the previous one
+                    t_ns = last_ns
+                if windowed and ((lo_ns is not None and t_ns < lo_ns)
+                                 or (hi_ns is not None and t_ns > hi_ns)):
+                    continue
+                last_ns = t_ns
+                frames += 1
+                slow_bytes += orig
+                if lt == 1 and cap >= 34 and buf[s + 12:s + 14] == _ETH_IPV4 and buf[s + 14] >> 4 == 4:
+                    ip = s + 14         # untagged Ethernet: no call needed
+                    key: tuple[int, ...] = ()
+                    mac = buf[s + 6:s + 12]
+                else:
+                    loc = locate(lt, buf, s, cap)
+                    status = loc[0]
+                    if status != OK:
+                        if status == NOT_IPV4:
+                            non_ipv4 += 1
+                        elif status == TRUNCATED:
+                            truncated += 1
+                        elif lt not in self.unknown_link:
+                            self._unknown_linktype(lt, number, off)
+                        continue
+                    ip = loc[1]
+                    key = loc[2]
+                    mac = loc[3]
+                if (buf[ip + 6] & 0x3F) or buf[ip + 7]:
+                    fragments += 1
+                    continue
+                proto = buf[ip + 9]
+                if proto == 17:
+                    if 224 <= buf[ip + 16] <= 239:
+                        dkey = (iface, key, buf[ip + 12:ip + 20])
+                        stats = data.get(dkey)
+                        if stats is None:
+                            data[dkey] = [1, orig, t_ns, t_ns]
+                        else:
+                            stats[0] += 1
+                            stats[1] += orig
+                            stats[3] = t_ns
+                    else:
+                        other_ipv4 += 1
+                    continue
+                if proto != 2:
+                    other_ipv4 += 1
+                    continue
+                # ---- IGMP: through the codec and the state machines -----------------------
+                igmp_frames += 1
+                packet = buf[ip:s + cap]
+                plan = plans.get(packet)
+                if plan is not None and plan[1] is not None and not plan[5] and vlan is None:
+                    seg = segments.get((4, iface, key))
+                    if seg is not None and (not plan[4] or seg.tracker.querier_version != 3):
+                        # Fast path, a special case of _igmp (same steps, in the same order): a
+                        # report or leave heard before (plan cached) that the decoder found
+                        # nothing wrong with, on a segment already known, and not a v1/v2 report
+                        # to an IGMPv3 querier (compat-older-host).
+                        t = (t_ns - t0) / 1e9
+                        seg.igmp += 1
+                        if seg.first is None:   # a malformed packet may have made the segment
+                            seg.first = t
+                        seg.last = t
+                        seg.table.report_records(t, number, plan[2], plan[3], plan[1])
+                        continue
+                _igmp(self, number, (t_ns - t0) / 1e9, iface, key, packet, mac)
+        finally:
+            self.last_ns = last_ns
+            self.frames += frames
+            self.bytes += slow_bytes
+            self.non_ipv4 += non_ipv4
+            self.fragments += fragments
+            self.truncated += truncated
+            self.igmp_frames += igmp_frames
+            self.other_ipv4 += other_ipv4
+
+    def _unknown_linktype(self, lt: int, number: int, off: int | None) -> None:
+        self.unknown_link[lt] = (number, off)
+        where = f"frame {number}" + (f", byte offset {off}" if off is not None else "")
+        self.findings.add(Finding(
             "capture-unknown-linktype", Severity.WARNING,
             f"link type {lt} is not one mdiag reads (it reads "
             + ", ".join(f"{n} {name}" for n, name in sorted(LINKTYPE_NAMES.items()))
-            + f"); its frames were skipped (first: frame {number}, byte offset {off})",
+            + f"); its frames were skipped (first: {where})",
             None, off, None, number, {"linktype": lt, "file_offset": off}), ("linktype", lt))
-    return _build_report(run, capture, options, data, t0, last_ns, end, {
-        "frames": total_frames, "bytes": slow_bytes + sum(v[1] for v in fast.values()),
-        "non_ipv4": non_ipv4, "fragments": fragments,
-        "truncated": truncated, "igmp": igmp_frames, "igmp_malformed": run.malformed,
-        "other_ipv4": other_ipv4,
-    })
+
+    def now(self) -> float:
+        """Seconds from the first frame to the last one fed (0.0 before any)."""
+        end_ns = self.last_ns
+        counts = self.reader_counts
+        if counts:
+            end_ns = max(end_ns, max(v[3] for v in counts.values()))
+        return (end_ns - self.t0) / 1e9 if self.t0 is not None else 0.0
+
+    def _relative(self, now_ns: int | None) -> float:
+        if now_ns is None or self.t0 is None:
+            return self.now()
+        return max((now_ns - self.t0) / 1e9, self.now())
+
+    def advance(self, now_ns: int) -> None:
+        """Bring every segment's timers to ``now_ns`` (epoch ns) although no frame came:
+        the querier's silence and membership expiries fire, dated when they happened."""
+        if self.t0 is None:
+            return
+        now = self._relative(now_ns)
+        for seg in self.segments.values():
+            seg.tracker.advance(now)
+            seg.table.finish(now)
+
+    def report(self, now_ns: int | None = None) -> Report:
+        """A snapshot at ``now_ns`` (default: the last frame's time): the state so far plus
+        the judgements that need an end (made on copies: feeding may go on)."""
+        now = self._relative(now_ns)
+        self.advance(self.t0 + int(round(now * 1e9)) if self.t0 is not None else 0)
+        data = self._all_data()
+        counters = {
+            "frames": self.frames + sum(v[0] for v in self.reader_counts.values()),
+            "bytes": self.bytes + sum(v[1] for v in self.reader_counts.values()),
+            "non_ipv4": self.non_ipv4, "fragments": self.fragments,
+            "truncated": self.truncated, "igmp": self.igmp_frames, "igmp_malformed": self.malformed,
+            "other_ipv4": self.other_ipv4,
+        }
+        return _build_report(self, data, now, counters)
+
+    def _all_data(self) -> dict[tuple[int, tuple[int, ...], bytes], list[Any]]:
+        """Data counted here and by the reader, merged per (interface, link key, pair)."""
+        merged = {k: list(v) for k, v in self.data.items()}
+        key0: tuple[int, tuple[int, ...], bytes]
+        for pair, stats in self.reader_counts.items():
+            if len(pair) == 12:   # Linux cooked v2: interface index first (the segment key)
+                key0 = (0, (-int.from_bytes(pair[:4], "big") - 1,), pair[4:])
+            else:
+                key0 = (0, (), pair)
+            other = merged.get(key0)
+            if other is None:
+                merged[key0] = list(stats)
+            else:
+                other[0] += stats[0]
+                other[1] += stats[1]
+                other[2] = min(other[2], stats[2])
+                other[3] = max(other[3], stats[3])
+        return merged
 
 
-def _igmp(run: _Analysis, number: int, t: float, iface: int, key: tuple[int, ...], packet: bytes,
+def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
+    """Analyse an open :class:`mdiag.adapters.capture.Capture` (or anything with the
+    same ``records()``, ``problems``, ``name``, ``format`` attributes): one
+    :class:`Analyzer` fed every record, reported at the last frame."""
+    analyzer = Analyzer(options, source=capture)
+    progress = analyzer.options.progress
+    if progress is not None:
+        capture.on_block = progress
+    # Without a time window the reader counts plain multicast data itself (no tuple,
+    # no object per frame); with one, every frame comes here to be timed.
+    analyzer.feed_records(capture.records(None if analyzer._windowed else analyzer.reader_counts))
+    report = analyzer.report()
+    if progress is not None:
+        progress(capture.bytes_read, report.counters["frames"])
+    return report
+
+
+def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...], packet: bytes,
           mac_raw: bytes | None) -> None:
     opts = run.options
     if opts.vlan is not None and (not key or opts.vlan not in [k for k in key if k >= 0]):
         return
-    seg = run.segments.get((iface, key)) or run.segment(iface, key)
+    seg = run.segments.get((4, iface, key)) or run.segment(iface, key)
     # Hosts repeat byte-identical reports (Linux sends IGMP with IP ID 0), so decoding
     # each distinct packet once is exact: a Decoded is an immutable value.
     cache = run.decoded
@@ -376,7 +514,7 @@ def _igmp(run: _Analysis, number: int, t: float, iface: int, key: tuple[int, ...
         tracker = seg.tracker
         before = tracker.elected
         tracker.observe(t, number, src, ip.dst, msg, mac)
-        if opts.timeline:
+        if opts.timeline or run.on_event is not None:
             if getattr(msg, "is_general", True) or opts.querier is not None:
                 # group queries are told in the group's story already
                 run.querier_event(seg, t, number, src, _query_text(src, msg))
@@ -409,9 +547,15 @@ def _plan(packet: bytes) -> tuple[Any, Any, Any, int, int, tuple[Finding, ...]]:
     return decoded, None, src, int(src), 0, decoded.findings
 
 
-def _build_report(run: _Analysis, capture: Any, options: AnalysisOptions,
-                  data: dict[tuple[int, tuple[int, ...], bytes], list[Any]], t0: int | None,
-                  last_ns: int, end: float, counters: dict[str, int]) -> Report:
+def _build_report(run: Analyzer, data: dict[tuple[int, tuple[int, ...], bytes], list[Any]],
+                  end: float, counters: dict[str, int]) -> Report:
+    """The report at ``end`` (seconds): state so far, plus the judgements that need an
+    end, recorded in a log of this snapshot only (``judged``)."""
+    options = run.options
+    capture = run.source
+    t0 = run.t0
+    judged = FindingLog()
+    events = list(run.events) if options.timeline else []
     # Data traffic goes to the segment it was seen on (created if IGMP never was).
     per_segment: dict[tuple[int, tuple[int, ...]], dict[IPv4Address, DataStats]] = {}
     multicast_packets = 0
@@ -445,32 +589,33 @@ def _build_report(run: _Analysis, capture: Any, options: AnalysisOptions,
     counters["multicast_data_bytes"] = multicast_bytes
     if options.timeline and options.querier is None:
         for (iface, key), groups in per_segment.items():
-            name = run.segments[(iface, key)].name
+            name = run.segments[(4, iface, key)].name
             for group, stats in groups.items():
                 senders = ", ".join(sorted(stats.senders)[:3]) + (", ..." if len(stats.senders) > 3 else "")
-                run.events.append(Event(stats.first, None, name, str(group), f"first data packet (from {senders})"))
-                run.events.append(Event(stats.last, None, name, str(group),
-                                        f"last data packet ({stats.packets:,} packets, {stats.bytes:,} bytes)"))
+                events.append(Event(stats.first, None, name, str(group), f"first data packet (from {senders})"))
+                events.append(Event(stats.last, None, name, str(group),
+                                    f"last data packet ({stats.packets:,} packets, {stats.bytes:,} bytes)"))
 
     segments: list[SegmentReport] = []
-    for (iface, key), seg in sorted(run.segments.items(), key=lambda kv: kv[1].segment):
+    for (family, iface, key), seg in sorted(run.segments.items(),
+                                            key=lambda kv: (kv[1].segment, kv[0][0])):
         if options.vlan is not None and options.vlan not in seg.segment.vlans:
             continue
         seg.end = end
-        seg.tracker.finish(end, had_igmp=seg.igmp > 0 or bool(per_segment.get((iface, key))),
-                           start_time=0.0)
+        open_gap = seg.tracker.judge(end, judged, start_time=0.0,
+                                     had_igmp=seg.igmp > 0 or bool(per_segment.get((iface, key))))
         seg.table.finish(end)
         seg_data = per_segment.get((iface, key), {})
-        _data_findings(run, seg, seg_data, capture_has_data=bool(per_segment))
+        _data_findings(judged, seg, seg_data, capture_has_data=bool(per_segment))
         names = capture.interfaces
         if_name = names[iface].name if iface < len(names) else None
         segments.append(SegmentReport.build(seg.segment, seg.tracker, seg.table, seg_data, end,
-                                            options.groups, seg.igmp, if_name))
+                                            options.groups, seg.igmp, if_name, open_gap=open_gap))
     findings: list[Finding] = list(capture.problems)
-    findings.extend(run.findings)
+    findings.extend(run.findings.merged(judged))
     if options.groups:
         findings = [f for f in findings if _about_groups(f, options.groups)]
-    events = sorted(run.events, key=lambda e: (e.time, e.frame or 0)) if options.timeline else []
+    events.sort(key=lambda e: (e.time, e.frame or 0))
     return Report(
         name=capture.name, format=capture.format, compression=capture.compression,
         interfaces=list(capture.interfaces), profile=options.profile, start_ns=t0,
@@ -489,7 +634,7 @@ def _about_groups(finding: Finding, groups: Iterable[IPv4Address]) -> bool:
     return True
 
 
-def _data_findings(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4Address, DataStats], *,
+def _data_findings(log: FindingLog, seg: _SegmentState, seg_data: dict[IPv4Address, DataStats], *,
                    capture_has_data: bool) -> None:
     """Data against membership: traffic nobody asked for, traffic that stopped, members
     without traffic (judged only when the capture point saw multicast data at all)."""
@@ -500,14 +645,14 @@ def _data_findings(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4Addres
         state = table.get(group)
         if state is None or state.joins == 0:
             senders = ", ".join(sorted(stats.senders)[:3]) + ("..." if len(stats.senders) > 3 else "")
-            run.findings.add(Finding(
+            log.add(Finding(
                 "traffic-without-members", Severity.WARNING,
                 f"{stats.packets} packets to {group} from {senders} but no host reported membership "
                 f"on {seg.name}: the traffic is flooded or statically joined",
                 "RFC 4541 2.1.2", None, stats.first, None,
                 {"segment": seg.name, "group": str(group), "packets": stats.packets}),
                 ("twm", seg.name, group))
-    _unrequested_sources(run, seg, seg_data)
+    _unrequested_sources(log, seg, seg_data)
     end = seg.end
     has_querier = any(not r.proxy and r.general_queries for r in seg.tracker.routers.values())
     gmi = seg.tracker.timers.group_membership_interval
@@ -536,7 +681,7 @@ def _data_findings(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4Addres
             hint = (f"; the membership expired at {state.last_expiry:.1f} s, the Group Membership "
                     f"Interval ({gmi:.0f} s) after the last report at {state.last_report:.1f} s: no host "
                     f"answered the querier's queries in time, so a snooping switch stopped forwarding")
-        run.findings.add(Finding(
+        log.add(Finding(
             "traffic-stopped", Severity.WARNING,
             f"data to {group} stopped at {stats.last:.3f} s ({silence:.1f} s before the end of the "
             f"capture) although no host had left it on {seg.name}{hint}",
@@ -548,14 +693,14 @@ def _data_findings(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4Addres
     for state in sorted(table.groups.values(), key=lambda st: int(st.group)):
         group = state.group
         if state.joins and group not in seg_data and int(group) >> 8 != 0xE00000:
-            run.findings.add(Finding(
+            log.add(Finding(
                 "members-without-traffic", Severity.INFO,
                 f"{group} has members on {seg.name} but no multicast data for it was captured",
                 None, None, state.first_join, state.first_join_frame,
                 {"segment": seg.name, "group": str(group)}), ("mwt", seg.name, group))
 
 
-def _unrequested_sources(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4Address, DataStats]) -> None:
+def _unrequested_sources(log: FindingLog, seg: _SegmentState, seg_data: dict[IPv4Address, DataStats]) -> None:
     """Data from a source outside an INCLUDE-mode group's source list (RFC 3376 6.4, RFC 4607)."""
     for group, stats in sorted(seg_data.items()):
         state = seg.table.get(group)
@@ -566,7 +711,7 @@ def _unrequested_sources(run: _Analysis, seg: _SegmentState, seg_data: dict[IPv4
             if sender in requested:
                 continue
             wanted = ", ".join(sorted(requested, key=lambda a: IPv4Address(a)))
-            run.findings.add(Finding(
+            log.add(Finding(
                 "traffic-from-unrequested-source", Severity.WARNING,
                 f"{packets} packets to {group} from {sender}, a source no host requested on {seg.name} "
                 f"(members asked for INCLUDE {{{wanted}}}): a source-filtering network should not "

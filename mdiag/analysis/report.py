@@ -135,7 +135,7 @@ class SegmentReport:
     def build(cls, segment: Segment, tracker: QuerierTracker, table: MembershipTable,
               data: dict[IPv4Address, DataStats], end: float,
               only: Iterable[IPv4Address] = (), igmp_messages: int = 0,
-              interface_name: str | None = None) -> SegmentReport:
+              interface_name: str | None = None, *, open_gap: Gap | None = None) -> SegmentReport:
         only = frozenset(only)
         gmi = tracker.timers.group_membership_interval
         groups: list[GroupReport] = []
@@ -159,7 +159,9 @@ class SegmentReport:
         return cls(segment, str(tracker.elected) if tracker.elected is not None else None,
                    tracker.querier_version, tuple(sorted(tracker.versions)),
                    tuple(sorted(tracker.routers.values(), key=lambda r: r.address)),
-                   tuple(tracker.elections), tuple(tracker.gaps), tracker.timers, tuple(groups),
+                   tuple(tracker.elections),
+                   tuple(tracker.gaps) + ((open_gap,) if open_gap is not None else ()),
+                   tracker.timers, tuple(groups),
                    igmp_messages, interface_name)
 
     def to_json(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ bump its ``repeats`` counter, reported in the finding's ``context["count"]``.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 
 from mdiag.core.findings import Finding, Severity
 
@@ -18,12 +18,14 @@ __all__ = ["FindingLog"]
 class FindingLog:
     """Keeps at most ``limit`` distinct findings (first occurrence per key)."""
 
-    __slots__ = ("_first", "_count", "limit", "dropped")
+    __slots__ = ("_first", "_count", "limit", "dropped", "on_new")
 
-    def __init__(self, limit: int = 10_000) -> None:
+    def __init__(self, limit: int = 10_000, *, on_new: Callable[[Finding], None] | None = None) -> None:
         self._first: dict[Hashable, Finding] = {}
         self._count: dict[Hashable, int] = {}
         self.limit = limit
+        #: Called with each finding kept (the first of its key) as it is added.
+        self.on_new = on_new
         #: Distinct findings not kept because the limit was reached.
         self.dropped = 0
 
@@ -40,6 +42,8 @@ class FindingLog:
             return False
         self._first[key] = finding
         self._count[key] = 1
+        if self.on_new is not None:
+            self.on_new(finding)
         return True
 
     def bump(self, key: Hashable) -> bool:
@@ -59,6 +63,19 @@ class FindingLog:
 
     def __iter__(self) -> Iterator[Finding]:
         """Findings in time order, each with ``context["count"]`` when repeated."""
+        return iter(self.merged())
+
+    def merged(self, *others: FindingLog) -> list[Finding]:
+        """The findings of this log and ``others`` in time order, each with
+        ``context["count"]`` when repeated."""
+        out = []
+        for log in (self, *others):
+            out.extend(log._counted())
+        out.sort(key=lambda f: (f.time if f.time is not None else -1.0, f.frame or 0,
+                                -int(f.severity), f.code))
+        return out
+
+    def _counted(self) -> list[Finding]:
         out = []
         for key, finding in self._first.items():
             count = self._count[key]
@@ -68,9 +85,7 @@ class FindingLog:
                 finding = Finding(finding.code, finding.severity, finding.message, finding.rfc,
                                   finding.offset, finding.time, finding.frame, context)
             out.append(finding)
-        out.sort(key=lambda f: (f.time if f.time is not None else -1.0, f.frame or 0,
-                                -int(f.severity), f.code))
-        return iter(out)
+        return out
 
     def worst(self) -> Severity | None:
         return max((f.severity for f in self._first.values()), default=None)

@@ -386,6 +386,9 @@ class QuerierTracker:
                                  self.timers.other_querier_present_interval))
         else:
             self.dropped_events += 1
+        self._gap_finding(start, end, frame, open_at_end=open_at_end)
+
+    def _gap_finding(self, start: float, end: float, frame: int | None, *, open_at_end: bool) -> None:
         oqpi = self.timers.other_querier_present_interval
         what = "until the end of the capture" if open_at_end else "before the next one"
         self._finding(
@@ -395,24 +398,56 @@ class QuerierTracker:
             "snooping switches may stop forwarding", "RFC 3376 8.5", end if not open_at_end else start,
             frame, ("gap", round(start, 6)), start=start, end=end)
 
-    def finish(self, end_time: float, *, had_igmp: bool = True, start_time: float | None = None) -> None:
-        """Close the analysis at ``end_time`` (the capture's last frame)."""
+    def advance(self, now: float) -> None:
+        """Bring the tracker to ``now`` with no query heard: an elected querier silent
+        for longer than the Other Querier Present Interval is no longer the querier,
+        from the moment its interval ran out (RFC 3376 6.6.2)."""
+        if self.elected is None:
+            return
         oqpi = self.timers.other_querier_present_interval
-        if self.last_general_time is not None and end_time - self.last_general_time > oqpi:
-            self._gap(self.last_general_time, end_time, None, open_at_end=True)
-        if self.elected is not None:
-            info = self.routers[self.elected]
-            if info.last_general is not None and end_time - info.last_general > oqpi:
-                self._elect(info.last_general + oqpi, None, None,
-                            f"{self.elected} silent for more than {_fmt(oqpi)} (OQPI)")
-        has_router = any(not i.proxy and i.general_queries for i in self.routers.values())
-        if not has_router and had_igmp:
-            span = end_time - (start_time if start_time is not None else end_time)
-            sure = span >= oqpi
-            proxy = _ZERO in self.routers
-            self._finding(
-                "querier-none", Severity.WARNING if sure else Severity.INFO,
-                ("no router sent a general query" + (" (only a switch's proxy queries from 0.0.0.0)" if proxy else ""))
-                + (f" in {_fmt(span)}, longer than OQPI ({_fmt(oqpi)})" if sure
-                   else f" in this {_fmt(span)} capture (shorter than OQPI {_fmt(oqpi)}, so not conclusive)"),
-                "RFC 3376 6.6.2", start_time if start_time is not None else end_time, None, "none")
+        info = self.routers[self.elected]
+        if info.last_general is not None and now - info.last_general > oqpi:
+            self._elect(info.last_general + oqpi, None, None,
+                        f"{self.elected} silent for more than {_fmt(oqpi)} (OQPI)")
+
+    def open_gap(self, now: float) -> Gap | None:
+        """The gap running at ``now`` (no general query for longer than OQPI), if any."""
+        oqpi = self.timers.other_querier_present_interval
+        if self.last_general_time is not None and now - self.last_general_time > oqpi:
+            return Gap(self.last_general_time, now, None, True, oqpi)
+        return None
+
+    def judge(self, now: float, findings: FindingLog, *, had_igmp: bool = True,
+              start_time: float | None = None) -> Gap | None:
+        """The judgements that need an end, made at ``now`` into ``findings`` without
+        changing the tracker (so a live analysis can judge again later): a gap still
+        open (returned) and no router heard at all (``querier-none``)."""
+        self.advance(now)
+        own = self.findings
+        self.findings = findings
+        try:
+            gap = self.open_gap(now)
+            if gap is not None:
+                self._gap_finding(gap.start, now, None, open_at_end=True)
+            oqpi = self.timers.other_querier_present_interval
+            has_router = any(not i.proxy and i.general_queries for i in self.routers.values())
+            if not has_router and had_igmp:
+                span = now - (start_time if start_time is not None else now)
+                sure = span >= oqpi
+                proxy = _ZERO in self.routers
+                self._finding(
+                    "querier-none", Severity.WARNING if sure else Severity.INFO,
+                    ("no router sent a general query" + (" (only a switch's proxy queries from 0.0.0.0)" if proxy else ""))
+                    + (f" in {_fmt(span)}, longer than OQPI ({_fmt(oqpi)})" if sure
+                       else f" in this {_fmt(span)} capture (shorter than OQPI {_fmt(oqpi)}, so not conclusive)"),
+                    "RFC 3376 6.6.2", start_time if start_time is not None else now, None, "none")
+        finally:
+            self.findings = own
+        return gap
+
+    def finish(self, end_time: float, *, had_igmp: bool = True, start_time: float | None = None) -> None:
+        """Close the analysis at ``end_time`` for good: :meth:`judge` into the tracker's
+        own findings, the open gap kept in :attr:`gaps`."""
+        gap = self.judge(end_time, self.findings, had_igmp=had_igmp, start_time=start_time)
+        if gap is not None:
+            self.gaps.append(gap)

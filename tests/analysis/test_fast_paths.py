@@ -9,11 +9,9 @@ in exactly the same state with the same findings.
 
 from __future__ import annotations
 
-import contextlib
 import io
 from dataclasses import fields
 from ipaddress import IPv4Address as A
-from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -148,15 +146,12 @@ def _analyze(data: bytes, *, forgetful: bool):
     from mdiag.adapters.capture import open_stream
     from mdiag.analysis import pipeline
 
-    init = pipeline._Analysis.__init__
-
-    def forgetful_init(self, options):
-        init(self, options)
-        self.decoded = _Forgetful()
-
-    with mock.patch.object(pipeline._Analysis, "__init__", forgetful_init) if forgetful \
-            else contextlib.nullcontext(), open_stream(io.BytesIO(data)) as capture:
-        return pipeline.analyze(capture).to_json()
+    with open_stream(io.BytesIO(data)) as capture:
+        analyzer = pipeline.Analyzer(source=capture)
+        if forgetful:
+            analyzer.decoded = _Forgetful()
+        analyzer.feed_records(capture.records(analyzer.reader_counts))
+        return analyzer.report().to_json()
 
 
 ROUTER = A("198.18.0.1")

@@ -12,6 +12,8 @@ Measured side by side in one run on the same generated files under /tmp
 
     python tests/benchmarks/bench_analyze.py                    # 100,000 frames (~120 MB)
     python tests/benchmarks/bench_analyze.py --frames 1000000   # the issue's 1.2 GB run
+    python tests/benchmarks/bench_analyze.py --baseline /tmp/old  # also time the mdiag/ of
+                                                                  # another checkout, same file
 
 Every tool runs in its own process; wall time and peak RSS come from wait4().
 """
@@ -143,9 +145,11 @@ class Run:
         return f"{self.wall:7.2f} s wall {self.cpu:7.2f} s cpu"
 
 
-def measure(argv: list[str]) -> Run:
+def measure(argv: list[str], cwd: Path = ROOT) -> Run:
+    """Run ``argv`` in ``cwd`` (``python -m mdiag`` imports the mdiag/ found there)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    env = dict(os.environ, PYTHONPATH=str(cwd))
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -168,6 +172,9 @@ def main() -> None:
     parser.add_argument("--igmp-frames", type=int, default=200_000,
                         help="frames in the IGMP-only capture (default 200000)")
     parser.add_argument("--no-tshark", action="store_true", help="skip the tshark comparison")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="a directory holding another version's mdiag/ package (e.g. from "
+                             "`git archive main mdiag | tar -x -C DIR`): timed side by side on the same file")
     args = parser.parse_args()
     python = sys.executable
     mdiag = [python, "-m", "mdiag", "analyze", "--json", "--fail-on", "never"]
@@ -190,6 +197,10 @@ def main() -> None:
         print(f"bare struct header loop     {bare}")
         print(f"mdiag analyze               {ours}   {ours.wall / bare.wall:.2f}x wall, "
               f"{ours.cpu / bare.cpu:.2f}x cpu of the bare loop (goal <= 2x)")
+        if args.baseline:
+            base = measure(mdiag + [str(big)], cwd=Path(args.baseline))
+            print(f"baseline mdiag analyze      {base}   {base.wall / bare.wall:.2f}x wall, "
+                  f"{base.cpu / bare.cpu:.2f}x cpu of the bare loop ({args.baseline})")
         tshark = shutil.which("tshark")
         if tshark and not args.no_tshark:
             theirs = measure([tshark, "-n", "-r", str(big), "-Y", "igmp"])
