@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from mdiag.core import procnet
+from mdiag.core import names, procnet
 from mdiag.errors import InputError, MissingSystemPiece
 
 SIOCGIFFLAGS = 0x8913
@@ -81,7 +81,12 @@ def interface_names() -> list[str]:
 
 
 def interface_index(name: str) -> int:
-    """The ifindex of ``name``; :class:`InterfaceNotFound` listing the interfaces that exist."""
+    """The ifindex of ``name``; :class:`InterfaceNotFound` listing the interfaces that exist.
+
+    The name is checked first (:func:`mdiag.core.names.interface_name`): an empty or
+    malformed name is an :class:`InputError`, never "no interface" or "any interface".
+    """
+    names.interface_name(name)
     try:
         return socket.if_nametoindex(name)
     except OSError:

@@ -53,6 +53,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mdiag.core import names
 from mdiag.errors import InputError, MdiagError, MissingSystemPiece, PermissionProblem
 
 #: Name prefix of ``mdiag lab up`` (tests use ``md<pid>...`` prefixes instead).
@@ -69,7 +70,6 @@ MAX_HOSTS = 200
 #: A command run inside the lab never runs longer than this unless told otherwise.
 DEFAULT_TIMEOUT = 30.0
 
-_PREFIX_RE = re.compile(r"^md[a-z0-9]{0,14}$")
 _CLONE_NEWNET = 0x40000000
 
 
@@ -211,7 +211,7 @@ def netns(name: str) -> Iterator[None]:
     /proc/sys/net opened in the body apply to that namespace. The thread is put back
     in its original namespace on exit (also on exceptions).
     """
-    path = f"/run/netns/{name}"
+    path = f"/run/netns/{names.netns_name(name)}"
     try:
         target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -302,9 +302,7 @@ class Lab:
     bridge: BridgeConfig = field(default_factory=BridgeConfig)
 
     def __post_init__(self) -> None:
-        if not _PREFIX_RE.match(self.prefix):
-            raise InputError(f"lab prefix {self.prefix!r} must be 'md' followed by up to 14 "
-                             "lower-case letters or digits")
+        names.lab_prefix(self.prefix)
         if not 1 <= self.hosts <= MAX_HOSTS:
             raise InputError(f"a lab has 1..{MAX_HOSTS} hosts, not {self.hosts}")
 

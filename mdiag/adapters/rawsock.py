@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from dataclasses import dataclass, field
 
+from mdiag.adapters.interfaces import interface_index
+from mdiag.core import names
 from mdiag.errors import InputError, MissingSystemPiece, PermissionProblem
 
 ETH_P_ALL = 0x0003
@@ -79,19 +81,6 @@ def require_cap_net_raw(what: str = "raw IGMP send and capture") -> None:
 
 
 # -- interfaces -------------------------------------------------------------------
-
-
-def interface_index(name: str) -> int:
-    """The ifindex of ``name`` in the current namespace, or an :class:`InputError`
-    listing the interfaces that do exist."""
-    if not name or "/" in name or len(name) > 15:
-        raise InputError(f"interface name {name!r} is not valid (at most 15 characters, no '/')")
-    try:
-        return socket.if_nametoindex(name)
-    except OSError:
-        known = ", ".join(n for _, n in socket.if_nameindex()) or "none"
-        raise InputError(f"no interface named {name!r} here (interfaces: {known}); "
-                         f"pass one of them to --iface") from None
 
 
 def interface_mac(name: str) -> bytes:
@@ -148,7 +137,7 @@ def netns(name: str | None) -> Iterator[None]:
     if name is None:
         yield
         return
-    path = f"/run/netns/{name}"
+    path = f"/run/netns/{names.netns_name(name)}"
     try:
         target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:

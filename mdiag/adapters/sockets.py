@@ -558,10 +558,11 @@ class Sender:
 
     Multicast leaves through ``iface`` (``IP_MULTICAST_IF`` with the interface index) with
     ``ttl`` (default 1: never past the first router). Unicast and broadcast are bound to
-    ``iface`` with SO_BINDTODEVICE when one is given.
+    ``iface`` with SO_BINDTODEVICE. ``iface`` is required and checked: nothing is ever sent
+    where the routing table alone would put it (that is the real NIC in a root namespace).
     """
 
-    def __init__(self, destination: str | Sequence[str], port: int, iface: str | None = None, *,
+    def __init__(self, destination: str | Sequence[str], port: int, iface: str, *,
                  ttl: int = 1, loop: bool = True, kind: str = "multicast", source_port: int = 0,
                  sndbuf: int = DEFAULT_SNDBUF, tos: int = 0) -> None:
         destinations = [destination] if isinstance(destination, str) else list(destination)
@@ -583,7 +584,7 @@ class Sender:
             raise InputError(f"{destination} is not a multicast group: add --unicast or --broadcast "
                              "to send to it on purpose")
         self.destination, self.port, self.iface, self.kind = destination, port, iface, kind
-        self.ifindex = interfaces.interface_index(iface) if iface else 0
+        self.ifindex = interfaces.interface_index(iface)  # checks the name: never empty
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             s = self.sock
@@ -594,20 +595,18 @@ class Sender:
             if multicast:
                 s.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_TTL, ttl)
                 s.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_LOOP, 1 if loop else 0)
-                if self.ifindex:
-                    # ip_mreqn: the group field is ignored here, the index chooses the interface
-                    s.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_IF,
-                                 b"\0" * 8 + struct.pack("@i", self.ifindex))
+                # ip_mreqn: the group field is ignored here, the index chooses the interface
+                s.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_IF,
+                             b"\0" * 8 + struct.pack("@i", self.ifindex))
             else:
                 s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, max(1, ttl))
                 if kind == "broadcast":
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-                if iface:
-                    try:
-                        s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, iface.encode())
-                    except PermissionError:
-                        raise PermissionProblem(f"binding to {iface} (SO_BINDTODEVICE) needs root or "
-                                                "CAP_NET_RAW; or leave out --iface") from None
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, iface.encode())
+                except PermissionError:
+                    raise PermissionProblem(f"binding to {iface} (SO_BINDTODEVICE) needs root or "
+                                            "CAP_NET_RAW") from None
             if source_port:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:

@@ -93,7 +93,7 @@ def test_unknown_interface_lists_the_real_ones(cli):
         pytest.skip("needs CAP_NET_RAW to get past the permission check")
     r = cli("querier", "--iface", "nosuch0", "--wait", "0.1")
     assert r.status == ExitStatus.BAD_INPUT
-    assert "no interface named 'nosuch0'" in r.stderr and "lo" in r.stderr
+    assert "no interface 'nosuch0' here" in r.stderr and "lo" in r.stderr
 
 
 @pytest.mark.parametrize("kind", ["not-utf8", "save-in-missing-folder", "save-onto-directory"])

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from mdiag.cli.argtypes import seconds
+from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError, UsageError
 
@@ -30,24 +30,29 @@ MAX_REPEAT = 1000
 PRE_ROLL = 0.15
 
 
-#: durations: 2, 2s, 500ms, 1m (mdiag.cli.argtypes, as in querier/discover/replay)
-duration = seconds(600.0, allow_zero=True)
+#: durations: 2, 2s, 500ms, 1m (mdiag.cli.options, as in querier/discover/replay)
+duration = options.duration(600.0, allow_zero=True)
+
+
+def _anchor(text: str) -> str:
+    """``--anchor``: a lab host, or ``none`` for no anchor."""
+    return "none" if text.lower() == "none" else options.lab_host(text)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lab", action="store_true",
                         help="use the running mdiag lab (mdiag lab up): sender and receiver are lab hosts")
-    parser.add_argument("--lab-prefix", default=None, metavar="P", help="lab name prefix (default mdlab)")
-    parser.add_argument("--sender", default="h1", metavar="HOST", help="lab sender host (default h1)")
-    parser.add_argument("--receiver", default="h2", metavar="HOST", help="lab receiver host (default h2)")
-    parser.add_argument("--anchor", default=None, metavar="HOST",
+    parser.add_argument("--lab-prefix", type=options.lab_prefix, default=None, metavar="P", help="lab name prefix (default mdlab)")
+    parser.add_argument("--sender", type=options.lab_host, default="h1", metavar="HOST", help="lab sender host (default h1)")
+    parser.add_argument("--receiver", type=options.lab_host, default="h2", metavar="HOST", help="lab receiver host (default h2)")
+    parser.add_argument("--anchor", type=_anchor, default=None, metavar="HOST",
                         help="lab host kept joined all along, so the group stays registered and the "
                              "switch does not flood it (default h3 when the lab has one; 'none' for none)")
-    parser.add_argument("--sender-iface", metavar="IFACE", help="sender interface (without --lab)")
-    parser.add_argument("--sender-netns", metavar="NS", help="namespace of the sender interface")
-    parser.add_argument("--receiver-iface", metavar="IFACE", help="receiver interface (without --lab)")
-    parser.add_argument("--receiver-netns", metavar="NS", help="namespace of the receiver interface")
-    parser.add_argument("--group", default=None, metavar="G",
+    parser.add_argument("--sender-iface", type=options.iface, metavar="IFACE", help="sender interface (without --lab)")
+    parser.add_argument("--sender-netns", type=options.netns, metavar="NS", help="namespace of the sender interface")
+    parser.add_argument("--receiver-iface", type=options.iface, metavar="IFACE", help="receiver interface (without --lab)")
+    parser.add_argument("--receiver-netns", type=options.netns, metavar="NS", help="namespace of the receiver interface")
+    parser.add_argument("--group", type=options.group, default=None, metavar="G",
                         help="group (default 239.1.2.3, or 232.1.2.3 with --ssm)")
     parser.add_argument("--ssm", action="store_true",
                         help="source-specific join (S,G) with S the sender's address (IGMPv3)")

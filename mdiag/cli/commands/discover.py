@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from mdiag.cli.commands.querier import add_interface_arguments
-from mdiag.cli.argtypes import seconds
+from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError, UsageError
 
@@ -22,8 +22,8 @@ HELP = "send an IGMP query and list the hosts that answer, their groups, sources
 MAX_REPEAT = 100
 
 
-#: durations: 2, 2s, 500ms, 1m (mdiag.cli.argtypes)
-_SECONDS = seconds(600.0, allow_zero=True)
+#: durations: 2, 2s, 500ms, 1m (mdiag.cli.options)
+_SECONDS = options.duration(600.0, allow_zero=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", type=int, choices=(1, 2, 3), default=3,
                         help="IGMP version of the query (default 3; v1/v2 put hosts into "
                              "compatibility mode for minutes)")
-    parser.add_argument("--group", metavar="G", help="group-specific query for G")
+    parser.add_argument("--group", type=options.group, metavar="G", help="group-specific query for G")
     parser.add_argument("--source", action="append", default=[], metavar="S",
                         help="group-and-source-specific query (IGMPv3, with --group; repeatable)")
     parser.add_argument("--max-resp", type=_SECONDS, default=5.0, metavar="T",
@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="extra listening after the Max Response Time (default 0.5 s)")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help=f"query N times for response-time statistics (1..{MAX_REPEAT})")
-    parser.add_argument("--src", metavar="ADDR",
+    parser.add_argument("--src", type=options.address("198.18.0.2"), metavar="ADDR",
                         help="query source address (default: the interface's address; a source lower "
                              "than the current querier wins the election for a while)")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError
 
@@ -11,10 +12,10 @@ HELP = "pre-flight checks before joining/sending on an interface: flags, route, 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--iface", required=True, metavar="IFACE", help="interface to check (required)")
+    parser.add_argument("--iface", type=options.iface, required=True, metavar="IFACE", help="interface to check (required)")
     parser.add_argument("--groups", type=int, default=1, metavar="N", help="how many groups you plan to join")
-    parser.add_argument("--group", default=None, metavar="G", help="the group you plan to use (route, SSM checks)")
-    parser.add_argument("--source", action="append", default=[], metavar="S",
+    parser.add_argument("--group", type=options.group, default=None, metavar="G", help="the group you plan to use (route, SSM checks)")
+    parser.add_argument("--source", type=options.address_list, action="append", default=[], metavar="S",
                         help="planned SSM source (repeatable): rp_filter and igmp_max_msf checks")
     parser.add_argument("--port", type=int, default=None, help="planned UDP port: other wildcard listeners")
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")

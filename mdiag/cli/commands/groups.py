@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus
 
@@ -12,7 +13,7 @@ HELP = "current group memberships per interface (/proc/net/igmp, mcfilter), clas
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--iface", action="append", default=[], metavar="IFACE",
+    parser.add_argument("--iface", type=options.iface, action="append", default=[], metavar="IFACE",
                         help="only this interface (repeatable; default: all)")
     parser.add_argument("--json", action="store_true", help="print JSON (docs/sockets.md)")
 

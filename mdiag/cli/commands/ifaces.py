@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus
 
@@ -11,7 +12,7 @@ HELP = "interfaces: index, addresses, MAC, MULTICAST flag, IGMP version in force
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("names", nargs="*", metavar="IFACE", help="only these interfaces (default: all)")
+    parser.add_argument("names", type=options.iface, nargs="*", metavar="IFACE", help="only these interfaces (default: all)")
     parser.add_argument("--json", action="store_true", help="print JSON (docs/sockets.md)")
 
 

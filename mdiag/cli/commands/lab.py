@@ -7,6 +7,7 @@ import subprocess
 import sys
 from typing import Any
 
+from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError
 
@@ -18,7 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub.required = True
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--prefix", "--lab-prefix", dest="prefix", default=None, metavar="P",
+        p.add_argument("--prefix", "--lab-prefix", dest="prefix", type=options.lab_prefix, default=None,
+                       metavar="P",
                        help="namespace name prefix: 'md' + letters/digits (default mdlab); "
                             "--lab-prefix is the same, as verify, delay and replay spell it")
 

@@ -7,6 +7,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError
 
@@ -44,8 +45,9 @@ def parse_sources(texts: list[str], env: Environment | None = None) -> list[str]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("groups", nargs="+", metavar="GROUP",
                         help="groups: 239.1.2.3, 239.1.2.3,239.1.2.4 or ranges 239.1.0.1-239.1.3.232")
-    parser.add_argument("--iface", required=True, metavar="IFACE", help="interface to join on (required)")
-    parser.add_argument("--source", action="append", default=[], metavar="S",
+    parser.add_argument("--iface", type=options.iface, required=True, metavar="IFACE",
+                        help="interface to join on (required)")
+    parser.add_argument("--source", type=options.address_list, action="append", default=[], metavar="S",
                         help="source-specific join (SSM, option 39); repeat or comma-separate")
     parser.add_argument("--port", type=int, default=5001, help="UDP port (default 5001)")
     kind = parser.add_mutually_exclusive_group()
@@ -54,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     kind.add_argument("--broadcast", action="store_true",
                       help="also accept broadcast addresses (e.g. 198.18.0.255): bound, not joined")
     stop = parser.add_argument_group("when to stop (whichever comes first)")
-    stop.add_argument("--duration", default=None, metavar="T", help="how long: 10s, 500ms, 2m (default 10s)")
+    stop.add_argument("--duration", type=options.duration(7 * 86400.0), default=None, metavar="T", help="how long: 10s, 500ms, 2m (default 10s)")
     stop.add_argument("--count", type=int, default=None, metavar="N",
                       help="stop after N datagrams (test-stream data or plain)")
     stop.add_argument("--until-end", action="store_true",
@@ -71,7 +73,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.adapters import interfaces, sockets
-    from mdiag.core.rate import parse_duration
 
     groups, errors = parse_group_list(args.groups, allow_unicast=args.unicast or args.broadcast,
                                      iface=args.iface)
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise InputError(f"--count must be at least 1, not {args.count}")
     if args.max_loss is not None and not 0 <= args.max_loss <= 100:
         raise InputError(f"--max-loss {args.max_loss} must be a percentage 0..100")
-    duration = parse_duration(args.duration) if args.duration else (None if args.count else 10.0)
+    duration = args.duration if args.duration is not None else (None if args.count else 10.0)
     if duration is None:
         duration = 24 * 3600.0  # --count alone: still bounded (a day), Ctrl-C stops earlier
     per_group: list[str | None] = list(sources) or [None]  # None: any-source join

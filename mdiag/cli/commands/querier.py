@@ -13,7 +13,7 @@ import ipaddress
 import time
 from typing import Any
 
-from mdiag.cli.argtypes import seconds
+from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError, MdiagError, UsageError
 
@@ -24,15 +24,13 @@ MAX_WAIT = 3600.0
 
 
 def add_interface_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--iface", metavar="IFACE",
-                        help="interface to listen (and send) on; required, never guessed")
-    parser.add_argument("--netns", metavar="NS",
-                        help="network namespace of the interface (as in 'ip netns list')")
+    options.add_iface(parser, required=False,
+                      help="interface to listen (and send) on; required, never guessed")
     parser.add_argument("--json", action="store_true", help="JSON output (schema in docs/active.md)")
 
 
-#: durations: 2, 2s, 500ms, 1m (mdiag.cli.argtypes)
-_SECONDS = seconds(MAX_WAIT)
+#: durations: 2, 2s, 500ms, 1m (mdiag.cli.options)
+_SECONDS = options.duration(MAX_WAIT)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="assertion: querier=IP or version=1|2|3 (repeatable); exit 1 if it fails")
     parser.add_argument("--query-interval", type=_SECONDS, metavar="S",
                         help="the query interval you configured (default: the querier's QQIC, or 125 s)")
-    parser.add_argument("--challenge", metavar="SRC",
+    parser.add_argument("--challenge", type=options.address("198.18.0.2"), metavar="SRC",
                         help="test the election: send general queries from SRC (lower than the querier); "
                              "needs --force")
     parser.add_argument("--challenge-for", type=_SECONDS, metavar="T",

@@ -13,7 +13,7 @@ import os
 import time
 from typing import Any
 
-from mdiag.cli.argtypes import seconds
+from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError, UsageError
 
@@ -37,25 +37,25 @@ def _speed(text: str) -> float | None:
     return value
 
 
-#: durations: 2, 2s, 500ms, 1m (mdiag.cli.argtypes)
-_SECONDS = seconds(600.0, allow_zero=True)
+#: durations: 2, 2s, 500ms, 1m (mdiag.cli.options)
+_SECONDS = options.duration(600.0, allow_zero=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("capture", metavar="CAPTURE", help="pcap or pcapng file (- for stdin is not supported)")
-    parser.add_argument("--iface", metavar="IFACE", help="interface to send on; required unless --lab-host")
-    parser.add_argument("--netns", metavar="NS", help="network namespace of --iface")
-    parser.add_argument("--lab-host", metavar="HOST",
+    options.add_iface(parser, required=False, help="interface to send on; required unless --lab-host")
+    parser.add_argument("--lab-host", type=options.lab_host, metavar="HOST",
                         help="send from this host of the running mdiag lab (its lab0), bridge = the lab's")
-    parser.add_argument("--lab-prefix", metavar="P", help="lab name prefix (default mdlab)")
+    parser.add_argument("--lab-prefix", type=options.lab_prefix, metavar="P",
+                        help="lab name prefix (default mdlab)")
     parser.add_argument("--speed", type=_speed, default=1.0, metavar="1x|Nx|max",
                         help="original spacing (1x, default), scaled (10x, 0.5x), or back to back (max)")
     parser.add_argument("--only", choices=("igmp",), help="send only the IGMP frames")
     parser.add_argument("--count", type=int, metavar="N", help="replay only the first N frames of the capture")
     parser.add_argument("--rewrite-src-mac", metavar="MAC",
                         help="replace every Ethernet source address (or 'iface' for the interface's own)")
-    parser.add_argument("--bridge", metavar="BR", help="Linux bridge whose MDB to read afterwards")
-    parser.add_argument("--bridge-netns", metavar="NS", help="network namespace of --bridge")
+    parser.add_argument("--bridge", type=options.iface, metavar="BR", help="Linux bridge whose MDB to read afterwards")
+    parser.add_argument("--bridge-netns", type=options.netns, metavar="NS", help="network namespace of --bridge")
     parser.add_argument("--settle", type=_SECONDS, default=0.2, metavar="T",
                         help="wait this long after the last frame before reading the MDB (default 0.2 s)")
     parser.add_argument("--expect-mdb", metavar="FILE",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError
 
@@ -26,15 +27,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("destination", metavar="GROUP",
                         help="multicast group, list or range (239.1.0.1-239.1.3.232: one stream per group, "
                              "round-robin), or an address with --unicast/--broadcast")
-    parser.add_argument("--iface", required=True, metavar="IFACE", help="interface to send on (required)")
+    parser.add_argument("--iface", type=options.iface, required=True, metavar="IFACE",
+                        help="interface to send on (required)")
     parser.add_argument("--port", type=int, default=5001, help="UDP destination port (default 5001)")
     parser.add_argument("--ttl", type=int, default=1, help="multicast TTL (default 1: stays on the link)")
-    parser.add_argument("--rate", default=None, metavar="RATE",
+    parser.add_argument("--rate", type=options.rate, default=None, metavar="RATE",
                         help="1000pps, 2kpps, 10mbit (UDP payload bits, like iperf2 -b) or max "
                              "(default 1000pps; --stdin: max)")
     parser.add_argument("--size", type=int, default=1200, help="datagram payload bytes (default 1200, min 32)")
     stop = parser.add_argument_group("when to stop (whichever comes first)")
-    stop.add_argument("--duration", default=None, metavar="T", help="how long: 10s, 500ms, 2m (default 10s)")
+    stop.add_argument("--duration", type=options.duration(7 * 86400.0), default=None, metavar="T", help="how long: 10s, 500ms, 2m (default 10s)")
     stop.add_argument("--count", type=int, default=None, metavar="N", help="send N datagrams")
     parser.add_argument("--stdin", action="store_true", help="send each input line as one datagram")
     kind = parser.add_mutually_exclusive_group()
@@ -49,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.adapters import interfaces, sockets
-    from mdiag.core.rate import Pacing, packet_budget, parse_duration, parse_rate
+    from mdiag.core.rate import Pacing, packet_budget, parse_rate
 
     if not 1 <= args.port <= 65535:
         raise InputError(f"--port {args.port} is out of range 1..65535")
@@ -69,9 +71,9 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             for line in errors:
                 env.error(line)
             return ExitStatus.BAD_INPUT
-    rate_text = args.rate or ("max" if args.stdin else "1000pps")
-    rate = parse_rate(rate_text)
-    duration = parse_duration(args.duration) if args.duration else None
+    rate = args.rate if args.rate is not None else parse_rate("max" if args.stdin else "1000pps")
+    rate_text = str(rate)
+    duration = args.duration
     if not args.stdin:
         rate.pps(args.size)  # refuses absurd rates before any socket exists
     groups = len(destinations)

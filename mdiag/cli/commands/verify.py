@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError, UsageError
 
@@ -52,12 +53,14 @@ class _Observer:
 
 
 def _parse_endpoint(text: str) -> Endpoint:
-    if ":" in text:
-        ns, iface = text.split(":", 1)
-        if not ns or not iface:
-            raise InputError(f"{text!r} is not NETNS:IFACE or IFACE")
+    ns, sep, iface = text.rpartition(":")  # interface names have no ':' (options.endpoint)
+    if sep:
         return Endpoint(text, ns, iface)
     return Endpoint(text, None, text)
+
+
+#: --hold, --leave-timeout, --max-*-delay: the one duration grammar, at most 600 s
+_SECONDS = options.duration(600.0)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,36 +68,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_argument_group("where (one of)")
     where.add_argument("--lab", action="store_true",
                        help="use the running lab (mdiag lab up); without one a temporary lab is built")
-    where.add_argument("--sender-iface", metavar="[NS:]IFACE",
+    where.add_argument("--sender-iface", type=options.endpoint, metavar="[NS:]IFACE",
                        help="sender interface, optionally inside network namespace NS")
-    where.add_argument("--receiver-iface", action="append", default=[], metavar="[NS:]IFACE",
+    where.add_argument("--receiver-iface", type=options.endpoint, action="append", default=[], metavar="[NS:]IFACE",
                        help="receiver interface (repeatable)")
-    where.add_argument("--non-member-iface", action="append", default=[], metavar="[NS:]IFACE",
+    where.add_argument("--non-member-iface", type=options.endpoint, action="append", default=[], metavar="[NS:]IFACE",
                        help="interface that must NOT get the group (repeatable)")
     lab = parser.add_argument_group("lab hosts")
-    lab.add_argument("--lab-prefix", default=None, metavar="P", help="lab name prefix (default mdlab)")
-    lab.add_argument("--sender", default="h1", metavar="HOST", help="sender host (default h1)")
-    lab.add_argument("--receivers", default=None, metavar="H2,H3",
+    lab.add_argument("--lab-prefix", type=options.lab_prefix, default=None, metavar="P", help="lab name prefix (default mdlab)")
+    lab.add_argument("--sender", type=options.lab_host, default="h1", metavar="HOST", help="sender host (default h1)")
+    lab.add_argument("--receivers", type=options.lab_hosts, default=None, metavar="H2,H3",
                      help="receiver hosts (default: every other host)")
-    lab.add_argument("--anchor", default=None, metavar="HOST",
+    lab.add_argument("--anchor", type=options.lab_host, default=None, metavar="HOST",
                      help="a host kept joined all along, so the group stays registered on the bridge")
     parser.add_argument("--ssm", action="store_true", help="receivers join (sender address, GROUP) with option 39")
     parser.add_argument("--port", type=int, default=5001, help="UDP port (default 5001)")
-    parser.add_argument("--rate", default="1000pps", help="stream rate; sets the delay resolution (default 1000pps)")
+    parser.add_argument("--rate", type=options.rate, default="1000pps", help="stream rate; sets the delay resolution (default 1000pps)")
     parser.add_argument("--size", type=int, default=64, help="datagram bytes (default 64)")
-    parser.add_argument("--hold", default="1s", metavar="T", help="how long receivers stay joined (default 1s)")
+    parser.add_argument("--hold", type=_SECONDS, default="1s", metavar="T", help="how long receivers stay joined (default 1s)")
     parser.add_argument("--repeat", type=int, default=1, metavar="N", help="join/leave rounds (default 1)")
-    parser.add_argument("--leave-timeout", default="5s", metavar="T",
+    parser.add_argument("--leave-timeout", type=_SECONDS, default="5s", metavar="T",
                         help="traffic must stop within this after the leave (default 5s)")
-    parser.add_argument("--max-join-delay", default=None, metavar="T", help="fail when a join takes longer")
-    parser.add_argument("--max-leave-delay", default=None, metavar="T", help="fail when a leave takes longer")
+    parser.add_argument("--max-join-delay", type=_SECONDS, default=None, metavar="T", help="fail when a join takes longer")
+    parser.add_argument("--max-leave-delay", type=_SECONDS, default=None, metavar="T", help="fail when a leave takes longer")
     parser.add_argument("--json", action="store_true", help="print JSON (docs/lab.md)")
 
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.adapters import lab as lab_mod
     from mdiag.cli.commands.listen import parse_group_list
-    from mdiag.core.rate import parse_duration, parse_rate
 
     groups, errors = parse_group_list([args.group], hint="")
     if errors or len(groups) != 1:
@@ -106,18 +108,14 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise InputError(f"--port {args.port} is out of range 1..65535")
     if not 32 <= args.size <= 65507:
         raise InputError(f"--size {args.size} must be 32..65507")
-    rate = parse_rate(args.rate)
+    rate = args.rate
     if rate.unlimited:
         raise InputError("--rate max would flood the lab; give a rate such as 1000pps")
     pps = rate.pps(args.size)
     if pps > 100_000:
-        raise InputError(f"--rate {args.rate} is {pps:,.0f} pps; verify needs at most 100,000 pps")
-    hold = parse_duration(args.hold)
-    leave_timeout = parse_duration(args.leave_timeout)
-    max_join = parse_duration(args.max_join_delay) if args.max_join_delay else None
-    max_leave = parse_duration(args.max_leave_delay) if args.max_leave_delay else None
-    if hold > 600 or leave_timeout > 600:
-        raise InputError("--hold and --leave-timeout are at most 600 s")
+        raise InputError(f"--rate {rate} is {pps:,.0f} pps; verify needs at most 100,000 pps")
+    hold, leave_timeout = args.hold, args.leave_timeout
+    max_join, max_leave = args.max_join_delay, args.max_leave_delay
 
     temp_lab = None
     flood_note = None
@@ -134,7 +132,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             temp_lab.up()
             lab = temp_lab
         sender = _lab_endpoint(lab, args.sender)
-        names = ([n.strip() for n in args.receivers.split(",") if n.strip()] if args.receivers
+        names = (args.receivers if args.receivers is not None
                  else [h.name for h in lab.all_hosts if h.name not in (args.sender, args.anchor)])
         receivers = [_lab_endpoint(lab, n) for n in names]
         anchor = _lab_endpoint(lab, args.anchor) if args.anchor else None
@@ -406,16 +404,10 @@ def _summarise(group: str, sender_ep: Endpoint, sender_address: str | None, sour
     return {"group": group, "port": args.port, "source": source,
             "sender": {"host": sender_ep.name, "netns": sender_ep.netns, "iface": sender_ep.iface,
                        "address": sender_address},
-            "repeat": args.repeat, "rate": args.rate, "hold_s": parse_hold(args.hold),
+            "repeat": args.repeat, "rate": str(args.rate), "hold_s": args.hold,
             "receivers": receivers_out, "non_members": non_out,
             "anchor": next((o.endpoint.name for o in observers if o.role == "anchor"), None),
             "notes": [flood_note] if flood_note else [], "problems": problems, "ok": not problems}
-
-
-def parse_hold(text: str) -> float:
-    from mdiag.core.rate import parse_duration
-
-    return parse_duration(text)
 
 
 def _fmt(stats: dict[str, Any] | None) -> str:

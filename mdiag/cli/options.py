@@ -1,0 +1,138 @@
+"""Validated argparse value types and the options several commands share.
+
+Every option that names an interface, a namespace, a lab, a lab host, a source, a rate or a
+duration goes through one of these types, so an empty or malformed value is refused by argparse
+with one line and exit 2 (docs/exit-status.md) before the command runs: nothing ever falls back
+to a default because a value was empty. The naming rules themselves live in
+:mod:`mdiag.core.names` (the adapters check them again); the duration and rate grammars in
+:mod:`mdiag.core.rate`. This module imports nothing heavy: it is loaded while parsing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from mdiag.core import names
+from mdiag.errors import InputError
+
+T = TypeVar("T")
+
+
+def _argtype(name: str, check: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from a checker raising InputError; ``name`` appears in argparse's messages."""
+
+    def parse(text: str) -> T:
+        try:
+            return check(text)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+
+    parse.__name__ = name
+    return parse
+
+
+#: ``--iface``: an interface name as the kernel accepts it (never empty, never guessed).
+iface = _argtype("interface", names.interface_name)
+#: ``--netns``: a network namespace NAME as in ``ip netns list`` (never a path).
+netns = _argtype("namespace", names.netns_name)
+#: ``--lab-prefix``: md + up to 14 lower-case letters or digits.
+lab_prefix = _argtype("lab prefix", names.lab_prefix)
+#: ``--sender``/``--receiver``/``--anchor``: a lab host, h1..h200.
+lab_host = _argtype("lab host", names.lab_host)
+
+
+def _endpoint(text: str) -> str:
+    """``[NS:]IFACE``: an interface, optionally inside a named namespace."""
+    ns, sep, name = text.rpartition(":")
+    if sep:
+        names.netns_name(ns, f"namespace of {text!r}")
+    names.interface_name(name, f"interface of {text!r}" if sep else "interface name")
+    return text
+
+
+#: ``--sender-iface NS:IFACE`` and friends (verify).
+endpoint = _argtype("[NS:]IFACE", _endpoint)
+
+
+def _host_list(text: str) -> list[str]:
+    items = [item.strip() for item in text.split(",")]
+    if not text.strip() or any(not item for item in items):
+        raise InputError(f"{text!r} is not a list of lab hosts: give e.g. h2,h3 (no empty items)")
+    return [names.lab_host(item) for item in items]
+
+
+#: ``--receivers h2,h3``: one or more lab hosts, comma-separated.
+lab_hosts = _argtype("lab hosts", _host_list)
+
+
+def _address_items(text: str) -> str:
+    """A comma-separated list of addresses with no empty item; parsed later by the command."""
+    items = [item.strip() for item in text.split(",")]
+    if not text.strip() or any(not item for item in items):
+        raise InputError(f"{text!r} has an empty address: give e.g. 198.18.0.11 or "
+                         "198.18.0.11,198.18.0.12 (leave the option out for any source)")
+    return text
+
+
+#: ``--source S[,S...]`` (repeatable): never empty, so an empty value cannot mean "any source".
+address_list = _argtype("address list", _address_items)
+
+
+def address(example: str) -> Callable[[str], str]:
+    """One address or group, never empty (so an empty value cannot fall back to a default);
+    the command parses it. ``example`` ends the error line."""
+
+    def check(text: str) -> str:
+        if not text.strip():
+            raise InputError(f"the address is empty: give one, e.g. {example} (or leave the option out)")
+        return text.strip()
+
+    return _argtype("address", check)
+
+
+#: ``--group G``: one group (the command checks that it is multicast).
+group = address("239.1.2.3")
+
+
+def duration(high: float, *, allow_zero: bool = False) -> Callable[[str], float]:
+    """A duration (``2``, ``2s``, ``500ms``, ``1m``) in seconds, at most ``high``.
+
+    The one duration grammar of the CLI (:func:`mdiag.core.rate.parse_duration`); zero is
+    accepted only with ``allow_zero``.
+    """
+
+    def parse(text: str) -> float:
+        from mdiag.core.rate import parse_duration
+
+        if allow_zero and text.strip().lower().rstrip("ms").strip() in {"0", "0.0"}:
+            return 0.0
+        try:
+            value = parse_duration(text.strip())
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+        if value > high:
+            raise argparse.ArgumentTypeError(f"{text} is too long: this option takes at most {high:g} s")
+        return value
+
+    parse.__name__ = "duration"  # argparse names the type in its messages
+    return parse
+
+
+def _rate(text: str) -> Any:
+    from mdiag.core.rate import parse_rate
+
+    return parse_rate(text)
+
+
+#: ``--rate 1000pps|10mbit|max``: a :class:`mdiag.core.rate.Rate`.
+rate = _argtype("rate", _rate)
+
+
+def add_iface(parser: argparse.ArgumentParser | Any, *, required: bool = True,
+              help: str = "interface to use (required: mdiag never picks one on its own)") -> None:
+    """``--iface IFACE`` and ``--netns NS``: every command that touches an interface has both."""
+    parser.add_argument("--iface", type=iface, required=required, metavar="IFACE", help=help)
+    parser.add_argument("--netns", type=netns, metavar="NS",
+                        help="network namespace of the interface, by name as in 'ip netns list'")
