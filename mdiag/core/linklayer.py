@@ -20,8 +20,12 @@ number), a buffer and the frame's position in it, and answers with a
     the sender's 6-byte MAC when the link layer carries it, else ``None``.
 
 Supported link types: Ethernet (1), Linux cooked SLL (113) and SLL2 (276), raw
-IP (101, and 12/14 where old libpcap wrote DLT_RAW), IPv4 (228), BSD loopback
-NULL (0) and LOOP (108). VLAN tags found after an SLL/SLL2 header are honoured
+IP (101, and 12/14 where old libpcap wrote DLT_RAW), IPv4 (228), IPv6 (229), BSD
+loopback NULL (0) and LOOP (108).
+
+:func:`locate_ipv6` answers the same for IPv6 (EtherType 0x86DD, MLD): a frame
+that :func:`locate_ipv4` calls :data:`NOT_IPV4` is asked again, so the IPv4 path
+pays nothing for IPv6. VLAN tags found after an SLL/SLL2 header are honoured
 too (the kernel usually strips them; when it does not, the tag is in the data).
 """
 
@@ -42,6 +46,7 @@ __all__ = [
     "Segment",
     "is_fragment",
     "locate_ipv4",
+    "locate_ipv6",
 ]
 
 OK = 0
@@ -57,6 +62,7 @@ LINKTYPE_RAW = 101
 LINKTYPE_LOOP = 108
 LINKTYPE_LINUX_SLL = 113
 LINKTYPE_IPV4 = 228
+LINKTYPE_IPV6 = 229
 LINKTYPE_LINUX_SLL2 = 276
 
 LINKTYPE_NAMES: dict[int, str] = {
@@ -68,6 +74,7 @@ LINKTYPE_NAMES: dict[int, str] = {
     LINKTYPE_LOOP: "OpenBSD loopback",
     LINKTYPE_LINUX_SLL: "Linux cooked (SLL)",
     LINKTYPE_IPV4: "raw IPv4",
+    LINKTYPE_IPV6: "raw IPv6",
     LINKTYPE_LINUX_SLL2: "Linux cooked v2 (SLL2)",
 }
 SUPPORTED_LINKTYPES = frozenset(LINKTYPE_NAMES)
@@ -76,6 +83,10 @@ SUPPORTED_LINKTYPES = frozenset(LINKTYPE_NAMES)
 VLAN_TPIDS = frozenset({0x8100, 0x88A8, 0x9100})
 _MAX_TAGS = 4
 _ETH_IPV4 = 0x0800
+_ETH_IPV6 = 0x86DD
+#: AF_INET6 as BSD loopback headers write it: Linux 10, NetBSD/OpenBSD 24, FreeBSD 28,
+#: macOS 30, in either byte order.
+_AF_INET6 = frozenset(v.to_bytes(4, order) for v in (10, 24, 28, 30) for order in ("big", "little"))
 
 
 class Located(NamedTuple):
@@ -93,8 +104,8 @@ _UNKNOWN = Located(UNKNOWN_LINKTYPE, 0, (), None)
 
 
 def _after_ethertype(buf: bytes, pos: int, end: int, ethertype: int,
-                     key: tuple[int, ...], mac: bytes | None) -> Located:
-    """Walk VLAN tags from ``pos`` (just after an EtherType/protocol field)."""
+                     key: tuple[int, ...], mac: bytes | None, version: int = 4) -> Located:
+    """Walk VLAN tags from ``pos`` (just after an EtherType/protocol field) to IP ``version``."""
     tags = 0
     while ethertype in VLAN_TPIDS:
         if pos + 4 > end or tags == _MAX_TAGS:
@@ -103,11 +114,11 @@ def _after_ethertype(buf: bytes, pos: int, end: int, ethertype: int,
         ethertype = (buf[pos + 2] << 8) | buf[pos + 3]
         pos += 4
         tags += 1
-    if ethertype != _ETH_IPV4:
+    if ethertype != (_ETH_IPV4 if version == 4 else _ETH_IPV6):
         return _NOT_IPV4
-    if pos + 20 > end:
+    if pos + (20 if version == 4 else 40) > end:
         return _TRUNCATED
-    if buf[pos] >> 4 != 4:
+    if buf[pos] >> 4 != version:
         return _NOT_IPV4
     return _tuple_new(Located, (OK, pos, key, mac))
 
@@ -125,9 +136,20 @@ def locate_ipv4(linktype: int, buf: bytes, start: int, length: int) -> Located:
     return _locate_general(linktype, buf, start, length)
 
 
-def _locate_general(linktype: int, buf: bytes, start: int, length: int) -> Located:
-    """:func:`locate_ipv4` for every link type and every case (tests compare the two)."""
+def locate_ipv6(linktype: int, buf: bytes, start: int, length: int) -> Located:
+    """Find the IPv6 header of the frame ``buf[start:start + length]`` (``OK`` means IPv6 here)."""
+    if (linktype == 1 and length >= 54 and buf[start + 12:start + 14] == b"\x86\xdd"
+            and buf[start + 14] >> 4 == 6):
+        return _tuple_new(Located, (OK, start + 14, (), buf[start + 6:start + 12]))
+    return _locate_general(linktype, buf, start, length, 6)
+
+
+def _locate_general(linktype: int, buf: bytes, start: int, length: int, version: int = 4) -> Located:
+    """:func:`locate_ipv4` (and :func:`locate_ipv6`) for every link type and every case
+    (tests compare them with the fast paths)."""
     end = start + length
+    if version == 6:
+        return _locate_v6(linktype, buf, start, length, end)
     if linktype == LINKTYPE_ETHERNET:
         if length < 14:
             return _TRUNCATED
@@ -176,6 +198,47 @@ def _locate_general(linktype: int, buf: bytes, start: int, length: int) -> Locat
         if buf[start + 4] >> 4 != 4:
             return _NOT_IPV4
         return _tuple_new(Located, (OK, start + 4, (), None))
+    if linktype == LINKTYPE_IPV6:
+        return _NOT_IPV4
+    return _UNKNOWN
+
+
+def _locate_v6(linktype: int, buf: bytes, start: int, length: int, end: int) -> Located:
+    if linktype == LINKTYPE_ETHERNET:
+        if length < 14:
+            return _TRUNCATED
+        ethertype = (buf[start + 12] << 8) | buf[start + 13]
+        return _after_ethertype(buf, start + 14, end, ethertype, (), buf[start + 6:start + 12], 6)
+    if linktype == LINKTYPE_LINUX_SLL:
+        if length < 16:
+            return _TRUNCATED
+        halen = (buf[start + 4] << 8) | buf[start + 5]
+        mac = buf[start + 6:start + 12] if halen == 6 else None
+        protocol = (buf[start + 14] << 8) | buf[start + 15]
+        return _after_ethertype(buf, start + 16, end, protocol, (), mac, 6)
+    if linktype == LINKTYPE_LINUX_SLL2:
+        if length < 20:
+            return _TRUNCATED
+        protocol = (buf[start] << 8) | buf[start + 1]
+        ifindex = int.from_bytes(buf[start + 4:start + 8], "big")
+        mac = buf[start + 12:start + 18] if buf[start + 11] == 6 else None
+        return _after_ethertype(buf, start + 20, end, protocol, (-ifindex - 1,), mac, 6)
+    if linktype in (LINKTYPE_RAW, LINKTYPE_RAW_DLT12, LINKTYPE_RAW_DLT14, LINKTYPE_IPV6):
+        if length == 0 or buf[start] >> 4 != 6:
+            return _TRUNCATED if length == 0 else _NOT_IPV4
+        return _TRUNCATED if length < 40 else _tuple_new(Located, (OK, start, (), None))
+    if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
+        if length < 4:
+            return _TRUNCATED
+        if buf[start:start + 4] not in _AF_INET6:
+            return _NOT_IPV4
+        if length < 44:
+            return _TRUNCATED
+        if buf[start + 4] >> 4 != 6:
+            return _NOT_IPV4
+        return _tuple_new(Located, (OK, start + 4, (), None))
+    if linktype == LINKTYPE_IPV4:
+        return _NOT_IPV4
     return _UNKNOWN
 
 

@@ -1,4 +1,12 @@
-"""IGMP timer arithmetic with a named profile (RFC 3376 section 8, RFC 9776 section 8).
+"""IGMP and MLD timer arithmetic with a named profile (RFC 3376 / 9776 section 8,
+RFC 3810 / 9777 section 9).
+
+MLDv2's timers are IGMPv3's under other names (RFC 3810 9): the Multicast Address
+Listening Interval is the Group Membership Interval, the Last Listener Query
+Interval/Count/Time are the Last Member ones, and the Older Version Host Present
+Timeout is the Older Host Present Interval; RFC 9777 changes them exactly as
+RFC 9776 does. So one :class:`TimerSet` serves both families: ``rfc3376`` is also
+``rfc3810``, ``rfc9776`` also ``rfc9777``, and the MLD names are aliases.
 
 Every derived value is a property computed from the four configured variables,
 so a result can always say which profile and which inputs produced it. Times are
@@ -37,11 +45,19 @@ class Profile(enum.Enum):
 
     @classmethod
     def parse(cls, text: str) -> Profile:
+        """``rfc3376`` or ``rfc9776``, or their MLD twins ``rfc3810`` and ``rfc9777``."""
         key = text.strip().lower().replace(" ", "").replace("-", "")
+        key = _MLD_TWINS.get(key.removeprefix("rfc"), key)
         for member in cls:
             if key in (member.value, member.value.removeprefix("rfc")):
                 return member
-        raise ValueError(f"unknown timer profile {text!r} (use rfc3376 or rfc9776)")
+        raise ValueError(f"unknown timer profile {text!r} (use rfc3376 or rfc9776; for MLD rfc3810 or rfc9777)")
+
+    def rfc(self, family: int = 4) -> str:
+        """The RFC these formulas come from for IGMP (``family`` 4) or MLD (6)."""
+        if family == 6:
+            return "RFC 9777" if self is Profile.RFC9776 else "RFC 3810"
+        return "RFC 9776" if self is Profile.RFC9776 else "RFC 3376"
 
     def __str__(self) -> str:
         return self.value
@@ -132,6 +148,22 @@ class TimerSet:
         """8.13: RV * QI + QRI."""
         return self.robustness * self.query_interval + self.query_response_interval
 
+    # -- MLD names (RFC 3810 9.4, 9.8, 9.9, 9.13) -----------------------------
+    @property
+    def multicast_address_listening_interval(self) -> float:
+        """MALI (RFC 3810 9.4): the Group Membership Interval under MLD's name."""
+        return self.group_membership_interval
+
+    @property
+    def last_listener_query_time(self) -> float:
+        """LLQT (RFC 3810 9.14): the Last Member Query Time under MLD's name."""
+        return self.last_member_query_time
+
+    @property
+    def older_version_host_present_timeout(self) -> float:
+        """RFC 3810 9.13: RV * QI + QRI."""
+        return self.older_host_present_interval
+
     @property
     def version1_router_present_timeout(self) -> float:
         """RFC 2236 8.9: fixed at 400 s."""
@@ -178,3 +210,5 @@ class TimerSet:
 
 
 DEFAULT = TimerSet()
+
+_MLD_TWINS = {"3810": "rfc3376", "9777": "rfc9776"}

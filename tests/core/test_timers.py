@@ -69,3 +69,13 @@ def test_older_version_querier_present_timeout_by_profile():
     assert TimerSet().older_version_querier_present_timeout_after(5) == 260          # 2*125 + QRI 10
     assert TimerSet(profile=Profile.RFC9776).older_version_querier_present_timeout_after(5) == 255
     assert TimerSet(profile=Profile.RFC9776).older_version_querier_present_timeout_after(None) == 260
+
+
+def test_mld_names_and_profiles_are_igmps():
+    from mdiag.core.timers import Profile, TimerSet
+
+    assert Profile.parse("rfc3810") is Profile.RFC3376 and Profile.parse("RFC 9777") is Profile.RFC9776
+    assert Profile.RFC9776.rfc(6) == "RFC 9777" and Profile.RFC3376.rfc(6) == "RFC 3810"
+    t = TimerSet()  # RFC 3810 9 defaults: MALI 260 s, LLQT 2 s, older host present 260 s
+    assert (t.multicast_address_listening_interval, t.last_listener_query_time,
+            t.older_version_host_present_timeout, t.other_querier_present_interval) == (260.0, 2.0, 260.0, 255.0)

@@ -4,6 +4,8 @@ A code below 128 is the value itself. A code of 128 or more reads as the bits
 ``1 exp(3) mant(4)`` and means ``(mant | 0x10) << (exp + 3)``. Max Resp Code counts
 tenths of a second, QQIC whole seconds; both range from 0 to 31744.
 
+The arithmetic is :mod:`mdiag.core.floatcode`'s, shared with MLDv2 (whose QQIC is
+this same 8-bit code and whose Maximum Response Code is its 16-bit sibling).
 Encoding rounds *down* to the nearest representable value, as Linux does
 (net/ipv4/igmp.c), so a querier never advertises more than it was asked to. A value
 above 31744 cannot be represented: crafting it is an error, never a silent clip.
@@ -11,18 +13,13 @@ above 31744 cannot be represented: crafting it is an error, never a silent clip.
 
 from __future__ import annotations
 
+from mdiag.core.floatcode import IGMP_CODE
+
 #: Largest value a float code can carry (code 0xFF).
-MAX_VALUE = 31744
-
-
-def _decode(code: int) -> int:
-    if code < 128:
-        return code
-    return ((code & 0x0F) | 0x10) << (((code >> 4) & 0x07) + 3)
-
+MAX_VALUE = IGMP_CODE.max_value
 
 #: ``CODE_VALUES[code]`` is the exact value of every one of the 256 codes.
-CODE_VALUES: tuple[int, ...] = tuple(_decode(code) for code in range(256))
+CODE_VALUES: tuple[int, ...] = tuple(IGMP_CODE.decode(code) for code in range(256))
 
 
 def decode(code: int) -> int:
@@ -37,17 +34,9 @@ def encode(value: int) -> int:
 
     Raises ValueError for negative values and values above 31744 (RFC 3376 4.1.1).
     """
-    if value < 0:
-        raise ValueError(f"value {value} is negative")
-    if value > MAX_VALUE:
-        raise ValueError(f"value {value} is above {MAX_VALUE}, the largest a float code carries")
-    if value < 128:
+    if 0 <= value < 128:
         return value
-    if value >= MAX_VALUE:
-        return 0xFF
-    exp = value.bit_length() - 8
-    mant = (value >> (exp + 3)) & 0x0F
-    return 0x80 | (exp << 4) | mant
+    return IGMP_CODE.encode(value)
 
 
 def is_exact(value: int) -> bool:

@@ -23,13 +23,15 @@ Times are exposed in seconds through properties; the raw codes stay available.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 from mdiag.core.igmp import floatcode
+from mdiag.core.records import BY_VALUE as _BY_VALUE
+from mdiag.core.records import RecordType as RecordType
+from mdiag.core.records import record_type_name as record_type_name
 
 ZERO = IPv4Address(0)
 ALL_SYSTEMS = IPv4Address("224.0.0.1")
@@ -98,67 +100,6 @@ def _addresses(name: str, values: Any) -> tuple[IPv4Address, ...]:
     if isinstance(values, (str, bytes, IPv4Address)):
         raise TypeError(f"{name} must be a sequence of addresses, not a single {type(values).__name__}")
     return tuple(address(v) for v in values)
-
-
-class RecordType(enum.IntEnum):
-    """IGMPv3 group record types (RFC 3376 4.2.12)."""
-
-    MODE_IS_INCLUDE = 1
-    MODE_IS_EXCLUDE = 2
-    CHANGE_TO_INCLUDE_MODE = 3
-    CHANGE_TO_EXCLUDE_MODE = 4
-    ALLOW_NEW_SOURCES = 5
-    BLOCK_OLD_SOURCES = 6
-
-    @property
-    def short(self) -> str:
-        """RFC 3376 short name: IS_IN, IS_EX, TO_IN, TO_EX, ALLOW, BLOCK."""
-        return _SHORT[self]
-
-    @property
-    def is_current_state(self) -> bool:
-        return self in (RecordType.MODE_IS_INCLUDE, RecordType.MODE_IS_EXCLUDE)
-
-    @property
-    def is_filter_mode_change(self) -> bool:
-        return self in (RecordType.CHANGE_TO_INCLUDE_MODE, RecordType.CHANGE_TO_EXCLUDE_MODE)
-
-    @property
-    def is_source_list_change(self) -> bool:
-        return self in (RecordType.ALLOW_NEW_SOURCES, RecordType.BLOCK_OLD_SOURCES)
-
-    @property
-    def is_exclude(self) -> bool:
-        """IS_EX or TO_EX: the host asks for all sources but the listed ones."""
-        return self in (RecordType.MODE_IS_EXCLUDE, RecordType.CHANGE_TO_EXCLUDE_MODE)
-
-    @classmethod
-    def parse(cls, text: str) -> RecordType:
-        """From a short name (``to_ex``, ``IS_IN``, ``allow``), a long name or a number."""
-        key = text.strip().upper().replace("-", "_")
-        if key.isdigit() and int(key) in _BY_VALUE:
-            return cls(int(key))
-        for member in cls:
-            if key in (member.name, member.short):
-                return member
-        raise ValueError(f"unknown record type {text!r} (use is_in, is_ex, to_in, to_ex, allow or block)")
-
-
-_SHORT = {
-    RecordType.MODE_IS_INCLUDE: "IS_IN",
-    RecordType.MODE_IS_EXCLUDE: "IS_EX",
-    RecordType.CHANGE_TO_INCLUDE_MODE: "TO_IN",
-    RecordType.CHANGE_TO_EXCLUDE_MODE: "TO_EX",
-    RecordType.ALLOW_NEW_SOURCES: "ALLOW",
-    RecordType.BLOCK_OLD_SOURCES: "BLOCK",
-}
-_BY_VALUE = {int(member): member for member in RecordType}
-
-
-def record_type_name(value: int) -> str:
-    """Short name of a record type, or ``type-N`` for one RFC 3376 does not define."""
-    member = _BY_VALUE.get(value)
-    return member.short if member is not None else f"type-{value}"
 
 
 # --------------------------------------------------------------------------- v1 / v2

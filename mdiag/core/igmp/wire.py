@@ -29,8 +29,8 @@ from mdiag.core.igmp.ipv4 import (
     IPv4Header,
     has_router_alert,
 )
+from mdiag.core.records import BY_VALUE as _BY_VALUE
 from mdiag.core.igmp.messages import (
-    _BY_VALUE,
     ALL_ROUTERS,
     ALL_SYSTEMS,
     IGMPV3_ROUTERS,
@@ -152,6 +152,11 @@ class Decoded(NamedTuple):
     ip: IpFacts | None = None
     ip_checksum_ok: bool | None = None
     trailing: bytes = b""
+
+    @property
+    def family(self) -> int:
+        """4: an IGMP message (MLD's Decoded says 6)."""
+        return 4
 
     @property
     def version(self) -> int | None:
