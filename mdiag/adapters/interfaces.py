@@ -152,6 +152,37 @@ def first_ipv4(name: str) -> str | None:
     return addrs[0][0] if addrs else None
 
 
+def interface_ipv6(name: str) -> list[tuple[str, int]]:
+    """IPv6 addresses of ``name`` as (address without zone, prefix length), link-local included."""
+    ni = _netifaces()
+    try:
+        entries = ni.ifaddresses(name).get(ni.AF_INET6, [])
+    except ValueError:
+        interface_index(name)
+        raise
+    result = []
+    for entry in entries:
+        address = str(entry.get("addr", "")).partition("%")[0]
+        mask = str(entry.get("netmask") or "/128")
+        if "/" in mask:
+            prefixlen = int(mask.rpartition("/")[2] or 128)
+        else:
+            try:
+                prefixlen = bin(int.from_bytes(socket.inet_pton(socket.AF_INET6, mask), "big")).count("1")
+            except OSError:
+                prefixlen = 128
+        if address:
+            result.append((address, prefixlen))
+    return result
+
+
+def first_ipv6(name: str) -> str | None:
+    """The interface's first global/ULA IPv6 address, else its link-local one, else None."""
+    addrs = [a for a, _ in interface_ipv6(name)]
+    routable = [a for a in addrs if not a.lower().startswith("fe80")]
+    return (routable or addrs or [None])[0]
+
+
 @dataclass(frozen=True, slots=True)
 class InterfaceInfo:
     """One interface as ``mdiag ifaces`` shows it."""

@@ -7,6 +7,14 @@ Layout for prefix ``P`` and ``N`` hosts (nothing is created in the root namespac
                                                  198.18.0.11 .. 198.18.0.(10+N)/24,
                                                  route 224.0.0.0/4 dev lab0
 
+A dual-stack lab (``Lab(ipv6=True)``, the default of ``mdiag lab up``) adds IPv6: the bridge
+does MLD snooping and, with its querier on, queries MLDv1 or MLDv2 (``BridgeConfig.mld_version``)
+from its link-local address; the bridge has fd00:c612::1/64 and host ``hI`` fd00:c612::(10+I)/64
+(ULA, RFC 4193) and its EUI-64 link-local address. Duplicate address detection is off
+(``accept_dad`` 0, addresses ``nodad``), so no address is ever tentative and tests never wait
+for it; router solicitations are off so captures hold only what a test did. An IPv4-only lab
+(the default of :class:`Lab`) disables IPv6 in every namespace.
+
 The bridge lives in a namespace of its own, so the machine's real interfaces are never
 touched, and deleting the lab's namespaces removes every link, address and route it made.
 Addresses come from 198.18.0.0/15 (RFC 2544 benchmarking space); two labs with different
@@ -66,6 +74,10 @@ BRIDGE = "br0"
 SUBNET = "198.18.0.0/24"
 PREFIXLEN = 24
 BRIDGE_ADDRESS = "198.18.0.1"
+#: The dual-stack lab's IPv6 subnet (ULA, RFC 4193) and the bridge's address in it.
+SUBNET6 = "fd00:c612::/64"
+PREFIXLEN6 = 64
+BRIDGE_ADDRESS6 = "fd00:c612::1"
 MAX_HOSTS = 200
 #: A command run inside the lab never runs longer than this unless told otherwise.
 DEFAULT_TIMEOUT = 30.0
@@ -84,6 +96,25 @@ def host_address(index: int) -> str:
     return f"198.18.0.{10 + index}"
 
 
+def host_address6(index: int) -> str:
+    """IPv6 address of host ``h<index>`` in a dual-stack lab: fd00:c612::(10+index)."""
+    host_address(index)  # range check
+    return f"fd00:c612::{10 + index}"
+
+
+def link_local(mac: str) -> str:
+    """The EUI-64 link-local address the kernel derives from ``mac`` (RFC 4291 appendix A)."""
+    octets = [int(part, 16) for part in mac.split(":")]
+    eui = [octets[0] ^ 0x02, *octets[1:3], 0xFF, 0xFE, *octets[3:]]
+    import ipaddress
+
+    return str(ipaddress.IPv6Address(bytes([0xFE, 0x80] + [0] * 6 + eui)))
+
+
+#: The bridge's MAC (and so its EUI-64 link-local address: the MLD querier's source).
+BRIDGE_MAC = "02:00:c6:12:00:01"
+
+
 def host_mac(index: int) -> str:
     """Locally administered MAC of host ``h<index>``, readable in captures: 02:00:c6:12:00:<10+i>."""
     return f"02:00:c6:12:00:{10 + index:02x}"
@@ -94,7 +125,8 @@ class BridgeConfig:
     """IGMP snooping and querier settings of the lab bridge (RFC 4541; timers in seconds).
 
     ``querier`` is ``"off"``, ``"v2"`` or ``"v3"`` (the bridge's own querier and the IGMP
-    version it queries with). ``flood_unregistered`` is the ports' ``mcast_flood`` flag. It
+    version it queries with); in a dual-stack lab the same querier also sends MLD queries of
+    ``mld_version`` (1 or 2). ``flood_unregistered`` is the ports' ``mcast_flood`` flag. It
     matters only while the bridge knows no querier (``querier="off"`` and none heard, or snooping
     off): then every group goes to every port with the flag (the Linux default) and to none
     without it. With a querier the bridge forwards by its table, and a group with no member
@@ -106,6 +138,8 @@ class BridgeConfig:
     snooping: bool = True
     querier: str = "v3"
     flood_unregistered: bool = True
+    #: MLD version of the bridge's querier (RFC 2710 v1, RFC 3810 v2); only in a dual-stack lab
+    mld_version: int = 2
     query_interval: float | None = None
     query_response_interval: float | None = None
     last_member_interval: float | None = None
@@ -118,6 +152,8 @@ class BridgeConfig:
     def __post_init__(self) -> None:
         if self.querier not in ("off", "v2", "v3"):
             raise InputError(f"querier must be off, v2 or v3, not {self.querier!r}")
+        if self.mld_version not in (1, 2):
+            raise InputError(f"MLD version must be 1 or 2, not {self.mld_version!r}")
         for name in ("query_interval", "query_response_interval", "last_member_interval",
                      "startup_query_interval", "membership_interval", "querier_interval"):
             value = getattr(self, name)
@@ -149,6 +185,7 @@ class BridgeConfig:
         """
         opts = ["mcast_snooping", "1" if self.snooping else "0",
                 "mcast_igmp_version", "2" if self.querier == "v2" else "3",
+                "mcast_mld_version", str(self.mld_version),
                 "mcast_query_use_ifaddr", "1", "mcast_stats_enabled", "1"]
         # Order matters to the kernel only for validation we already did; response before query
         # could be rejected when shrinking, so set the query interval first.
@@ -181,11 +218,15 @@ class LabHost:
     prefixlen: int
     mac: str
     bridge_port: str
+    #: ULA address (prefix length 64) and link-local address in a dual-stack lab, else None
+    address6: str | None = None
+    link_local: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "netns": self.netns, "iface": self.iface,
                 "address": self.address, "prefixlen": self.prefixlen, "mac": self.mac,
-                "bridge_port": self.bridge_port}
+                "bridge_port": self.bridge_port, "address6": self.address6,
+                "link_local": self.link_local}
 
 
 # --------------------------------------------------------------------------- namespaces
@@ -300,6 +341,8 @@ class Lab:
     prefix: str = DEFAULT_PREFIX
     hosts: int = 2
     bridge: BridgeConfig = field(default_factory=BridgeConfig)
+    #: dual-stack (IPv6 and MLD as well as IPv4 and IGMP); False disables IPv6 everywhere
+    ipv6: bool = False
 
     def __post_init__(self) -> None:
         names.lab_prefix(self.prefix)
@@ -325,7 +368,9 @@ class Lab:
             raise InputError(f"unknown lab host {name!r}: hosts are h1..h{self.hosts}")
         return LabHost(name=f"h{index}", index=index, netns=f"{self.prefix}-h{index}",
                        iface=HOST_IFACE, address=host_address(index), prefixlen=PREFIXLEN,
-                       mac=host_mac(index), bridge_port=f"p{index}")
+                       mac=host_mac(index), bridge_port=f"p{index}",
+                       address6=host_address6(index) if self.ipv6 else None,
+                       link_local=link_local(host_mac(index)) if self.ipv6 else None)
 
     @property
     def all_hosts(self) -> list[LabHost]:
@@ -346,7 +391,9 @@ class Lab:
         lab = cls(prefix=prefix, hosts=max(1, len(indices)))
         try:
             lab.bridge = lab._read_config()
-        except MdiagError:
+            with netns(lab.bridge_netns), open("/proc/sys/net/ipv6/conf/all/disable_ipv6") as handle:
+                lab.ipv6 = handle.read().strip() == "0"
+        except (MdiagError, OSError):
             pass
         return lab
 
@@ -385,17 +432,25 @@ class Lab:
         return True
 
     def _build(self) -> None:
+        # Set before any link exists, so every interface made later inherits it ("default").
+        # IPv4-only: no IPv6 at all, which keeps MLD and router solicitations out of captures and
+        # out of the bridge's table. Dual-stack: no DAD (addresses never tentative), no router
+        # solicitations or advertisements (captures hold only what a test did).
+        sysctls = ({"disable_ipv6": "0", "accept_dad": "0", "dad_transmits": "0", "accept_ra": "0",
+                    "router_solicitations": "0"} if self.ipv6 else {"disable_ipv6": "1"})
         for ns in self.namespaces():
             _ip(["netns", "add", ns])
-            # No IPv6 in the lab (set before any link exists): keeps MLD and router
-            # solicitations out of captures and out of the bridge's table.
             with netns(ns):
                 for key in ("all", "default", "lo"):
-                    with contextlib.suppress(OSError):
-                        _write_sysctl(f"/proc/sys/net/ipv6/conf/{key}/disable_ipv6", "1")
+                    for name, value in sysctls.items():
+                        with contextlib.suppress(OSError):
+                            _write_sysctl(f"/proc/sys/net/ipv6/conf/{key}/{name}", value)
+                if self.ipv6 and ns == self.bridge_netns:
+                    # bridge ports are layer 2 only: without IPv6 they send no MLD of their own
+                    _write_sysctl("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1")
         br = self.bridge_netns
         lines = [f"link add {BRIDGE} type bridge " + " ".join(self.bridge.ip_link_options()),
-                 f"link set {BRIDGE} address 02:00:c6:12:00:01",
+                 f"link set {BRIDGE} address {BRIDGE_MAC}",
                  f"addr add {BRIDGE_ADDRESS}/{PREFIXLEN} dev {BRIDGE}",
                  "link set lo up"]
         for h in self.all_hosts:
@@ -404,15 +459,21 @@ class Lab:
                       f"link set {h.bridge_port} master {BRIDGE}",
                       f"link set {h.bridge_port} up"]
         lines += self._port_lines(self.bridge)
-        lines.append(f"link set {BRIDGE} up")
         _ip(["-n", br, "-batch", "-"], stdin="\n".join(lines) + "\n")
+        up = [f"link set {BRIDGE} up"]
+        if self.ipv6:
+            with netns(br):  # the bridge itself is an IPv6 host: the MLD querier's link-local source
+                _write_sysctl(f"/proc/sys/net/ipv6/conf/{BRIDGE}/disable_ipv6", "0")
+            up.insert(0, f"addr add {BRIDGE_ADDRESS6}/{PREFIXLEN6} dev {BRIDGE} nodad")
+        _ip(["-n", br, "-batch", "-"], stdin="\n".join(up) + "\n")
         for h in self.all_hosts:
-            _ip(["-n", h.netns, "-batch", "-"], stdin="\n".join([
-                "link set lo up",
-                f"addr add {h.address}/{h.prefixlen} dev {h.iface}",
-                f"link set {h.iface} up",
-                f"route add 224.0.0.0/4 dev {h.iface}",
-            ]) + "\n")
+            host_lines = ["link set lo up",
+                          f"addr add {h.address}/{h.prefixlen} dev {h.iface}",
+                          f"link set {h.iface} up",
+                          f"route add 224.0.0.0/4 dev {h.iface}"]
+            if h.address6:
+                host_lines.insert(2, f"addr add {h.address6}/{PREFIXLEN6} dev {h.iface} nodad")
+            _ip(["-n", h.netns, "-batch", "-"], stdin="\n".join(host_lines) + "\n")
         self._set_querier(self.bridge, was_on=False)
         self.wait_ready()
 
@@ -440,7 +501,9 @@ class Lab:
         time.sleep(self.QUERIER_DELAY + 0.05)
 
     def wait_ready(self, timeout: float = 5.0) -> None:
-        """Wait (bounded) until every host interface has left the tentative state."""
+        """Wait (bounded) until every host interface is up and, in a dual-stack lab, every host
+        and the bridge have a usable (non-tentative) link-local address: MLD reports and the
+        bridge's MLD queries are sent from it (RFC 3810 5.1.14, 5.2.13)."""
         import time
 
         deadline = time.monotonic() + timeout
@@ -452,6 +515,17 @@ class Lab:
                     break
                 if time.monotonic() > deadline:
                     raise LabError(f"interface {h.iface} in {h.netns} did not come up (state {state})")
+                time.sleep(0.02)
+        if not self.ipv6:
+            return
+        for ns, dev in [(self.bridge_netns, BRIDGE)] + [(h.netns, h.iface) for h in self.all_hosts]:
+            while True:
+                out = _ip(["-n", ns, "-6", "-j", "addr", "show", "dev", dev, "scope", "link"]).stdout
+                infos = [a for item in json.loads(out or "[]") for a in item.get("addr_info", [])]
+                if any(not a.get("tentative") for a in infos):
+                    break
+                if time.monotonic() > deadline:
+                    raise LabError(f"{dev} in {ns} has no usable IPv6 link-local address after {timeout:g} s")
                 time.sleep(0.02)
 
     def down(self) -> list[str]:
@@ -503,6 +577,7 @@ class Lab:
         s = self.bridge_settings()
         querier = "off" if not s.get("mcast_querier") else f"v{s.get('mcast_igmp_version', 2)}"
         return BridgeConfig(snooping=bool(s.get("mcast_snooping")), querier=querier,
+                            mld_version=2 if s.get("mcast_mld_version", 2) != 1 else 1,
                             flood_unregistered=bool(s.get("port_mcast_flood", True)),
                             query_interval=s.get("mcast_query_intvl"),
                             query_response_interval=s.get("mcast_query_response_intvl"),
@@ -617,9 +692,12 @@ class Lab:
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready description: prefix, bridge namespace and settings, hosts."""
-        return {"prefix": self.prefix, "bridge": {"netns": self.bridge_netns, "device": BRIDGE,
-                                                  "address": BRIDGE_ADDRESS},
-                "subnet": SUBNET, "hosts": [h.to_json() for h in self.all_hosts]}
+        return {"prefix": self.prefix, "ipv6": self.ipv6,
+                "bridge": {"netns": self.bridge_netns, "device": BRIDGE, "address": BRIDGE_ADDRESS,
+                           "address6": BRIDGE_ADDRESS6 if self.ipv6 else None,
+                           "link_local": link_local(BRIDGE_MAC) if self.ipv6 else None},
+                "subnet": SUBNET, "subnet6": SUBNET6 if self.ipv6 else None,
+                "hosts": [h.to_json() for h in self.all_hosts]}
 
 
 def flatten_mdb(data: Any) -> list[dict[str, Any]]:
@@ -683,6 +761,6 @@ def sweep_stale(pattern: str = r"md(\d+)x\d+") -> list[str]:
     return removed
 
 
-__all__ = ["BRIDGE", "BRIDGE_ADDRESS", "DEFAULT_PREFIX", "HOST_IFACE", "SUBNET", "BridgeConfig",
-           "Lab", "LabError", "LabHost", "host_address", "host_mac", "list_netns", "netns",
-           "require_root", "sweep_stale"]
+__all__ = ["BRIDGE", "BRIDGE_ADDRESS", "BRIDGE_ADDRESS6", "BRIDGE_MAC", "DEFAULT_PREFIX", "HOST_IFACE",
+           "SUBNET", "SUBNET6", "BridgeConfig", "Lab", "LabError", "LabHost", "host_address", "host_address6",
+           "host_mac", "link_local", "list_netns", "netns", "require_root", "sweep_stale"]

@@ -8,6 +8,14 @@ Joins (Linux, include/uapi/linux/in.h):
   ``ip_mreq_source`` in Linux order (group, interface address, source); when the interface
   has no IPv4 address, ``MCAST_JOIN_SOURCE_GROUP`` (46) with the interface index instead.
 
+IPv6 (Linux, include/uapi/linux/in6.h; RFC 3493 5.2, RFC 3678 5.2):
+
+- any-source: ``IPV6_JOIN_GROUP`` (20) with ``ipv6_mreq`` (group, interface index);
+- source-specific: ``MCAST_JOIN_SOURCE_GROUP`` (46) at ``IPPROTO_IPV6`` with two ``sockaddr_in6``
+  in ``group_source_req``; limits are ``net.ipv6.mld_max_msf`` sources per socket and group
+  and ``net.core.optmem_max`` bytes of option memory per socket (memberships draw on it);
+- link-local groups (ff02::/16) are bound and sent with the interface as scope id (RFC 4007).
+
 Every receiving socket is bound to ``group:port`` with ``IP_MULTICAST_ALL`` = 0, so it gets
 only what it joined itself (a socket bound to 0.0.0.0 would also get every other socket's
 groups). Groups are spread like mcjoin does: one socket per group, each far below
@@ -51,6 +59,14 @@ MCAST_JOIN_SOURCE_GROUP = 46
 MCAST_LEAVE_SOURCE_GROUP = 47
 IP_MULTICAST_ALL = 49
 SO_BINDTODEVICE = 25
+IPV6_MULTICAST_IF = 17
+IPV6_MULTICAST_HOPS = 18
+IPV6_MULTICAST_LOOP = 19
+IPV6_JOIN_GROUP = 20
+IPV6_LEAVE_GROUP = 21
+IPV6_MULTICAST_ALL = 29
+IPV6_TCLASS = 67
+IPV6_UNICAST_HOPS = 16
 
 SOL_SOCKET = socket.SOL_SOCKET
 SO_TIMESTAMPNS = 35
@@ -74,6 +90,11 @@ class SocketError(MdiagError):
 # --------------------------------------------------------------------------- addresses
 
 
+def family(address: str) -> int:
+    """4 or 6 by the text's shape (a colon is IPv6)."""
+    return 6 if ":" in address else 4
+
+
 def _aton(address: str, what: str) -> bytes:
     try:
         parts = address.split(".")
@@ -84,8 +105,44 @@ def _aton(address: str, what: str) -> bytes:
         raise InputError(f"{what} {address!r} is not an IPv4 address") from None
 
 
+def _pton6(address: str, what: str) -> bytes:
+    try:
+        return socket.inet_pton(socket.AF_INET6, address.partition("%")[0])
+    except (OSError, ValueError):
+        raise InputError(f"{what} {address!r} is not an IPv6 address") from None
+
+
+def packed(address: str, what: str = "address") -> bytes:
+    """4 or 16 network-order bytes of an IPv4 or IPv6 address."""
+    return _pton6(address, what) if family(address) == 6 else _aton(address, what)
+
+
 def is_multicast(address: str) -> bool:
-    return 224 <= _aton(address, "address")[0] <= 239
+    """224.0.0.0/4 or ff00::/8."""
+    raw = packed(address)
+    return raw[0] == 0xFF if len(raw) == 16 else 224 <= raw[0] <= 239
+
+
+def needs_scope(address: str) -> bool:
+    """True for IPv6 addresses that exist per link: fe80::/10 and ff01::/16, ff02::/16 (RFC 4007 6)."""
+    if family(address) != 6:
+        return False
+    raw = _pton6(address, "address")
+    return (raw[0] == 0xFE and raw[1] & 0xC0 == 0x80) or (raw[0] == 0xFF and raw[1] & 0xF in (1, 2))
+
+
+def sockaddr(address: str, port: int, ifindex: int = 0) -> tuple[Any, ...]:
+    """The Python socket address of ``address``: ``(a, port)`` or ``(a, port, 0, scope)`` with
+    the interface as scope id where the address needs one."""
+    if family(address) == 4:
+        return (address, port)
+    return (address.partition("%")[0], port, 0, ifindex if needs_scope(address) else 0)
+
+
+def endpoint(sender: tuple[Any, ...]) -> str:
+    """``198.18.0.11:5001`` or ``[fd00:c612::11]:5001`` (RFC 5952 6)."""
+    host = sender[0]
+    return f"[{host}]:{sender[1]}" if ":" in host else f"{host}:{sender[1]}"
 
 
 def mreqn(group: str, ifindex: int, address: str = "0.0.0.0") -> bytes:
@@ -93,19 +150,33 @@ def mreqn(group: str, ifindex: int, address: str = "0.0.0.0") -> bytes:
     return _aton(group, "group") + _aton(address, "interface address") + struct.pack("@i", ifindex)
 
 
+def ipv6_mreq(group: str, ifindex: int) -> bytes:
+    """``struct ipv6_mreq``: 16-byte group, interface index (native int)."""
+    return _pton6(group, "group") + struct.pack("@i", ifindex)
+
+
 def mreq_source(group: str, interface_address: str, source: str) -> bytes:
     """``struct ip_mreq_source`` in Linux order: group, interface, source."""
     return _aton(group, "group") + _aton(interface_address, "interface address") + _aton(source, "source")
 
 
-def _sockaddr_in(address: str) -> bytes:
-    raw = struct.pack("@H", socket.AF_INET) + struct.pack("!H", 0) + _aton(address, "address")
-    return raw.ljust(128, b"\0")  # sockaddr_storage
+def _sockaddr_storage(address: str, scope_id: int = 0) -> bytes:
+    """``sockaddr_in`` or ``sockaddr_in6`` (family, port 0, flow info 0, address, scope id),
+    padded to the 128 bytes of ``sockaddr_storage``."""
+    if family(address) == 6:
+        raw = (struct.pack("@H", socket.AF_INET6) + struct.pack("!HI", 0, 0) + _pton6(address, "address")
+               + struct.pack("@I", scope_id))
+    else:
+        raw = struct.pack("@H", socket.AF_INET) + struct.pack("!H", 0) + _aton(address, "address")
+    return raw.ljust(128, b"\0")
 
 
 def group_source_req(ifindex: int, group: str, source: str) -> bytes:
-    """``struct group_source_req``: u32 interface, padding to 8, two sockaddr_storage."""
-    return struct.pack("@I4x", ifindex) + _sockaddr_in(group) + _sockaddr_in(source)
+    """``struct group_source_req``: u32 interface, padding to 8, two sockaddr_storage
+    (``sockaddr_in`` or ``sockaddr_in6`` by the group's family; RFC 3678 5.2)."""
+    scope = ifindex if needs_scope(source) else 0
+    return struct.pack("@I4x", ifindex) + _sockaddr_storage(group, ifindex if needs_scope(group) else 0) \
+        + _sockaddr_storage(source, scope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +188,15 @@ class Join:
 
     def __post_init__(self) -> None:
         if not is_multicast(self.group):
-            raise InputError(f"{self.group} is not a multicast group (IPv4 multicast is 224.0.0.0/4)")
-        if self.source is not None and is_multicast(self.source):
-            raise InputError(f"source {self.source} is a multicast address; a source is a sender's "
-                             "unicast address")
+            rule = "IPv6 multicast is ff00::/8" if family(self.group) == 6 else "IPv4 multicast is 224.0.0.0/4"
+            raise InputError(f"{self.group} is not a multicast group ({rule})")
+        if self.source is not None:
+            if family(self.source) != family(self.group):
+                raise InputError(f"source {self.source} and group {self.group} are of different address "
+                                 "families: an IPv{0} group needs an IPv{0} source".format(family(self.group)))
+            if is_multicast(self.source):
+                raise InputError(f"source {self.source} is a multicast address; a source is a sender's "
+                                 "unicast address")
 
     def __str__(self) -> str:
         return f"({self.source}, {self.group})" if self.source else f"(*, {self.group})"
@@ -169,6 +245,20 @@ def explain(exc: OSError, *, action: str, group: str | None = None, iface: str |
     code = exc.errno
     where = f" on {iface}" if iface else ""
     what = f"{action} {f'({source}, {group})' if source else group or ''}".strip()
+    v6 = group is not None and group.count(":") >= 2  # an IPv6 group, or "[group]:port"
+    if v6 and code == errno.ENOBUFS and source:
+        # mld_max_msf lives in the first network namespace only: set machine-wide, unreadable here
+        limit = interfaces.sysctl("net/ipv6/mld_max_msf")
+        shown = f"= {limit}" if limit else "(machine-wide, default 64)"
+        return SocketError(f"{what}{where} failed: the kernel allows {limit or 'net.ipv6.mld_max_msf'} "
+                           f"sources per group and socket (net.ipv6.mld_max_msf {shown}); raise it in "
+                           "the host's first namespace with 'sysctl -w net.ipv6.mld_max_msf=N' or use "
+                           "fewer sources")
+    if v6 and code in (errno.ENOBUFS, errno.ENOMEM) and action.startswith(("join", "leav")):
+        limit = interfaces.sysctl("net/core/optmem_max", "?")
+        return SocketError(f"{what}{where} failed: the socket's option memory is used up by its "
+                           f"memberships (net.core.optmem_max = {limit} bytes); raise it with 'sysctl -w "
+                           "net.core.optmem_max=N' or spread groups over sockets")
     if code == errno.ENOBUFS:
         if source:
             limit = interfaces.sysctl("net/ipv4/igmp_max_msf", "?")
@@ -181,7 +271,7 @@ def explain(exc: OSError, *, action: str, group: str | None = None, iface: str |
                            f"'sysctl -w net.ipv4.igmp_max_memberships=N' or spread groups over sockets")
     if code == errno.EADDRINUSE:
         if action == "bind":
-            return SocketError(f"UDP port {port} on {group or '0.0.0.0'} is in use by a socket that "
+            return SocketError(f"UDP port {port} on {group or ('::' if v6 else '0.0.0.0')} is in use by a socket that "
                                "does not share it (no SO_REUSEADDR): pick another --port or stop that "
                                f"program ('ss -ulpn sport = :{port}' shows it)")
         return SocketError(f"{what}{where} failed: this socket already joined it (EADDRINUSE)")
@@ -190,21 +280,33 @@ def explain(exc: OSError, *, action: str, group: str | None = None, iface: str |
         return SocketError(f"{what} failed: no such interface{where or ''}; interfaces here: {names}")
     if code == errno.EINVAL and action.startswith("join"):
         return SocketError(f"{what}{where} failed: the kernel refused it as invalid (EINVAL): "
-                           "is the group multicast (224.0.0.0/4) and the source unicast?")
+                           f"is the group multicast ({'ff00::/8' if v6 else '224.0.0.0/4'}) and the "
+                           "source unicast?")
     if code in (errno.EPERM, errno.EACCES):
         return PermissionProblem(f"{what}{where} failed: not permitted ({os.strerror(code)})"
                                  + (": broadcast needs --broadcast" if action == "send" else ""))
     if code == errno.ENETUNREACH:
+        route = "ip -6 route add ff00::/8 dev IFACE table local" if v6 else "ip route add 224.0.0.0/4 dev IFACE"
         return SocketError(f"{what} failed: no route to it{where}: give --iface, or add a route "
-                           "(ip route add 224.0.0.0/4 dev IFACE)")
+                           f"({route})")
     if code == errno.ENETDOWN:
         return SocketError(f"{what} failed: interface{where} is down (ip link set IFACE up)")
     if code == errno.EADDRNOTAVAIL:
         return SocketError(f"{what}{where} failed: address not available here (EADDRNOTAVAIL): "
-                           "is the interface up with an IPv4 address?")
+                           f"is the interface up with an {'IPv6' if v6 else 'IPv4'} address?")
     if code == errno.EMSGSIZE:
         return SocketError(f"{what} failed: datagram too large for the interface or UDP (EMSGSIZE)")
     return SocketError(f"{what}{where} failed: {os.strerror(code) if code else exc}")
+
+
+def require_ipv6(iface: str | None) -> None:
+    """Explain up front when IPv6 cannot work here: no IPv6 in the kernel, or disabled on ``iface``."""
+    if interfaces.sysctl("net/ipv6/conf/all/disable_ipv6") is None:
+        raise SocketError("this kernel has no IPv6 (no /proc/sys/net/ipv6): IPv6 groups cannot be "
+                          "joined or sent here")
+    if iface and interfaces.sysctl(f"net/ipv6/conf/{iface}/disable_ipv6") == "1":
+        raise SocketError(f"IPv6 is disabled on {iface} (net.ipv6.conf.{iface}.disable_ipv6 = 1): "
+                          f"enable it with 'sysctl -w net.ipv6.conf.{iface}.disable_ipv6=0'")
 
 
 # --------------------------------------------------------------------------- receiving
@@ -266,7 +368,6 @@ class Receiver:
         #: unicast or broadcast addresses to bind without any join (baselines)
         self.unicast = list(dict.fromkeys(unicast))
         for address in self.unicast:
-            _aton(address, "address")
             if is_multicast(address):
                 raise InputError(f"{address} is a multicast group: join it instead of binding it")
         if not self.joins and not self.unicast:
@@ -277,7 +378,11 @@ class Receiver:
         self.ifindex = interfaces.interface_index(iface)
         self.members: list[Member] = []
         self.max_msf = interfaces.sysctl_int("net/ipv4/igmp_max_msf", 10) or 10
-        self.address = self._iface_address() if any(j.source for j in self.joins) else None
+        self.max_msf6 = interfaces.sysctl_int("net/ipv6/mld_max_msf", 64) or 64
+        if any(family(j.group) == 6 for j in self.joins) or any(family(a) == 6 for a in self.unicast):
+            require_ipv6(iface)
+        self.address = self._iface_address() if any(j.source and family(j.group) == 4
+                                                     for j in self.joins) else None
         # Sockets are made here, so they live in the network namespace of the caller now
         # (the one ``iface`` and its index were looked up in), whatever thread joins later.
         try:
@@ -300,14 +405,21 @@ class Receiver:
     def open(self) -> None:
         if self.members:
             return
-        plan = plan_sockets(self.joins, self.max_msf)
+        plan = (plan_sockets([j for j in self.joins if family(j.group) == 4], self.max_msf)
+                + plan_sockets([j for j in self.joins if family(j.group) == 6], self.max_msf6))
         raise_fd_limit(len(plan) + len(self.unicast))
         for group, sources in plan + [(a, ()) for a in self.unicast]:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            v6 = family(group) == 6
+            sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
             member = Member(group, sources, sock, bind_only=group in self.unicast)
             self.members.append(member)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
+            if v6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                with _suppress_oserror():  # Linux 4.20+; older kernels deliver by binding alone
+                    sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0)
+            else:
+                sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
             if member.bind_only:
                 # a baseline socket gets only datagrams addressed to it, on this interface
                 with _suppress_oserror():
@@ -319,7 +431,7 @@ class Receiver:
             except OSError:
                 pass
             try:
-                sock.bind((group, self.port))
+                sock.bind(sockaddr(group, self.port, self.ifindex))
             except OSError as exc:
                 raise explain(exc, action="bind", group=group, port=self.port) from None
             sock.setblocking(False)
@@ -358,6 +470,9 @@ class Receiver:
         has an address, else MCAST_JOIN/LEAVE_SOURCE_GROUP by index."""
         action = "joining" if joining else "leaving"
         address = self.address
+        if family(m.group) == 6:
+            self._membership6(m, joining=joining, action=action)
+            return
         if not m.sources:
             try:
                 m.sock.setsockopt(socket.IPPROTO_IP, IP_ADD_MEMBERSHIP if joining else IP_DROP_MEMBERSHIP,
@@ -375,6 +490,25 @@ class Receiver:
                     m.sock.setsockopt(socket.IPPROTO_IP,
                                       MCAST_JOIN_SOURCE_GROUP if joining else MCAST_LEAVE_SOURCE_GROUP,
                                       group_source_req(self.ifindex, m.group, source))
+            except OSError as exc:
+                raise explain(exc, action=action, group=m.group, iface=self.iface,
+                              source=source if joining else None) from None
+
+    def _membership6(self, m: Member, *, joining: bool, action: str) -> None:
+        """IPv6: IPV6_JOIN/LEAVE_GROUP (ipv6_mreq) for any-source, MCAST_JOIN/LEAVE_SOURCE_GROUP
+        (group_source_req with sockaddr_in6) per source (RFC 3678 5.2)."""
+        try:
+            if not m.sources:
+                m.sock.setsockopt(socket.IPPROTO_IPV6, IPV6_JOIN_GROUP if joining else IPV6_LEAVE_GROUP,
+                                  ipv6_mreq(m.group, self.ifindex))
+                return
+        except OSError as exc:
+            raise explain(exc, action=action, group=m.group, iface=self.iface) from None
+        for source in m.sources:
+            try:
+                m.sock.setsockopt(socket.IPPROTO_IPV6,
+                                  MCAST_JOIN_SOURCE_GROUP if joining else MCAST_LEAVE_SOURCE_GROUP,
+                                  group_source_req(self.ifindex, m.group, source))
             except OSError as exc:
                 raise explain(exc, action=action, group=m.group, iface=self.iface,
                               source=source if joining else None) from None
@@ -516,7 +650,7 @@ class StreamCollector:
         stats = m.stats.get(key)
         if stats is None:
             same = self.latency if self.latency is not None else (clock != 0 and clock == self.clock_id)
-            stats = st.StreamStats(m.group, f"{sender[0]}:{sender[1]}", sid,
+            stats = st.StreamStats(m.group, endpoint(sender), sid,
                                    join_ns=m.join_ns, same_clock=same, window=self.window)
             m.stats[key] = stats
             self.streams.append(stats)
@@ -571,35 +705,53 @@ class Sender:
         for other in destinations[1:]:
             if not is_multicast(other):
                 raise InputError(f"{other} is not a multicast group: several destinations must all be groups")
+            if family(other) != family(destinations[0]):
+                raise InputError(f"{destinations[0]} and {other} are of different address families: "
+                                 "send IPv4 and IPv6 groups with two senders")
         destination = destinations[0]
-        self.destinations = [(d, port) for d in destinations]
         if kind not in ("multicast", "unicast", "broadcast"):
             raise InputError(f"sender kind must be multicast, unicast or broadcast, not {kind!r}")
         if not 1 <= port <= 65535:
             raise InputError(f"port {port} is out of range 1..65535")
         if not 0 <= ttl <= 255:
             raise InputError(f"TTL {ttl} is out of range 0..255")
+        v6 = family(destination) == 6
+        if v6 and kind == "broadcast":
+            raise InputError(f"{destination}: IPv6 has no broadcast (RFC 4291 2); send to ff02::1 "
+                             "(all nodes) instead")
         multicast = is_multicast(destination)
         if kind == "multicast" and not multicast:
             raise InputError(f"{destination} is not a multicast group: add --unicast or --broadcast "
                              "to send to it on purpose")
         self.destination, self.port, self.iface, self.kind = destination, port, iface, kind
         self.ifindex = interfaces.interface_index(iface)  # checks the name: never empty
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        if v6:
+            require_ipv6(iface)
+        self.family = 6 if v6 else 4
+        self.destinations = [sockaddr(d, port, self.ifindex) for d in destinations]
+        self.sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
         try:
             s = self.sock
             with _suppress_oserror():
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
             if tos:
-                s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)
-            if multicast:
+                s.setsockopt(*((socket.IPPROTO_IPV6, IPV6_TCLASS) if v6 else (socket.IPPROTO_IP, socket.IP_TOS)),
+                             tos)
+            if multicast and v6:
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_MULTICAST_HOPS, ttl)
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 1 if loop else 0)
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_MULTICAST_IF, struct.pack("@i", self.ifindex))
+            elif multicast:
                 s.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_TTL, ttl)
                 s.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_LOOP, 1 if loop else 0)
                 # ip_mreqn: the group field is ignored here, the index chooses the interface
                 s.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_IF,
                              b"\0" * 8 + struct.pack("@i", self.ifindex))
             else:
-                s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, max(1, ttl))
+                if v6:
+                    s.setsockopt(socket.IPPROTO_IPV6, IPV6_UNICAST_HOPS, max(1, ttl))
+                else:
+                    s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, max(1, ttl))
                 if kind == "broadcast":
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
                 try:
@@ -610,12 +762,12 @@ class Sender:
             if source_port:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
-                    s.bind(("0.0.0.0", source_port))
+                    s.bind(("::" if v6 else "0.0.0.0", source_port))
                 except OSError as exc:
                     raise explain(exc, action="bind", port=source_port) from None
             if len(self.destinations) == 1:
                 try:
-                    s.connect((destination, port))
+                    s.connect(self.destinations[0])
                 except OSError as exc:
                     raise explain(exc, action="send to", group=destination, iface=iface) from None
         except BaseException:
@@ -633,10 +785,12 @@ class Sender:
 
     @property
     def local_address(self) -> tuple[str, int]:
-        return self.sock.getsockname()  # type: ignore[no-any-return]
+        """(address, port) this socket sends from (``0.0.0.0``/``::`` while unconnected)."""
+        name = self.sock.getsockname()
+        return (name[0], name[1])
 
     def _send_error(self, exc: OSError) -> MdiagError:
-        return explain(exc, action="send to", group=f"{self.destination}:{self.port}", iface=self.iface)
+        return explain(exc, action="send to", group=endpoint((self.destination, self.port)), iface=self.iface)
 
     def send_stream(self, *, size: int, pacing: Pacing | None, budget: int | None,
                     duration: float | None, stream_id: int, clock_id: int = 0,

@@ -29,7 +29,7 @@ def unique_prefix() -> str:
     return f"md{os.getpid()}x{next(_counter)}"
 
 
-def _make_lab(hosts: int, bridge: Any = None) -> Any:
+def _make_lab(hosts: int, bridge: Any = None, ipv6: bool = False) -> Any:
     from mdiag.adapters.lab import BridgeConfig, Lab
     from mdiag.testing.requirements import need_root, unavailable
 
@@ -40,7 +40,7 @@ def _make_lab(hosts: int, bridge: Any = None) -> Any:
 
         sweep_stale()
         _swept = True
-    lab = Lab(prefix=unique_prefix(), hosts=hosts, bridge=bridge or BridgeConfig.fast())
+    lab = Lab(prefix=unique_prefix(), hosts=hosts, bridge=bridge or BridgeConfig.fast(), ipv6=ipv6)
     try:
         lab.up()
     except Exception as exc:  # no namespaces in this container, etc.
@@ -59,13 +59,25 @@ def mdiag_lab() -> Iterator[Any]:
         lab.down()
 
 
+@pytest.fixture(scope="module")
+def mdiag_lab6() -> Iterator[Any]:
+    """A 3-host dual-stack lab (IGMPv3 and MLDv2 querier, snooping on, fast timers), torn down
+    after the module."""
+    lab = _make_lab(3, ipv6=True)
+    try:
+        yield lab
+    finally:
+        lab.down()
+
+
 @pytest.fixture
 def mdiag_lab_factory() -> Iterator[Callable[..., Any]]:
-    """``make(hosts=2, bridge=None)`` -> a fresh lab; all are torn down after the test."""
+    """``make(hosts=2, bridge=None, ipv6=False)`` -> a fresh lab (dual-stack with ``ipv6``);
+    all are torn down after the test."""
     made: list[Any] = []
 
-    def make(hosts: int = 2, bridge: Any = None) -> Any:
-        lab = _make_lab(hosts, bridge)
+    def make(hosts: int = 2, bridge: Any = None, ipv6: bool = False) -> Any:
+        lab = _make_lab(hosts, bridge, ipv6)
         made.append(lab)
         return lab
 

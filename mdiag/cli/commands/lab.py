@@ -30,7 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument("--hosts", type=int, default=3, metavar="N", help="number of hosts (default 3)")
     up.add_argument("--querier", choices=("off", "v2", "v3"), default="v3",
                     help="the bridge's own IGMP querier and its version (default v3)")
-    up.add_argument("--snooping", choices=("on", "off"), default="on", help="IGMP snooping (default on)")
+    up.add_argument("--mld-version", type=int, choices=(1, 2), default=2,
+                    help="MLD version of the bridge's querier in a dual-stack lab (default 2)")
+    up.add_argument("--ipv4-only", action="store_true",
+                    help="no IPv6 (default: dual-stack, the bridge snoops and queries MLD too)")
+    up.add_argument("--snooping", choices=("on", "off"), default="on",
+                    help="IGMP and MLD snooping (default on)")
     up.add_argument("--flood", choices=("on", "off"), default="on",
                     help="mcast_flood on the host ports (default on, as Linux): without a querier the "
                          "bridge floods all multicast to ports with it, and to none without it")
@@ -96,9 +101,14 @@ def _up(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: str) -
         "last_member_interval": args.last_member_interval,
         "last_member_count": args.last_member_count,
         "membership_interval": args.membership_interval}.items() if v is not None}
-    config = base(snooping=args.snooping == "on", querier=args.querier,
+    config = base(snooping=args.snooping == "on", querier=args.querier, mld_version=args.mld_version,
                   flood_unregistered=args.flood == "on", **overrides)
-    lab = lab_mod.Lab(prefix=prefix, hosts=args.hosts, bridge=config)
+    lab = lab_mod.Lab(prefix=prefix, hosts=args.hosts, bridge=config, ipv6=not args.ipv4_only)
+    existing = lab_mod.Lab.existing(prefix)
+    if existing is not None and existing.is_up() and existing.ipv6 != lab.ipv6:
+        raise InputError(f"lab {prefix} is up {'dual-stack' if existing.ipv6 else 'IPv4-only'}: take it "
+                         f"down first (mdiag lab down{'' if prefix == lab_mod.DEFAULT_PREFIX else ' --prefix ' + prefix})"
+                         " to build it " + ("IPv4-only" if existing.ipv6 else "dual-stack"))
     built = lab.up()
     if args.json:
         from mdiag.cli import render
@@ -107,8 +117,10 @@ def _up(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: str) -
                           "bridge_settings": lab.bridge_settings()}, env.stdout, "lab")
         return ExitStatus.OK
     verb = "built" if built else "already up (bridge settings re-applied)"
+    querier = args.querier if args.ipv4_only or args.querier == "off" else f"{args.querier} + MLDv{args.mld_version}"
+    addresses = lab_mod.BRIDGE_ADDRESS + ("" if args.ipv4_only else f", {lab_mod.BRIDGE_ADDRESS6}")
     print(f"lab {prefix} {verb}: {args.hosts} hosts on bridge {lab_mod.BRIDGE} "
-          f"({lab_mod.BRIDGE_ADDRESS}, snooping {args.snooping}, querier {args.querier}"
+          f"({addresses}, snooping {args.snooping}, querier {querier}"
           f"{'' if args.flood == 'on' else ', mcast_flood off'})", file=env.stdout)
     _hosts_table(lab, env)
     print(f"run commands with: mdiag lab exec h1 -- CMD   (tear down: mdiag lab down"
@@ -119,6 +131,12 @@ def _up(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: str) -
 def _hosts_table(lab: Any, env: Environment) -> None:
     from mdiag.cli import render
 
+    if lab.ipv6:
+        render.table(([h.name, h.netns, h.iface, f"{h.address}/{h.prefixlen}", f"{h.address6}/64",
+                       h.link_local, h.mac, h.bridge_port] for h in lab.all_hosts),
+                     ["host", "namespace", "iface", "IPv4", "IPv6", "link-local", "MAC", "bridge port"],
+                     env.stdout)
+        return
     render.table(([h.name, h.netns, h.iface, f"{h.address}/{h.prefixlen}", h.mac, h.bridge_port]
                   for h in lab.all_hosts),
                  ["host", "namespace", "iface", "address", "MAC", "bridge port"], env.stdout)
@@ -144,7 +162,9 @@ def _status(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: st
                           "mdb": mdb, "router_ports": routers}, env.stdout, "lab")
         return ExitStatus.OK
     querier = "off" if not settings.get("mcast_querier") else f"v{settings.get('mcast_igmp_version')}"
-    print(f"lab {prefix}: {lab.hosts} hosts, bridge {lab_mod.BRIDGE} in {lab.bridge_netns}: snooping "
+    if lab.ipv6 and settings.get("mcast_querier"):
+        querier += f" + MLDv{settings.get('mcast_mld_version', 2)}"
+    print(f"lab {prefix}: {lab.hosts} hosts{', dual-stack' if lab.ipv6 else ', IPv4 only'}, bridge {lab_mod.BRIDGE} in {lab.bridge_netns}: snooping "
           f"{'on' if settings.get('mcast_snooping') else 'off'}, querier {querier}, query interval "
           f"{settings.get('mcast_query_intvl')} s, last member {settings.get('mcast_last_member_intvl')} s"
           f" x {settings.get('mcast_last_member_cnt')}, mcast_flood "
@@ -152,9 +172,20 @@ def _status(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: st
     _hosts_table(lab, env)
     print(file=env.stdout)
     if mdb:
+        # IPv4 (IGMP) entries first, then IPv6 (MLD), each in address order
+        def order(e: dict[str, Any]) -> tuple[int, str]:
+            import ipaddress
+
+            grp = str(e.get("grp", ""))
+            try:
+                address = ipaddress.ip_address(grp)
+            except ValueError:
+                return (9, grp)
+            return (address.version, f"{int(address):040d}")
+
         render.table(([e.get("grp"), e.get("src", ""), by_port.get(e.get("port"), e.get("port")),
                        e.get("filter_mode", ""), e.get("state", ""), _timer(e.get("timer"))]
-                      for e in mdb),
+                      for e in sorted(mdb, key=order)),
                      ["group", "source", "member", "mode", "state", "timer s"], env.stdout)
     else:
         print("bridge group table: empty (no host has joined a group)", file=env.stdout)

@@ -90,21 +90,20 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     duration = args.duration if args.duration is not None else (None if args.count else 10.0)
     if duration is None:
         duration = 24 * 3600.0  # --count alone: still bounded (a day), Ctrl-C stops earlier
-    per_group: list[str | None] = list(sources) or [None]  # None: any-source join
     multicast = [g for g in groups if sockets.is_multicast(g)]
     baseline = [g for g in groups if g not in multicast]
-    joins = [sockets.Join(g, s) for g in multicast for s in per_group]
+    joins = [sockets.Join(g, s) for g in multicast for s in _sources_of(g, sources)]
     plain: list[dict[str, Any]] = []
 
     def on_plain(member: Any, data: bytes, sender: tuple[str, int], now: int) -> None:
         if args.json:
             if len(plain) < 1000:
-                plain.append({"time": now / 1e9, "group": member.group, "sender": f"{sender[0]}:{sender[1]}",
+                plain.append({"time": now / 1e9, "group": member.group, "sender": sockets.endpoint(sender),
                               "length": len(data), "text": data.decode("utf-8", "backslashreplace")})
         elif not args.quiet:
             stamp = datetime.fromtimestamp(now / 1e9, timezone.utc).strftime("%H:%M:%S.%f")
             text = data.decode("utf-8", "backslashreplace")
-            print(f"{stamp} {sender[0]}:{sender[1]} -> {member.group}: {text}", file=env.stdout, flush=True)
+            print(f"{stamp} {sockets.endpoint(sender)} -> {member.group}: {text}", file=env.stdout, flush=True)
 
     latency = {"auto": None, "on": True, "off": False}[args.latency]
     from mdiag.core import stream as stream_format
@@ -171,6 +170,21 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if errors:
         return ExitStatus.BAD_INPUT
     return ExitStatus.PROBLEM_FOUND if problems else ExitStatus.OK
+
+
+def _sources_of(group: str, sources: list[str]) -> list[str | None]:
+    """The --source values of ``group``'s family (None: any-source); InputError when --source
+    was given but none fits (an IPv6 group cannot have an IPv4 sender)."""
+    if not sources:
+        return [None]
+    from mdiag.core.addresses.lists import address_family, sources_for
+
+    own: list[str | None] = list(sources_for(group, sources))
+    if not own:
+        version = address_family(group)
+        raise InputError(f"{group} is an IPv{version} group but no --source is IPv{version}: give its "
+                         "sources, or listen to it in a separate run")
+    return own
 
 
 def _join_to_first(group: str, first_seen: dict[str, int], join_ns: dict[str, int | None]) -> float | None:

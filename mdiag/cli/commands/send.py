@@ -63,10 +63,11 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise InputError(f"--size {args.size} must be 32..65507 bytes (the test-stream header is 32)")
     kind = "unicast" if args.unicast else "broadcast" if args.broadcast else "multicast"
     destinations = [args.destination]
-    if kind == "multicast" and ("," in args.destination or "-" in args.destination):
+    if kind == "multicast" and any(c in args.destination for c in ",-:"):  # lists, ranges, IPv6
         from mdiag.cli.commands.listen import parse_group_list
 
-        destinations, errors = parse_group_list([args.destination], hint="; --unicast or --broadcast send to one other address")
+        destinations, errors = parse_group_list([args.destination], iface=args.iface,
+                                                hint="; --unicast or --broadcast send to one other address")
         if errors:  # every bad item gets its line; nothing is sent until all are good
             for line in errors:
                 env.error(line)
@@ -115,16 +116,19 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 def _summary(args: argparse.Namespace, env: Environment, result: Any, rate: str, sender: Any,
              pps: float | None) -> None:
+    from mdiag.adapters import sockets
+
     local = sender.local_address
-    if local[0] == "0.0.0.0":  # unconnected (several groups): show the interface's address
+    if local[0] in ("0.0.0.0", "::"):  # unconnected (several groups): show the interface's address
         from mdiag.adapters import interfaces
 
-        local = ((interfaces.first_ipv4(args.iface) or "0.0.0.0"), local[1])
+        first = interfaces.first_ipv6 if sender.family == 6 else interfaces.first_ipv4
+        local = ((first(args.iface) or local[0]), local[1])
     if args.json:
         from mdiag.cli import render
 
         render.emit_json({"destination": args.destination, "port": args.port, "iface": args.iface,
-                          "source": f"{local[0]}:{local[1]}", "mode": "stdin" if args.stdin else "stream",
+                          "source": sockets.endpoint(local), "mode": "stdin" if args.stdin else "stream",
                           "rate": rate, "size": None if args.stdin else args.size, "ttl": args.ttl,
                           **result.to_json()}, env.stdout, "send")
         return
@@ -133,7 +137,8 @@ def _summary(args: argparse.Namespace, env: Environment, result: Any, rate: str,
     if len(sender.destinations) > 1:
         what += f" over {len(sender.destinations)} groups"
     stream = f", stream id {result.stream_id}" if result.stream_id is not None else ""
-    print(f"sent {result.sent:,} {what} from {local[0]}:{local[1]} to {args.destination}:{args.port} "
+    target = sockets.endpoint((args.destination, args.port))
+    print(f"sent {result.sent:,} {what} from {sockets.endpoint(local)} to {target} "
           f"on {args.iface} in {result.elapsed:.3f} s ({result.pps:,.0f} pps, {mbit:,.2f} Mbit/s"
           f"{', target ' + rate + (' per group' if len(sender.destinations) > 1 else '') if pps else ''})"
           f"{stream}", file=env.stdout)
