@@ -298,8 +298,10 @@ class Capture:
                              "bytes); the file is not a usable capture")
         endian, mul = _PCAP_MAGICS[header[:4]]
         _major, _minor, _zone, _sigfigs, snaplen, linkfield = struct.unpack(endian + "HHiIII", header[4:])
-        # The upper bits of the link-type field may carry FCS information.
-        linktype = linkfield & 0x0FFFFFFF
+        # The upper 16 bits of the link-type field may carry FCS information (the F bit
+        # and FCS length, 0x04000001 for Ethernet with FCS): libpcap's LT_LINKTYPE masks
+        # them off. Trailing FCS bytes are harmless here: IP says where a packet ends.
+        linktype = linkfield & 0xFFFF
         self.interfaces.append(Interface(linktype, snaplen, None, mul, 1, 0))
         record = struct.Struct(endian + "IIII")
         unpack_from = record.unpack_from
@@ -413,6 +415,9 @@ class Capture:
         key = _ETH_IPV4_IHL5
         read = self._read
         buf = read(BLOCK_SIZE)
+        if len(buf) < 28:
+            raise InputError(f"{self.name}: pcapng section header is cut short ({len(buf)} of 28 "
+                             "bytes); the file is not a usable capture")
         base = 0
         pos = 0
         size = len(buf)

@@ -38,12 +38,12 @@ from mdiag.core.igmp.messages import (
     V3Report,
 )
 from mdiag.core.linklayer import (
-    LINKTYPE_NAMES,
     NOT_IPV4,
     OK,
     TRUNCATED,
     Segment,
     locate_ipv4,
+    unknown_linktype_finding,
 )
 from mdiag.core.membership import INCLUDE, MembershipTable, prepare
 from mdiag.core.querier import QuerierTracker
@@ -371,13 +371,7 @@ class Analyzer:
 
     def _unknown_linktype(self, lt: int, number: int, off: int | None) -> None:
         self.unknown_link[lt] = (number, off)
-        where = f"frame {number}" + (f", byte offset {off}" if off is not None else "")
-        self.findings.add(Finding(
-            "capture-unknown-linktype", Severity.WARNING,
-            f"link type {lt} is not one mdiag reads (it reads "
-            + ", ".join(f"{n} {name}" for n, name in sorted(LINKTYPE_NAMES.items()))
-            + f"); its frames were skipped (first: {where})",
-            None, off, None, number, {"linktype": lt, "file_offset": off}), ("linktype", lt))
+        self.findings.add(unknown_linktype_finding(lt, number, off), ("linktype", lt))
 
     def now(self) -> float:
         """Seconds from the first frame to the last one fed (0.0 before any)."""

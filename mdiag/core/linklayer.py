@@ -34,6 +34,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from mdiag.core.findings import Finding, Severity
+
 __all__ = [
     "LINKTYPE_NAMES",
     "NOT_IPV4",
@@ -47,6 +49,7 @@ __all__ = [
     "is_fragment",
     "locate_ipv4",
     "locate_ipv6",
+    "unknown_linktype_finding",
 ]
 
 OK = 0
@@ -289,3 +292,18 @@ class Segment:
     def to_json(self) -> dict[str, object]:
         return {"name": str(self), "interface": self.interface, "vlans": list(self.vlans),
                 "ifindex": self.ifindex}
+
+
+def unknown_linktype_finding(linktype: int, frame: int, offset: int | None,
+                             frames: int | None = None) -> Finding:
+    """``capture-unknown-linktype``: frames of a link type mdiag does not read were
+    skipped (``frames`` of them when the count is known), the first at ``frame``."""
+    where = f"frame {frame}" + (f", byte offset {offset}" if offset is not None else "")
+    count = f"its {frames:,} frames were skipped" if frames is not None else "its frames were skipped"
+    return Finding(
+        "capture-unknown-linktype", Severity.WARNING,
+        f"link type {linktype} is not one mdiag reads (it reads "
+        + ", ".join(f"{n} {name}" for n, name in sorted(LINKTYPE_NAMES.items()))
+        + f"); {count} (first: {where})",
+        None, offset, None, frame, {"linktype": linktype, "file_offset": offset}
+        | ({"frames": frames} if frames is not None else {}))

@@ -55,6 +55,7 @@ class InputResult:
     rows: list[Row] = field(default_factory=list)
     frames: int = 0
     not_igmp: int = 0
+    unsupported_link: int = 0   # frames of a link type mdiag does not read
     problems: list[Any] = field(default_factory=list)  # hex lines skipped, or capture damage (text)
     capture_findings: list[Any] = field(default_factory=list)  # the capture reader's Findings
     error: str | None = None
@@ -145,10 +146,16 @@ def _read_capture(result: InputResult, path: str, stdin: Any = None) -> None:
     from mdiag.core import igmp, linklayer
 
     opened = open_capture(path) if stdin is None else open_stream(stdin, name=path, close=False)
+    unknown: dict[int, list[int | None]] = {}   # link type -> [frames, first frame, its offset]
     with opened as capture:
-        for number, time_ns, linktype, _iface, buf, start, caplen, _orig, _off in capture.records():
+        for number, time_ns, linktype, _iface, buf, start, caplen, _orig, off in capture.records():
             result.frames += 1
             located = linklayer.locate_ipv4(linktype, buf, start, caplen)
+            if located.status == linklayer.UNKNOWN_LINKTYPE:
+                seen = unknown.setdefault(linktype, [0, number, off])
+                seen[0] = (seen[0] or 0) + 1
+                result.unsupported_link += 1
+                continue
             if located.status != linklayer.OK or buf[located.ip + 9] != 2:
                 result.not_igmp += 1
                 continue
@@ -160,8 +167,11 @@ def _read_capture(result: InputResult, path: str, stdin: Any = None) -> None:
                 result.not_igmp += 1
             except igmp.MalformedPacket as exc:
                 result.rows.append(Row(f"frame {number}", malformed=exc, time=t, frame=number))
-        result.problems.extend(f.message for f in capture.problems)
-        result.capture_findings.extend(capture.problems)
+        problems = list(capture.problems)
+        problems += [linklayer.unknown_linktype_finding(lt, first or 0, offset, frames)
+                     for lt, (frames, first, offset) in sorted(unknown.items())]
+        result.problems.extend(f.message for f in problems)
+        result.capture_findings.extend(problems)
 
 
 def _read_stream(stream: Any, name: str, args: argparse.Namespace) -> InputResult:
@@ -326,7 +336,9 @@ def _emit_table(results: list[InputResult], args: argparse.Namespace, env: Envir
             malformed = len(result.rows) - decoded
             print(f"{result.name}: {result.frames} frames, {decoded} IGMP messages"
                   + (f", {malformed} undecodable" if malformed else "")
-                  + f", {result.not_igmp} not IGMP", file=env.stdout)
+                  + f", {result.not_igmp} not IGMP"
+                  + (f", {result.unsupported_link} of an unsupported link type"
+                     if result.unsupported_link else ""), file=env.stdout)
             for problem in result.problems:
                 print(f"{result.name}: capture problem: {problem}", file=env.stdout)
 
@@ -372,6 +384,7 @@ def _emit_json(results: list[InputResult], env: Environment) -> None:
         if result.source == "capture":
             body["frames"] = result.frames
             body["not_igmp"] = result.not_igmp
+            body["unsupported_link"] = result.unsupported_link
         if result.problems:
             body["problems"] = list(result.problems)
         out.append(body)
