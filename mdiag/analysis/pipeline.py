@@ -27,7 +27,7 @@ from typing import Any
 from mdiag.analysis.report import DataStats, Event, Report, SegmentReport
 from mdiag.core.findinglog import FindingLog
 from mdiag.core.findings import Finding, Severity
-from mdiag.core.igmp import MalformedPacket, decode_ipv4
+from mdiag.core.igmp import MalformedPacket, complete_records, decode_ipv4
 from mdiag.core.igmp.messages import (
     V1Query,
     V1Report,
@@ -358,7 +358,7 @@ class Analyzer:
                         seg.last = t
                         seg.table.report_records(t, number, plan[2], plan[3], plan[1])
                         continue
-                _igmp(self, number, (t_ns - t0) / 1e9, iface, key, packet, mac)
+                _igmp(self, number, (t_ns - t0) / 1e9, iface, key, packet, mac, orig > cap)
         finally:
             self.last_ns = last_ns
             self.frames += frames
@@ -449,7 +449,7 @@ def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
 
 
 def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...], packet: bytes,
-          mac_raw: bytes | None) -> None:
+          mac_raw: bytes | None, cut: bool = False) -> None:
     opts = run.options
     if opts.vlan is not None and (not key or opts.vlan not in [k for k in key if k >= 0]):
         return
@@ -465,6 +465,9 @@ def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...]
             cache[packet] = entry
     decoded, records, src, h, older, findings = entry
     if src is None:             # only a cached MalformedPacket has no source
+        if cut and (len(packet) < 20 or int.from_bytes(packet[2:4], "big") > len(packet)):
+            _cut_by_capture(run, seg, number, t, packet)
+            return
         error: Any = decoded
         run.malformed += 1
         run.findings.add(Finding(
@@ -518,6 +521,44 @@ def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...]
                                   f"elected querier: {e.querier} ({e.reason})")
         if not getattr(msg, "is_general", True):
             seg.table.query(t, number, msg)
+
+
+def _cut_by_capture(run: Analyzer, seg: _SegmentState, number: int, t: float, packet: bytes) -> None:
+    """An IGMP packet the capture's snap length cut short: the capture's doing, not the
+    sender's. What was captured whole (the complete group records of a v3 report) is
+    analysed, as tcpdump and tshark show it."""
+    seg.igmp += 1
+    if seg.first is None:
+        seg.first = t
+    seg.last = t
+    context: dict[str, Any] = {"segment": seg.name, "captured": len(packet)}
+    if len(packet) < 20:
+        where = ""
+        kept_text = ""
+        key: Any = None
+    else:
+        hlen = (packet[0] & 0x0F) * 4
+        total = int.from_bytes(packet[2:4], "big")
+        src = IPv4Address(packet[12:16])
+        dst = IPv4Address(packet[16:20])
+        where = f" from {src} to {dst}"
+        context.update(source=str(src), destination=str(dst), ip_length=total)
+        report, kept, announced = complete_records(packet[hlen:]) if hlen >= 20 else (None, 0, 0)
+        kept_text = ""
+        if report is not None:
+            kept_text = f"; {kept} of its {announced} group records were captured whole and are analysed"
+            context.update(records_kept=kept, records=announced)
+            if kept:
+                seg.table.report_records(t, number, src, int(src), prepare(report))
+        key = src
+    if run.findings.bump(("snaplen-cut", seg.name, key)):
+        return
+    total_text = f" of {context['ip_length']}" if "ip_length" in context else ""
+    run.findings.add(Finding(
+        "capture-snaplen-cut", Severity.WARNING,
+        f"IGMP packet{where} cut by the capture's snap length ({len(packet)}{total_text} IP bytes "
+        f"captured): the capture's doing, not the sender's{kept_text} (on {seg.name})",
+        None, None, t, number, context), ("snaplen-cut", seg.name, key))
 
 
 def _plan(packet: bytes) -> tuple[Any, Any, Any, int, int, tuple[Finding, ...]]:

@@ -316,6 +316,26 @@ _MEMO_MAX_PAYLOAD = 256
 _memo_on = True
 
 
+def complete_records(payload: bytes) -> tuple[V3Report | None, int, int]:
+    """An IGMPv3 report cut short (by a capture's snap length): a report of the group
+    records that were captured whole, how many those are and how many the header
+    announced. ``(None, 0, 0)`` for anything else (RFC 3376 4.2)."""
+    n = len(payload)
+    if n < 8 or payload[0] != 0x22:
+        return None, 0, 0
+    count = (payload[6] << 8) | payload[7]
+    offset = 8
+    kept = 0
+    while kept < count and offset + 8 <= n:
+        end = offset + 8 + 4 * ((payload[offset + 2] << 8) | payload[offset + 3]) + 4 * payload[offset + 1]
+        if end > n:
+            break
+        offset = end
+        kept += 1
+    message, _ = _parse(payload[:6] + kept.to_bytes(2, "big") + payload[8:offset])
+    return message if isinstance(message, V3Report) else None, kept, count
+
+
 def set_payload_memo(enabled: bool) -> None:
     """Turn the payload memo on or off (benchmarks measure both); clears it."""
     global _memo_on
