@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mdiag.core.findings import Finding, Severity
+from mdiag.core.querier import split_startup
 
 ALL_SYSTEMS = "224.0.0.1"
 ZERO = "0.0.0.0"
@@ -174,16 +175,11 @@ def _tolerance(interval: float) -> float:
 
 
 def steady_intervals(gaps: Sequence[float], query_interval: float | None) -> list[float]:
-    """Gaps between general queries with leading startup gaps (QI/4, RFC 3376 8.6) dropped."""
+    """Gaps between general queries with the startup phase left out (RFC 3376 8.6/8.7,
+    :func:`mdiag.core.querier.split_startup`, the rule ``mdiag analyze`` applies too)."""
     if query_interval is None:
         return list(gaps)
-    # Startup queries come Startup Query Interval (QI/4 by default) apart, and a Linux
-    # bridge adds per-port startup queries, so drop every leading gap shorter than QI
-    # (but always keep the last gap, so a querier that is simply too fast is caught).
-    out = list(gaps)
-    while len(out) > 1 and out[0] < query_interval - _tolerance(query_interval):
-        out.pop(0)
-    return out
+    return list(split_startup(gaps, query_interval).steady)
 
 
 def _summarise(address: str, queries: Sequence[QueryHeard]) -> QuerierInfo:
@@ -275,17 +271,30 @@ def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
     if chosen is not None:
         qqi_advertised = chosen.qqi if chosen.version == 3 and chosen.qqi else None
         expected = query_interval or qqi_advertised or DEFAULT_QUERY_INTERVAL
-        steady = steady_intervals(chosen.intervals, expected)
+        phases = split_startup(chosen.intervals, expected)
+        steady = phases.steady
+        robustness = chosen.qrv if chosen.version == 3 and chosen.qrv else 2
+        if phases.startup:
+            # Judged by its own rule (RFC 3376 8.6/8.7, RFC 2236 8.6/8.7): Startup Query
+            # Count queries, Startup Query Interval apart; both configurable, so the RFC
+            # defaults are told, not required.
+            verdict("startup", True, phases.describe(expected, robustness), "RFC 3376 8.6, 8.7")
         if steady:
             measured = steady[-1]
             off = [g for g in steady if abs(g - expected) > _tolerance(expected)]
             source = ("configured" if query_interval else "advertised QQIC" if qqi_advertised
                       else "RFC default")
             verdict("interval", not off,
-                    f"general queries every {measured:.3f} s, {source} {expected:g} s"
+                    f"general queries every {measured:.3f} s in steady state, {source} {expected:g} s"
+                    + (f" (the {phases.startup_queries} startup queries left out)" if phases.startup else "")
                     + (f"; off by more than {_tolerance(expected):.2f} s: "
                        f"{', '.join(f'{g:.3f}' for g in off)}" if off else ""),
                     "RFC 3376 4.1.7, 8.2", Severity.ERROR)
+        elif phases.only_startup:
+            verdict("interval", None,
+                    f"no steady-state general query heard: the {phases.startup_queries} heard were the "
+                    f"querier's startup phase ({phases.startup_interval:.1f} s apart); listen past it, "
+                    f"at least {expected * 2:g} s (--wait), to measure the interval", "RFC 3376 8.2")
         else:
             verdict("interval", None, "fewer than two general queries heard: listen at least "
                     f"{expected:g} s (--wait) to measure the interval", "RFC 3376 8.2")

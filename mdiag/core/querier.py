@@ -34,11 +34,13 @@ Rules applied:
   it; the capture end closes an open one).
 * Intervals between one router's general queries are compared with its
   advertised QQI (v3) or the default 125 s (v1/v2), leaving out its startup
-  queries (QI/4 apart, 6.6.2 / 8.6): ``querier-interval-drift``.
+  phase (the leading run of gaps below QI, RFC 3376 8.6/8.7, RFC 2236 8.6/8.7;
+  :func:`split_startup`, shared with ``mdiag querier``): ``querier-interval-drift``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Any
@@ -48,7 +50,8 @@ from mdiag.core.findings import Finding, Severity
 from mdiag.core.igmp.messages import V1Query, V2Query, V3Query
 from mdiag.core.timers import Profile, TimerSet
 
-__all__ = ["Election", "Gap", "QuerierTracker", "RouterInfo"]
+__all__ = ["Election", "Gap", "QueryPhases", "QuerierTracker", "RouterInfo", "is_startup_gap",
+           "split_startup"]
 
 _ZERO = IPv4Address(0)
 _ALL_SYSTEMS = IPv4Address("224.0.0.1")
@@ -56,6 +59,72 @@ _LIST_LIMIT = 1000
 #: A measured steady interval may differ this much from the advertised one.
 DRIFT_TOLERANCE = 0.10
 DRIFT_MIN_SECONDS = 2.0
+#: More general queries than this in a row, all closer than the Query Interval, are not
+#: a startup phase (Startup Query Count defaults to the Robustness Variable, RFC 3376
+#: 8.7; routers allow at most 7-10) but a querier that queries too often.
+STARTUP_QUERY_LIMIT = 10
+
+
+def is_startup_gap(gap: float, query_interval: float, first: float | None = None) -> bool:
+    """A gap between general queries that belongs to a startup phase: clearly below the
+    Query Interval (RFC 3376 8.6: the Startup Query Interval is QI/4 by default but
+    configurable, so any spacing below QI by more than 10 % and 0.25 s qualifies) and,
+    after the first startup gap ``first``, about equal to it (startup queries are one
+    Startup Query Interval apart: within 25 % or 1 s)."""
+    if gap >= query_interval - max(0.25, DRIFT_TOLERANCE * query_interval):
+        return False
+    return first is None or abs(gap - first) <= max(1.0, 0.25 * first)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryPhases:
+    """One router's general-query gaps split into its startup phase and steady state."""
+
+    startup: tuple[float, ...]
+    steady: tuple[float, ...]
+
+    @property
+    def startup_queries(self) -> int:
+        """General queries in the startup phase (0: none seen)."""
+        return len(self.startup) + 1 if self.startup else 0
+
+    @property
+    def startup_interval(self) -> float | None:
+        return sum(self.startup) / len(self.startup) if self.startup else None
+
+    @property
+    def only_startup(self) -> bool:
+        """Every gap heard belongs to the startup phase: the interval is not measured yet."""
+        return bool(self.startup) and not self.steady
+
+    def describe(self, query_interval: float, robustness: int = 2) -> str:
+        """One line judging the startup phase by its own rule (RFC 3376 8.6/8.7, RFC 2236
+        8.6/8.7): Startup Query Count queries, Startup Query Interval apart."""
+        if not self.startup:
+            return "no startup phase heard (the querier was already in steady state)"
+        sqi = query_interval / 4
+        mean = self.startup_interval or 0.0
+        text = (f"startup phase: {self.startup_queries} general queries {mean:.1f} s apart "
+                f"(RFC default: {robustness} queries {sqi:g} s apart, Query Interval / 4; "
+                "both are configurable)")
+        if self.only_startup:
+            text += "; no steady-state query heard yet"
+        return text
+
+
+def split_startup(gaps: Sequence[float], query_interval: float,
+                  limit: int = STARTUP_QUERY_LIMIT) -> QueryPhases:
+    """Split the gaps between one router's general queries, in order, into its startup
+    phase (the leading run of equal gaps below the Query Interval, RFC 3376 8.6/8.7,
+    see :func:`is_startup_gap`) and its
+    steady state. A run of ``limit`` or more short gaps is no startup phase: all of it
+    is steady state (a querier that queries too often)."""
+    run = 0
+    while run < len(gaps) and is_startup_gap(gaps[run], query_interval, gaps[0] if run else None):
+        run += 1
+    if run >= limit:
+        return QueryPhases((), tuple(gaps))
+    return QueryPhases(tuple(gaps[:run]), tuple(gaps[run:]))
 
 
 @dataclass(slots=True)
@@ -73,6 +142,9 @@ class RouterInfo:
     group_queries: int = 0
     group_source_queries: int = 0
     startup_queries: int = 0
+    #: gaps of the startup phase (RFC 3376 8.6/8.7), while it may still be one
+    startup_gaps: list[float] = field(default_factory=list)
+    in_startup: bool = True
     last_general: float | None = None
     #: steady intervals between this router's general queries
     interval_count: int = 0
@@ -112,6 +184,8 @@ class RouterInfo:
             "group_queries": self.group_queries,
             "group_source_queries": self.group_source_queries,
             "startup_queries": self.startup_queries,
+            "startup_interval": _round(sum(self.startup_gaps) / len(self.startup_gaps))
+            if self.startup_gaps else None,
             "interval": {
                 "measured_mean": _round(self.mean_interval),
                 "min": _round(self.interval_min),
@@ -337,19 +411,31 @@ class QuerierTracker:
     def _interval(self, info: RouterInfo, time: float, frame: int | None, version: int) -> None:
         previous = info.last_general
         if previous is None:
-            return  # a startup query only if the next one follows a Startup Query Interval later
+            return  # a startup query only if the next one follows less than QI later
         interval = time - previous
         expected = info.expected_interval
-        startup_interval = expected / 4
-        # RFC 3376 8.6/8.7: Startup Query Count queries, Startup Query Interval apart. The
-        # first general query counts once the second confirms the startup spacing.
-        if (abs(interval - startup_interval) <= max(0.25 * startup_interval, 1.0)
-                and (info.general_queries <= 2 or info.startup_queries)
-                and info.startup_queries < self.timers.startup_query_count):
-            info.startup_queries = max(info.startup_queries, 1) + 1
-            return
+        # RFC 3376 8.6/8.7: Startup Query Count queries, Startup Query Interval apart
+        # (split_startup is the same rule for a whole list of gaps).
+        if info.in_startup:
+            if is_startup_gap(interval, expected, info.startup_gaps[0] if info.startup_gaps else None):
+                if len(info.startup_gaps) + 1 < STARTUP_QUERY_LIMIT:
+                    info.startup_gaps.append(interval)
+                    info.startup_queries = len(info.startup_gaps) + 1
+                    return
+                # Too many to be a startup phase: a querier that queries too often.
+                earlier = info.startup_gaps
+                info.startup_gaps = []
+                info.startup_queries = 0
+                info.in_startup = False
+                for gap in earlier:
+                    self._steady(info, gap, time, frame)
+            info.in_startup = False
         if interval > self.timers.other_querier_present_interval:
             return  # a gap (or the router lost and regained the election), not an interval
+        self._steady(info, interval, time, frame)
+
+    def _steady(self, info: RouterInfo, interval: float, time: float, frame: int | None) -> None:
+        expected = info.expected_interval
         info.interval_count += 1
         info.interval_sum += interval
         info.interval_min = interval if info.interval_min is None else min(info.interval_min, interval)
