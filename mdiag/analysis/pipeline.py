@@ -480,8 +480,11 @@ def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...]
         seg.first = t
     seg.last = t
     msg: Any = decoded.message
+    # Counted per sender and per kind of message, so a count describes every occurrence
+    # (a sender's general queries and its group-specific ones are told apart).
+    kind = (type(msg), getattr(msg, "is_general", None))
     for f in findings:
-        fkey = (f.code, seg.name, h)
+        fkey = (f.code, seg.name, h, kind)
         if run.findings.bump(fkey):
             continue
         context = dict(f.context)

@@ -55,6 +55,18 @@ class FindingLog:
         self._count[key] = count + 1
         return True
 
+    def update(self, finding: Finding, key: Hashable) -> bool:
+        """Record one more occurrence of ``key`` carrying the latest values: the kept
+        finding takes ``finding``'s message and context but keeps the time and frame of
+        the first occurrence (when it started). Returns True when the key is new."""
+        first = self._first.get(key)
+        if first is None:
+            return self.add(finding, key)
+        self._count[key] += 1
+        self._first[key] = Finding(finding.code, finding.severity, finding.message, finding.rfc,
+                                   finding.offset, first.time, first.frame, finding.context)
+        return False
+
     def seen(self, key: Hashable) -> bool:
         return key in self._count
 

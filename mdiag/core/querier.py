@@ -154,6 +154,9 @@ class RouterInfo:
     qqi: int | None = None          # last advertised (v3; 0 = unspecified)
     qrv: int | None = None          # last advertised (v3)
     max_resp_time: float | None = None  # of the last general query
+    #: range of Max Response Times over its general queries
+    mrt_min: float | None = None
+    mrt_max: float | None = None
     s_flag_queries: int = 0
 
     @property
@@ -195,6 +198,7 @@ class RouterInfo:
             },
             "qrv": self.qrv,
             "max_resp_time": self.max_resp_time,
+            "max_resp_time_range": [self.mrt_min, self.mrt_max] if self.mrt_min is not None else None,
         }
 
 
@@ -364,7 +368,14 @@ class QuerierTracker:
         if version == 3:
             info.qqi = query.qqi
             info.qrv = query.qrv
-        info.max_resp_time = query.max_resp_time
+        mrt = query.max_resp_time
+        info.max_resp_time = mrt
+        if info.mrt_min is None or mrt < info.mrt_min:
+            info.mrt_min = mrt
+        if info.mrt_max is None or mrt > info.mrt_max:
+            info.mrt_max = mrt
+        if mrt >= info.expected_interval and not info.proxy:
+            self._mrt_too_long(info, mrt, time, frame)
         self._interval(info, time, frame, version)
         info.last_general = time
 
@@ -400,6 +411,22 @@ class QuerierTracker:
                         "first general query" if not self.elections else "querier returned")
         if self.elected == src:
             self._adopt(query, version)
+
+    def _mrt_too_long(self, info: RouterInfo, mrt: float, time: float, frame: int | None) -> None:
+        """RFC 3376 8.3 / RFC 2236 8.3: the Query Response Interval must be less than the
+        Query Interval, or hosts answer after the next query is already due."""
+        key = ("querier-mrt-exceeds-interval", self.segment, ("mrt", info.address))
+        if self.findings.bump(key):
+            return
+        qi = info.expected_interval
+        source = f"its QQIC {qi:g} s" if info.qqi else "the default Query Interval 125 s"
+        self._finding(
+            "querier-mrt-exceeds-interval", Severity.WARNING,
+            f"{info.address} asks for answers within {_fmt(mrt)} (Max Response Time), not less than "
+            f"{source}: hosts may answer after the next query is due, and the timers derived "
+            "from it (Other Querier Present, Group Membership) grow with it",
+            "RFC 3376 8.3" if info.qqi else "RFC 2236 8.3", time, frame, ("mrt", info.address),
+            router=str(info.address), max_resp_time=mrt, query_interval=qi)
 
     def _adopt(self, query: Any, version: int) -> None:
         if version == 3:
@@ -442,18 +469,26 @@ class QuerierTracker:
         info.interval_max = interval if info.interval_max is None else max(info.interval_max, interval)
         if info.interval_count >= 2:
             mean = info.interval_sum / info.interval_count
-            if (abs(mean - expected) > max(DRIFT_TOLERANCE * expected, DRIFT_MIN_SECONDS)
-                    and not self.findings.bump(("querier-interval-drift", self.segment,
-                                                ("drift", info.address)))):
-                # (a repeat is only counted: no message is built for each query)
-                source = f"its QQIC ({int(expected)} s)" if info.qqi else "the default 125 s (IGMPv1/v2 carry no QQIC)"
-                self._finding(
+            key = ("querier-interval-drift", self.segment, ("drift", info.address))
+            if abs(mean - expected) > max(DRIFT_TOLERANCE * expected, DRIFT_MIN_SECONDS):
+                # The finding carries the latest mean and the range so far (it is dated
+                # when the drift was first seen).
+                source = (f"its QQIC ({int(expected)} s)" if info.qqi
+                          else "the default 125 s (IGMPv1/v2 carry no QQIC)")
+                assert info.interval_min is not None and info.interval_max is not None
+                context = {"segment": self.segment, "router": str(info.address),
+                           "measured": round(mean, 3), "min": round(info.interval_min, 3),
+                           "max": round(info.interval_max, 3), "samples": info.interval_count,
+                           "advertised": expected}
+                if not self.segment:
+                    del context["segment"]
+                self.findings.update(Finding(
                     "querier-interval-drift", Severity.WARNING,
-                    f"{info.address} sends general queries every {_fmt(mean)} on average, "
-                    f"not the {_fmt(expected)} of {source}",
-                    "RFC 3376 4.1.7" if info.qqi else "RFC 2236 8.2", time, frame,
-                    ("drift", info.address), router=str(info.address),
-                    measured=round(mean, 3), advertised=expected)
+                    f"{info.address} sends general queries every {_fmt(mean)} on average "
+                    f"({_fmt(info.interval_min)} to {_fmt(info.interval_max)} over "
+                    f"{info.interval_count} steady intervals), not the {_fmt(expected)} of {source}"
+                    + self._where,
+                    "RFC 3376 4.1.7" if info.qqi else "RFC 2236 8.2", None, time, frame, context), key)
 
     def _check_versions(self, time: float, frame: int | None) -> None:
         versions = self.versions

@@ -678,9 +678,51 @@ def malformed() -> Capture:
     return c
 
 
+# --------------------------------------------------------------------------- verdicts (issue 10)
+#
+# Small captures behind the analysis' verdicts on real queriers: each shows one thing
+# mdiag used to tell wrong.
+
+
+def querier_startup() -> Capture:
+    c = Capture("querier-startup", "IGMPv2 querier starting up (RFC 2236 8.6/8.7): 2 startup general queries "
+                                   "31.25 s apart (QI/4), then every 125 s; the host answers each query")
+    times = [0.0, QI / 4, QI / 4 + QI, QI / 4 + 2 * QI, QI / 4 + 3 * QI]
+    for k, t in enumerate(times):
+        c.add(t, _general_v2(), QUERIER)
+        c.add(t + 2.0 + k / 10, V2Report(ASM_GROUP), HOST1)
+    return c
+
+
+def querier_mrt_too_long() -> Capture:
+    c = Capture("querier-mrt-too-long", "IGMPv3 querier asking for answers within 3072 s (Max Response Time) "
+                                        "against its QQIC of 125 s (RFC 3376 8.3), as tcpdump's "
+                                        "igmpv3-queries.pcap; its MRT then drops to 10 s")
+    c.add(0, V3Query.build(max_resp_time=3072, qrv=2, qqi=int(QI)), QUERIER)
+    c.add(QI, V3Query.build(max_resp_time=3072, qrv=2, qqi=int(QI)), QUERIER)
+    c.add(2 * QI, _general_v3(), QUERIER)
+    return c
+
+
+def router_alert_mixed() -> Capture:
+    c = Capture("router-alert-mixed", "IGMPv2 querier without Router Alert: 2 general queries and 2 "
+                                      "group-specific queries, counted apart")
+    no_ra = {"router_alert": False}
+    c.add(0, _general_v2(), QUERIER, ip=IPv4Header(src=QUERIER, dst="224.0.0.1", **no_ra))
+    c.add(1.5, V2Report(ASM_GROUP), HOST1)
+    c.add(40, V2Query(10, ASM_GROUP), QUERIER, ip=IPv4Header(src=QUERIER, dst=ASM_GROUP, **no_ra))
+    c.add(41, V2Query(10, ASM_GROUP), QUERIER, ip=IPv4Header(src=QUERIER, dst=ASM_GROUP, **no_ra))
+    c.add(QI, _general_v2(), QUERIER, ip=IPv4Header(src=QUERIER, dst="224.0.0.1", **no_ra))
+    return c
+
+
+def verdicts() -> list[Capture]:
+    return [querier_startup(), querier_mrt_too_long(), router_alert_mixed()]
+
+
 def all_captures() -> list[Capture]:
     return [*kinds(), v2_join(), v2_report_on_query(), v2_leave(), v3_asm(), v3_ssm(), election(), compat(),
-            malformed(), *scenarios()]
+            malformed(), *verdicts(), *scenarios()]
 
 
 _MALFORMED_NOTE = ["", "In malformed.pcap frames 1-2 have deliberately bad IGMP / IP checksums and frames 8-9",

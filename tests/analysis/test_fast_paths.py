@@ -191,16 +191,19 @@ def test_pipeline_shortcut_counts_older_hosts_under_a_v3_querier():
     assert len(compat) == 1 and compat[0]["context"]["count"] == 4
 
 
-def test_querier_drift_repeats_are_counted_without_a_new_message():
-    """Each drifting interval counts once more on the first finding (kept with its time)."""
+def test_querier_drift_is_dated_when_first_seen_and_carries_the_latest_values():
+    """Each drifting interval counts once more on one finding, dated when the drift was
+    first seen, telling the latest mean and the range (issue 10 item 10)."""
     from mdiag.core.querier import QuerierTracker
 
     q = V3Query.build(qqi=125)
     tracker = QuerierTracker(segment="if0")
-    times = [0, 31.25, 91.25, 151.25, 211.25, 271.25]   # startup, then every 60 s (QQIC 125)
+    times = [0, 31.25, 91.25, 151.25, 211.25, 301.25]   # startup, then 60 s, then 90 s (QQIC 125)
     for frame, t in enumerate(times, 1):
         tracker.observe(t, frame, ROUTER, A("224.0.0.1"), q)
     drift = [f for f in tracker.findings if f.code == "querier-interval-drift"]
     assert len(drift) == 1
     assert drift[0].time == 151.25 and drift[0].context["count"] == 3
-    assert drift[0].message.endswith(" on if0") and drift[0].context["measured"] == 60.0
+    assert drift[0].message.endswith(" on if0")
+    assert drift[0].context["measured"] == 67.5 and drift[0].context["max"] == 90.0
+    assert "67.5 s on average (60.0 s to 90.0 s over 4 steady intervals)" in drift[0].message

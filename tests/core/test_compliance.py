@@ -99,3 +99,24 @@ def test_any_set_of_queries_is_judged_without_raising(queries):
     r = assess(queries)
     assert r.heard_anything == bool(queries)
     assert all(v.status in Status for v in r.verdicts)
+
+
+def test_a_querier_heard_only_in_its_startup_phase_passes_with_no_interval_measured():
+    """igmpproxy as a live IGMPv2 querier, heard for 30 s: queries 7.2 s apart are its
+    startup phase, judged by its own rule; the interval is not measured (and said so)."""
+    v2 = [gq(t, version=2, qqi=None, qrv=None, tos=0) for t in (0.0, 7.2, 14.4, 21.6, 28.8)]
+    r = assess(v2, expect_querier="198.18.0.1", expect_version=2)
+    assert r.ok and r.measured_interval is None
+    by = {v.check: v for v in r.verdicts}
+    assert by["interval"].status is Status.NOT_APPLICABLE
+    assert "no steady-state general query heard" in by["interval"].detail
+    assert by["startup"].status is Status.PASS and "5 general queries 7.2 s apart" in by["startup"].detail
+
+
+def test_after_the_startup_phase_only_steady_queries_are_measured():
+    v2 = [gq(t, version=2, qqi=None, qrv=None, tos=0) for t in (0.0, 31.25, 156.25, 281.25)]
+    r = assess(v2)
+    assert r.ok and r.measured_interval == pytest.approx(125.0)
+    assert "the 2 startup queries left out" in {v.check: v for v in r.verdicts}["interval"].detail
+    fast = [gq(t, version=2, qqi=None, qrv=None, tos=0) for t in (0.0, 31.25, 91.25, 151.25)]
+    assert {v.check: v.status for v in assess(fast).verdicts}["interval"] is Status.FAIL

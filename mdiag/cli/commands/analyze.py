@@ -242,6 +242,15 @@ def _dur(value: float | None) -> str:
     return "" if value is None else f"{value:.3f} s"
 
 
+def _mrt(router: Any) -> str:
+    """The Max Response Times of a router's general queries: one value or a range."""
+    if router.mrt_min is None:
+        return "-"
+    if router.mrt_min == router.mrt_max:
+        return f"{router.mrt_min:g}"
+    return f"{router.mrt_min:g}-{router.mrt_max:g}"
+
+
 def _print_report(report: Any, results: list[Any], timeline: bool, env: Environment) -> None:
     from mdiag.cli import render
 
@@ -273,13 +282,15 @@ def _print_report(report: Any, results: list[Any], timeline: bool, env: Environm
             mean = r.mean_interval
             interval = f"{mean:.1f}" if mean is not None else "-"
             advertised = f"{r.qqi}" if r.qqi else "125 (default)" if not r.proxy else "-"
+            startup = (f"{r.startup_queries} q {sum(r.startup_gaps) / len(r.startup_gaps):.1f} s apart"
+                       if r.startup_gaps else "-")
             rows.append([s.label, str(r.address), role, ",".join(sorted(r.macs)) or "-",
-                         "/".join(f"v{v}" for v in sorted(r.versions)), r.general_queries,
+                         "/".join(f"v{v}" for v in sorted(r.versions)), r.general_queries, startup,
                          r.group_queries + r.group_source_queries, f"{interval} / {advertised}",
                          r.qrv if r.qrv is not None else "-",
-                         f"{r.max_resp_time:g}" if r.max_resp_time is not None else "-",
+                         _mrt(r),
                          _t(r.first_time), _t(r.last_time)])
-        render.table(rows, ["segment", "router", "role", "MAC", "versions", "general", "group q",
+        render.table(rows, ["segment", "router", "role", "MAC", "versions", "general", "startup", "group q",
                             "interval s (measured / QQI)", "QRV", "MRT s", "first", "last"], out)
     elections = [(s, e) for s in report.segments for e in s.elections]
     if len(elections) > len(report.segments) or any(s.gaps for s in report.segments):
