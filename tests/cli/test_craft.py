@@ -248,3 +248,72 @@ def test_pcap_to_a_fifo_needs_no_force(cli, tmp_path):
     assert received and len(received[0]) == 24 + 16 + 46
     r = cli("craft", "v2-report", "-g", "239.1.1.1", "--pcap", str(fifo), "--append")
     assert r.status == 2 and "not a regular file" in r.stderr
+
+
+# --------------------------------------------------------------------------- MLD
+
+from tests.core.mld.test_vectors import QUERY, V1_DONE, V1_REPORT, V2_REPORT  # noqa: E402
+
+MLD_VECTORS = [
+    # the real frames of mld.md, crafted again from the command line byte for byte
+    (["mld2-query", "--mrt", "3", "--qqi", "6", "--src", "fe80::3ccd:75ff:fec6:29de", "--hbh", "050200000000"], QUERY),
+    (["mld1-report", "-g", "ff3e::10:2", "--src", "fe80::8c4a:54ff:feab:ff2"], V1_REPORT),
+    (["mld1-done", "-g", "ff3e::10:2", "--src", "fe80::8c4a:54ff:feab:ff2"], V1_DONE),
+    (["mld2-report", "--src", "fe80::80cb:77ff:fe77:982f", "-r", "is_ex:ff3e::10:2", "-r", "is_ex:ff3e::10:1",
+      "-r", "is_ex:ff02::1:ff77:982f", "-r", "is_ex:ff02::1:ff00:11"], V2_REPORT),
+]
+
+
+@pytest.mark.parametrize(("argv", "expected"), MLD_VECTORS)
+def test_mld_real_frames_crafted_again(cli, argv, expected):
+    result = cli("craft", *argv)
+    assert result.status == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+def test_mld_kinds_decode_back_clean(cli):
+    from mdiag.core import mld
+
+    for argv, kind in ([["mld1-query"], "mld1-query"], [["mld1-group-query", "-g", "ff05::1"], "mld1-group-query"],
+                       [["mld2-query", "--s-flag", "--qrv", "3"], "mld2-query"],
+                       [["mld2-group-query", "-g", "ff05::1"], "mld2-group-query"],
+                       [["mld2-group-source-query", "-g", "ff3e::1", "-s", "fd00::5,fd00::6"],
+                        "mld2-group-source-query"],
+                       [["mld2-report", "-r", "allow:ff3e::1=fd00::5"], "mld2-report"]):
+        r = cli("craft", *argv, "--layer", "ip")
+        assert r.status == 0, r.stderr
+        d = mld.decode_ipv6(bytes.fromhex(r.stdout.strip()))
+        assert (d.kind, d.findings, d.checksum_ok) == (kind, (), True)
+
+
+def test_mld_overrides_make_findings(cli):
+    r = cli("craft", "mld2-report", "-r", "to_ex:ff05::1", "--src", "::", "--hop-limit", "64", "--no-router-alert",
+            "--dst", "ff02::1", "--checksum", "0x1234", "--json")
+    assert r.status == 0 and r.json()["family"] == 6
+    codes = {f["code"] for f in r.json()["decoded"]["findings"]}
+    assert codes == {"icmp6-checksum-bad", "hop-limit-not-1", "router-alert-missing",
+                     "mld2-report-from-unspecified", "wrong-destination"}
+
+
+def test_mld_mrt_rounds_down_with_warning(cli):
+    r = cli("craft", "mld2-query", "--mrt", "40.001", "--layer", "mld")
+    assert r.status == 0 and r.stdout[8:12] == "8388" and "40 s" in r.stderr
+    r = cli("craft", "mld2-query", "--mrt", "9000")
+    assert r.status == 2 and "8387.584" in r.stderr
+    r = cli("craft", "mld1-query", "--mrt", "70")
+    assert r.status == 2 and "65.535" in r.stderr
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["mld1-report"], "--group is required"),
+    (["mld1-report", "-g", "239.1.1.1"], "not an IPv6 address"),
+    (["mld2-report", "-r", "to_ex:ff05::1:fd00::1"], "not an IPv6 address"),
+    (["mld2-report", "-r", "nope:ff05::1"], "unknown record type"),
+    (["mld1-done", "-g", "ff05::1", "--ip-id", "5"], "does not apply"),
+    (["v2-report", "-g", "239.1.1.1", "--flow-label", "5"], "does not apply"),
+    (["v2-query", "--mrc", "300"], "8-bit"),
+    (["mld2-group-source-query", "-g", "ff3e::1"], "--source"),
+])
+def test_mld_bad_input_is_one_line(cli, argv, needle):
+    r = cli("craft", *argv)
+    assert r.status == 2 and r.stdout == "" and needle in r.stderr and r.stderr.count("\n") == 1, r.stderr

@@ -165,3 +165,42 @@ def test_empty_argument_is_named_as_such(cli):
     assert result.status == 2 and "v2-report" in result.stdout
     assert result.stderr.strip() == ("mdiag: error: an empty argument: give a capture, a file of hex lines or "
                                      "hex like 1600f8faef010203")
+
+
+# --------------------------------------------------------------------------- MLD
+
+from tests.core.mld.test_vectors import QUERY, V1_DONE, V2_REPORT  # noqa: E402
+
+
+def test_mld_hex_frame_ip_and_icmp6(cli):
+    frame = bytes.fromhex(V1_DONE)
+    for text, checksum_ok in ((V1_DONE, True), (frame[14:].hex(), True), (frame[62:].hex(), None)):
+        args = ("--layer", "mld") if checksum_ok is None else ()
+        r = cli("decode", text, "--json", *args)
+        assert r.status == 0, r.stderr
+        message = r.json()["inputs"][0]["messages"][0]
+        assert (message["family"], message["kind"], message["group"], message["checksum_ok"]) == (
+            6, "mld1-done", "ff3e::10:2", checksum_ok)
+
+
+def test_mld_table_in_seconds_and_findings(cli):
+    r = cli("decode", QUERY, "--codes")
+    assert r.status == 0 and "mld2-query" in r.stdout and "3 s (code 0x0bb8)" in r.stdout and "QQI 6 s" in r.stdout
+    r = cli("decode", V2_REPORT)
+    assert r.status == 1 and "ssm-exclude-mode" in r.stdout and "IS_EX ff3e::10:2 {}" in r.stdout
+
+
+def test_capture_with_igmp_and_mld(cli, tmp_path):
+    from mdiag.adapters.pcap_writer import PcapWriter
+
+    path = tmp_path / "mixed.pcap"
+    with PcapWriter(path) as writer:
+        for i, text in enumerate((QUERY, "01005e0102030200c0a8010a0800" + REPORT_IP, V1_DONE)):
+            writer.write(bytes.fromhex(text), 10**9 * (i + 1))
+        writer.write(bytes.fromhex(QUERY)[:14] + bytes.fromhex("6000000000083a40") + bytes(32)
+                     + bytes.fromhex("8000000000000000"), 10**10)  # an ICMPv6 echo request: not MLD
+    r = cli("decode", str(path))
+    assert r.status == 0, r.stdout
+    assert "4 frames, 1 IGMP messages, 2 MLD messages, 1 not IGMP or MLD" in r.stdout
+    r = cli("decode", str(path), "--json")
+    assert [m.get("family") for m in r.json()["inputs"][0]["messages"]] == [6, 4, 6]

@@ -1,8 +1,9 @@
-"""mdiag decode: decode IGMP from hex strings, files of hex lines, or pcap/pcapng captures.
+"""mdiag decode: decode IGMP and MLD from hex strings, files of hex lines, or pcap/pcapng captures.
 
-One row per IGMP message: where it was, IP source and destination, version and
-type, group, times in seconds, v3 query parameters, records and sources, and the
-findings (bad checksums, wrong TTL or destination, missing Router Alert...).
+One row per IGMP or MLD message: where it was, IP source and destination, version and
+type, group, times in seconds, v3 / MLDv2 query parameters, records and sources, and the
+findings (bad checksums, wrong TTL or hop limit or destination, missing Router Alert...).
+IPv6 packets are walked through their extension headers to ICMPv6.
 Several inputs are all answered; a bad one gets its own error line.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, MdiagError, UsageError
 
-HELP = "decode IGMP messages from hex, hex files or pcap/pcapng captures, with findings"
+HELP = "decode IGMP and MLD messages from hex, hex files or pcap/pcapng captures, with findings"
 
 _CAPTURE_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
                    b"\x0a\x0d\x0d\x0a")
@@ -29,14 +30,15 @@ _TABULATE_ROWS = 2000
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
                         help="hex string, file of hex lines, or pcap/pcapng capture (default or '-': stdin)")
-    parser.add_argument("--layer", choices=("auto", "ether", "ip", "igmp"), default="auto",
-                        help="what hex input starts with (default auto: Ethernet, IPv4 or IGMP by its bytes)")
+    parser.add_argument("--layer", choices=("auto", "ether", "ip", "igmp", "mld"), default="auto",
+                        help="what hex input starts with (default auto: Ethernet, IPv4, IPv6 or IGMP by its "
+                             "bytes; mld: an ICMPv6 MLD message, whose checksum needs the IPv6 header)")
     parser.add_argument("--codes", action="store_true",
                         help="also show raw Max Resp Code and QQIC bytes beside the seconds")
     parser.add_argument("--json", action="store_true", help="print JSON (schema in docs/decode.md)")
     parser.add_argument("--fail-on", choices=("info", "warning", "error", "never"), default="warning",
-                        help="exit 1 when a finding of this severity or worse (or an undecodable IGMP "
-                             "packet) is seen (default warning)")
+                        help="exit 1 when a finding of this severity or worse (or an undecodable IGMP or "
+                             "MLD packet) is seen (default warning)")
 
 
 @dataclass
@@ -54,7 +56,7 @@ class InputResult:
     source: str  # hex | hexfile | capture
     rows: list[Row] = field(default_factory=list)
     frames: int = 0
-    not_igmp: int = 0
+    not_igmp: int = 0  # frames that are neither IGMP nor MLD
     unsupported_link: int = 0   # frames of a link type mdiag does not read
     problems: list[Any] = field(default_factory=list)  # hex lines skipped, or capture damage (text)
     capture_findings: list[Any] = field(default_factory=list)  # the capture reader's Findings
@@ -82,23 +84,30 @@ def _clean_hex(text: str) -> str:
 
 def _decode_bytes(data: bytes, layer: str) -> Any:
     """Decoded for one hex packet; raises MalformedPacket."""
-    from mdiag.core import igmp, linklayer
+    from mdiag.core import igmp, linklayer, mld
 
     if layer == "auto":
-        if len(data) >= 34 and data[12:14] in (b"\x08\x00", b"\x81\x00", b"\x88\xa8", b"\x91\x00"):
+        if len(data) >= 34 and data[12:14] in (b"\x08\x00", b"\x86\xdd", b"\x81\x00", b"\x88\xa8", b"\x91\x00"):
             layer = "ether"
         elif len(data) >= 20 and data[0] >> 4 == 4 and (data[0] & 15) >= 5 and data[9] == 2:
+            layer = "ip"
+        elif len(data) >= 40 and data[0] >> 4 == 6 and data[6] in (0, 58, 43, 60):
             layer = "ip"
         else:
             layer = "igmp"
     if layer == "igmp":
         return igmp.decode_igmp(data)
+    if layer == "mld":
+        return mld.decode_icmp6(data)
     if layer == "ip":
-        return igmp.decode_ipv4(data)
+        return mld.decode_ipv6(data) if data[:1] and data[0] >> 4 == 6 else igmp.decode_ipv4(data)
     located = linklayer.locate_ipv4(linklayer.LINKTYPE_ETHERNET, data, 0, len(data))
-    if located.status != linklayer.OK:
-        raise igmp.MalformedPacket(12, "an Ethernet frame carrying IPv4", "no IPv4 packet found")
-    return igmp.decode_ipv4(data[located.ip:])
+    if located.status == linklayer.OK:
+        return igmp.decode_ipv4(data[located.ip:])
+    located = linklayer.locate_ipv6(linklayer.LINKTYPE_ETHERNET, data, 0, len(data))
+    if located.status == linklayer.OK:
+        return mld.decode_ipv6(data[located.ip:])
+    raise igmp.MalformedPacket(12, "an Ethernet frame carrying IPv4 or IPv6", "no IP packet found")
 
 
 def _hex_row(where: str, text: str, layer: str) -> Row:
@@ -143,10 +152,11 @@ def _read_hex_lines(result: InputResult, lines: Any, layer: str, label: str) -> 
 
 def _read_capture(result: InputResult, path: str, stdin: Any = None) -> None:
     from mdiag.adapters.capture import open_capture, open_stream
-    from mdiag.core import igmp, linklayer
+    from mdiag.core import igmp, linklayer, mld
 
     opened = open_capture(path) if stdin is None else open_stream(stdin, name=path, close=False)
     unknown: dict[int, list[int | None]] = {}   # link type -> [frames, first frame, its offset]
+    ok, not_ipv4 = linklayer.OK, linklayer.NOT_IPV4
     with opened as capture:
         for number, time_ns, linktype, _iface, buf, start, caplen, _orig, off in capture.records():
             result.frames += 1
@@ -156,14 +166,25 @@ def _read_capture(result: InputResult, path: str, stdin: Any = None) -> None:
                 seen[0] = (seen[0] or 0) + 1
                 result.unsupported_link += 1
                 continue
-            if located.status != linklayer.OK or buf[located.ip + 9] != 2:
+            if located.status == ok:
+                if buf[located.ip + 9] != 2:
+                    result.not_igmp += 1
+                    continue
+                decode: Any = igmp.decode_ipv4
+            elif located.status == not_ipv4:
+                located = linklayer.locate_ipv6(linktype, buf, start, caplen)
+                if located.status != ok:
+                    result.not_igmp += 1
+                    continue
+                decode = mld.decode_ipv6
+            else:
                 result.not_igmp += 1
                 continue
             packet = buf[located.ip:start + caplen]
             t = None if time_ns is None else time_ns / 1e9
             try:
-                result.rows.append(Row(f"frame {number}", decoded=igmp.decode_ipv4(packet), time=t, frame=number))
-            except igmp.NotIgmp:
+                result.rows.append(Row(f"frame {number}", decoded=decode(packet), time=t, frame=number))
+            except (igmp.NotIgmp, mld.NotMld):
                 result.not_igmp += 1
             except igmp.MalformedPacket as exc:
                 result.rows.append(Row(f"frame {number}", malformed=exc, time=t, frame=number))
@@ -291,7 +312,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 def _emit_table(results: list[InputResult], args: argparse.Namespace, env: Environment) -> None:
     from mdiag.cli.render import table
-    from mdiag.core.igmp import view
+    from mdiag.core.mld.view import for_message
 
     several = len(results) > 1
     rows: list[list[str]] = []
@@ -310,6 +331,7 @@ def _emit_table(results: list[InputResult], args: argparse.Namespace, env: Envir
             else:
                 d = row.decoded
                 m = d.message
+                view = for_message(m)
                 cells = [where, when, str(d.src) if d.ip else "", str(d.dst) if d.ip else "",
                          m.kind, view.group_text(m), view.max_resp(m, args.codes), view.query_params(m, args.codes),
                          view.details(m), ", ".join(f.code for f in d.findings)]
@@ -318,8 +340,8 @@ def _emit_table(results: list[InputResult], args: argparse.Namespace, env: Envir
             if not any_time:
                 del cells[1]
             rows.append(cells)
-    headers = ["where", "time", "src", "dst", "message", "group", "max resp", "v3 query", "records / sources",
-               "findings"]
+    headers = ["where", "time", "src", "dst", "message", "group", "max resp", "v3/mld2 query",
+               "records / sources", "findings"]
     if not any_time:
         del headers[1]
     if len(rows) > _TABULATE_ROWS:
@@ -332,11 +354,13 @@ def _emit_table(results: list[InputResult], args: argparse.Namespace, env: Envir
         print(f"... {len(details) - _MAX_DETAIL_LINES} more findings (use --json for all)", file=env.stdout)
     for result in results:
         if result.source == "capture":
-            decoded = sum(1 for r in result.rows if r.decoded is not None)
-            malformed = len(result.rows) - decoded
+            decoded = sum(1 for r in result.rows if r.decoded is not None and r.decoded.family == 4)
+            mld = sum(1 for r in result.rows if r.decoded is not None and r.decoded.family == 6)
+            malformed = len(result.rows) - decoded - mld
             print(f"{result.name}: {result.frames} frames, {decoded} IGMP messages"
+                  + (f", {mld} MLD messages" if mld else "")
                   + (f", {malformed} undecodable" if malformed else "")
-                  + f", {result.not_igmp} not IGMP"
+                  + f", {result.not_igmp} not IGMP" + (" or MLD" if mld else "")
                   + (f", {result.unsupported_link} of an unsupported link type"
                      if result.unsupported_link else ""), file=env.stdout)
             for problem in result.problems:
@@ -358,7 +382,7 @@ def _plain_table(rows: list[list[str]], headers: list[str], out: Any) -> None:
 
 def _emit_json(results: list[InputResult], env: Environment) -> None:
     from mdiag.cli.render import emit_json
-    from mdiag.core.igmp import view
+    from mdiag.core.mld.view import for_message
 
     out = []
     for result in results:
@@ -378,7 +402,7 @@ def _emit_json(results: list[InputResult], env: Environment) -> None:
                 entry["malformed"] = {"offset": row.malformed.offset, "expected": row.malformed.expected,
                                       "message": row.malformed.message}
             else:
-                entry.update(view.decoded_dict(row.decoded))
+                entry.update(for_message(row.decoded.message).decoded_dict(row.decoded))
             messages.append(entry)
         body["messages"] = messages
         if result.source == "capture":

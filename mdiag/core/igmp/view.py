@@ -79,7 +79,7 @@ def group_text(message: IgmpMessage) -> str:
 
 def message_dict(message: IgmpMessage) -> dict[str, Any]:
     """JSON-ready fields of a message (documented in docs/decode.md)."""
-    body: dict[str, Any] = {"version": message.version, "kind": message.kind, "type": message.type}
+    body: dict[str, Any] = {"family": 4, "version": message.version, "kind": message.kind, "type": message.type}
     if isinstance(message, UnknownMessage):
         body["type_name"] = message.type_name
         body["raw"] = message.raw.hex()
