@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any
 
+from mdiag.analysis.history import History
 from mdiag.analysis.report import DataStats, Event, Report, SegmentReport
 from mdiag.core.findinglog import FindingLog
 from mdiag.core.findings import Finding, Severity
@@ -81,6 +82,9 @@ class AnalysisOptions:
     timeline: bool = False
     #: called every few thousand frames with (bytes_read, frames_read)
     progress: Callable[[int, int], None] | None = None
+    #: keep the time-resolved :class:`~mdiag.analysis.history.History` for pictures
+    #: (``Report.history``); every data frame then goes through Python (rate bins)
+    history: bool = False
 
     def __post_init__(self) -> None:
         if self.since is not None and self.until is not None and self.until < self.since:
@@ -181,6 +185,9 @@ class Analyzer:
         self.malformed = 0
         self.decoded: dict[bytes, Any] = {}
         self.timers = TimerSet(profile=options.profile)
+        #: when what happened, for pictures (``options.history``), else None
+        self.history = History() if options.history else None
+        self._history_bins: dict[tuple[int, tuple[int, ...], bytes], Any] = {}
         #: Multicast UDP data counted by a capture reader itself (see
         #: :meth:`~mdiag.adapters.capture.Capture.records`): (src + dst) -> stats.
         self.reader_counts: dict[bytes, list[int]] = {}
@@ -211,7 +218,8 @@ class Analyzer:
             seg = Segment.from_key(iface, key)
             name = str(seg)
             tracker = QuerierTracker(self.timers, findings=self.findings, segment=name)
-            sink = self._sink(name) if self.options.timeline or self.on_event else None
+            sink = (self._sink(name) if self.options.timeline or self.on_event or self.history is not None
+                    else None)
             table = MembershipTable(lambda: tracker.timers, findings=self.findings, segment=name,
                                     on_event=sink)
             state = self.segments[(family, iface, key)] = _SegmentState(seg, name, tracker, table,
@@ -231,8 +239,15 @@ class Analyzer:
     def _sink(self, name: str) -> Callable[[float, int | None, IPv4Address, str], None]:
         groups = self.options.groups
         querier = self.options.querier
+        history = self.history
+        told = self.options.timeline or self.on_event is not None
+        lane = (4, name)
 
         def sink(time: float, frame: int | None, group: IPv4Address, text: str) -> None:
+            if history is not None:
+                history.membership_event(lane, str(group), time, text)
+                if not told:
+                    return
             if groups and group not in groups:
                 return
             if querier is not None and not groups:
@@ -292,6 +307,8 @@ class Analyzer:
         plans = self.decoded
         segments = self.segments
         vlan = options.vlan
+        history = self.history
+        history_bins = self._history_bins
         try:
             for number, t_ns, lt, iface, buf, s, cap, orig, off in records:
                 if t_ns is None:  # pcapng Simple Packet Block: no timestamp, use the previous one
@@ -334,6 +351,15 @@ class Analyzer:
                             stats[0] += 1
                             stats[1] += orig
                             stats[3] = t_ns
+                        if history is not None:   # pictures: packets per time bin, no object per frame
+                            bins = history_bins.get(dkey)
+                            if bins is None:
+                                bins = history_bins[dkey] = _history_bins(history, iface, key, dkey[2][4:])
+                            index = (t_ns - t0) // history.bin_ns
+                            if index < len(bins):
+                                bins[index] += 1
+                            else:
+                                history.count(bins, (t_ns - t0) / 1e9)
                     else:
                         other_ipv4 += 1
                     continue
@@ -344,7 +370,8 @@ class Analyzer:
                 igmp_frames += 1
                 packet = buf[ip:s + cap]
                 plan = plans.get(packet)
-                if plan is not None and plan[1] is not None and not plan[5] and vlan is None:
+                if (plan is not None and plan[1] is not None and not plan[5] and vlan is None
+                        and history is None):
                     seg = segments.get((4, iface, key))
                     if seg is not None and (not plan[4] or seg.tracker.querier_version != 3):
                         # Fast path, a special case of _igmp (same steps, in the same order): a
@@ -441,7 +468,9 @@ def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
         capture.on_block = progress
     # Without a time window the reader counts plain multicast data itself (no tuple,
     # no object per frame); with one, every frame comes here to be timed.
-    analyzer.feed_records(capture.records(None if analyzer._windowed else analyzer.reader_counts))
+    # (Pictures need every data frame's time too: ``options.history``.)
+    whole = analyzer._windowed or analyzer.history is not None
+    analyzer.feed_records(capture.records(None if whole else analyzer.reader_counts))
     report = analyzer.report()
     if progress is not None:
         progress(capture.bytes_read, report.counters["frames"])
@@ -507,6 +536,8 @@ def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...]
                 {"segment": seg.name, "host": str(src), "group": str(group), "version": older}),
                 ("compat", seg.name, h, int(group)))
         seg.table.report_records(t, number, src, h, records)
+        if run.history is not None:
+            _history_records(run.history, seg, t, h, records)
         return
     ip: Any = decoded.ip
     if type(msg) in _QUERIES:
@@ -514,6 +545,10 @@ def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...]
         tracker = seg.tracker
         before = tracker.elected
         tracker.observe(t, number, src, ip.dst, msg, mac)
+        if run.history is not None:
+            general = getattr(msg, "is_general", True)
+            kind = "general" if general else ("group-source" if getattr(msg, "sources", ()) else "group")
+            run.history.query((4, seg.name), t, str(src), kind, None if general else str(msg.group))
         if opts.timeline or run.on_event is not None:
             if getattr(msg, "is_general", True) or opts.querier is not None:
                 # group queries are told in the group's story already
@@ -659,7 +694,35 @@ def _build_report(run: Analyzer, data: dict[tuple[int, tuple[int, ...], bytes], 
         interfaces=list(capture.interfaces), profile=options.profile, start_ns=t0,
         duration=end, counters=counters, segments=segments, findings=findings,
         timeline=events, timeline_dropped=run.events_dropped,
-        findings_dropped=run.findings.dropped)
+        findings_dropped=run.findings.dropped, history=run.history)
+
+
+_MODES = {1: "include", 2: "exclude", 3: "include", 4: "exclude"}   # RFC 3376 4.2.12
+
+
+def _history_records(history: History, seg: _SegmentState, t: float, h: int, records: Any) -> None:
+    """A report's prepared records (:func:`mdiag.core.membership.prepare`) as the reporting
+    host's membership intervals."""
+    gmi = seg.tracker.timers.group_membership_interval
+    lane = (seg.family, seg.name)
+    for _g, group, rtype, sources, _version, leave, _refresh in records:
+        value = int(rtype)
+        if leave or (value in (1, 3) and not sources):
+            change, mode = "leave", None
+        elif value == 5:
+            change, mode = "allow", None
+        elif value == 6:
+            change, mode = "block", None
+        else:
+            change, mode = "report", _MODES.get(value)
+            if mode is None:
+                continue
+        history.host_record(lane, str(group), t, h, mode, sources, change, gmi)
+
+
+def _history_bins(history: History, iface: int, key: tuple[int, ...], dst: bytes) -> Any:
+    """The history's rate bins of a group on a segment (several senders share them)."""
+    return history.bins_for((4, str(Segment.from_key(iface, key))), str(IPv4Address(dst)))
 
 
 def _about_groups(finding: Finding, groups: Iterable[IPv4Address]) -> bool:

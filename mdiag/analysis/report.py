@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Any
 
+from mdiag.analysis.history import History
 from mdiag.core.addresses import multicast_mac
 from mdiag.core.findings import Finding, Severity
 from mdiag.core.linklayer import Segment
@@ -196,6 +197,8 @@ class Report:
     timeline: list[Event] = field(default_factory=list)
     timeline_dropped: int = 0
     findings_dropped: int = 0
+    #: when/what happened, for pictures: only with ``AnalysisOptions(history=True)``
+    history: History | None = None
 
     @property
     def start_iso(self) -> str | None:

@@ -36,3 +36,15 @@ def need_tool(name: str, package: str | None = None) -> str:
     if path is None:
         unavailable(f"needs '{name}' (Debian package {package or name})")
     return path  # type: ignore[return-value]
+
+
+def need_chromium() -> str:
+    """Headless Chromium for the browser tests of the HTML report."""
+    from mdiag.adapters.browser import BROWSERS
+
+    for name in BROWSERS:
+        path = shutil.which(name)
+        if path is not None:
+            return path
+    unavailable("needs Chromium (Debian package chromium) for the browser test")
+    raise AssertionError("unreachable")

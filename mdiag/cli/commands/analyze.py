@@ -10,6 +10,7 @@ import sys
 import time as _time
 from typing import Any
 
+from mdiag.cli import pictures
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError
 
@@ -35,13 +36,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fmt.add_argument("--csv", action="store_true", help="CSV, one row per segment and group")
     out.add_argument("--timeline", action="store_true",
                      help="print the ordered story (of --group / --querier, or of everything)")
+    pictures.add_options(out, pictures=True)
     ci = parser.add_argument_group("CI")
     ci.add_argument("--expect", action="append", default=[], metavar="EXPR",
                     help="assertion such as querier=198.18.0.1, igmp-version=3, max-leave-latency=3s, "
                          "no-findings>=warning, group=239.1.1.1:members>=2 (repeatable)")
     ci.add_argument("--expect-file", metavar="FILE", help="expectations, one per line, # comments")
     ci.add_argument("--junit", metavar="FILE", help="write JUnit XML (one test case per expectation)")
-    ci.add_argument("--force", action="store_true", help="overwrite an existing --junit file")
+    ci.add_argument("--force", action="store_true",
+                    help="overwrite existing output files (--junit, --html, --svg, --png)")
     ci.add_argument("--fail-on", default="error", choices=["info", "warning", "error", "never"],
                     help="without expectations: exit 1 when a finding is at least this severe "
                          "(default error)")
@@ -136,6 +139,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise InputError(f"--until {args.until} is before --since {args.since}")
     if args.junit and os.path.exists(args.junit) and not args.force:
         raise InputError(f"--junit {args.junit} exists; add --force to overwrite it")
+    pictures.check_outputs(args)
     if args.captures.count("-") > 1:
         raise InputError("standard input ('-') can be read only once")
     if "-" in args.captures and _is_terminal(env.stdin):
@@ -160,7 +164,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         options = AnalysisOptions(
             profile=Profile(args.profile), vlan=args.vlan, groups=frozenset(groups), querier=querier,
             since=since, until=until, since_ns=since_ns, until_ns=until_ns, timeline=args.timeline,
-            progress=progress)
+            progress=progress, history=bool(pictures.wanted(args)))
         try:
             with open_capture(path, stdin=env.stdin_binary if path == "-" else None) as capture:
                 if progress is not None and capture.compression:
@@ -215,6 +219,8 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         except OSError as exc:
             raise InputError(f"--junit {args.junit}: {exc.strerror}") from None
 
+    pictures.write_analysis(args, [r for _, r, _ in good], lambda text: print(f"mdiag: {text}", file=env.stderr))
+
     if unusable:
         return ExitStatus.BAD_INPUT
     if expectations:
@@ -238,19 +244,6 @@ def _t(value: float | None) -> str:
     return "" if value is None else f"{value:.3f}"
 
 
-def _dur(value: float | None) -> str:
-    return "" if value is None else f"{value:.3f} s"
-
-
-def _mrt(router: Any) -> str:
-    """The Max Response Times of a router's general queries: one value or a range."""
-    if router.mrt_min is None:
-        return "-"
-    if router.mrt_min == router.mrt_max:
-        return f"{router.mrt_min:g}"
-    return f"{router.mrt_min:g}-{router.mrt_max:g}"
-
-
 def _print_report(report: Any, results: list[Any], timeline: bool, env: Environment) -> None:
     from mdiag.cli import render
 
@@ -263,63 +256,15 @@ def _print_report(report: Any, results: list[Any], timeline: bool, env: Environm
           f"{c['multicast_data_bytes']:,} bytes, other IPv4 {c['other_ipv4']:,}, non-IPv4 {c['non_ipv4']:,}, "
           f"fragments {c['fragments']:,}" + (f", truncated {c['truncated']:,}" if c["truncated"] else ""),
           file=out)
-    if report.segments:
+    from mdiag.analysis.tables import findings_table, summary_tables
+
+    for table in summary_tables(report):
         print(file=out)
-        render.table(([s.label, s.querier or "none",
-                       f"v{s.querier_version}" if s.querier_version else "",
-                       sum(1 for r in s.routers if not r.proxy), len(s.elections), len(s.gaps),
-                       sum(1 for g in s.groups if g.detail.get("joins")), s.igmp_messages,
-                       f"{s.timers.group_membership_interval:g} s"]
-                      for s in report.segments),
-                     ["segment", "querier", "version", "routers", "elections", "gaps", "groups",
-                      "IGMP", "GMI"], out)
-    routers = [(s, r) for s in report.segments for r in s.routers]
-    if routers:
-        print(file=out)
-        rows = []
-        for s, r in routers:
-            role = "proxy" if r.proxy else ("querier" if s.querier == str(r.address) else "other")
-            mean = r.mean_interval
-            interval = f"{mean:.1f}" if mean is not None else "-"
-            advertised = f"{r.qqi}" if r.qqi else "125 (default)" if not r.proxy else "-"
-            startup = (f"{r.startup_queries} q {sum(r.startup_gaps) / len(r.startup_gaps):.1f} s apart"
-                       if r.startup_gaps else "-")
-            rows.append([s.label, str(r.address), role, ",".join(sorted(r.macs)) or "-",
-                         "/".join(f"v{v}" for v in sorted(r.versions)), r.general_queries, startup,
-                         r.group_queries + r.group_source_queries, f"{interval} / {advertised}",
-                         r.qrv if r.qrv is not None else "-",
-                         _mrt(r),
-                         _t(r.first_time), _t(r.last_time)])
-        render.table(rows, ["segment", "router", "role", "MAC", "versions", "general", "startup", "group q",
-                            "interval s (measured / QQI)", "QRV", "MRT s", "first", "last"], out)
-    elections = [(s, e) for s in report.segments for e in s.elections]
-    if len(elections) > len(report.segments) or any(s.gaps for s in report.segments):
-        print(file=out)
-        rows = [[_t(e.time), e.frame or "", s.label, "election", str(e.querier or "none"), e.reason]
-                for s, e in elections]
-        rows += [[_t(g.start), g.frame or "", s.label, "gap", f"{g.duration:.1f} s",
-                  "until the end of the capture" if g.open_at_end else f"until {g.end:.3f}"]
-                 for s in report.segments for g in s.gaps]
-        rows.sort(key=lambda row: float(row[0]))
-        render.table(rows, ["time", "frame", "segment", "event", "querier / length", "why"], out)
-    groups = report.all_groups()
-    if groups:
-        print(file=out)
-        render.table(([s.label, str(g.group), g.mac, g.state, len(g.members),
-                       len(g.reporting_hosts), _t(g.first_join), _t(g.last_report), g.leaves,
-                       _dur(g.max_leave_latency), _t(g.expires),
-                       g.data.packets if g.data else 0, len(g.data.senders) if g.data else 0,
-                       "flooded" if g.flooded_before_join else _dur(g.join_latency)]
-                      for s, g in groups),
-                     ["segment", "group", "MAC", "state", "members", "hosts", "first join",
-                      "last report", "leaves", "max leave latency", "expires", "data pkts", "senders",
-                      "join to data"], out)
+        render.table(table.rows, table.headers, out)
     print(file=out)
     if report.findings:
-        render.table(([_t(f.time), f.frame or "", str(f.severity), f.code,
-                       f.message + (f" (x{f.context['count']})" if f.context.get("count") else "")]
-                      for f in report.findings),
-                     ["time", "frame", "severity", "code", "finding"], out)
+        found = findings_table(report)
+        render.table(found.rows, found.headers, out)
         if report.findings_dropped:
             print(f"({report.findings_dropped} more distinct findings not kept)", file=out)
     else:

@@ -1,0 +1,93 @@
+"""The summary tables of ``mdiag analyze`` as plain rows, for the terminal and the HTML
+report alike (segments, routers, elections and gaps, groups, findings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Table", "findings_table", "summary_tables"]
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    name: str
+    headers: list[str]
+    rows: list[list[Any]]
+
+
+def _t(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+def _dur(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f} s"
+
+
+def _mrt(router: Any) -> str:
+    """The Max Response Times of a router's general queries: one value or a range."""
+    if router.mrt_min is None:
+        return "-"
+    if router.mrt_min == router.mrt_max:
+        return f"{router.mrt_min:g}"
+    return f"{router.mrt_min:g}-{router.mrt_max:g}"
+
+
+def summary_tables(report: Any) -> list[Table]:
+    """The tables the text output prints, those with rows only."""
+    tables: list[Table] = []
+    if report.segments:
+        tables.append(Table("segments", [
+            "segment", "querier", "version", "routers", "elections", "gaps", "groups", "IGMP", "GMI"], [
+            [s.label, s.querier or "none", f"v{s.querier_version}" if s.querier_version else "",
+             sum(1 for r in s.routers if not r.proxy), len(s.elections), len(s.gaps),
+             sum(1 for g in s.groups if g.detail.get("joins")), s.igmp_messages,
+             f"{s.timers.group_membership_interval:g} s"]
+            for s in report.segments]))
+    routers = [(s, r) for s in report.segments for r in s.routers]
+    if routers:
+        rows = []
+        for s, r in routers:
+            role = "proxy" if r.proxy else ("querier" if s.querier == str(r.address) else "other")
+            mean = r.mean_interval
+            interval = f"{mean:.1f}" if mean is not None else "-"
+            advertised = f"{r.qqi}" if r.qqi else "125 (default)" if not r.proxy else "-"
+            startup = (f"{r.startup_queries} q {sum(r.startup_gaps) / len(r.startup_gaps):.1f} s apart"
+                       if r.startup_gaps else "-")
+            rows.append([s.label, str(r.address), role, ",".join(sorted(r.macs)) or "-",
+                         "/".join(f"v{v}" for v in sorted(r.versions)), r.general_queries, startup,
+                         r.group_queries + r.group_source_queries, f"{interval} / {advertised}",
+                         r.qrv if r.qrv is not None else "-", _mrt(r),
+                         _t(r.first_time), _t(r.last_time)])
+        tables.append(Table("routers", ["segment", "router", "role", "MAC", "versions", "general", "startup",
+                                        "group q", "interval s (measured / QQI)", "QRV", "MRT s", "first",
+                                        "last"], rows))
+    elections = [(s, e) for s in report.segments for e in s.elections]
+    if len(elections) > len(report.segments) or any(s.gaps for s in report.segments):
+        rows = [[_t(e.time), e.frame or "", s.label, "election", str(e.querier or "none"), e.reason]
+                for s, e in elections]
+        rows += [[_t(g.start), g.frame or "", s.label, "gap", f"{g.duration:.1f} s",
+                  "until the end of the capture" if g.open_at_end else f"until {g.end:.3f}"]
+                 for s in report.segments for g in s.gaps]
+        rows.sort(key=lambda row: float(row[0]))
+        tables.append(Table("elections and gaps",
+                            ["time", "frame", "segment", "event", "querier / length", "why"], rows))
+    groups = report.all_groups()
+    if groups:
+        tables.append(Table("groups", [
+            "segment", "group", "MAC", "state", "members", "hosts", "first join", "last report", "leaves",
+            "max leave latency", "expires", "data pkts", "senders", "join to data"], [
+            [s.label, str(g.group), g.mac, g.state, len(g.members), len(g.reporting_hosts), _t(g.first_join),
+             _t(g.last_report), g.leaves, _dur(g.max_leave_latency), _t(g.expires),
+             g.data.packets if g.data else 0, len(g.data.senders) if g.data else 0,
+             "flooded" if g.flooded_before_join else _dur(g.join_latency)]
+            for s, g in groups]))
+    return tables
+
+
+def findings_table(report: Any) -> Table:
+    """Every finding kept, in the order of the report (time, frame, severity, code, text)."""
+    return Table("findings", ["time", "frame", "severity", "code", "finding"], [
+        [_t(f.time), f.frame or "", str(f.severity), f.code,
+         f.message + (f" (x{f.context['count']})" if f.context.get("count") else "")]
+        for f in report.findings])

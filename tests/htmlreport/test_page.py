@@ -1,0 +1,155 @@
+"""The HTML report of every scenario capture, checked by its structure: a section per
+segment and family, a querier lane and a lane per group, the marks that must be there
+(query ticks, gaps, elections, members, expiries, findings linked to their rows), the
+summary tables, and nothing that reaches out of the file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mdiag.adapters.capture import open_capture
+from mdiag.analysis.pipeline import AnalysisOptions, analyze
+from mdiag.htmlreport import lanes as lanes_mod
+from mdiag.htmlreport.page import analysis_page
+from mdiag.htmlreport.svg import picture
+from tests.htmlreport.pagetree import parse
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = sorted((ROOT / "pcaps" / "scenarios").glob("*.pcap*"))
+
+
+def report_of(path: Path, **options):
+    with open_capture(str(path)) as capture:
+        return analyze(capture, AnalysisOptions(history=True, **options))
+
+
+def page_of(path: Path):
+    report = report_of(path)
+    html = analysis_page([report])
+    return report, html, parse(html)
+
+
+def lane_nodes(tree, kind):
+    return [n for n in tree.find_all("div", "lane") if kind in n.classes]
+
+
+def marks(node, cls):
+    return [n for n in node.iter() if cls in n.classes]
+
+
+def assert_offline(html: str) -> None:
+    assert "<script" not in html.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:|//|ftp:)""", html, re.I)
+    assert "@import" not in html and "url(" not in html
+    assert "<link" not in html.lower()
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.name for p in SCENARIOS])
+def test_every_scenario_renders_its_lanes(path):
+    report, html, tree = page_of(path)
+    assert_offline(html)
+    sections = tree.find_all("section", "segment")
+    assert len(sections) == len(report.segments)
+    for section, seg in zip(sections, report.segments):
+        assert seg.label in section.find_all("h2")[0].all_text() and "IGMP" in section.find_all("h2")[0].all_text()
+        (querier,) = lane_nodes(section, "querier")
+        labels = [d.all_text() for d in querier.find_all("div") if "height:" in d.attrs.get("style", "")]
+        for router in seg.routers:            # a row per query sender
+            assert any(label.startswith(str(router.address)) for label in labels), (router.address, labels)
+        general = sum(r.general_queries for r in seg.routers)
+        ticks = marks(querier, "q-general")
+        assert (len(ticks) == general) if general < 500 else 0 < len(ticks) <= 1000
+        assert len(marks(querier, "election")) == len(seg.elections)
+        assert len(marks(querier, "gap")) == len(seg.gaps)
+        groups = lane_nodes(section, "group")
+        assert len(groups) == min(len(seg.groups), lanes_mod.GROUP_LANES)
+        assert {g.find_all("b")[0].all_text() for g in groups} == {str(g.group) for g in seg.groups}
+        for lane, group in ((g, next(x for x in seg.groups if str(x.group) == g.find_all("b")[0].all_text()))
+                            for g in groups):
+            bars = marks(lane, "member")
+            assert len(bars) >= len(group.reporting_hosts) > 0 or not group.reporting_hosts
+            assert bool(marks(lane, "rate")) == (group.data is not None)
+    # every finding with a time is a marker linked to its row in the findings table
+    rows = {r.attrs["id"] for r in tree.find_all("tr") if r.attrs.get("id", "").startswith("c0-finding-")}
+    assert len(rows) == len(report.findings)
+    links = [a.attrs["href"] for a in tree.find_all("a") if a.attrs.get("href", "").startswith("#c0-finding-")]
+    timed = [f for f in report.findings if f.time is not None]
+    assert len(links) == len(timed)
+    assert {href[1:] for href in links} <= rows
+    for f in report.findings:              # code and text in the table
+        assert f.code in html
+    table_names = [h.all_text() for h in tree.find_all("h3")]
+    assert "segments" in table_names and ("groups" in table_names) == bool(report.all_groups())
+
+
+def test_iptv_freeze_tells_its_story():
+    report, html, tree = page_of(ROOT / "pcaps/scenarios/iptv-freeze.pcap")
+    (querier,) = lane_nodes(tree, "querier")
+    (gap,) = marks(querier, "gap")
+    assert "no general query for 305.1 s" in gap.title() and "255 s" in gap.title()
+    assert [m.title() for m in marks(querier, "election")][1].startswith("380.000 s querier: none")
+    lane = next(n for n in lane_nodes(tree, "group") if n.attrs["id"].endswith("g239.1.1.1"))
+    (member,) = marks(lane, "member")
+    assert member.title().startswith("198.18.0.10: EXCLUDE {} from 4.000 s to 389.700 s (timed out; 3 report(s)")
+    (expired,) = [m for m in marks(lane, "expired") if "data" in m.classes]
+    assert expired.title().startswith("389.700 s membership expired while data still flowed")
+    assert marks(lane, "rate") and "386 packets" in marks(lane, "rate")[0].title()
+    finding = next(a for a in lane.find_all("a"))
+    assert "traffic-stopped" in finding.find_all("line")[0].title()
+    # the summary numbers of the text output are in the tables
+    for text in ("305.1 s", "389.080", "129.700", "460.900", "260 s"):
+        assert text in html
+
+
+def test_querier_lane_per_sender_and_group_queries():
+    _, _, tree = page_of(ROOT / "pcaps/scenarios/querier-stubborn.pcap")
+    (querier,) = lane_nodes(tree, "querier")
+    assert len(marks(querier, "election")) == 2
+    _, _, tree = page_of(ROOT / "pcaps/v2-leave-lmq.pcap")
+    lane = lane_nodes(tree, "group")[0]
+    assert len(marks(lane, "q-group")) == 2 and len(marks(lane, "leave")) == 1
+    (member,) = marks(lane, "member")
+    assert "to 60.000 s (left" in member.title()
+
+
+def test_include_mode_member_shows_its_sources():
+    _, _, tree = page_of(ROOT / "pcaps/scenarios/ssm-unrequested-source.pcap")
+    titles = [m.title() for m in tree.iter() if "member" in m.classes and "include" in m.classes]
+    assert titles and all("INCLUDE {198.18.1.100}" in t for t in titles)
+
+
+def test_vlan_segments_get_a_section_each():
+    report, _, tree = page_of(ROOT / "pcaps/scenarios/vlan-segments.pcap")
+    titles = [s.find_all("h2")[0].all_text() for s in tree.find_all("section", "segment")]
+    assert len(titles) == len(report.segments) >= 2
+    assert any("vlan 20" in t for t in titles)
+
+
+def test_drift_is_marked():
+    from mdiag.analysis.history import History
+    from mdiag.htmlreport.lanes import _drift_marks, _Axis
+
+    class Router:
+        expected_interval = 125.0
+    got = _drift_marks(_Axis(1000.0), [0.0, 31.25, 156.25, 356.25, 481.25], Router())
+    assert [(round(m.x0, 2), round(m.x1, 2)) for m in got] == [(156.25, 356.25)]
+    assert "interval 200.0 s" in got[0].title and History is not None
+
+
+def test_static_picture_has_its_labels():
+    report = report_of(ROOT / "pcaps/scenarios/iptv-freeze.pcap")
+    svg = picture("iptv-freeze", lanes_mod.sections(report))
+    assert svg.startswith("<svg") and "<script" not in svg
+    for text in ("queriers", "239.1.1.1", "198.18.0.10", "400 s"):
+        assert text in svg
+    assert 'class="expired data"' in svg
+
+
+def test_escapes_what_the_capture_brings(tmp_path):
+    report = report_of(ROOT / "pcaps/scenarios/iptv-freeze.pcap")
+    report.name = '<img src=x onerror=alert(1)>"'
+    html = analysis_page([report])
+    assert "<img src=x" not in html and "&lt;img src=x" in html
