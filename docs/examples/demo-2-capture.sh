@@ -16,4 +16,10 @@ echo
 echo "== 2c. pcaps/scenarios/iptv-freeze.pcap: \"IPTV freezes after a few minutes\" — the querier went quiet"
 "$MDIAG" analyze "$pcaps/scenarios/iptv-freeze.pcap" --group 239.1.1.1 --timeline --fail-on never
 echo "(the querier's last query at 125 s, the last report at 129.7 s; membership and data end about GMI 260 s later)"
+report="${TMPDIR:-/tmp}/mdiag-demo-iptv-freeze.html"
+if "$MDIAG" analyze "$pcaps/scenarios/iptv-freeze.pcap" --html "$report" --force --fail-on never > /dev/null; then
+  echo "the same story as a picture: open $report in a browser (one self-contained file, works offline)"
+else
+  echo "(no HTML report: the line above says what is missing)"
+fi
 echo

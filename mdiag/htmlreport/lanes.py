@@ -52,6 +52,8 @@ class Mark:
     title: str = ""
     href: str | None = None
     points: tuple[tuple[float, float], ...] = ()
+    #: a few words written beside the mark in the static picture (where no tooltip helps)
+    note: str = ""
 
 
 @dataclass(slots=True)
@@ -211,7 +213,8 @@ def _querier_lane(sid: str, seg: Any, history: History, lane: LaneKey, axis: _Ax
     for e in seg.elections:
         x = axis.x(e.time)
         elections.marks.append(Mark("marker", x, x, "election" if e.querier else "election none",
-                                    f"{_s(e.time)} querier: {e.querier or 'none'} ({e.reason})"))
+                                    f"{_s(e.time)} querier: {e.querier or 'none'} ({e.reason})",
+                                    note="" if e.querier else f"no querier from {e.time:.1f} s"))
     rows.append(elections)
     marked = Row("findings", marks=_finding_marks(axis, [(i, f) for i, f in seg_findings
                                                          if "group" not in f.context], sid.split("s")[0]))
@@ -219,7 +222,8 @@ def _querier_lane(sid: str, seg: Any, history: History, lane: LaneKey, axis: _Ax
     shades = [Mark("bar", axis.x(g.start), axis.x(g.end), "gap",
                    f"no general query for {g.duration:.1f} s ({_s(g.start)} to "
                    f"{'the end of the capture' if g.open_at_end else _s(g.end)}), longer than the "
-                   f"Other Querier Present Interval {g.limit:g} s (RFC 3376 8.5)")
+                   f"Other Querier Present Interval {g.limit:g} s (RFC 3376 8.5)",
+                   note=f"no general query for {g.duration:.1f} s")
               for g in seg.gaps]
     querier = seg.querier or "none"
     version = f", IGMPv{seg.querier_version}" if seg.querier_version else ""
@@ -314,7 +318,8 @@ def _group_lane(sid: str, seg: Any, g: Any, history: History, lane: LaneKey, axi
                 state.marks.append(Mark("marker", x, x, "expired data",
                                         f"{_s(t)} membership expired while data still flowed "
                                         f"({flowing} packets around it): a snooping switch stops "
-                                        "forwarding here (RFC 3376 6.5, RFC 4541 2.1.1)"))
+                                        "forwarding here (RFC 3376 6.5, RFC 4541 2.1.1)",
+                                        note=f"expired at {t:.1f} s, data still flowing"))
             else:
                 state.marks.append(Mark("marker", x, x, "expired", f"{_s(t)} membership expired"))
         elif kind == "leave":

@@ -96,6 +96,24 @@ def lane_svg(lane: Lane, grid: Sequence[float], duration: float) -> str:
             + "".join(_rows(lane, grid, duration)) + "</svg>")
 
 
+def _notes(lane: Lane) -> list[str]:
+    """The marks' notes as text beside them (left of the mark near the right edge)."""
+    out = []
+    y = 0
+    for row in lane.rows:
+        for m in row.marks:
+            if m.note:
+                right = m.x0 > WIDTH * 0.7
+                x = m.x0 - 6 if right else m.x0 + 6
+                out.append(f'<text class="note" x="{x:.1f}" y="{y + row.height - 4}" '
+                           f'text-anchor="{"end" if right else "start"}">{escape(m.note)}</text>')
+        y += row.height
+    for m in lane.shades:
+        if m.note:
+            out.append(f'<text class="note" x="{m.x0 + 6:.1f}" y="{lane.height - 4}">{escape(m.note)}</text>')
+    return out
+
+
 LABEL = 190
 HEADING = 22
 AXIS = 20
@@ -128,7 +146,8 @@ def picture(title: str, sections: Sequence[Section], *, lanes_per_section: int =
                              f'text-anchor="end">{escape(row.label)}</text>')
                 ry += row.height
             parts.append(f'<g transform="translate({LABEL},{y})">' + "".join(_rows(lane, grid, section.duration))
-                         + f'<rect class="frame" x="0" y="0" width="{WIDTH:g}" height="{lane.height}"/></g>')
+                         + f'<rect class="frame" x="0" y="0" width="{WIDTH:g}" height="{lane.height}"/>'
+                         + "".join(_notes(lane)) + "</g>")
             y += lane.height + 6
         hidden = len(section.lanes) - len(shown) + (section.groups_total - section.groups_drawn)
         if hidden > 0:
@@ -141,6 +160,7 @@ text{font-family:DejaVu Sans,Arial,sans-serif;fill:#0f172a}
 .h1{font-size:16px;font-weight:bold}.h2{font-size:14px;font-weight:bold}.h3{font-size:12px;font-weight:bold}
 .sub{font-size:11px;fill:#475569}.label{font-size:11px}.axis{font-size:10px;fill:#475569}
 .frame{fill:none;stroke:#cbd5e1}
+.note{font-size:10.5px;font-weight:bold;fill:#991b1b;paint-order:stroke;stroke:#fff;stroke-width:3px}
 """
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}" height="{y}" '
             f'viewBox="0 0 {width:g} {y}"><style>{style}</style>'
