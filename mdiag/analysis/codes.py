@@ -34,6 +34,7 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     "querier-version-mismatch": (WARNING, "RFC 3376 7.3.1", "routers query with different versions"),
     "querier-interval-drift": (WARNING, "RFC 3376 4.1.7, RFC 2236 8.2",
                                "measured query interval differs from QQIC / 125 s"),
+    "querier-query-missed": (WARNING, "RFC 3376 8.2", "the querier missed its scheduled general query"),
     "querier-mrt-exceeds-interval": (WARNING, "RFC 3376 8.3, RFC 2236 8.3",
                                      "a Max Response Time not below the query interval"),
     "query-group-zero": (ERROR, "RFC 3376 4.1.12", "a group-specific query carries group 0.0.0.0"),

@@ -8,7 +8,9 @@ Syntax (docs/analyze.md has the full table)::
 (a bare number is seconds). Keys that name a limit (``max-...``) read ``=`` as
 "at most". Examples::
 
-    querier=198.18.0.1            the elected querier at the end of the capture
+    querier=198.18.0.1            the querier throughout (from its first query to the end)
+    querier@end=198.18.0.1        the querier at the end of the capture
+    querier@any=198.18.0.1        the querier at some time
     igmp-version=3                the querier's IGMP version
     max-leave-latency=3s          every leave ended within 3 s
     no-findings>=warning          no finding of severity warning or worse
@@ -44,11 +46,16 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge, "<=": operator.le, "!=": operator.ne, "==": operator.eq,
     "=": operator.eq, ">": operator.gt, "<": operator.lt,
 }
-_SPLIT = re.compile(r"^([a-z0-9-]+)\s*(>=|<=|!=|==|=|>|<)\s*(.*)$")
+_SPLIT = re.compile(r"^([a-z0-9-]+)(?:@([a-z-]+))?\s*(>=|<=|!=|==|=|>|<)\s*(.*)$")
+#: When a ``querier`` expectation must hold: the qualifier after ``@`` -> its name.
+#: Without one, ``querier=IP`` means throughout.
+WHEN = {"throughout": "throughout", "end": "at-end", "at-end": "at-end", "any": "any-time",
+        "any-time": "any-time", "ever": "any-time"}
 
 # key -> (kind of value, scope, help). Scope: "capture", "segment" or "group".
 KEYS: dict[str, tuple[str, str, str]] = {
-    "querier": ("address", "segment", "the elected querier at the end of the capture ('none' for none)"),
+    "querier": ("address", "segment", "the elected querier ('none' for none): throughout, from the first "
+                "query to the end (querier@end=IP: at the end; querier@any=IP: at some time)"),
     "queriers": ("int", "segment", "routers (not 0.0.0.0 proxies) that sent general queries"),
     "igmp-version": ("int", "segment", "IGMP version of the elected querier"),
     "elections": ("int", "segment", "changes of elected querier (the first election counts)"),
@@ -86,6 +93,8 @@ class Expectation:
     value: Any
     vlan: int | None = None
     group: IPv4Address | None = None
+    #: for ``querier``: "throughout" (the default), "at-end" or "any-time"
+    when: str = "throughout"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +181,9 @@ def parse(text: str) -> Expectation:
                 continue
             break
         match = _SPLIT.match(rest)
+        qualifier = None
         if match:
-            key, op, raw = match.groups()
+            key, qualifier, op, raw = match.groups()
         elif rest in ("joined",):
             key, op, raw = rest, "=", "yes"
         else:
@@ -181,6 +191,13 @@ def parse(text: str) -> Expectation:
                              "group=239.1.1.1:members>=2")
         if key not in KEYS:
             raise ValueError(f"unknown key {key!r} (keys: {', '.join(KEYS)})")
+        when = "throughout"
+        if qualifier is not None:
+            if key != "querier":
+                raise ValueError(f"only querier takes a time qualifier (@end, @any, @throughout), not {key}")
+            if qualifier not in WHEN:
+                raise ValueError(f"@{qualifier}: write querier@end, querier@any or querier@throughout")
+            when = WHEN[qualifier]
         kind, scope, _ = KEYS[key]
         if scope == "group" and group is None:
             raise ValueError(f"{key} needs a group: write group=G:{key}{op}{raw}")
@@ -199,7 +216,7 @@ def parse(text: str) -> Expectation:
         value = _value(kind, raw)
     except ValueError as exc:
         raise ExpectationError(f"expectation {original!r}: {exc}") from None
-    return Expectation(original, key, op, value, vlan, group)
+    return Expectation(original, key, op, value, vlan, group, when)
 
 
 def parse_file(lines: Iterable[str], name: str) -> list[Expectation]:
@@ -254,6 +271,12 @@ def _evaluate(report: Report, exp: Expectation) -> Result:
         failures = []
         actuals = []
         for seg in segs:
+            if key == "querier":
+                ok, story = _querier_held(seg, exp)
+                actuals.append(f"{seg.segment}: {story}")
+                if not ok:
+                    failures.append(f"{seg.segment} had {story}")
+                continue
             actual = _segment_value(seg, key)
             actuals.append(f"{seg.segment}: {_fmt(actual)}")
             if not _compare(exp, actual):
@@ -261,6 +284,10 @@ def _evaluate(report: Report, exp: Expectation) -> Result:
         actual_text = "; ".join(actuals)
         if failures:
             return Result(exp, False, actual_text, f"expected {want}, but " + "; ".join(failures))
+        if key == "querier":
+            want = f"querier {exp.when} {exp.op} {_fmt(exp.value)}"
+            if failures:
+                return Result(exp, False, actual_text, f"expected {want}, but " + "; ".join(failures))
         return Result(exp, True, actual_text, f"{want} on {len(segs)} segment(s)")
     if KEYS[key][1] == "group":
         found = [(s, g) for s in _segments(report, exp) for g in s.groups if g.group == exp.group]
@@ -305,6 +332,23 @@ def _evaluate(report: Report, exp: Expectation) -> Result:
 
 def _vlan(exp: Expectation) -> str:
     return f" on VLAN {exp.vlan}" if exp.vlan is not None else ""
+
+
+def _querier_held(seg: SegmentReport, exp: Expectation) -> tuple[bool, str]:
+    """Whether the querier expectation holds on ``seg`` (at the end, throughout its
+    querier spans, or at some time) and the querier story as text."""
+    spans = seg.querier_spans
+    story = ", ".join(f"{span.querier or 'none'} {span.start:.1f}-"
+                      + ("end" if span.open else f"{span.end:.1f}") + " s" for span in spans) or "none"
+    want = str(exp.value) if exp.value is not None else None
+    if exp.when == "at-end":
+        held = (seg.querier or None) == want
+        story = f"{seg.querier or 'none'} at the end" + (f" ({story})" if len(spans) > 1 else "")
+    elif exp.when == "any-time":
+        held = any(span.querier == want for span in spans) or (want is None and not spans)
+    else:
+        held = all(span.querier == want for span in spans) if spans else want is None
+    return (held if exp.op in ("=", "==") else not held), story
 
 
 def _segment_value(seg: SegmentReport, key: str) -> Any:

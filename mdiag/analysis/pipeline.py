@@ -18,6 +18,7 @@ Times in the report are seconds relative to the first frame of the capture
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from mdiag.analysis.history import History
-from mdiag.analysis.report import DataStats, Event, Report, SegmentReport
+from mdiag.analysis.report import DataStats, Event, Report, SegmentReport, querier_spans
 from mdiag.core.findinglog import FindingLog
 from mdiag.core.findings import Finding, Severity
 from mdiag.core.igmp import MalformedPacket, complete_records, decode_ipv4
@@ -772,23 +773,23 @@ def _data_findings(log: FindingLog, seg: _SegmentState, seg_data: dict[IPv4Addre
         if any(leave.ended is not None and abs(leave.ended - stats.last) < 5.0 for leave in state.leaves):
             continue   # a leave ended it: that is how it should stop
         hint = ""
+        cause = "unknown"
         if not has_querier and state.last_report is not None:
+            cause = "no-querier"
             aged = state.last_report + gmi
             hint = (f"; no querier refreshed the membership, and a snooping switch ages it out "
                     f"{gmi:.0f} s after the last report ({state.last_report:.1f} s + {gmi:.0f} s = "
                     f"{aged:.1f} s)" + (": that matches" if abs(aged - stats.last) <= 15 else ""))
         elif state.last_expiry is not None and state.last_report is not None \
                 and abs(state.last_expiry - stats.last) <= 15:
-            hint = (f"; the membership expired at {state.last_expiry:.1f} s, the Group Membership "
-                    f"Interval ({gmi:.0f} s) after the last report at {state.last_report:.1f} s: no host "
-                    f"answered the querier's queries in time, so a snooping switch stopped forwarding")
+            hint, cause = _expiry_cause(seg, state.last_report, state.last_expiry, gmi)
         log.add(Finding(
             "traffic-stopped", Severity.WARNING,
             f"data to {group} stopped at {stats.last:.3f} s ({silence:.1f} s before the end of the "
             f"capture) although no host had left it on {seg.name}{hint}",
             "RFC 4541 2.1.1", None, stats.last, None,
             {"segment": seg.name, "group": str(group), "last_data": round(stats.last, 6),
-             "querier": has_querier}), ("stopped", seg.name, group))
+             "querier": has_querier, "cause": cause}), ("stopped", seg.name, group))
     if not capture_has_data:
         return   # an IGMP-only capture says nothing about data reaching members
     for state in sorted(table.groups.values(), key=lambda st: int(st.group)):
@@ -799,6 +800,28 @@ def _data_findings(log: FindingLog, seg: _SegmentState, seg_data: dict[IPv4Addre
                 f"{group} has members on {seg.name} but no multicast data for it was captured",
                 None, None, state.first_join, state.first_join_frame,
                 {"segment": seg.name, "group": str(group)}), ("mwt", seg.name, group))
+
+
+def _expiry_cause(seg: _SegmentState, last_report: float, expiry: float, gmi: float) -> tuple[str, str]:
+    """Why a membership expired without a leave, from the queries heard between the
+    last report and the expiry (RFC 3376 6.4, 8.4): the querier fell silent, so no host
+    was asked again; or it kept asking and no host answered."""
+    times = seg.tracker.general_times
+    asked = bisect.bisect_right(times, expiry) - bisect.bisect_right(times, last_report)
+    expired = (f"the membership expired at {expiry:.1f} s, the Group Membership Interval "
+               f"({gmi:.0f} s) after the last report at {last_report:.1f} s")
+    if asked == 0:
+        spans = [span for span in querier_spans(seg.tracker, expiry)
+                 if span.querier is not None and span.start <= last_report]
+        who = (f"the querier {spans[-1].querier} fell silent after its general query at "
+               f"{spans[-1].last_query:.1f} s" if spans and spans[-1].last_query is not None
+               else "no router sent a general query")
+        return (f"; {who}, so no host was asked to report again: {expired}, and a snooping "
+                "switch stopped forwarding"), "querier-silent"
+    return (f"; the querier kept asking ({asked} general quer{'y' if asked == 1 else 'ies'} after "
+            f"the last report) but no host answered: {expired}, and a snooping switch stopped "
+            "forwarding (a host that stopped answering queries: a host firewall, or a receiver "
+            "gone without a leave)"), "hosts-silent"
 
 
 def _unrequested_sources(log: FindingLog, seg: _SegmentState, seg_data: dict[IPv4Address, DataStats]) -> None:

@@ -21,7 +21,7 @@ from mdiag.core.membership import GroupState, MembershipTable
 from mdiag.core.querier import Election, Gap, QuerierTracker, RouterInfo
 from mdiag.core.timers import Profile, TimerSet
 
-__all__ = ["DataStats", "Event", "GroupReport", "Report", "SegmentReport"]
+__all__ = ["DataStats", "Event", "GroupReport", "QuerierSpan", "Report", "SegmentReport", "querier_spans"]
 
 
 def _r(value: float | None, digits: int = 6) -> float | None:
@@ -56,6 +56,52 @@ class Event:
     def to_json(self) -> dict[str, Any]:
         return {"time": _r(self.time), "frame": self.frame, "segment": self.segment,
                 "group": self.group, "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class QuerierSpan:
+    """Who was the elected querier from ``start`` to ``end`` (seconds; ``querier`` None:
+    no querier). ``last_query`` is the querier's last general query in the span (when it
+    went silent, for a querier that stopped); ``ended_by`` the reason of the change that
+    ended it, None when it lasts to the end of the analysis (``open``)."""
+
+    start: float
+    end: float
+    querier: str | None
+    version: int | None
+    last_query: float | None
+    ended_by: str | None
+    started_by: str
+
+    @property
+    def open(self) -> bool:
+        return self.ended_by is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"start": _r(self.start), "end": _r(self.end), "querier": self.querier,
+                "version": self.version, "last_query": _r(self.last_query),
+                "started_by": self.started_by, "ended_by": self.ended_by, "open": self.open}
+
+
+def querier_spans(tracker: QuerierTracker, end: float) -> tuple[QuerierSpan, ...]:
+    """The elected querier over time, from the first election to ``end`` (RFC 3376 6.6.2)."""
+    spans = []
+    elections = tracker.elections
+    for index, election in enumerate(elections):
+        nxt = elections[index + 1] if index + 1 < len(elections) else None
+        querier = election.querier
+        info = tracker.routers.get(querier) if querier is not None else None
+        if nxt is not None:
+            last_query = nxt.previous_last_query
+        else:
+            last_query = info.last_general if info is not None else None
+        spans.append(QuerierSpan(
+            election.time, nxt.time if nxt is not None else max(end, election.time),
+            str(querier) if querier is not None else None,
+            min(info.versions) if info is not None and info.versions else None,
+            last_query if querier is not None else None,
+            nxt.reason if nxt is not None else None, election.reason))
+    return tuple(spans)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +172,12 @@ class SegmentReport:
     igmp_messages: int
     #: the capture interface's name (pcapng if_name), when the capture gives one
     interface_name: str | None = None
+    #: the elected querier over time (from the first election to the end)
+    querier_spans: tuple[QuerierSpan, ...] = ()
+
+    def was_querier(self, address: str) -> QuerierSpan | None:
+        """The last span in which ``address`` was the querier, if any."""
+        return next((s for s in reversed(self.querier_spans) if s.querier == address), None)
 
     @property
     def label(self) -> str:
@@ -163,7 +215,7 @@ class SegmentReport:
                    tuple(tracker.elections),
                    tuple(tracker.gaps) + ((open_gap,) if open_gap is not None else ()),
                    tracker.timers, tuple(groups),
-                   igmp_messages, interface_name)
+                   igmp_messages, interface_name, querier_spans(tracker, end))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -174,6 +226,7 @@ class SegmentReport:
             "igmp_messages": self.igmp_messages,
             "routers": [r.to_json() for r in self.routers],
             "elections": [e.to_json() for e in self.elections],
+            "querier_spans": [span.to_json() for span in self.querier_spans],
             "gaps": [g.to_json() for g in self.gaps],
             "timers": self.timers.to_json(),
             "groups": [g.to_json() for g in self.groups],

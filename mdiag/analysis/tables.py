@@ -33,13 +33,38 @@ def _mrt(router: Any) -> str:
     return f"{router.mrt_min:g}-{router.mrt_max:g}"
 
 
+def _querier_now(segment: Any) -> str:
+    """The querier at the end, and who was querier before when there is none now."""
+    if segment.querier:
+        return str(segment.querier)
+    spans = [span for span in segment.querier_spans if span.querier]
+    if not spans:
+        return "none"
+    last = spans[-1]
+    return f"none since {_t(last.end)} ({last.querier} until then)"
+
+
+def _role(segment: Any, router: Any) -> str:
+    """proxy, querier, querier until T (it was, then fell silent or lost the election),
+    or other."""
+    if router.proxy:
+        return "proxy"
+    address = str(router.address)
+    if segment.querier == address:
+        return "querier"
+    span = segment.was_querier(address)
+    if span is not None:
+        return f"querier until {_t(span.end)}"
+    return "other"
+
+
 def summary_tables(report: Any) -> list[Table]:
     """The tables the text output prints, those with rows only."""
     tables: list[Table] = []
     if report.segments:
         tables.append(Table("segments", [
             "segment", "querier", "version", "routers", "elections", "gaps", "groups", "IGMP", "GMI"], [
-            [s.label, s.querier or "none", f"v{s.querier_version}" if s.querier_version else "",
+            [s.label, _querier_now(s), f"v{s.querier_version}" if s.querier_version else "",
              sum(1 for r in s.routers if not r.proxy), len(s.elections), len(s.gaps),
              sum(1 for g in s.groups if g.detail.get("joins")), s.igmp_messages,
              f"{s.timers.group_membership_interval:g} s"]
@@ -48,7 +73,7 @@ def summary_tables(report: Any) -> list[Table]:
     if routers:
         rows = []
         for s, r in routers:
-            role = "proxy" if r.proxy else ("querier" if s.querier == str(r.address) else "other")
+            role = _role(s, r)
             mean = r.mean_interval
             interval = f"{mean:.1f}" if mean is not None else "-"
             advertised = f"{r.qqi}" if r.qqi else "125 (default)" if not r.proxy else "-"
@@ -62,6 +87,14 @@ def summary_tables(report: Any) -> list[Table]:
         tables.append(Table("routers", ["segment", "router", "role", "MAC", "versions", "general", "startup",
                                         "group q", "interval s (measured / QQI)", "QRV", "MRT s", "first",
                                         "last"], rows))
+    if any(len(s.querier_spans) > 1 or (s.querier_spans and s.querier_spans[-1].querier is None)
+           for s in report.segments):
+        tables.append(Table("queriers over time",
+                            ["segment", "from", "until", "querier", "version", "last query", "how it ended"],
+                            [[s.label, _t(span.start), "end" if span.open else _t(span.end),
+                              span.querier or "none", f"v{span.version}" if span.version else "",
+                              _t(span.last_query), span.ended_by or "-"]
+                             for s in report.segments for span in s.querier_spans]))
     elections = [(s, e) for s in report.segments for e in s.elections]
     if len(elections) > len(report.segments) or any(s.gaps for s in report.segments):
         rows = [[_t(e.time), e.frame or "", s.label, "election", str(e.querier or "none"), e.reason]

@@ -51,11 +51,12 @@ from mdiag.core.igmp.messages import V1Query, V2Query, V3Query
 from mdiag.core.timers import Profile, TimerSet
 
 __all__ = ["Election", "Gap", "QueryPhases", "QuerierTracker", "RouterInfo", "is_startup_gap",
-           "split_startup"]
+           "missed_query_margin", "split_startup"]
 
 _ZERO = IPv4Address(0)
 _ALL_SYSTEMS = IPv4Address("224.0.0.1")
 _LIST_LIMIT = 1000
+_TIMES_LIMIT = 100_000
 #: A measured steady interval may differ this much from the advertised one.
 DRIFT_TOLERANCE = 0.10
 DRIFT_MIN_SECONDS = 2.0
@@ -63,6 +64,12 @@ DRIFT_MIN_SECONDS = 2.0
 #: a startup phase (Startup Query Count defaults to the Robustness Variable, RFC 3376
 #: 8.7; routers allow at most 7-10) but a querier that queries too often.
 STARTUP_QUERY_LIMIT = 10
+
+
+def missed_query_margin(query_interval: float) -> float:
+    """How late a scheduled general query may be before it counts as missed: 10 % of the
+    Query Interval and at least 2 s (the tolerance of the interval check)."""
+    return max(DRIFT_TOLERANCE * query_interval, DRIFT_MIN_SECONDS)
 
 
 def is_startup_gap(gap: float, query_interval: float, first: float | None = None) -> bool:
@@ -211,12 +218,15 @@ class Election:
     querier: IPv4Address | None
     previous: IPv4Address | None
     reason: str
+    #: the last general query heard from ``previous`` (when it went silent, for a
+    #: querier that stopped)
+    previous_last_query: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"time": self.time, "frame": self.frame,
                 "querier": str(self.querier) if self.querier is not None else None,
                 "previous": str(self.previous) if self.previous is not None else None,
-                "reason": self.reason}
+                "reason": self.reason, "previous_last_query": self.previous_last_query}
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +275,10 @@ class QuerierTracker:
         self.last_time: float | None = None
         self.queries = 0
         self.dropped_events = 0
+        #: times of the general queries of non-proxy routers (the first _TIMES_LIMIT)
+        self.general_times: list[float] = []
+        #: the elected querier's overdue query being told: (querier, its last query)
+        self._missed: tuple[IPv4Address, float] | None = None
         self._querier_version: int | None = None
         self._where = f" on {segment}" if segment else ""
 
@@ -279,8 +293,10 @@ class QuerierTracker:
     def _elect(self, time: float, frame: int | None, new: IPv4Address | None, reason: str) -> None:
         if new == self.elected:
             return
+        before = self.routers.get(self.elected) if self.elected is not None else None
         if len(self.elections) < _LIST_LIMIT:
-            self.elections.append(Election(time, frame, new, self.elected, reason))
+            self.elections.append(Election(time, frame, new, self.elected, reason,
+                                           before.last_general if before is not None else None))
         else:
             self.dropped_events += 1
         self.elected = new
@@ -318,6 +334,8 @@ class QuerierTracker:
         else:
             return
         query: Any = message
+        if self.elected is not None:
+            self.advance(time)      # silence before this query (missed query, lost role)
         self.queries += 1
         if self.first_time is None:
             self.first_time = time
@@ -360,6 +378,10 @@ class QuerierTracker:
 
         # -- general query --------------------------------------------------------
         info.general_queries += 1
+        if not info.proxy and len(self.general_times) < _TIMES_LIMIT:
+            self.general_times.append(time)
+        if self._missed is not None and self._missed[0] == src:
+            self._late(info, time, frame)
         oqpi = self.timers.other_querier_present_interval
         if self.last_general_time is not None and time - self.last_general_time > oqpi:
             self._gap(self.last_general_time, time, frame, open_at_end=False)
@@ -407,8 +429,13 @@ class QuerierTracker:
                         "RFC 3376 6.6.2", time, frame, ("two", src, current),
                         querier=str(current), other=str(src))
         elif current is None:
-            self._elect(time, frame, src,
-                        "first general query" if not self.elections else "querier returned")
+            if not self.elections:
+                reason = "first general query"
+            elif any(e.querier == src for e in self.elections):
+                reason = f"{src} queries again"
+            else:
+                reason = f"{src} takes over (no other querier heard)"
+            self._elect(time, frame, src, reason)
         if self.elected == src:
             self._adopt(query, version)
 
@@ -520,16 +547,50 @@ class QuerierTracker:
             frame, ("gap", round(start, 6)), start=start, end=end)
 
     def advance(self, now: float) -> None:
-        """Bring the tracker to ``now`` with no query heard: an elected querier silent
-        for longer than the Other Querier Present Interval is no longer the querier,
-        from the moment its interval ran out (RFC 3376 6.6.2)."""
+        """Bring the tracker to ``now`` with no query heard: the elected querier that
+        missed its scheduled general query (silent past its Query Interval plus a
+        margin) is flagged (``querier-query-missed``), and one silent for longer than
+        the Other Querier Present Interval is no longer the querier, from the moment its
+        interval ran out (RFC 3376 6.6.2). Each is dated when it happened."""
         if self.elected is None:
             return
-        oqpi = self.timers.other_querier_present_interval
         info = self.routers[self.elected]
-        if info.last_general is not None and now - info.last_general > oqpi:
-            self._elect(info.last_general + oqpi, None, None,
+        last = info.last_general
+        if last is None:
+            return
+        deadline = last + info.expected_interval + missed_query_margin(info.expected_interval)
+        if now > deadline and (self._missed is None or self._missed != (info.address, last)):
+            self._missed = (info.address, last)
+            self._missed_finding(info, last, deadline, None)
+        oqpi = self.timers.other_querier_present_interval
+        if now - last > oqpi:
+            self._elect(last + oqpi, None, None,
                         f"{self.elected} silent for more than {_fmt(oqpi)} (OQPI)")
+
+    def _missed_finding(self, info: RouterInfo, last: float, deadline: float,
+                        came: float | None) -> None:
+        qi = info.expected_interval
+        margin = missed_query_margin(qi)
+        late = (f"; the next one came at {came:.3f} s, {came - last - qi:.1f} s late" if came is not None
+                else "")
+        context = {"segment": self.segment, "querier": str(info.address), "last_query": last,
+                   "deadline": round(deadline, 6), "query_interval": qi, "next_query": came}
+        if not self.segment:
+            del context["segment"]
+        self.findings.update(Finding(
+            "querier-query-missed", Severity.WARNING,
+            f"the querier {info.address} missed its scheduled general query: none since {last:.3f} s, "
+            f"its Query Interval ({_fmt(qi)}) and a {_fmt(margin)} margin ran out at {deadline:.3f} s"
+            + late + self._where, "RFC 3376 8.2", None, deadline, None, context),
+            ("querier-query-missed", self.segment, (info.address, round(last, 6))))
+
+    def _late(self, info: RouterInfo, time: float, frame: int | None) -> None:
+        """The querier whose missed query was told queries again: say when."""
+        assert self._missed is not None
+        last = self._missed[1]
+        self._missed = None
+        qi = info.expected_interval
+        self._missed_finding(info, last, last + qi + missed_query_margin(qi), time)
 
     def open_gap(self, now: float) -> Gap | None:
         """The gap running at ``now`` (no general query for longer than OQPI), if any."""

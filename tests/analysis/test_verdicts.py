@@ -55,3 +55,45 @@ def test_counted_findings_describe_every_occurrence():
     missing = [f for f in report.findings if f.code == "router-alert-missing"]
     assert [(f.context["count"], "general" in f.message) for f in missing] == [(2, True), (2, False)]
     assert "group-specific" in missing[1].message
+
+
+def test_the_querier_over_time_and_when_it_went_silent():
+    """Item 7: iptv-freeze's querier 198.18.0.1 queried until 125 s and lost the role at
+    380 s (OQPI later); the report says so instead of 'none' and 'other'."""
+    report = _analyze("scenarios/iptv-freeze.pcap")
+    [seg] = report.segments
+    assert seg.querier is None
+    spans = [(s.start, s.end, s.querier, s.last_query, s.open) for s in seg.querier_spans]
+    assert spans == [(0.0, 380.0, "198.18.0.1", 125.0, False), (380.0, 430.11, None, None, True)]
+    assert seg.was_querier("198.18.0.1").end == 380.0
+    body = seg.to_json()["querier_spans"]
+    assert body[0]["ended_by"].startswith("198.18.0.1 silent") and body[1]["open"]
+
+
+def test_querier_expectations_say_when():
+    from mdiag.analysis import expectations as ex
+
+    report = _analyze("scenarios/iptv-freeze.pcap")
+    texts = ["querier=198.18.0.1", "querier@throughout=198.18.0.1", "querier@end=198.18.0.1",
+             "querier@any=198.18.0.1", "querier@end=none", "querier@any!=198.18.0.9"]
+    results = ex.evaluate(report, [ex.parse(t) for t in texts])
+    assert [r.passed for r in results] == [False, False, False, True, True, True]
+    assert "198.18.0.1 0.0-380.0 s, none 380.0-end s" in results[0].detail
+    steady = _analyze("v2-leave-lmq.pcap")
+    assert all(r.passed for r in ex.evaluate(steady, [ex.parse("querier=198.18.0.1"),
+                                                      ex.parse("querier@end=198.18.0.1")]))
+
+
+def test_a_missed_query_is_flagged_when_it_happens_and_the_stop_names_its_cause():
+    """Item 9: silent past QI + margin is flagged then (262.5 s), not only after OQPI;
+    traffic-stopped names the querier's silence, or the hosts' (iptv-reports-stop)."""
+    report = _analyze("scenarios/iptv-freeze.pcap")
+    [missed] = [f for f in report.findings if f.code == "querier-query-missed"]
+    assert missed.time == 262.5 and missed.context["last_query"] == 125.0
+    [stopped] = [f for f in report.findings if f.code == "traffic-stopped"]
+    assert stopped.context["cause"] == "querier-silent"
+    assert "the querier 198.18.0.1 fell silent after its general query at 125.0 s" in stopped.message
+    other = _analyze("scenarios/iptv-reports-stop.pcap")
+    [stopped] = [f for f in other.findings if f.code == "traffic-stopped"]
+    assert stopped.context["cause"] == "hosts-silent" and "kept asking (2 general queries" in stopped.message
+    assert "querier-query-missed" not in _codes(other)

@@ -48,7 +48,10 @@ def test_silent_querier_is_replaced_after_oqpi():
     q = V2Query(100)
     t = feed([(0, R1, q), (10, R2, q), (300, R2, q)])   # R1 silent for 300 s > 255 s
     assert t.elected == R2
-    assert t.elections[-1].reason.startswith("198.18.0.1 silent")
+    # R1 lost the role when its OQPI ran out (255 s), dated then; R2 took over at its query
+    assert [(e.time, e.querier) for e in t.elections] == [(0, R1), (255, None), (300, R2)]
+    assert t.elections[1].reason.startswith("198.18.0.1 silent") and t.elections[1].previous_last_query == 0
+    assert t.elections[2].reason == "198.18.0.2 takes over (no other querier heard)"
     assert [g.duration for g in t.gaps] == [290]
     assert "querier-gap" in codes(t)
 
@@ -126,3 +129,16 @@ def test_startup_queries_need_the_startup_spacing():
     assert single.startup_queries == 0
     late = feed([(0, R1, q), (125, R1, q), (156.25, R1, q)]).routers[R1]
     assert late.startup_queries == 0   # QI/4 spacing after the start is not a startup
+
+
+def test_a_missed_query_is_told_when_due_and_when_it_came_late():
+    q = V2Query(100)
+    t = feed([(0, R1, q), (125, R1, q)])
+    t.advance(263)                      # QI 125 s + 12.5 s margin after 125 s: overdue
+    [missed] = [f for f in t.findings if f.code == "querier-query-missed"]
+    assert missed.time == 262.5 and missed.context["next_query"] is None
+    t.observe(300, 3, R1, A("224.0.0.1"), q)
+    [missed] = [f for f in t.findings if f.code == "querier-query-missed"]
+    assert missed.time == 262.5 and missed.context["next_query"] == 300
+    assert "came at 300.000 s, 50.0 s late" in missed.message
+    assert t.elected == R1 and len(t.elections) == 1   # late, but within OQPI: still the querier
