@@ -198,6 +198,19 @@ class InterfaceInfo:
     rp_filter: int                   # effective: max(all, interface) as the kernel applies it
     mc_forwarding: int
     groups: int
+    ipv6: tuple[tuple[str, int], ...] = ()
+    #: True: IPv6 off on it (disable_ipv6 = 1 or no IPv6 in the kernel); None: cannot say
+    ipv6_disabled: bool | None = None
+    force_mld_version: int = 0       # effective: all or the interface, as the kernel checks
+    mld_groups: int = 0
+
+    @property
+    def mld_version(self) -> str | None:
+        """``"v1"``/``"v2"`` forced, ``"auto"`` (MLDv2 unless an MLDv1 querier is heard: /proc
+        does not tell), None when IPv6 is off here."""
+        if self.ipv6_disabled:
+            return None
+        return f"v{self.force_mld_version}" if self.force_mld_version in (1, 2) else "auto"
 
     @property
     def querier_seen(self) -> str | None:
@@ -230,7 +243,10 @@ class InterfaceInfo:
                 "ipv4": [f"{a}/{p}" for a, p in self.ipv4], "igmp_version": self.igmp_version,
                 "querier_seen": self.querier_seen,
                 "force_igmp_version": self.force_igmp_version, "rp_filter": self.rp_filter,
-                "mc_forwarding": self.mc_forwarding, "groups": self.groups}
+                "mc_forwarding": self.mc_forwarding, "groups": self.groups,
+                "ipv6": [f"{a}/{p}" for a, p in self.ipv6], "ipv6_disabled": self.ipv6_disabled,
+                "mld_version": self.mld_version, "force_mld_version": self.force_mld_version,
+                "mld_groups": self.mld_groups}
 
 
 def effective_force_igmp_version(name: str) -> int:
@@ -307,6 +323,87 @@ def igmp_state(reveal_sources: bool = True) -> tuple[procnet.IgmpInterface, ...]
     return tuple(cleaned)
 
 
+#: The IPv6 probe: interface-local scope (ff31::, never reported by MLD, RFC 3810 6) on ``lo``.
+PROBE_GROUP6 = "ff31::8000:fffe"
+PROBE_SOURCE6 = "::1"
+
+
+def _probe_join6() -> socket.socket | None:
+    """An IPv6 source-specific join on ``lo`` (interface-local group, so no MLD at all), or None."""
+    def sockaddr6(address: str) -> bytes:
+        return (struct.pack("@H", socket.AF_INET6) + bytes(6) + socket.inet_pton(socket.AF_INET6, address)
+                + bytes(4)).ljust(128, b"\0")
+
+    try:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    except OSError:
+        return None
+    try:
+        lo = socket.if_nametoindex("lo")
+        sock.setsockopt(socket.IPPROTO_IPV6, MCAST_JOIN_SOURCE_GROUP,
+                        struct.pack("@I4x", lo) + sockaddr6(PROBE_GROUP6) + sockaddr6(PROBE_SOURCE6))
+        return sock
+    except OSError:
+        sock.close()
+        return None
+
+
+def _proc_net_optional(name: str) -> str:
+    """/proc/net/<name>, or empty text when the kernel has no IPv6."""
+    try:
+        return proc_net(name)
+    except MissingSystemPiece:
+        return ""
+
+
+def mld_state(reveal_sources: bool = True) -> tuple[procnet.MldInterface, ...]:
+    """/proc/net/igmp6 merged with /proc/net/mcfilter6 for this namespace (empty without IPv6).
+
+    Same kernel gap as :func:`igmp_state`, avoided the same way: a short-lived source-specific
+    join of an interface-local group on ``lo`` (no MLD message is ever sent for it), whose own
+    rows are then removed.
+    """
+    probe = _probe_join6() if reveal_sources else None
+    try:
+        igmp6_text = _proc_net_optional("igmp6")
+        mcf6_text = _proc_net_optional("mcfilter6")
+    finally:
+        if probe is not None:
+            probe.close()
+    merged = procnet.merge6(procnet.parse_igmp6(igmp6_text), procnet.parse_mcfilter6(mcf6_text))
+    if probe is None:
+        return merged
+    return tuple(procnet.MldInterface(i.index, i.name, tuple(m for m in i.memberships
+                                                             if m.group != PROBE_GROUP6 or i.name != "lo"))
+                 for i in merged)
+
+
+def routes6() -> tuple[procnet.Route6, ...]:
+    return tuple(procnet.parse_ipv6_route(_proc_net_optional("ipv6_route")).items)
+
+
+def udp6_sockets() -> tuple[procnet.UdpSocket, ...]:
+    return tuple(procnet.parse_udp6(_proc_net_optional("udp6"), byteorder()).items)
+
+
+def ipv6_disabled(name: str) -> bool | None:
+    """True when IPv6 is off on ``name`` (or in the whole kernel), None when the kernel cannot say."""
+    if sysctl("net/ipv6/conf/all/disable_ipv6") is None:
+        return True  # no IPv6 in this kernel
+    value = sysctl(f"net/ipv6/conf/{name}/disable_ipv6")
+    return None if value is None else value == "1"
+
+
+def effective_force_mld_version(name: str) -> int:
+    """1 or 2 when MLD is forced (``all`` or the interface, as net/ipv6/mcast.c checks), else 0."""
+    values = [sysctl_int("net/ipv6/conf/all/force_mld_version", 0) or 0,
+              sysctl_int(f"net/ipv6/conf/{name}/force_mld_version", 0) or 0]
+    for forced in (1, 2):
+        if forced in values:
+            return forced
+    return 0
+
+
 def routes() -> tuple[procnet.Route, ...]:
     return tuple(procnet.parse_route(proc_net("route"), byteorder()).items)
 
@@ -357,12 +454,16 @@ def udp_sockets() -> tuple[procnet.UdpSocket, ...]:
     return tuple(procnet.parse_udp(proc_net("udp"), byteorder()).items)
 
 
-def describe(name: str, igmp: tuple[procnet.IgmpInterface, ...] | None = None) -> InterfaceInfo:
+def describe(name: str, igmp: tuple[procnet.IgmpInterface, ...] | None = None,
+             mld: tuple[procnet.MldInterface, ...] | None = None) -> InterfaceInfo:
     """Everything ``mdiag ifaces`` shows about one interface."""
     index = interface_index(name)
     if igmp is None:
         igmp = igmp_state(reveal_sources=False)
+    if mld is None:
+        mld = mld_state(reveal_sources=False)
     entry = next((i for i in igmp if i.index == index), None)
+    entry6 = next((i for i in mld if i.index == index), None)
     try:
         mtu: int | None = interface_mtu(name)
     except OSError:
@@ -372,15 +473,19 @@ def describe(name: str, igmp: tuple[procnet.IgmpInterface, ...] | None = None) -
         ipv4=tuple(interface_ipv4(name)), igmp_version=entry.version if entry else None,
         force_igmp_version=effective_force_igmp_version(name), rp_filter=effective_rp_filter(name),
         mc_forwarding=sysctl_int(f"net/ipv4/conf/{name}/mc_forwarding", 0) or 0,
-        groups=len(entry.memberships) if entry else 0)
+        groups=len(entry.memberships) if entry else 0,
+        ipv6=tuple(interface_ipv6(name)), ipv6_disabled=ipv6_disabled(name),
+        force_mld_version=effective_force_mld_version(name),
+        mld_groups=len(entry6.memberships) if entry6 else 0)
 
 
 def all_interfaces() -> list[InterfaceInfo]:
     igmp = igmp_state(reveal_sources=False)
+    mld = mld_state(reveal_sources=False)
     result = []
     for name in interface_names():
         try:
-            result.append(describe(name, igmp))
+            result.append(describe(name, igmp, mld))
         except (InterfaceNotFound, OSError):
             continue  # vanished while we looked
     return result
@@ -406,6 +511,9 @@ def host_facts(iface: str, *, group: str | None = None, sources: tuple[str, ...]
     names = tuple(interface_names())
     if iface not in names:
         return HostFacts(iface=iface, exists=False, interfaces=names)
+    if group is not None and ":" in group:
+        return _host_facts6(iface, names, group=group, sources=sources, port=port,
+                            planned_groups=planned_groups)
     info = describe(iface)
     table = routes()
     probe = group or "224.0.0.1"
@@ -425,3 +533,30 @@ def host_facts(iface: str, *, group: str | None = None, sources: tuple[str, ...]
         memberships_now=info.groups, planned_groups=planned_groups, group=group,
         sources=tuple(sources), source_routes=source_routes, port=port,
         wildcard_port_sockets=wildcard)
+
+
+def _host_facts6(iface: str, names: tuple[str, ...], *, group: str, sources: tuple[str, ...],
+                 port: int | None, planned_groups: int) -> Any:
+    """:class:`HostFacts` for an IPv6 group: the MLD side of this namespace."""
+    from mdiag.core.preflight import HostFacts
+
+    info = describe(iface)
+    route = procnet.lookup_route6(routes6(), group)
+    # link-local groups go out of the interface they are scoped to: only its routes count
+    if route is not None and group.lower().startswith(("ff02", "ff01")):
+        route = procnet.lookup_route6(routes6(), group, iface=iface)
+    wildcard = 0
+    if port is not None:
+        wildcard = sum(1 for s in udp6_sockets() if s.port == port and s.local_address == "::")
+    return HostFacts(
+        iface=iface, exists=True, interfaces=names, up=info.up, multicast=info.multicast,
+        loopback=info.loopback, ipv4=tuple(f"{a}/{p}" for a, p in info.ipv4), route_probe=group,
+        route_iface=route.iface if route else None,
+        route_prefix=f"{route.destination}/{route.prefixlen}" if route else None,
+        memberships_now=info.groups, planned_groups=planned_groups, group=group, sources=tuple(sources),
+        port=port, wildcard_port_sockets=wildcard, family=6,
+        ipv6=tuple(f"{a}/{p}" for a, p in info.ipv6), ipv6_disabled=info.ipv6_disabled,
+        force_mld_version=info.force_mld_version,
+        max_msf6=sysctl_int("net/ipv6/mld_max_msf", 64) or 64,
+        optmem_max=sysctl_int("net/core/optmem_max"), mld_memberships_now=info.mld_groups,
+        mc_forwarding6=sysctl_int(f"net/ipv6/conf/{iface}/mc_forwarding", 0) or 0)

@@ -1,7 +1,10 @@
 """Pre-flight verdicts for ``mdiag doctor``: will joins and streams on this interface work?
 
 Pure: the adapter gathers :class:`HostFacts` (flags, routes, sysctls, /proc) and this module
-judges them. Each check gives one :class:`Verdict` (ok / info / warn / fail) with the reason
+judges them. A planned IPv6 group (``family`` 6) gets the MLD checks instead of the IGMP ones:
+IPv6 enabled with a link-local address (the source of MLD reports, RFC 3810 5.2.13), the
+ff00::/8 route, memberships per socket against ``net.core.optmem_max``, sources against
+``net.ipv6.mld_max_msf``, the MLD version in force (``force_mld_version``), SSM in ff3x::/32. Each check gives one :class:`Verdict` (ok / info / warn / fail) with the reason
 and the fix; problems also become :class:`~mdiag.core.findings.Finding` values.
 """
 
@@ -87,6 +90,15 @@ class HostFacts:
     source_routes: dict[str, str | None] = field(default_factory=dict)
     port: int | None = None
     wildcard_port_sockets: int = 0
+    #: 6 when the planned group is IPv6: the MLD checks replace the IGMP ones
+    family: int = 4
+    ipv6: tuple[str, ...] = ()
+    ipv6_disabled: bool | None = None
+    force_mld_version: int = 0
+    max_msf6: int = 64
+    optmem_max: int | None = None
+    mld_memberships_now: int = 0
+    mc_forwarding6: int = 0
 
     def __post_init__(self) -> None:
         if self.planned_groups < 0:
@@ -96,7 +108,17 @@ class HostFacts:
 
 
 def _is_ssm(group: str | None) -> bool:
-    return bool(group) and group.split(".")[0] == "232"  # type: ignore[union-attr]
+    """232/8 or ff3x::/32 (RFC 4607 1)."""
+    if not group:
+        return False
+    from mdiag.core.addresses import is_ssm
+
+    return is_ssm(group.partition("%")[0])
+
+
+#: Option memory one IPv6 membership takes from ``net.core.optmem_max`` (struct ipv6_mc_socklist,
+#: measured on Linux 6.x x86-64: 131072 bytes held 2,340 joins on one socket, ENOMEM at the next).
+IPV6_MEMBERSHIP_BYTES = 56
 
 
 def evaluate(f: HostFacts) -> tuple[Verdict, ...]:
@@ -109,16 +131,9 @@ def evaluate(f: HostFacts) -> tuple[Verdict, ...]:
     v.append(Verdict("interface", Status.OK if f.up else Status.FAIL,
                      f"{f.iface} is {'up' if f.up else 'down'}",
                      None if f.up else f"ip link set {f.iface} up"))
-    if f.multicast:
-        v.append(Verdict("multicast-flag", Status.OK, f"{f.iface} has the MULTICAST flag"))
-    elif f.loopback:
-        v.append(Verdict("multicast-flag", Status.WARN,
-                         f"{f.iface} is loopback without the MULTICAST flag: joins work for local "
-                         "delivery only", f"ip link set {f.iface} multicast on"))
-    else:
-        v.append(Verdict("multicast-flag", Status.FAIL,
-                         f"{f.iface} lacks the MULTICAST flag: the NIC will not accept group frames",
-                         f"ip link set {f.iface} multicast on"))
+    if f.family == 6:
+        return tuple(v + _evaluate6(f))
+    v.append(_multicast_flag(f))
     if f.ipv4:
         v.append(Verdict("ipv4-address", Status.OK, f"{f.iface} has {', '.join(f.ipv4)}"))
     else:
@@ -142,6 +157,116 @@ def evaluate(f: HostFacts) -> tuple[Verdict, ...]:
                          f"multicast forwarding is on for {f.iface} (a routing daemon owns it): "
                          "its IGMP state comes from the daemon, not only from this host's joins"))
     return tuple(v)
+
+
+def _multicast_flag(f: HostFacts) -> Verdict:
+    if f.multicast:
+        return Verdict("multicast-flag", Status.OK, f"{f.iface} has the MULTICAST flag")
+    if f.loopback:
+        return Verdict("multicast-flag", Status.WARN,
+                       f"{f.iface} is loopback without the MULTICAST flag: joins work for local "
+                       "delivery only", f"ip link set {f.iface} multicast on")
+    return Verdict("multicast-flag", Status.FAIL,
+                   f"{f.iface} lacks the MULTICAST flag: the NIC will not accept group frames",
+                   f"ip link set {f.iface} multicast on")
+
+
+def _evaluate6(f: HostFacts) -> list[Verdict]:
+    """The IPv6/MLD checks, in the same order as the IPv4 ones."""
+    v = [_multicast_flag(f), _ipv6_address(f)]
+    if f.ipv6_disabled:
+        return v  # nothing else can work
+    v.append(_route6(f))
+    v.append(_memberships6(f))
+    if f.sources:
+        n = len(f.sources)
+        v.append(Verdict("max-msf", Status.OK if n <= f.max_msf6 else Status.WARN,
+                         f"{n} source(s) per group fit net.ipv6.mld_max_msf = {f.max_msf6}" if n <= f.max_msf6
+                         else f"{n} sources for one group exceed net.ipv6.mld_max_msf = {f.max_msf6}: a "
+                              f"program adding them on one socket gets ENOBUFS at source {f.max_msf6 + 1} "
+                              "(mdiag spreads them over sockets)",
+                         None if n <= f.max_msf6 else
+                         f"sysctl -w net.ipv6.mld_max_msf={n} (machine-wide, in the first namespace)"))
+    v.append(Verdict("rp-filter", Status.OK, "IPv6 has no rp_filter: sources are not reverse-path "
+                     "checked by the kernel (only by ip6tables rpfilter rules, if any)"))
+    v.append(_mld_version(f))
+    if f.group is not None and _is_ssm(f.group) and not f.sources:
+        v.append(Verdict("ssm-source", Status.WARN,
+                         f"{f.group} is in the SSM range ff3x::/32 but no --source is planned: SSM "
+                         "routers ignore any-source joins there", "give --source S", "RFC 4607 1"))
+    v.append(_multicast_all(f))
+    if f.mc_forwarding6:
+        v.append(Verdict("mc-forwarding", Status.INFO,
+                         f"IPv6 multicast forwarding is on for {f.iface} (a routing daemon owns it): "
+                         "its MLD state comes from the daemon, not only from this host's joins"))
+    return v
+
+
+def _ipv6_address(f: HostFacts) -> Verdict:
+    if f.ipv6_disabled:
+        return Verdict("ipv6-address", Status.FAIL,
+                       f"IPv6 is disabled on {f.iface} (net.ipv6.conf.{f.iface}.disable_ipv6 = 1): no "
+                       "IPv6 group can be joined or sent there",
+                       f"sysctl -w net.ipv6.conf.{f.iface}.disable_ipv6=0")
+    link_local = [a for a in f.ipv6 if a.lower().startswith("fe80")]
+    if not link_local:
+        return Verdict("ipv6-address", Status.FAIL,
+                       f"{f.iface} has no IPv6 link-local address: MLD reports go out from :: , which "
+                       "queriers and snooping switches ignore after DAD",
+                       f"ip link set {f.iface} down; ip link set {f.iface} up (regenerates it), or "
+                       f"ip addr add fe80::N/64 dev {f.iface}", "RFC 3810 5.2.13")
+    return Verdict("ipv6-address", Status.OK, f"{f.iface} has {', '.join(f.ipv6)}")
+
+
+def _route6(f: HostFacts) -> Verdict:
+    fix = f"ip -6 route add multicast ff00::/8 dev {f.iface} table local"
+    if f.route_iface is None:
+        return Verdict("route", Status.WARN,
+                       f"no IPv6 route for {f.route_probe}: a sender that does not name the interface "
+                       "gets ENETUNREACH", fix)
+    if f.route_iface == f.iface:
+        return Verdict("route", Status.OK, f"{f.route_probe} routes via {f.iface} ({f.route_prefix})")
+    return Verdict("route", Status.WARN,
+                   f"{f.route_probe} routes via {f.route_iface} ({f.route_prefix}), not {f.iface}: "
+                   "programs that do not set IPV6_MULTICAST_IF send there",
+                   f"{fix} with a lower metric (mdiag itself always names the interface)")
+
+
+def _memberships6(f: HostFacts) -> Verdict:
+    if f.optmem_max is None:
+        return Verdict("max-memberships", Status.INFO,
+                       "net.core.optmem_max cannot be read here: IPv6 memberships per socket are "
+                       "bounded by it (ENOMEM when it runs out)")
+    fit = f.optmem_max // IPV6_MEMBERSHIP_BYTES
+    if f.planned_groups <= fit:
+        return Verdict("max-memberships", Status.OK,
+                       f"{f.planned_groups} group(s) fit one socket (net.core.optmem_max = {f.optmem_max} "
+                       f"bytes, about {IPV6_MEMBERSHIP_BYTES} per IPv6 membership: about {fit:,})")
+    need = f.planned_groups * IPV6_MEMBERSHIP_BYTES
+    return Verdict("max-memberships", Status.WARN,
+                   f"{f.planned_groups} groups exceed what net.core.optmem_max = {f.optmem_max} bytes holds "
+                   f"on one socket (about {fit:,} IPv6 memberships): a program joining them on one "
+                   "socket gets ENOMEM (mdiag spreads them over sockets)",
+                   f"sysctl -w net.core.optmem_max={need}")
+
+
+def _mld_version(f: HostFacts) -> Verdict:
+    wants_v2 = bool(f.sources) or _is_ssm(f.group)
+    if f.force_mld_version == 1:
+        text = f"MLD is forced to v1 on {f.iface} (net.ipv6.conf.*.force_mld_version = 1)"
+        if wants_v2:
+            return Verdict("mld-version", Status.FAIL,
+                           text + ": source-specific joins cannot be reported, the network sees (*,G)",
+                           f"sysctl -w net.ipv6.conf.{f.iface}.force_mld_version=0 and "
+                           "net.ipv6.conf.all.force_mld_version=0", "RFC 4604 2.2")
+        return Verdict("mld-version", Status.INFO, text)
+    if f.force_mld_version == 2:
+        return Verdict("mld-version", Status.OK,
+                       f"MLD is forced to v2 on {f.iface}: an MLDv1-only querier will not see this "
+                       "host's joins", None, "RFC 3810 8.2.1")
+    text = (f"{f.iface} uses MLDv2 unless an MLDv1 querier is heard (the kernel then falls back, "
+            "RFC 3810 8.2.1; /proc does not show it, a capture of the link's queries does)")
+    return Verdict("mld-version", Status.OK, text)
 
 
 def _route(f: HostFacts) -> Verdict:
@@ -236,17 +361,18 @@ def _igmp_version(f: HostFacts) -> Verdict:
 
 
 def _multicast_all(f: HostFacts) -> Verdict:
+    wildcard, option = ("[::]", "IPV6_MULTICAST_ALL") if f.family == 6 else ("0.0.0.0", "IP_MULTICAST_ALL")
     if f.port is not None and f.wildcard_port_sockets:
         return Verdict("multicast-all", Status.WARN,
-                       f"{f.wildcard_port_sockets} socket(s) here are bound to 0.0.0.0:{f.port}: with "
-                       "IP_MULTICAST_ALL = 1 (the default) they also receive every group any program "
+                       f"{f.wildcard_port_sockets} socket(s) here are bound to {wildcard}:{f.port}: with "
+                       f"{option} = 1 (the default) they also receive every group any program "
                        "joins on this host",
-                       "bind those receivers to the group address or set IP_MULTICAST_ALL to 0 "
+                       f"bind those receivers to the group address or set {option} to 0 "
                        "(mdiag's receivers do both)")
     return Verdict("multicast-all", Status.OK,
                    "no wildcard-bound socket shares the port" if f.port is not None else
-                   "mdiag's receivers bind to the group and set IP_MULTICAST_ALL = 0; other "
-                   "programs bound to 0.0.0.0 get every group joined on the host")
+                   f"mdiag's receivers bind to the group and set {option} = 0; other "
+                   f"programs bound to {wildcard} get every group joined on the host")
 
 
 def overall(verdicts: tuple[Verdict, ...] | list[Verdict]) -> Status:

@@ -17,10 +17,27 @@ Formats (net/ipv4/igmp.c, net/ipv4/fib_trie.c, net/ipv4/udp.c):
   join on ``lo`` (always the first device) while it reads.
 - /proc/net/route: hexadecimal raw words like /proc/net/igmp (host byte order).
 - /proc/net/udp: ``local_address`` as raw hex word ``:`` port in readable hex.
+
+IPv6 (net/ipv6/mcast.c, net/ipv6/route.c, net/ipv6/datagram.c):
+
+- /proc/net/igmp6, one line per group ``"%-4d %-15s %pi6 %5d %08X %ld"`` (index, device,
+  group as 32 hex digits in network order, users, ``mca_flags``, timer in clock ticks). Flags:
+  0x1 timer running, 0x2 last reporter, 0x4 loaded, 0x8 no report (groups MLD never reports:
+  ff02::1 and interface-local scope, RFC 3810 6), 0x10 address-specific query pending. Groups
+  are listed newest first; there is no per-device version line: the MLD version in force is
+  ``force_mld_version`` or, unforced, whatever the last querier made it (not in /proc).
+- /proc/net/mcfilter6 ``"%3d %6.6s %pi6 %pi6 %6lu %6lu"`` (index, device cut to 6, group,
+  source, include count, exclude count), with the same gap as /proc/net/mcfilter
+  (igmp6_mcf_get_first starts at the first device whose newest group has sources).
+- /proc/net/ipv6_route: destination, prefix length (hex), source, source prefix length, next
+  hop, metric, refcount, use, flags, device; every table (the ff00::/8 multicast routes live in
+  ``local``).
+- /proc/net/udp6: ``local_address`` as four raw 32-bit words (host byte order) ``:`` port.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -308,4 +325,184 @@ def parse_udp(text: str, byteorder: str) -> Parsed:
                                      int(parts[7]), int(parts[9])))
         except (IndexError, ValueError):
             findings.append(_bad_line("/proc/net/udp", number, line))
+    return Parsed(tuple(sockets), tuple(findings))
+
+
+# --------------------------------------------------------------------------- IPv6
+
+_IGMP6_RE = re.compile(r"^\s*(\d+)\s+(\S+)\s+([0-9a-fA-F]{32})\s+(\d+)\s+([0-9a-fA-F]{1,8})\s+(-?\d+)\s*$")
+_MCF6_RE = re.compile(r"^\s*(\d+)\s+(\S+)\s+([0-9a-fA-F]{32})\s+([0-9a-fA-F]{32})\s+(\d+)\s+(\d+)\s*$")
+
+#: ``mca_flags`` bits (include/net/if_inet6.h).
+MAF_TIMER_RUNNING = 0x01
+MAF_LAST_REPORTER = 0x02
+MAF_NOREPORT = 0x08
+#: The all-nodes group every IPv6 interface joins by itself (never reported, never has sources).
+ALL_NODES = "ff02::1"
+
+
+def hex_to_ipv6(hex32: str) -> str:
+    """32 hex digits in network order (``%pi6``) to RFC 5952 text."""
+    if len(hex32) != 32:
+        raise ValueError(f"an IPv6 address is 32 hex digits, not {len(hex32)}")
+    return str(ipaddress.IPv6Address(int(hex32, 16)))
+
+
+def raw_words_to_ipv6(hex32: str, byteorder: str) -> str:
+    """/proc/net/udp6's four raw 32-bit words (each in host byte order) to RFC 5952 text."""
+    _check_order(byteorder)
+    if len(hex32) != 32:
+        raise ValueError(f"an IPv6 address is 32 hex digits, not {len(hex32)}")
+    order = "little" if byteorder == "little" else "big"
+    raw = b"".join(int(hex32[i:i + 8], 16).to_bytes(4, order) for i in range(0, 32, 8))
+    return str(ipaddress.IPv6Address(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class MldInterface:
+    """One interface's IPv6 memberships from /proc/net/igmp6 (newest first, as the kernel lists)."""
+
+    index: int
+    name: str
+    memberships: tuple[Membership, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "name": self.name, "memberships": [m.to_json() for m in self.memberships]}
+
+
+def parse_igmp6(text: str) -> Parsed:
+    """Parse /proc/net/igmp6; items are :class:`MldInterface` (memberships without sources).
+
+    ``reporter`` is the last-reporter flag; ``timer_running`` the report timer flag.
+    """
+    order: list[tuple[int, str]] = []
+    groups: dict[tuple[int, str], list[Membership]] = {}
+    findings: list[Finding] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        m = _IGMP6_RE.match(line)
+        if not m:
+            findings.append(_bad_line("/proc/net/igmp6", number, line))
+            continue
+        key = (int(m.group(1)), m.group(2))
+        if key not in groups:
+            order.append(key)
+            groups[key] = []
+        flags = int(m.group(5), 16)
+        groups[key].append(Membership(group=hex_to_ipv6(m.group(3)), users=int(m.group(4)),
+                                      timer_running=bool(flags & MAF_TIMER_RUNNING),
+                                      reporter=bool(flags & MAF_LAST_REPORTER)))
+    return Parsed(tuple(MldInterface(i, n, tuple(groups[(i, n)])) for i, n in order), tuple(findings))
+
+
+def parse_mcfilter6(text: str) -> Parsed:
+    """Parse /proc/net/mcfilter6; items are :class:`McFilterEntry` with IPv6 text."""
+    entries: list[McFilterEntry] = []
+    findings: list[Finding] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("Idx"):
+            continue
+        m = _MCF6_RE.match(line)
+        if not m:
+            findings.append(_bad_line("/proc/net/mcfilter6", number, line))
+            continue
+        entries.append(McFilterEntry(index=int(m.group(1)), device=m.group(2),
+                                     group=hex_to_ipv6(m.group(3)), source=hex_to_ipv6(m.group(4)),
+                                     include=int(m.group(5)), exclude=int(m.group(6))))
+    return Parsed(tuple(entries), tuple(findings))
+
+
+def merge6(igmp6: Parsed, mcfilter6: Parsed) -> tuple[MldInterface, ...]:
+    """:func:`merge` for IPv6: source lists attached by interface index and group; interfaces
+    before the first one /proc/net/mcfilter6 lists get ``sources_known`` False (except ff02::1)."""
+    by_key: dict[tuple[int, str], list[SourceFilter]] = {}
+    for e in mcfilter6.items:
+        by_key.setdefault((e.index, e.group), []).append(SourceFilter(e.source, e.include, e.exclude))
+    first_listed = mcfilter6.items[0].index if mcfilter6.items else None
+    visible = False
+    result = []
+    for iface in igmp6.items:
+        if iface.index == first_listed:
+            visible = True
+        members = tuple(
+            Membership(m.group, m.users, m.timer_running, m.reporter,
+                       tuple(sorted(by_key.get((iface.index, m.group), ()),
+                                    key=lambda s: int(ipaddress.IPv6Address(s.source)))),
+                       sources_known=visible or m.group == ALL_NODES)
+            for m in iface.memberships)
+        result.append(MldInterface(iface.index, iface.name, members))
+    return tuple(result)
+
+
+@dataclass(frozen=True, slots=True)
+class Route6:
+    """One IPv6 route of any table (/proc/net/ipv6_route)."""
+
+    iface: str
+    destination: str
+    prefixlen: int
+    next_hop: str
+    metric: int
+    flags: int
+
+    @property
+    def up(self) -> bool:
+        return bool(self.flags & 0x1)
+
+    def contains(self, address: str) -> bool:
+        network = ipaddress.IPv6Network((self.destination, self.prefixlen), strict=False)
+        return ipaddress.IPv6Address(address.partition("%")[0]) in network
+
+
+def parse_ipv6_route(text: str) -> Parsed:
+    """Parse /proc/net/ipv6_route (dest plen src splen next-hop metric refcnt use flags dev)."""
+    routes: list[Route6] = []
+    findings: list[Finding] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        try:
+            if len(parts) != 10:
+                raise ValueError
+            routes.append(Route6(iface=parts[9], destination=hex_to_ipv6(parts[0]),
+                                 prefixlen=int(parts[1], 16), next_hop=hex_to_ipv6(parts[4]),
+                                 metric=int(parts[5], 16), flags=int(parts[8], 16)))
+        except ValueError:
+            findings.append(_bad_line("/proc/net/ipv6_route", number, line))
+    return Parsed(tuple(routes), tuple(findings))
+
+
+def lookup_route6(routes: tuple[Route6, ...] | list[Route6], address: str, *,
+                  iface: str | None = None) -> Route6 | None:
+    """Longest-prefix match over every table (lowest metric breaks ties), optionally only routes
+    out of ``iface``; loopback's catch-all unreachable routes (``lo``, /0) never match."""
+    best: Route6 | None = None
+    for r in routes:
+        if not r.up or (r.iface == "lo" and r.prefixlen == 0) or not r.contains(address):
+            continue
+        if iface is not None and r.iface != iface:
+            continue
+        if best is None or r.prefixlen > best.prefixlen or (
+                r.prefixlen == best.prefixlen and r.metric < best.metric):
+            best = r
+    return best
+
+
+def parse_udp6(text: str, byteorder: str) -> Parsed:
+    """Parse /proc/net/udp6 (``sl local_address rem_address st ... uid timeout inode``)."""
+    _check_order(byteorder)
+    sockets: list[UdpSocket] = []
+    findings: list[Finding] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if not parts or parts[0] == "sl":
+            continue
+        try:
+            addr, port = parts[1].split(":")
+            sockets.append(UdpSocket(raw_words_to_ipv6(addr, byteorder), int(port, 16),
+                                     int(parts[7]), int(parts[9])))
+        except (IndexError, ValueError):
+            findings.append(_bad_line("/proc/net/udp6", number, line))
     return Parsed(tuple(sockets), tuple(findings))

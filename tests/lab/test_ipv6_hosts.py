@@ -232,3 +232,59 @@ def test_lab_cli_builds_dual_stack_with_an_mldv1_querier_and_shows_the_v6_mdb(cl
         assert again.status == 2 and "is up dual-stack: take it down first" in again.stderr
     finally:
         cli("lab", "down", "--prefix", prefix)
+
+
+def _write(path, value):
+    with open(path, "w") as handle:
+        handle.write(value)
+
+
+def test_ifaces_groups_and_doctor_read_the_ipv6_side(mdiag_lab6, cli):
+    with mdiag_lab6.inside("h3"):
+        receiver = Receiver([Join("ff3e::8000:5", "fd00:c612::11"), Join("ff3e::8000:5", "fd00:c612::12"),
+                             Join("ff15::5")], "lab0", 7106)
+        with receiver:
+            groups = cli("groups", "--iface", "lab0", "--json")
+            table = cli("groups", "--iface", "lab0")
+            ifaces = cli("ifaces", "lab0", "--json")
+            good = cli("doctor", "--iface", "lab0", "--group", "ff3e::8000:5", "--source", "fd00:c612::11",
+                       "--port", "7106", "--json")
+        # forcing MLDv1 breaks source-specific joins: doctor says so (and puts it back)
+        _write("/proc/sys/net/ipv6/conf/lab0/force_mld_version", "1")
+        try:
+            forced = cli("doctor", "--iface", "lab0", "--group", "ff3e::8000:5", "--source",
+                         "fd00:c612::11", "--json")
+            forced_ifaces = cli("ifaces", "lab0", "--json")
+        finally:
+            _write("/proc/sys/net/ipv6/conf/lab0/force_mld_version", "0")
+    assert groups.status == 0, groups.stderr
+    by_group = {m["group"]: m for m in groups.json()["memberships"] if m["family"] == 6}
+    ssm = by_group["ff3e::8000:5"]
+    assert ssm["mode"] == "include" and ssm["mac"] == "33:33:80:00:00:05"
+    assert [s["source"] for s in ssm["sources"]] == ["fd00:c612::11", "fd00:c612::12"]
+    assert by_group["ff15::5"]["mode"] == "exclude"
+    assert "ff02::1:ff00:13" in by_group  # the kernel's own solicited-node join
+    assert "ff31::8000:fffe" not in by_group  # the probe that reveals sources is not shown
+    assert "fd00:c612::11, fd00:c612::12" in table.stdout and "MLD" in table.stdout
+    (lab0,) = ifaces.json()["interfaces"]
+    assert lab0["ipv6"] == ["fd00:c612::13/64", "fe80::c6ff:fe12:d/64"]
+    assert (lab0["ipv6_disabled"], lab0["mld_version"], lab0["mld_groups"] >= 4) == (False, "auto", True)
+    doc = good.json()
+    assert good.status == 0 and doc["verdict"] == "ok", doc
+    checks = {c["check"]: c for c in doc["checks"]}
+    assert checks["route"]["message"] == "ff3e::8000:5 routes via lab0 (ff00::/8)"
+    assert "mld_max_msf = 64" in checks["max-msf"]["message"]
+    assert forced.status == 1
+    assert {c["check"]: c["status"] for c in forced.json()["checks"]}["mld-version"] == "fail"
+    assert forced_ifaces.json()["interfaces"][0]["mld_version"] == "v1"
+
+
+def test_doctor_and_ifaces_in_an_ipv4_only_lab_say_ipv6_is_off(mdiag_lab, cli):
+    with mdiag_lab.inside("h2"):
+        doctor = cli("doctor", "--iface", "lab0", "--group", "ff3e::1", "--json")
+        ifaces = cli("ifaces", "lab0", "--json")
+    assert doctor.status == 1
+    check = {c["check"]: c for c in doctor.json()["checks"]}["ipv6-address"]
+    assert check["status"] == "fail" and "disable_ipv6 = 1" in check["message"]
+    (lab0,) = ifaces.json()["interfaces"]
+    assert lab0["ipv6_disabled"] is True and lab0["mld_version"] is None and lab0["ipv6"] == []

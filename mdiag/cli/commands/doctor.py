@@ -8,7 +8,8 @@ from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError
 
-HELP = "pre-flight checks before joining/sending on an interface: flags, route, limits, rp_filter, IGMP version"
+HELP = ("pre-flight checks before joining/sending on an interface: flags, route, limits, rp_filter, "
+        "IGMP or MLD version (IPv6 group: the MLD checks)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,8 @@ from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus
 
-HELP = "current group memberships per interface (/proc/net/igmp, mcfilter), classified and mapped to MACs"
+HELP = ("current group memberships per interface (/proc/net/igmp, mcfilter, igmp6, mcfilter6), "
+        "classified and mapped to MACs")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,13 +43,20 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         except interfaces.InterfaceNotFound as exc:
             errors.append(exc.message)
     state = interfaces.igmp_state()
+    state6 = interfaces.mld_state()
     if args.iface:
         state = tuple(i for i in state if i.index in wanted)
+        state6 = tuple(i for i in state6 if i.index in wanted)
     out: list[dict[str, Any]] = []
     for iface in state:
         for m in iface.memberships:
-            out.append({"iface": iface.name, "index": iface.index, "igmp_version": iface.version,
-                        **m.to_json(), **_describe_group(m.group)})
+            out.append({"iface": iface.name, "index": iface.index, "family": 4, "igmp_version": iface.version,
+                        "mld_version": None, **m.to_json(), **_describe_group(m.group)})
+    for iface6 in state6:
+        mld = interfaces.effective_force_mld_version(iface6.name)
+        for m in iface6.memberships:
+            out.append({"iface": iface6.name, "index": iface6.index, "family": 6, "igmp_version": None,
+                        "mld_version": f"v{mld}" if mld else "auto", **m.to_json(), **_describe_group(m.group)})
     if args.json:
         render.emit_json({"memberships": out, "errors": errors}, env.stdout, "groups")
     elif out:
@@ -57,10 +65,11 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             sources = ", ".join(s["source"] + ("" if s["include"] else " (excluded)") for s in e["sources"])
             if not e["sources_known"]:
                 sources = "? (not listed by the kernel)"
-            rows.append([e["iface"], e["igmp_version"], e["group"], str(e["users"]), e["mode"].upper(),
+            version = e["igmp_version"] or ("MLD" + (e["mld_version"] if e["mld_version"] != "auto" else ""))
+            rows.append([e["iface"], version, e["group"], str(e["users"]), e["mode"].upper(),
                          sources or "any",
                          e["mac"], e["block"] or "-", e["name"] or ""])
-        render.table(rows, ["iface", "IGMP", "group", "users", "mode", "sources", "MAC", "block", "name"],
+        render.table(rows, ["iface", "version", "group", "users", "mode", "sources", "MAC", "block", "name"],
                      env.stdout)
     elif not errors:
         print("no memberships" + (f" on {', '.join(args.iface)}" if args.iface else ""), file=env.stdout)

@@ -8,7 +8,8 @@ from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus
 
-HELP = "interfaces: index, addresses, MAC, MULTICAST flag, IGMP version in force, rp_filter, mc_forwarding"
+HELP = ("interfaces: index, IPv4/IPv6 addresses, MAC, MULTICAST flag, IGMP/MLD version in force, "
+        "rp_filter, mc_forwarding")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,10 +24,11 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     errors: list[str] = []
     if args.names:
         igmp = interfaces.igmp_state(reveal_sources=False)
+        mld = interfaces.mld_state(reveal_sources=False)
         infos = []
         for name in dict.fromkeys(args.names):
             try:
-                infos.append(interfaces.describe(name, igmp))
+                infos.append(interfaces.describe(name, igmp, mld))
             except interfaces.InterfaceNotFound as exc:
                 errors.append(exc.message)
     else:
@@ -43,12 +45,16 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 version += f" ({i.querier_seen} querier heard)"
             elif i.force_igmp_version in (1, 2):
                 version += " (forced)"
+            mld = ("off" if i.ipv6_disabled else
+                   f"{i.mld_version} (forced)" if i.force_mld_version in (1, 2) else "auto")
             rows.append([str(i.index), i.name, "up" if i.up else "down",
                          "yes" if i.multicast else "NO", i.mac or "-",
-                         " ".join(f"{a}/{p}" for a, p in i.ipv4) or "-", str(i.mtu or "-"),
-                         version, force, rpf, "on" if i.mc_forwarding else "off", str(i.groups)])
-        render.table(rows, ["idx", "name", "state", "multicast", "MAC", "IPv4", "MTU", "IGMP",
-                            "forced", "rp_filter", "mc_fwd", "groups"], env.stdout)
+                         " ".join(f"{a}/{p}" for a, p in i.ipv4) or "-",
+                         "off" if i.ipv6_disabled else " ".join(f"{a}/{p}" for a, p in i.ipv6) or "-",
+                         str(i.mtu or "-"), version, force, rpf, mld, "on" if i.mc_forwarding else "off",
+                         f"{i.groups}/{i.mld_groups}"])
+        render.table(rows, ["idx", "name", "state", "multicast", "MAC", "IPv4", "IPv6", "MTU", "IGMP",
+                            "forced", "rp_filter", "MLD", "mc_fwd", "groups v4/v6"], env.stdout)
     for line in errors:
         env.error(line)
     return ExitStatus.BAD_INPUT if errors else ExitStatus.OK
