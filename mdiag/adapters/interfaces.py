@@ -26,6 +26,9 @@ from mdiag.errors import InputError, MissingSystemPiece
 
 SIOCGIFFLAGS = 0x8913
 SIOCGIFMTU = 0x8921
+SIOCGIFHWADDR = 0x8927
+ARPHRD_ETHER = 1
+ARPHRD_LOOPBACK = 772
 IFF_UP = 0x1
 IFF_BROADCAST = 0x2
 IFF_LOOPBACK = 0x8
@@ -134,17 +137,27 @@ def interface_ipv4(name: str) -> list[tuple[str, int]]:
     return result
 
 
+def hardware_address(name: str) -> bytes:
+    """The 6-byte hardware address of ``name`` (SIOCGIFHWADDR on a socket of the calling
+    thread: right inside a namespace, where /sys still shows the namespace that mounted it).
+    :class:`InterfaceNotFound` or :class:`InputError` when it cannot be read."""
+    interface_index(name)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            raw = fcntl.ioctl(probe.fileno(), SIOCGIFHWADDR, struct.pack("256s", name.encode()[:15]))
+        except OSError as exc:
+            raise InputError(f"cannot read the MAC address of {name!r}: {exc.strerror}") from None
+    if struct.unpack_from("@H", raw, 16)[0] not in (ARPHRD_ETHER, ARPHRD_LOOPBACK):
+        raise InputError(f"{name!r} has no Ethernet address (not an Ethernet-like interface)")
+    return bytes(raw[18:24])
+
+
 def interface_mac(name: str) -> str | None:
-    ni = _netifaces()
+    """``aa:bb:cc:dd:ee:ff`` of ``name``, or None when it has no Ethernet address."""
     try:
-        entries = ni.ifaddresses(name).get(ni.AF_LINK, [])
-    except ValueError:
+        return ":".join(f"{b:02x}" for b in hardware_address(name))
+    except InputError:
         return None
-    for entry in entries:
-        addr = entry.get("addr")
-        if addr and len(addr) == 17:
-            return str(addr).lower()
-    return None
 
 
 def first_ipv4(name: str) -> str | None:

@@ -44,8 +44,6 @@ tests shorten the query and last-member intervals so leaves settle in well under
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import json
 import multiprocessing
 import os
@@ -61,6 +59,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mdiag.adapters.netns import enter_for_good, entered, list_names
 from mdiag.core import names
 from mdiag.errors import InputError, MdiagError, MissingSystemPiece, PermissionProblem
 
@@ -82,7 +81,6 @@ MAX_HOSTS = 200
 #: A command run inside the lab never runs longer than this unless told otherwise.
 DEFAULT_TIMEOUT = 30.0
 
-_CLONE_NEWNET = 0x40000000
 
 
 class LabError(MdiagError):
@@ -229,61 +227,6 @@ class LabHost:
                 "link_local": self.link_local}
 
 
-# --------------------------------------------------------------------------- namespaces
-
-
-_libc: Any = None
-
-
-def _setns(fd: int) -> None:
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    if _libc.setns(fd, _CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"setns: {os.strerror(err)}")
-
-
-@contextlib.contextmanager
-def netns(name: str) -> Iterator[None]:
-    """Run the body with the *calling thread* inside network namespace ``name``.
-
-    Sockets created in the body stay in that namespace after it ends. Writes to
-    /proc/sys/net opened in the body apply to that namespace. The thread is put back
-    in its original namespace on exit (also on exceptions).
-    """
-    path = f"/run/netns/{names.netns_name(name)}"
-    try:
-        target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise LabError(f"network namespace {name!r} does not exist (is the lab up? 'mdiag lab status')") from None
-    try:
-        original = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        os.close(target)
-        raise
-    try:
-        try:
-            _setns(target)
-        except PermissionError:
-            raise PermissionProblem("entering a network namespace needs root (CAP_SYS_ADMIN)") from None
-        try:
-            yield
-        finally:
-            _setns(original)
-    finally:
-        os.close(target)
-        os.close(original)
-
-
-def list_netns() -> list[str]:
-    """Names of the named network namespaces (``ip netns list``)."""
-    try:
-        return sorted(os.listdir("/run/netns"))
-    except FileNotFoundError:
-        return []
-
-
 def _need_tools() -> None:
     for tool in ("ip", "bridge"):
         if shutil.which(tool) is None:
@@ -317,9 +260,7 @@ def _write_sysctl(path: str, value: str) -> None:
 def _child_main(netns_name: str, fn: Callable[..., Any], args: tuple[Any, ...],
                 kwargs: dict[str, Any], conn: Any) -> None:
     try:
-        fd = os.open(f"/run/netns/{netns_name}", os.O_RDONLY)
-        _setns(fd)
-        os.close(fd)
+        enter_for_good(netns_name)
         result = fn(*args, **kwargs)
         conn.send((True, result))
     except BaseException as exc:  # report everything to the parent
@@ -383,15 +324,15 @@ class Lab:
     @classmethod
     def existing(cls, prefix: str = DEFAULT_PREFIX) -> Lab | None:
         """The lab with ``prefix`` that is up now (host count from its namespaces), or None."""
-        names = set(list_netns())
-        if f"{prefix}-br" not in names:
+        present = set(list_names())
+        if f"{prefix}-br" not in present:
             return None
-        indices = sorted(int(m.group(1)) for n in names
+        indices = sorted(int(m.group(1)) for n in present
                          if (m := re.fullmatch(re.escape(prefix) + r"-h(\d+)", n)))
         lab = cls(prefix=prefix, hosts=max(1, len(indices)))
         try:
             lab.bridge = lab._read_config()
-            with netns(lab.bridge_netns), open("/proc/sys/net/ipv6/conf/all/disable_ipv6") as handle:
+            with entered(lab.bridge_netns), open("/proc/sys/net/ipv6/conf/all/disable_ipv6") as handle:
                 lab.ipv6 = handle.read().strip() == "0"
         except (MdiagError, OSError):
             pass
@@ -399,15 +340,15 @@ class Lab:
 
     def is_up(self) -> bool:
         """True when every namespace of this lab exists and the bridge is there."""
-        names = set(list_netns())
-        if not all(ns in names for ns in self.namespaces()):
+        present = set(list_names())
+        if not all(ns in present for ns in self.namespaces()):
             return False
         return _ip(["-n", self.bridge_netns, "link", "show", BRIDGE], check=False).returncode == 0
 
     def stray_hosts(self) -> list[str]:
         """Host namespaces with this prefix beyond ``hosts`` (left from a bigger lab)."""
         pattern = re.compile(re.escape(self.prefix) + r"-h(\d+)")
-        return [n for n in list_netns() if (m := pattern.fullmatch(n)) and int(m.group(1)) > self.hosts]
+        return [n for n in list_names() if (m := pattern.fullmatch(n)) and int(m.group(1)) > self.hosts]
 
     # ---- build and tear down
     def up(self) -> bool:
@@ -440,7 +381,7 @@ class Lab:
                     "router_solicitations": "0"} if self.ipv6 else {"disable_ipv6": "1"})
         for ns in self.namespaces():
             _ip(["netns", "add", ns])
-            with netns(ns):
+            with entered(ns):
                 for key in ("all", "default", "lo"):
                     for name, value in sysctls.items():
                         with contextlib.suppress(OSError):
@@ -462,7 +403,7 @@ class Lab:
         _ip(["-n", br, "-batch", "-"], stdin="\n".join(lines) + "\n")
         up = [f"link set {BRIDGE} up"]
         if self.ipv6:
-            with netns(br):  # the bridge itself is an IPv6 host: the MLD querier's link-local source
+            with entered(br):  # the bridge itself is an IPv6 host: the MLD querier's link-local source
                 _write_sysctl(f"/proc/sys/net/ipv6/conf/{BRIDGE}/disable_ipv6", "0")
             up.insert(0, f"addr add {BRIDGE_ADDRESS6}/{PREFIXLEN6} dev {BRIDGE} nodad")
         _ip(["-n", br, "-batch", "-"], stdin="\n".join(up) + "\n")
@@ -532,7 +473,7 @@ class Lab:
         """Delete every namespace of this lab (and strays of its prefix). Returns what was removed."""
         removed = []
         pattern = re.compile(re.escape(self.prefix) + r"-(br|h\d+)")
-        for ns in list_netns():
+        for ns in list_names():
             if pattern.fullmatch(ns):
                 if _ip(["netns", "del", ns], check=False).returncode == 0:
                     removed.append(ns)
@@ -658,7 +599,7 @@ class Lab:
     def inside(self, host: str | int) -> Iterator[LabHost]:
         """The calling thread lives in the host's namespace for the body (see :func:`netns`)."""
         h = self.host(host)
-        with netns(h.netns):
+        with entered(h.netns):
             yield h
 
     def call(self, host: str | int, fn: Callable[..., Any], *args: Any,
@@ -749,7 +690,7 @@ def sweep_stale(pattern: str = r"md(\d+)x\d+") -> list[str]:
     """
     regex = re.compile(pattern + r"-(?:br|h\d+)")
     removed = []
-    for ns in list_netns():
+    for ns in list_names():
         match = regex.fullmatch(ns)
         if not match:
             continue
@@ -763,4 +704,4 @@ def sweep_stale(pattern: str = r"md(\d+)x\d+") -> list[str]:
 
 __all__ = ["BRIDGE", "BRIDGE_ADDRESS", "BRIDGE_ADDRESS6", "BRIDGE_MAC", "DEFAULT_PREFIX", "HOST_IFACE",
            "SUBNET", "SUBNET6", "BridgeConfig", "Lab", "LabError", "LabHost", "host_address", "host_address6",
-           "host_mac", "link_local", "list_netns", "netns", "require_root", "sweep_stale"]
+           "host_mac", "link_local", "require_root", "sweep_stale"]

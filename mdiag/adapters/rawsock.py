@@ -14,14 +14,12 @@ the caller names: nothing here ever picks an interface on its own.
   :meth:`RawSocket.capture` a deadline.
 * Root or CAP_NET_RAW is checked first and explained (:class:`PermissionProblem`).
 
-:func:`netns` runs a block inside a named network namespace (``/run/netns/NAME``);
-sockets opened inside it stay in that namespace after the block ends, which is how
-one process measures between two lab namespaces.
+Namespaces are entered with :func:`mdiag.adapters.netns.entered`; sockets opened inside
+stay in that namespace after the block ends.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -31,11 +29,10 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 from dataclasses import dataclass, field
 
 from mdiag.adapters.interfaces import interface_index
-from mdiag.core import names
+from mdiag.core import linklayer
 from mdiag.errors import InputError, MissingSystemPiece, PermissionProblem
 
 ETH_P_ALL = 0x0003
@@ -45,8 +42,6 @@ SO_TIMESTAMPNS = 35
 SCM_TIMESTAMPNS = SO_TIMESTAMPNS
 PACKET_OUTGOING = 4
 CAP_NET_RAW = 13
-CAP_SYS_ADMIN = 21
-CLONE_NEWNET = 0x40000000
 DLT_EN10MB = 1
 PCAP_NETMASK_UNKNOWN = 0xFFFFFFFF
 _SNAPLEN = 65535
@@ -80,103 +75,15 @@ def require_cap_net_raw(what: str = "raw IGMP send and capture") -> None:
             f"'sudo setcap cap_net_raw,cap_net_admin+ep $(readlink -f $(which python3))'")
 
 
-# -- interfaces -------------------------------------------------------------------
-
-
-def interface_mac(name: str) -> bytes:
-    """The 6-byte hardware address of ``name`` (SIOCGIFHWADDR: right inside a namespace,
-    where /sys still shows the namespace that mounted it)."""
-    import fcntl
-
-    interface_index(name)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            raw = fcntl.ioctl(probe.fileno(), 0x8927, struct.pack("256s", name.encode()[:15]))
-        except OSError as exc:
-            raise InputError(f"cannot read the MAC address of {name!r}: {exc.strerror}") from None
-    return raw[18:24]
-
-
-def interface_ipv4(name: str) -> str | None:
-    """The first IPv4 address on ``name`` (SIOCGIFADDR), or None."""
-    import fcntl
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            raw = fcntl.ioctl(probe.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))
-        except OSError:
-            return None
-    return socket.inet_ntoa(raw[20:24])
-
-
-# -- network namespaces -----------------------------------------------------------
-
-
-_libc: ctypes.CDLL | None = None
-
-
-def _setns(fd: int) -> None:
-    global _libc
-    if hasattr(os, "setns"):  # Python 3.12+
-        os.setns(fd, CLONE_NEWNET)
-        return
-    if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    if _libc.setns(fd, CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-
-
-@contextlib.contextmanager
-def netns(name: str | None) -> Iterator[None]:
-    """Run the block inside network namespace ``name`` (None: stay where we are).
-
-    Only the calling thread moves; it always comes back, even on error. Sockets
-    created inside keep the namespace for their whole life.
-    """
-    if name is None:
-        yield
-        return
-    path = f"/run/netns/{names.netns_name(name)}"
-    try:
-        target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise InputError(f"no network namespace {name!r} (see 'ip netns list')") from None
-    except PermissionError:
-        raise PermissionProblem(f"entering namespace {name!r} needs root or CAP_SYS_ADMIN") from None
-    try:
-        home = os.open(f"/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        home = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        try:
-            _setns(target)
-        except PermissionError:
-            raise PermissionProblem(f"entering namespace {name!r} needs root or CAP_SYS_ADMIN") from None
-        try:
-            yield
-        finally:
-            _setns(home)
-    finally:
-        os.close(target)
-        os.close(home)
-
-
 # -- capture filters --------------------------------------------------------------
 
 
 def _ip_offset(frame: bytes) -> int | None:
-    """Offset of the IPv4 header in an Ethernet frame (802.1Q/QinQ tags skipped)."""
-    offset = 12
-    while len(frame) >= offset + 2:
-        ethertype = (frame[offset] << 8) | frame[offset + 1]
-        if ethertype in (0x8100, 0x88A8, 0x9100):
-            offset += 4
-            continue
-        if ethertype == ETH_P_IP and len(frame) >= offset + 22:
-            return offset + 2
+    """Offset of the IPv4 header in an Ethernet frame (the one link-layer walker, core.linklayer)."""
+    located = linklayer.locate_ipv4(linklayer.LINKTYPE_ETHERNET, frame, 0, len(frame))
+    if located.status != linklayer.OK or len(frame) < located.ip + 20:
         return None
-    return None
+    return located.ip
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,23 +333,3 @@ class RawSocket:
             if got is None:
                 return out
             out.append(got)
-
-
-# -- decoding captured IGMP -------------------------------------------------------
-
-
-def decode_igmp(frame: bytes) -> tuple[Any, str] | None:
-    """(:class:`~mdiag.core.igmp.wire.Decoded`, sender MAC) for an Ethernet frame
-    carrying IGMP, None for anything else or a frame that cannot be decoded."""
-    from mdiag.core import linklayer
-    from mdiag.core.igmp.wire import MalformedPacket, decode_ipv4
-
-    located = linklayer.locate_ipv4(linklayer.LINKTYPE_ETHERNET, frame, 0, len(frame))
-    if located.status != linklayer.OK or frame[located.ip + 9] != 2:
-        return None
-    try:
-        decoded = decode_ipv4(frame[located.ip:])
-    except MalformedPacket:
-        return None
-    mac = located.src_mac or b"\0" * 6
-    return decoded, ":".join(f"{b:02x}" for b in mac)

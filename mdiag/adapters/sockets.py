@@ -929,6 +929,55 @@ class Sender:
         return SendResult(sent, retries, (time.monotonic_ns() - start) / 1e9, total, None, interrupted)
 
 
+class BackgroundStream:
+    """A paced test stream (:meth:`Sender.send_stream`) in a daemon thread: the traffic a probe
+    (delay, verify, zap) keeps running while it measures. Bounded by ``duration``; ``stop()``
+    ends it sooner. An error in the thread is kept in ``error`` (re-raised by :meth:`check`).
+    """
+
+    def __init__(self, sender: Sender, *, pps: float, size: int = 64, duration: float,
+                 burst: int = 4) -> None:
+        import threading
+
+        self.sender = sender
+        self._stop = threading.Event()
+        self.result: SendResult | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(Pacing(pps, burst=burst), size, duration),
+                                        daemon=True, name="mdiag-stream")
+
+    def _run(self, pacing: Pacing, size: int, duration: float) -> None:
+        try:
+            self.result = self.sender.send_stream(size=size, pacing=pacing, budget=None, duration=duration,
+                                                  stream_id=random_stream_id(), stop=self._stop.is_set)
+        except BaseException as exc:  # reported by check() in the measuring thread
+            self.error = exc
+
+    def start(self) -> BackgroundStream:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def check(self) -> None:
+        """Raise the sending thread's error, if it had one."""
+        if self.error is not None:
+            raise self.error
+
+    @property
+    def sent(self) -> int:
+        return self.result.sent if self.result is not None else 0
+
+    def __enter__(self) -> BackgroundStream:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 class _suppress_oserror:
     def __enter__(self) -> None:
         return None

@@ -136,3 +136,8 @@ def add_iface(parser: argparse.ArgumentParser | Any, *, required: bool = True,
     parser.add_argument("--iface", type=iface, required=required, metavar="IFACE", help=help)
     parser.add_argument("--netns", type=netns, metavar="NS",
                         help="network namespace of the interface, by name as in 'ip netns list'")
+
+
+def add_json(parser: argparse.ArgumentParser | Any, what: str = "docs/active.md") -> None:
+    """``--json``: the report as one JSON document (schema in ``what``)."""
+    parser.add_argument("--json", action="store_true", help=f"JSON output (schema in {what})")

@@ -58,8 +58,9 @@ class Sniffer:
 
     def __init__(self, iface: str, netns: str | None = None, *, max_seconds: float = 120.0) -> None:
         from mdiag.adapters import rawsock
+        from mdiag.adapters.netns import entered
 
-        with rawsock.netns(netns):
+        with entered(netns):
             self._sock = rawsock.RawSocket(iface, rawsock.IGMP)
         self.iface, self.netns = iface, netns
         self._messages: list[Sniffed] = []
@@ -70,7 +71,7 @@ class Sniffer:
         self._thread.start()
 
     def _run(self) -> None:
-        from mdiag.adapters.rawsock import decode_igmp
+        from mdiag.probes.frames import decode_igmp
 
         try:
             while not self._stop.is_set() and time.monotonic() < self._deadline:

@@ -32,6 +32,7 @@ import threading
 import time
 
 from mdiag.adapters import rawsock
+from mdiag.adapters.netns import entered
 from mdiag.adapters.capture import open_capture
 from mdiag.adapters.lab import BridgeConfig, Lab
 from mdiag.adapters.replay import replay
@@ -80,7 +81,7 @@ def measure(lab: Lab, load: bool, workdir: str) -> dict[str, tuple[float, float,
     tcpdump = subprocess.Popen(["ip", "netns", "exec", h2.netns, "tcpdump", "-i", h2.iface, "-w", pcap,
                                 "--time-stamp-precision", "nano", "-U", "-q",
                                 f"udp and dst host {GROUP}"], stderr=subprocess.DEVNULL)
-    with rawsock.netns(h2.netns):
+    with entered(h2.netns):
         cap = rawsock.RawSocket(h2.iface, rawsock.igmp_or_udp_to(GROUP, PORT))
         member = _member(h2.iface, GROUP, None, PORT)
     member.join()
@@ -124,7 +125,7 @@ def replay_timing(lab: Lab, workdir: str) -> tuple[float, float, int]:
             fh.write(struct.pack("<IIII", i // 1000, (i % 1000) * 1000, len(frame), len(frame)) + frame)
     lates: list[float] = []
     real_clock = time.perf_counter
-    with rawsock.netns(lab.host("h1").netns):
+    with entered(lab.host("h1").netns):
         sock = rawsock.RawSocket("lab0", None)
     due_start = [0.0]
 

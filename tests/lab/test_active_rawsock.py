@@ -9,6 +9,7 @@ import time
 import pytest
 
 from mdiag.adapters import rawsock
+from mdiag.adapters.netns import entered
 from mdiag.errors import InputError
 from mdiag.testing.requirements import need_root
 
@@ -49,9 +50,9 @@ def veth():
 @pytest.mark.parametrize("kernel", [True, False], ids=["bpf", "python"])
 def test_send_and_capture_filtered_with_kernel_timestamps(veth, kernel):
     a, b = veth
-    with rawsock.netns(b):
+    with entered(b):
         cap = rawsock.RawSocket("v1", rawsock.IGMP, use_kernel_filter=kernel)
-    with rawsock.netns(a):
+    with entered(a):
         tx = rawsock.RawSocket("v0", None)
     with cap, tx:
         assert cap.kernel_filter is kernel
@@ -70,9 +71,9 @@ def test_send_and_capture_filtered_with_kernel_timestamps(veth, kernel):
 def test_group_filter_keeps_igmp_and_that_groups_udp_only(veth):
     a, b = veth
     flt = rawsock.igmp_or_udp_to("239.1.2.3", 5000)
-    with rawsock.netns(b):
+    with entered(b):
         cap = rawsock.RawSocket("v1", flt)
-    with rawsock.netns(a):
+    with entered(a):
         tx = rawsock.RawSocket("v0", None)
     with cap, tx:
         for frame in (_udp_frame("239.9.9.9"), _udp_frame(port=6000), _udp_frame(), REPORT):
@@ -85,7 +86,7 @@ def test_group_filter_keeps_igmp_and_that_groups_udp_only(veth):
 
 def test_outgoing_frames_are_marked(veth):
     a, _ = veth
-    with rawsock.netns(a):
+    with entered(a):
         cap = rawsock.RawSocket("v0", rawsock.IGMP)
         tx = rawsock.RawSocket("v0", None)
     with cap, tx:
@@ -96,7 +97,7 @@ def test_outgoing_frames_are_marked(veth):
 
 def test_unknown_interface_lists_the_real_ones(veth):
     a, _ = veth
-    with rawsock.netns(a), pytest.raises(InputError, match="interfaces: .*v0"):
+    with entered(a), pytest.raises(InputError, match="interfaces: .*v0"):
         rawsock.RawSocket("nope0")
 
 
@@ -111,5 +112,5 @@ def test_bad_filter_expression_is_input_error():
 def test_unknown_namespace_is_input_error():
     need_root()
     with pytest.raises(InputError, match="ip netns list"):
-        with rawsock.netns(f"md{os.getpid()}none"):
+        with entered(f"md{os.getpid()}none"):
             pass

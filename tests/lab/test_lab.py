@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from mdiag.adapters.lab import BRIDGE_ADDRESS, BridgeConfig, Lab, list_netns
+from mdiag.adapters.lab import BRIDGE_ADDRESS, BridgeConfig, Lab
+from mdiag.adapters.netns import list_names as list_netns
 from mdiag.errors import InputError
 from mdiag.testing.plugin import unique_prefix
 from mdiag.testing.requirements import need_root

@@ -214,7 +214,7 @@ class _Stream(threading.Thread):
 def _classify(captured: Any, group: str, source: str | None) -> Any:
     """JOIN / LEAVE for the receiver's outgoing reports about ``group``, DATA for
     incoming datagrams to it, None otherwise."""
-    from mdiag.adapters.rawsock import decode_igmp
+    from mdiag.probes.frames import decode_igmp
     from mdiag.core.delay import EventKind
     from mdiag.core.igmp.messages import V1Report, V2Leave, V2Report, V3Report
 
@@ -263,13 +263,14 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                          "(link-local groups are always flooded, RFC 4541 2.1.2)")
     ends = _resolve(args)
 
-    from mdiag.adapters import rawsock
+    from mdiag.adapters import interfaces, rawsock
+    from mdiag.adapters.netns import entered
     from mdiag.core.delay import DelayReport, Event, analyse_trial
 
-    with rawsock.netns(ends.sender_netns):
+    with entered(ends.sender_netns):
         rawsock.require_cap_net_raw("measuring join/leave delay")
-        sender_ifindex = rawsock.interface_index(ends.sender_iface)
-        sender_addr = rawsock.interface_ipv4(ends.sender_iface)
+        sender_ifindex = interfaces.interface_index(ends.sender_iface)
+        sender_addr = interfaces.first_ipv4(ends.sender_iface)
         tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     source = None
     if args.ssm:
@@ -284,14 +285,14 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
         tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
         tx.connect((group, args.port))
-        with rawsock.netns(ends.receiver_netns):
+        with entered(ends.receiver_netns):
             capture = rawsock.RawSocket(ends.receiver_iface, rawsock.igmp_or_udp_to(group, args.port))
             opened.append(capture)
             member = _member(ends.receiver_iface, group, source, args.port)
             opened.append(member)
         anchor = None
         if ends.anchor_netns and ends.anchor_iface:
-            with rawsock.netns(ends.anchor_netns):
+            with entered(ends.anchor_netns):
                 anchor = _member(ends.anchor_iface, group, source, args.port)
                 opened.append(anchor)
             anchor.join()

@@ -128,7 +128,8 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         if not os.path.isdir(folder):
             raise InputError(f"--save-mdb {args.save_mdb}: folder {folder} does not exist; create it first")
 
-    from mdiag.adapters import rawsock
+    from mdiag.adapters import interfaces, rawsock
+    from mdiag.adapters.netns import entered
     from mdiag.adapters.replay import plan, read_mdb, replay
 
     if args.count is not None and args.count < 1:
@@ -142,11 +143,11 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if the_plan.duration > MAX_DURATION:
         raise UsageError(f"the replay would take {the_plan.duration:.0f} s at this speed (limit "
                          f"{MAX_DURATION:.0f} s): raise --speed")
-    with rawsock.netns(netns):
+    with entered(netns):
         sock = rawsock.RawSocket(iface, None)
         rewrite = None
         if args.rewrite_src_mac:
-            rewrite = (rawsock.interface_mac(iface) if args.rewrite_src_mac == "iface"
+            rewrite = (interfaces.hardware_address(iface) if args.rewrite_src_mac == "iface"
                        else _mac(args.rewrite_src_mac))
     try:
         sent = replay(args.capture, sock.send, speed=args.speed, only_igmp=args.only == "igmp",

@@ -170,9 +170,9 @@ def _lab_endpoint(lab: Any, name: str) -> Endpoint:
 
 
 def _in(endpoint: Endpoint) -> Any:
-    from mdiag.adapters.lab import netns
+    from mdiag.adapters.netns import entered
 
-    return netns(endpoint.netns) if endpoint.netns else contextlib.nullcontext()
+    return entered(endpoint.netns)
 
 
 def _verify(group: str, sender_ep: Endpoint, receivers: list[Endpoint], non_members: list[Endpoint],

@@ -1,0 +1,62 @@
+"""The live network a probe runs against: namespaces, packet sockets, UDP multicast sockets.
+
+Implements :class:`mdiag.probes.network.Network` by composing the single-owner adapters:
+:mod:`.netns` (entering namespaces), :mod:`.rawsock` (packet sockets), :mod:`.interfaces`
+(addresses) and :mod:`.sockets` (joins and the paced sender). Every socket is made inside the
+endpoint's namespace and keeps it for its life.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from mdiag.adapters import interfaces, rawsock, sockets
+from mdiag.adapters.netns import entered
+from mdiag.probes.network import Endpoint
+
+
+class LiveNetwork:
+    """The real :class:`~mdiag.probes.network.Network`."""
+
+    def require_raw(self, what: str) -> None:
+        rawsock.require_cap_net_raw(what)
+
+    def packet_socket(self, at: Endpoint, *, igmp: bool = True,
+                      udp_to: tuple[str, int] | None = None, send_only: bool = False) -> rawsock.RawSocket:
+        if send_only:
+            capture_filter = None
+        elif udp_to is not None:
+            capture_filter = rawsock.igmp_or_udp_to(*udp_to)
+        else:
+            capture_filter = rawsock.IGMP if igmp else rawsock.ANY
+        with entered(at.netns):
+            return rawsock.RawSocket(at.iface, capture_filter)
+
+    def hardware_address(self, at: Endpoint) -> bytes:
+        with entered(at.netns):
+            return interfaces.hardware_address(at.iface)
+
+    def ipv4_address(self, at: Endpoint) -> str | None:
+        with entered(at.netns):
+            return interfaces.first_ipv4(at.iface)
+
+    def membership(self, at: Endpoint, joins: Iterable[tuple[str, str | None]], port: int) -> sockets.Receiver:
+        with entered(at.netns):
+            return sockets.Receiver([sockets.Join(g, s) for g, s in joins], at.iface, port)
+
+    def stream(self, at: Endpoint, group: str, port: int, *, pps: float, size: int,
+               duration: float) -> sockets.BackgroundStream:
+        with entered(at.netns):
+            sender = sockets.Sender(group, port, at.iface, loop=False)
+        return _OwnedStream(sender, pps=pps, size=size, duration=duration)
+
+
+class _OwnedStream(sockets.BackgroundStream):
+    """A background stream that closes its sender when stopped."""
+
+    def stop(self, timeout: float = 2.0) -> None:
+        super().stop(timeout)
+        self.sender.close()
+
+
+__all__ = ["LiveNetwork"]

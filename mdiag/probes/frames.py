@@ -1,0 +1,91 @@
+"""What a captured Ethernet frame means to a probe: an IGMP message, a membership change for a
+group, or a datagram of the test stream. Pure; the link layer is walked by
+:func:`mdiag.core.linklayer.locate_ipv4` (802.1Q/QinQ tags included), never by hand.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from mdiag.core import linklayer
+from mdiag.core.delay import EventKind
+from mdiag.core.igmp.messages import V1Report, V2Leave, V2Report, V3Report
+from mdiag.core.igmp.wire import Decoded, MalformedPacket, decode_ipv4
+
+IPPROTO_IGMP = 2
+IPPROTO_UDP = 17
+
+
+def ipv4_offset(frame: bytes) -> int | None:
+    """Offset of the IPv4 header in an Ethernet frame, None when it carries no (whole) IPv4 header."""
+    located = linklayer.locate_ipv4(linklayer.LINKTYPE_ETHERNET, frame, 0, len(frame))
+    if located.status != linklayer.OK or len(frame) < located.ip + 20:
+        return None
+    return located.ip
+
+
+def decode_igmp(frame: bytes) -> tuple[Decoded, str] | None:
+    """(decoded IGMP packet, sender MAC) for an Ethernet frame carrying IGMP; None for anything
+    else or a frame that cannot be decoded."""
+    located = linklayer.locate_ipv4(linklayer.LINKTYPE_ETHERNET, frame, 0, len(frame))
+    if located.status != linklayer.OK or len(frame) <= located.ip + 9 \
+            or frame[located.ip + 9] != IPPROTO_IGMP:
+        return None
+    try:
+        decoded = decode_ipv4(frame[located.ip:])
+    except MalformedPacket:
+        return None
+    mac = located.src_mac or b"\0" * 6
+    return decoded, ":".join(f"{b:02x}" for b in mac)
+
+
+class StreamMatcher:
+    """Recognises datagrams of one test stream: UDP to ``group`` (and ``port``)."""
+
+    __slots__ = ("group", "packed", "port")
+
+    def __init__(self, group: str, port: int | None) -> None:
+        self.group, self.port = group, port
+        self.packed = socket.inet_aton(group)
+
+    def __call__(self, frame: bytes) -> bool:
+        ip = ipv4_offset(frame)
+        if ip is None or frame[ip + 9] != IPPROTO_UDP or frame[ip + 16:ip + 20] != self.packed:
+            return False
+        if self.port is None:
+            return True
+        udp = ip + (frame[ip] & 0x0F) * 4
+        return len(frame) >= udp + 4 and int.from_bytes(frame[udp + 2:udp + 4], "big") == self.port
+
+
+def membership_change(message: Any, group: str, source: str | None) -> EventKind | None:
+    """JOIN or LEAVE when an IGMP report/leave changes this host's membership of ``group``
+    (from ``source``, for SSM), None otherwise (RFC 3376 4.2.12 record types)."""
+    if isinstance(message, (V1Report, V2Report)) and str(message.group) == group:
+        return EventKind.JOIN
+    if isinstance(message, V2Leave) and str(message.group) == group:
+        return EventKind.LEAVE
+    if isinstance(message, V3Report):
+        for record in message.records:
+            if str(record.group) != group:
+                continue
+            kind = int(record.record_type)
+            sources = {str(s) for s in record.sources}
+            if kind in (2, 4) or (kind in (1, 5) and (source is None or source in sources)):
+                return EventKind.JOIN  # IS_EX / TO_EX / IS_IN(S) / ALLOW(S)
+            if (kind == 3 and not sources) or (kind == 6 and (source is None or source in sources)):
+                return EventKind.LEAVE  # TO_IN({}) / BLOCK(S)
+    return None
+
+
+def classify(frame: bytes, outgoing: bool, group: str, source: str | None,
+             data: StreamMatcher) -> EventKind | None:
+    """JOIN/LEAVE for a host's own outgoing reports about ``group``, DATA for an incoming
+    datagram of the stream, None for anything else."""
+    if not outgoing:
+        return EventKind.DATA if data(frame) else None
+    got = decode_igmp(frame)
+    if got is None:
+        return None
+    return membership_change(got[0].message, group, source)
