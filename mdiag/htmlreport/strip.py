@@ -44,7 +44,7 @@ def _nice_max(value: float) -> float:
     return 10 * power
 
 
-LEFT = 150
+LEFT = 170
 PLOT = 560
 ROW = 44
 
@@ -65,8 +65,11 @@ def strip_svg(series: Sequence[Series]) -> str:
         y0 = 30 + row * ROW
         mid = y0 + ROW / 2
         missing = sum(1 for _, v in s.values if v is None)
-        label = s.label + (f" ({missing} not measured)" if missing else "")
-        parts.append(f'<text x="{LEFT - 8}" y="{mid + 4:.1f}" text-anchor="end">{escape(label)}</text>')
+        parts.append(f'<text x="{LEFT - 8}" y="{mid + (0 if missing else 4):.1f}" text-anchor="end">'
+                     f'{escape(s.label)}</text>')
+        if missing:
+            parts.append(f'<text class="missing" x="{LEFT - 8}" y="{mid + 14:.1f}" text-anchor="end">'
+                         f'{missing} not measured</text>')
         parts.append(f'<line class="rowline" x1="{LEFT}" x2="{LEFT + PLOT}" y1="{y0 + ROW:.1f}" y2="{y0 + ROW:.1f}"/>')
         for index, (number, value) in enumerate(s.values):
             if value is None:

@@ -7,9 +7,10 @@ import pytest
 pytestmark = pytest.mark.lab
 
 
-def test_asm_join_and_leave_delays_match_the_bridge(mdiag_lab, cli):
+def test_asm_join_and_leave_delays_match_the_bridge(mdiag_lab, cli, tmp_path):
+    page = tmp_path / "delay.html"
     r = cli("delay", "--lab", "--lab-prefix", mdiag_lab.prefix, "--repeat", "3", "--hold", "200ms",
-            "--json")
+            "--json", "--html", str(page))
     assert r.status == 0, r.stdout + r.stderr
     doc = r.json()
     assert doc["resolution"] == 0.001 and doc["anchor"] == mdiag_lab.host("h3").netns
@@ -20,6 +21,9 @@ def test_asm_join_and_leave_delays_match_the_bridge(mdiag_lab, cli):
     lmqt = mdiag_lab.bridge.last_member_interval * mdiag_lab.bridge.last_member_count
     assert lmqt - 0.02 <= doc["leave"]["median"] <= lmqt + 0.15
     assert all(t["before_join"] == 0 for t in doc["trials"])
+    html = page.read_text()      # the HTML report: a dot per cycle for the join and the leave
+    assert html.count('<circle class="join"') == 3 and html.count('<circle class="leave"') == 3
+    assert f"join round 1: {doc['trials'][0]['join_delay'] * 1000:.3f} ms" in html
 
 
 def test_ssm_join_and_a_breached_limit(mdiag_lab, cli):

@@ -9,11 +9,12 @@ from mdiag.adapters.lab import BridgeConfig
 pytestmark = pytest.mark.lab
 
 
-def test_verify_delivery_and_leave_in_the_lab(mdiag_lab_factory, cli):
+def test_verify_delivery_and_leave_in_the_lab(mdiag_lab_factory, cli, tmp_path):
     lab = mdiag_lab_factory(hosts=3, bridge=BridgeConfig.fast(flood_unregistered=False))
+    page = tmp_path / "verify.html"
     result = cli("verify", "239.60.0.1", "--lab", "--lab-prefix", lab.prefix, "--receivers", "h2",
                  "--hold", "0.4s", "--repeat", "2", "--max-join-delay", "100ms",
-                 "--max-leave-delay", "1s", "--json")
+                 "--max-leave-delay", "1s", "--json", "--html", str(page))
     assert result.status == 0, result.stdout + result.stderr
     doc = result.json()
     (h2,) = doc["receivers"]
@@ -24,6 +25,10 @@ def test_verify_delivery_and_leave_in_the_lab(mdiag_lab_factory, cli):
     assert h2["stopped_after_leave"] and len(h2["rounds"]) == 2
     (h3,) = doc["non_members"]
     assert h3["host"] == "h3" and h3["datagrams_while_joined"] == 0
+    # the HTML report: a dot per round for the join and the leave of h2, the same numbers
+    html = page.read_text()
+    assert html.count('<circle class="join"') == 2 and html.count('<circle class="leave"') == 2
+    assert f"h2 join round 1: {h2['rounds'][0]['join_delay_ms']:.3f} ms" in html
 
 
 def test_verify_fails_when_the_switch_floods(mdiag_lab_factory, cli):

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from mdiag.cli import options
+from mdiag.cli import options, pictures
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError, UsageError
 
@@ -66,6 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="time watched after each leave (default: the lab bridge's last member "
                              "query time + 0.5 s, else 3 s)")
     parser.add_argument("--max-join", type=duration, metavar="T", help="exit 1 if a join delay exceeds T")
+    pictures.add_options(parser)
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --html file")
     parser.add_argument("--max-leave", type=duration, metavar="T", help="exit 1 if a leave delay exceeds T")
     parser.add_argument("--json", action="store_true", help="JSON output (schema in docs/active.md)")
 
@@ -249,6 +251,7 @@ def _classify(captured: Any, group: str, source: str | None) -> Any:
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if not 1 <= args.repeat <= MAX_REPEAT:
         raise UsageError(f"--repeat must be 1..{MAX_REPEAT}")
+    pictures.check_outputs(args)
     if not 1 <= args.rate <= MAX_RATE:
         raise UsageError(f"--rate must be 1..{MAX_RATE} packets/s")
     if not 1 <= args.port <= 65535:
@@ -352,17 +355,17 @@ def _render(report: Any, args: argparse.Namespace, env: Environment, group: str,
     findings = setup + report.findings + limits
     failed = any(f.severity >= Severity.ERROR for f in findings)
     target = f"({source}, {group})" if source else f"(*, {group})"
+    body = {"group": group, "source": source, "port": args.port, "rate_pps": args.rate,
+            "resolution": report.resolution, "sent": sent,
+            "sender": {"iface": ends.sender_iface, "netns": ends.sender_netns},
+            "receiver": {"iface": ends.receiver_iface, "netns": ends.receiver_netns},
+            "anchor": ends.anchor_netns, "trials": [t.to_json() for t in report.trials],
+            "join": report.join.to_json(), "leave": report.leave.to_json(),
+            "ok": not failed, "findings": [f.to_json() for f in findings]}
     if args.json:
         from mdiag.cli.render import emit_json
 
-        emit_json({"group": group, "source": source, "port": args.port, "rate_pps": args.rate,
-                   "resolution": report.resolution, "sent": sent,
-                   "sender": {"iface": ends.sender_iface, "netns": ends.sender_netns},
-                   "receiver": {"iface": ends.receiver_iface, "netns": ends.receiver_netns},
-                   "anchor": ends.anchor_netns, "trials": [t.to_json() for t in report.trials],
-                   "join": report.join.to_json(), "leave": report.leave.to_json(),
-                   "ok": not failed, "findings": [f.to_json() for f in findings]},
-                  env.stdout, "delay")
+        emit_json(body, env.stdout, "delay")
     else:
         from mdiag.cli.render import table
 
@@ -380,4 +383,10 @@ def _render(report: Any, args: argparse.Namespace, env: Environment, group: str,
               ["delay", "n", "min (ms)", "median (ms)", "p95 (ms)", "max (ms)"], out)
         for f in findings:
             print(f"{f.severity}: {f.code}: {f.message}", file=out)
+
+    def page() -> str:
+        from mdiag.htmlreport.probes import delay_page
+
+        return delay_page(body)
+    pictures.write_probe(args, page, lambda text: print(f"mdiag: {text}", file=env.stderr))
     return ExitStatus.PROBLEM_FOUND if failed else ExitStatus.OK

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from mdiag.cli import options
+from mdiag.cli import options, pictures
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError, UsageError
 
@@ -92,6 +92,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-join-delay", type=_SECONDS, default=None, metavar="T", help="fail when a join takes longer")
     parser.add_argument("--max-leave-delay", type=_SECONDS, default=None, metavar="T", help="fail when a leave takes longer")
     parser.add_argument("--json", action="store_true", help="print JSON (docs/lab.md)")
+    pictures.add_options(parser)
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --html file")
 
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -104,6 +106,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     group = groups[0]
     if not 1 <= args.repeat <= MAX_REPEAT:
         raise InputError(f"--repeat {args.repeat} must be 1..{MAX_REPEAT}")
+    pictures.check_outputs(args)
     if not 1 <= args.port <= 65535:
         raise InputError(f"--port {args.port} is out of range 1..65535")
     if not 32 <= args.size <= 65507:
@@ -159,6 +162,12 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         if temp_lab is not None:
             temp_lab.down()
     _render(env, args, result)
+
+    def page() -> str:
+        from mdiag.htmlreport.probes import verify_page
+
+        return verify_page(result)
+    pictures.write_probe(args, page, lambda text: print(f"mdiag: {text}", file=env.stderr))
     if result["interrupted"]:
         return ExitStatus.INTERRUPTED
     return ExitStatus.OK if result["ok"] else ExitStatus.PROBLEM_FOUND
