@@ -219,8 +219,8 @@ class Analyzer:
             seg = Segment.from_key(iface, key)
             name = str(seg)
             tracker = QuerierTracker(self.timers, findings=self.findings, segment=name)
-            sink = (self._sink(name) if self.options.timeline or self.on_event or self.history is not None
-                    else None)
+            sink = (self._sink(name, family)
+                    if self.options.timeline or self.on_event or self.history is not None else None)
             table = MembershipTable(lambda: tracker.timers, findings=self.findings, segment=name,
                                     on_event=sink)
             state = self.segments[(family, iface, key)] = _SegmentState(seg, name, tracker, table,
@@ -237,12 +237,12 @@ class Analyzer:
         else:
             self.events_dropped += 1
 
-    def _sink(self, name: str) -> Callable[[float, int | None, IPv4Address, str], None]:
+    def _sink(self, name: str, family: int = 4) -> Callable[[float, int | None, IPv4Address, str], None]:
         groups = self.options.groups
         querier = self.options.querier
         history = self.history
         told = self.options.timeline or self.on_event is not None
-        lane = (4, name)
+        lane = (family, name)
 
         def sink(time: float, frame: int | None, group: IPv4Address, text: str) -> None:
             if history is not None:
@@ -549,7 +549,7 @@ def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...]
         if run.history is not None:
             general = getattr(msg, "is_general", True)
             kind = "general" if general else ("group-source" if getattr(msg, "sources", ()) else "group")
-            run.history.query((4, seg.name), t, str(src), kind, None if general else str(msg.group))
+            run.history.query((seg.family, seg.name), t, str(src), kind, None if general else str(msg.group))
         if opts.timeline or run.on_event is not None:
             if getattr(msg, "is_general", True) or opts.querier is not None:
                 # group queries are told in the group's story already

@@ -217,7 +217,7 @@ def _querier_lane(sid: str, seg: Any, history: History, lane: LaneKey, axis: _Ax
                                     note="" if e.querier else f"no querier from {e.time:.1f} s"))
     rows.append(elections)
     marked = Row("findings", marks=_finding_marks(axis, [(i, f) for i, f in seg_findings
-                                                         if "group" not in f.context], sid.split("s")[0]))
+                                                         if "group" not in f.context], sid[:sid.rindex("s")]))
     rows.append(marked)
     shades = [Mark("bar", axis.x(g.start), axis.x(g.end), "gap",
                    f"no general query for {g.duration:.1f} s ({_s(g.start)} to "
@@ -226,7 +226,8 @@ def _querier_lane(sid: str, seg: Any, history: History, lane: LaneKey, axis: _Ax
                    note=f"no general query for {g.duration:.1f} s")
               for g in seg.gaps]
     querier = seg.querier or "none"
-    version = f", IGMPv{seg.querier_version}" if seg.querier_version else ""
+    protocol = FAMILY_NAMES.get(lane[0], "IGMP")
+    version = f", {protocol}v{seg.querier_version}" if seg.querier_version else ""
     subtitle = (f"querier {querier}{version}; {len(seg.elections)} election(s), {len(seg.gaps)} gap(s); "
                 f"GMI {seg.timers.group_membership_interval:g} s, OQPI "
                 f"{seg.timers.other_querier_present_interval:g} s")
@@ -332,7 +333,7 @@ def _group_lane(sid: str, seg: Any, g: Any, history: History, lane: LaneKey, axi
     rows.append(state)
     group_findings = _group_findings(name, seg_findings)
     if group_findings:
-        rows.append(Row("findings", marks=_finding_marks(axis, group_findings, sid.split("s")[0])))
+        rows.append(Row("findings", marks=_finding_marks(axis, group_findings, sid[:sid.rindex("s")])))
     members = len(g.members)
     data = f", {g.data.packets:,} data packets" if g.data else ""
     subtitle = f"{g.mac}, {g.state}, {members} member(s), {len(g.reporting_hosts)} reporting host(s){data}"

@@ -153,3 +153,31 @@ def test_escapes_what_the_capture_brings(tmp_path):
     report.name = '<img src=x onerror=alert(1)>"'
     html = analysis_page([report])
     assert "<img src=x" not in html and "&lt;img src=x" in html
+
+
+def test_lanes_are_drawn_per_family():
+    """An MLD segment (family 6) gets its own section, titled MLD, with IPv6 hosts and sources."""
+    from ipaddress import IPv6Address
+    from types import SimpleNamespace
+
+    from mdiag.analysis.history import History
+    from mdiag.core.timers import TimerSet
+
+    lane = (6, "if0")
+    history = History()
+    history.query(lane, 0.0, "fe80::1", "general", None)
+    host, source = int(IPv6Address("fe80::10")), int(IPv6Address("fd00::100"))
+    history.host_record(lane, "ff3e::1234", 2.0, host, "include", frozenset({source}), "report", 260.0)
+    history.membership_event(lane, "ff3e::1234", 2.0, "joined by fe80::10")
+    group = SimpleNamespace(group=IPv6Address("ff3e::1234"), data=None, members=("fe80::10",),
+                            reporting_hosts=("fe80::10",), mac="33:33:00:00:12:34", state="include")
+    seg = SimpleNamespace(segment="if0", label="if0", family=6, routers=(), elections=(), gaps=(),
+                          timers=TimerSet(), groups=(group,), querier="fe80::1", querier_version=2)
+    report = SimpleNamespace(history=history, duration=100.0, findings=[], segments=[seg])
+    (section,) = lanes_mod.sections(report)
+    assert section.family == "MLD"
+    querier, group_lane = section.lanes
+    assert querier.rows[0].label == "fe80::1" and len(querier.marks("q-general")) == 1
+    (bar,) = group_lane.marks("member")
+    assert bar.title.startswith("fe80::10: INCLUDE {fd00::100} from 2.000 s")
+    assert "querier fe80::1, IGMPv2" not in querier.subtitle and "MLDv2" in querier.subtitle
