@@ -41,6 +41,10 @@ SO_ATTACH_FILTER = 26
 SO_TIMESTAMPNS = 35
 SCM_TIMESTAMPNS = SO_TIMESTAMPNS
 PACKET_OUTGOING = 4
+SOL_PACKET = 263
+PACKET_ADD_MEMBERSHIP = 1
+PACKET_MR_PROMISC = 1
+PACKET_STATISTICS = 6
 CAP_NET_RAW = 13
 DLT_EN10MB = 1
 PCAP_NETMASK_UNKNOWN = 0xFFFFFFFF
@@ -102,6 +106,26 @@ def _is_igmp(frame: bytes) -> bool:
 
 
 IGMP = CaptureFilter("igmp", "igmp", _is_igmp)
+
+
+def _is_group_traffic(frame: bytes) -> bool:
+    ip = _ip_offset(frame)
+    if ip is not None:
+        return frame[ip + 9] == 2 or (frame[ip + 9] == 17 and 224 <= frame[ip + 16] <= 239)
+    offset = 12
+    while len(frame) >= offset + 2 and frame[offset:offset + 2] in (b"\x81\x00", b"\x88\xa8", b"\x91\x00"):
+        offset += 4
+    # IPv6 to a multicast destination (MLD and IPv6 multicast data)
+    return frame[offset:offset + 2] == b"\x86\xdd" and len(frame) > offset + 26 and frame[offset + 26] == 0xFF
+
+
+#: What a passive monitor needs: IGMP, IPv4 multicast UDP, and IPv6 to multicast
+#: addresses (MLD, IPv6 multicast data), untagged or inside one VLAN tag.
+GROUP_TRAFFIC = CaptureFilter(
+    "group-traffic",
+    "(igmp or (udp and dst net 224.0.0.0/4) or (ip6 and dst net ff00::/8)) or "
+    "(vlan and (igmp or (udp and dst net 224.0.0.0/4) or (ip6 and dst net ff00::/8)))",
+    _is_group_traffic)
 ANY = CaptureFilter("any", "", lambda frame: True)
 
 
@@ -225,11 +249,13 @@ class RawSocket:
     ``capture_filter`` None opens a send-only socket (protocol 0: the kernel queues
     nothing to it). With a filter, the kernel BPF program is used when libpcap is
     present (``kernel_filter`` tells which path is active) and the Python predicate
-    otherwise. Use as a context manager; always close it.
+    otherwise. ``promiscuous`` puts the interface in promiscuous mode for as long as
+    the socket is open (the kernel counts users and undoes it at close). Use as a
+    context manager; always close it.
     """
 
     def __init__(self, iface: str, capture_filter: CaptureFilter | None = IGMP, *,
-                 use_kernel_filter: bool = True, rcvbuf: int = 4 << 20) -> None:
+                 use_kernel_filter: bool = True, rcvbuf: int = 4 << 20, promiscuous: bool = False) -> None:
         require_cap_net_raw()
         self.iface = iface
         self.ifindex = interface_index(iface)
@@ -249,6 +275,11 @@ class RawSocket:
             if capture_filter.expression and use_kernel_filter and libpcap_available():
                 _attach_bpf(self._sock, compile_bpf(capture_filter.expression))
                 self.kernel_filter = True
+            if promiscuous:
+                # Like tcpdump: frames to other hosts' MACs (a span port) and, on a Linux
+                # bridge device, every frame the bridge forwards. Undone when the socket closes.
+                self._sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP,
+                                      struct.pack("@iHH8s", self.ifindex, PACKET_MR_PROMISC, 0, b""))
             # Bind last: frames are queued only from here on, already filtered.
             self._sock.bind((iface, ETH_P_ALL))
         except OSError as exc:
@@ -314,6 +345,41 @@ class RawSocket:
         if not ts_ns:
             ts_ns = time.time_ns()
         return Captured(ts_ns, data, address[2] == PACKET_OUTGOING, address[0])
+
+    def read_batch(self, timeout: float, limit: int = 1024) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` frames as ``(kernel time ns, frame)``, waiting at most
+        ``timeout`` seconds for the first: one poll, then every frame already queued
+        (the read loop of a long-running capture; no object per frame)."""
+        sock = self._sock
+        if not select.select((sock,), (), (), max(0.0, timeout))[0]:
+            return []
+        out: list[tuple[int, bytes]] = []
+        recvmsg = sock.recvmsg
+        space = socket.CMSG_SPACE(_TIMESPEC.size)
+        match = None if self.filter is None or self.kernel_filter else self.filter.match
+        unpack = _TIMESPEC.unpack_from
+        for _ in range(limit):
+            try:
+                data, ancdata, _flags, _address = recvmsg(_SNAPLEN, space, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+            if match is not None and not match(data):
+                self.dropped_by_python += 1
+                continue
+            ts_ns = 0
+            for level, kind, payload in ancdata:
+                if level == socket.SOL_SOCKET and kind == SCM_TIMESTAMPNS and len(payload) >= 16:
+                    sec, nsec = unpack(payload)
+                    ts_ns = sec * 1_000_000_000 + nsec
+            out.append((ts_ns or time.time_ns(), data))
+        return out
+
+    def statistics(self) -> tuple[int, int]:
+        """``(frames received, frames dropped)`` by the kernel since the last call
+        (PACKET_STATISTICS; reading resets them): drops mean the reader fell behind."""
+        raw = self._sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
+        received, dropped = struct.unpack("@II", raw)
+        return received, dropped
 
     def capture(self, until: float) -> Iterator[Captured]:
         """Frames until ``until`` (a ``time.monotonic()`` deadline)."""

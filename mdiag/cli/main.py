@@ -48,6 +48,8 @@ COMMANDS: dict[str, str] = {
     "discover": "discover",
     "delay": "delay",
     "replay": "replay",
+    # continuous
+    "monitor": "monitor",
 }
 
 

@@ -99,5 +99,16 @@ class FindingLog:
             out.append(finding)
         return out
 
+    def forget(self, before: float) -> int:
+        """Drop the findings first seen before ``before`` (their keys too: a repeat counts
+        as new again), as a long-running monitor does to stay bounded. Findings without
+        a time stay. Returns how many were dropped."""
+        old = [key for key, finding in self._first.items()
+               if finding.time is not None and finding.time < before]
+        for key in old:
+            del self._first[key]
+            del self._count[key]
+        return len(old)
+
     def worst(self) -> Severity | None:
         return max((f.severity for f in self._first.values()), default=None)

@@ -213,6 +213,8 @@ class MembershipTable:
         self._live_by_mac: dict[int, set[int]] = {}
         self._where = f" on {segment}" if segment else ""
         self.reports = 0
+        #: Reports and leaves heard, by the version of the message (a monitor's counter).
+        self.reports_by_version: dict[int, int] = {}
         self._cached_timers: TimerSet | None = None
         self._gmi = 0.0
         self._ohpi = 0.0
@@ -377,6 +379,9 @@ class MembershipTable:
         """Feed the records of one report as :func:`prepare` gives them (``h`` is
         ``int(host)``). Callers that see the same packet many times (a capture)
         prepare it once and feed the result each time."""
+        if records:   # one count per message: its records share the version
+            version = records[0][4]
+            self.reports_by_version[version] = self.reports_by_version.get(version, 0) + 1
         timers = self._timers()
         if timers is not self._cached_timers:
             self._cached_timers = timers
@@ -611,6 +616,40 @@ class MembershipTable:
         """Bring every group to ``end_time``; open leaves stay open (still joined)."""
         for state in self.groups.values():
             self.advance(state, end_time)
+
+    def forget(self, group: int) -> bool:
+        """Drop everything known about ``group`` (``int`` address), as a long-running
+        monitor does to bound its memory; True when the group was known."""
+        state = self.groups.pop(group, None)
+        if state is None:
+            return False
+        live = self._live_by_mac.get(_mac_key(group))
+        if live is not None:
+            live.discard(group)
+            if not live:
+                del self._live_by_mac[_mac_key(group)]
+        return True
+
+    def trim(self, now: float, *, reporters: int, leaves: int) -> int:
+        """Bound every group's history for a run of days: hosts whose last report is
+        older than GMI are members no more (RFC 3376 6.4) and their entry goes; at most
+        ``reporters`` reporting hosts and the last ``leaves`` leave records are kept per
+        group. Returns how many reporting hosts were dropped for the cap."""
+        gmi = self.timers.group_membership_interval
+        dropped = 0
+        for state in self.groups.values():
+            hosts = state.hosts
+            if hosts:
+                for host in [h for h, t in hosts.items() if now - t >= gmi]:
+                    del hosts[host]
+            if len(state.reporters) > reporters:
+                keep = set(hosts)
+                for host in sorted(state.reporters - keep)[: len(state.reporters) - reporters]:
+                    state.reporters.discard(host)
+                    dropped += 1
+            if len(state.leaves) > leaves:
+                del state.leaves[: len(state.leaves) - leaves]
+        return dropped
 
     def get(self, group: IPv4Address | int) -> GroupState | None:
         """The state of ``group`` (an address or its int), or None."""

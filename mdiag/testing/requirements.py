@@ -48,3 +48,8 @@ def need_chromium() -> str:
             return path
     unavailable("needs Chromium (Debian package chromium) for the browser test")
     raise AssertionError("unreachable")
+
+
+def need_prometheus() -> tuple[str, str]:
+    """The Prometheus server and promtool (Debian package prometheus): (server, promtool)."""
+    return need_tool("prometheus", "prometheus"), need_tool("promtool", "prometheus")

@@ -1,0 +1,231 @@
+"""``mdiag monitor`` on the lab bridge while hosts join, leave and stream, scraped directly and
+by a real Prometheus server (Debian's ``prometheus``) whose HTTP API the test then queries."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mdiag.testing.requirements import need_prometheus, need_root, need_tool
+
+pytestmark = pytest.mark.lab
+
+ROOT = Path(__file__).resolve().parents[2]
+G1 = "239.60.0.1"      # joined by h1 and h2 for the whole test
+G2 = "239.60.0.2"      # joined by h3, which leaves after 3 s
+STREAM = "239.60.0.3"  # joined by the monitor itself (--group), streamed to by h3 through a lossy qdisc
+QUERIER = "198.18.0.1"
+SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str, timeout: float = 5.0) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return bytes(response.read())
+
+
+def _scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    values = {}
+    for line in _get(f"http://127.0.0.1:{port}/metrics").decode().splitlines():
+        match = SAMPLE.match(line)
+        if match and not line.startswith("#"):
+            labels = frozenset(re.findall(r'(\w+)="([^"]*)"', match.group(2) or ""))
+            values[(match.group(1), labels)] = float(match.group(3))
+    return values
+
+
+def _value(values: dict, name: str, **labels: str) -> float | None:
+    want = set(labels.items())
+    found = [v for (n, ls), v in values.items() if n == name and want <= ls]
+    return found[0] if len(found) == 1 else None
+
+
+def _until(what: str, check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except OSError as exc:
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def _prometheus(binary: str, target_port: int, tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    config = tmp / "prometheus.yml"
+    config.write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        f"rule_files: ['{ROOT / 'docs' / 'monitor' / 'alerts.yml'}']\n"
+        "scrape_configs:\n"
+        "  - job_name: mdiag\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{target_port}']}}]\n")
+    proc = subprocess.Popen([binary, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'tsdb'}",
+                             f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return proc, port
+
+
+def _query(port: int, expr: str) -> list[dict[str, Any]]:
+    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    doc = json.loads(_get(url))
+    assert doc["status"] == "success", doc
+    return list(doc["data"]["result"])
+
+
+def _stop(proc: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout: float = 15.0) -> tuple[str, str]:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    return (out or b"").decode() if isinstance(out, bytes) else (out or ""), \
+        (err or b"").decode() if isinstance(err, bytes) else (err or "")
+
+
+def _lossy(lab: Any, host: str) -> str:
+    """Drop packets leaving ``host``'s lab0: netem when the kernel has it, else a token
+    bucket too small for the stream (both real qdiscs dropping real packets)."""
+    for qdisc in (["netem", "loss", "20%"], ["tbf", "rate", "4mbit", "burst", "4kb", "latency", "2ms"]):
+        result = lab.run(host, ["tc", "qdisc", "replace", "dev", "lab0", "root", *qdisc], check=False)
+        if result.returncode == 0:
+            return qdisc[0]
+    raise AssertionError(f"no qdisc could drop packets: {result.stderr}")
+
+
+def _qdisc_dropped(lab: Any, host: str) -> int:
+    out = lab.run(host, ["tc", "-s", "qdisc", "show", "dev", "lab0"]).stdout
+    return int(re.search(r"dropped (\d+)", out).group(1))
+
+
+def test_monitor_counts_what_the_lab_scripted_and_prometheus_scrapes_it(mdiag_lab_factory, tmp_path) -> None:
+    need_root()
+    prometheus, promtool = need_prometheus()
+    need_tool("tc", "iproute2")
+    from mdiag.adapters.lab import BridgeConfig
+
+    # The bridge's own IP stack (where the monitor's --group join lives) is not refreshed by the
+    # bridge's queries, so the bridge ages that join out after its membership interval: keep it
+    # long. Hosts' leaves still end at once (last-member queries 0.1 s x 2).
+    lab = mdiag_lab_factory(hosts=3, bridge=BridgeConfig.fast(membership_interval=300.0))
+    port = _free_port()
+    jsonl = tmp_path / "events.jsonl"
+    monitor = subprocess.Popen(
+        lab.mdiag_argv("monitor", "--netns", lab.bridge_netns, "--iface", "br0", "--metrics",
+                       f"127.0.0.1:{port}", "--jsonl", str(jsonl), "--group", STREAM, "--port", "7060",
+                       "--duration", "90", "--quiet", "--json"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server, prom_port = _prometheus(prometheus, port, tmp_path)
+    listeners = []
+    try:
+        values = _until("the querier on the metrics endpoint",
+                        lambda: (v := _scrape(port)) and _value(v, "mdiag_querier_present") == 1 and v)
+        assert _value(values, "mdiag_querier_info", address=QUERIER, version="3", family="ipv4") == 1
+
+        def listen(host: str, group: str, seconds: str) -> None:
+            listeners.append(lab.popen(host, lab.mdiag_argv("listen", group, "--iface", "lab0", "--port", "7061",
+                                                            "--duration", seconds, "--quiet"),
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+
+        listen("h1", G1, "40")
+        listen("h2", G1, "40")
+        listen("h3", G2, "3")
+        values = _until("two members of G1 and one of G2", lambda: (v := _scrape(port))
+                        and _value(v, "mdiag_group_members", group=G1) == 2
+                        and _value(v, "mdiag_group_members", group=G2) == 1 and v)
+        assert _value(values, "mdiag_hosts") >= 3
+        # h3 leaves G2 after 3 s: the bridge's last-member queries (0.1 s x 2) end it
+        values = _until("G2's leave and expiry", lambda: (v := _scrape(port))
+                        and _value(v, "mdiag_group_expiries_total", group=G2) == 1 and v)
+        assert _value(values, "mdiag_group_members", group=G2) == 0
+        assert _value(values, "mdiag_group_leaves_total", group=G2) >= 1
+        assert _value(values, "mdiag_group_members", group=G1) == 2
+        assert _value(values, "mdiag_group_expiries_total", group=G1) == 0
+
+        # a test stream from h3 through a qdisc that drops: the monitor's loss is the qdisc's drops
+        kind = _lossy(lab, "h3")
+        sent = lab.run("h3", lab.mdiag_argv("send", STREAM, "--iface", "lab0", "--port", "7060", "--count",
+                                            "1000", "--size", "1200", "--rate", "1000pps", "--json"), timeout=30)
+        assert sent.returncode == 0, sent.stderr
+        dropped = _qdisc_dropped(lab, "h3")
+        assert dropped > 0, f"{kind} dropped nothing"
+        stream = {"group": STREAM, "source": "198.18.0.13"}
+        values = _until("the stream's counters to settle", lambda: (v := _scrape(port))
+                        and (_value(v, "mdiag_stream_received_packets_total", **stream) or 0)
+                        + (_value(v, "mdiag_stream_lost_packets_total", **stream) or 0)
+                        == _value(v, "mdiag_stream_expected_packets_total", **stream) and v)
+        time.sleep(1.5)
+        values = _scrape(port)
+        received = _value(values, "mdiag_stream_received_packets_total", **stream)
+        lost = _value(values, "mdiag_stream_lost_packets_total", **stream)
+        expected = _value(values, "mdiag_stream_expected_packets_total", **stream)
+        assert received + lost == expected <= 1000 and lost > 0
+        # every drop inside the stream is counted; drops after the last packet that arrived
+        # (and END markers) cannot be told from a stream that ended
+        assert lost <= dropped <= lost + (1000 - expected) + 3, (lost, dropped, expected)
+        assert _value(values, "mdiag_group_data_packets_total", group=STREAM) >= received
+
+        # the exposition passes Prometheus's own linter
+        body = _get(f"http://127.0.0.1:{port}/metrics")
+        lint = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, timeout=60)
+        assert lint.returncode == 0, (lint.stdout + lint.stderr).decode()
+
+        # the Prometheus server scraped the same values
+        _until("Prometheus to be ready", lambda: _get(f"http://127.0.0.1:{prom_port}/-/ready"), timeout=20)
+        (up,) = _until("a scrape", lambda: _query(prom_port, 'up{job="mdiag"} == 1'), timeout=20)
+        members = _until("G1's members in Prometheus",
+                         lambda: _query(prom_port, f'mdiag_group_members{{group="{G1}"}} == 2'))
+        assert members[0]["metric"]["interface"] == "br0" and members[0]["metric"]["family"] == "ipv4"
+        (info,) = _query(prom_port, "mdiag_querier_info")
+        assert info["metric"]["address"] == QUERIER and info["metric"]["version"] == "3"
+        expiries = _query(prom_port, f'max_over_time(mdiag_group_expiries_total{{group="{G2}"}}[5m])')
+        assert float(expiries[0]["value"][1]) == 1
+        lost_in_prom = _until("the stream loss in Prometheus", lambda: _query(
+            prom_port, f'mdiag_stream_lost_packets_total{{group="{STREAM}"}} == {lost:g}'))
+        assert lost_in_prom[0]["metric"]["source"] == "198.18.0.13"
+        rules = json.loads(_get(f"http://127.0.0.1:{prom_port}/api/v1/rules"))["data"]["groups"]
+        assert len(rules[0]["rules"]) == 6 and all(r["health"] != "err" for r in rules[0]["rules"])
+        # every query of the shipped Grafana dashboard is valid PromQL on real series
+        dashboard = json.loads((ROOT / "docs" / "monitor" / "dashboard.json").read_text())
+        exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+        for expr in exprs:
+            expr = expr.replace("$__rate_interval", "1m").replace('"$instance"', '".*"') \
+                .replace('"$interface"', '".*"').replace('"$group"', '".*"')
+            _query(prom_port, expr)
+    finally:
+        for proc in listeners:
+            _stop(proc, signal.SIGINT)
+        out, err = _stop(monitor)
+        _stop(server)
+    assert monitor.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["stopped_by"] == "SIGTERM" and summary["command"] == "monitor"
+    (segment,) = summary["segments"]
+    assert segment["querier"] == QUERIER and segment["expiries"] >= 1
+    events = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    kinds = {e["event"] for e in events}
+    assert {"start", "querier", "member-joined", "leave", "expiry", "stream-started", "stream-loss",
+            "summary"} <= kinds
+    assert [e for e in events if e["event"] == "member-joined" and e["group"] == G1 and e["host"] == "198.18.0.12"]
+    assert events[-1]["event"] == "summary" and all(e["schema"] == 1 for e in events)
