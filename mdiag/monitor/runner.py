@@ -359,11 +359,11 @@ def run_capture(monitor: Monitor, stop: threading.Event, *, until_ns: int | None
     ``stop`` is set or the monotonic deadline ``until_ns`` passes; ``groups`` (Join
     values) are joined and measured in a receiver thread. ``on_tick(now_ns)`` runs
     after each tick (live table)."""
-    from mdiag.adapters import rawsock, sockets
+    from mdiag.adapters import netns, rawsock, sockets
 
     opts = monitor.options
     receiver = None
-    with rawsock.netns(opts.netns):
+    with netns.entered(opts.netns):
         sock = rawsock.RawSocket(opts.iface, rawsock.GROUP_TRAFFIC, promiscuous=opts.promiscuous)
         try:
             if groups:

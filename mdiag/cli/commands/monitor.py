@@ -9,6 +9,7 @@ import threading
 import time
 from typing import Any, TextIO
 
+from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError
 
@@ -20,9 +21,7 @@ LIVE_GROUPS = 15
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--iface", required=True, metavar="IFACE",
-                        help="interface to watch (required; passive: nothing is sent unless --group)")
-    parser.add_argument("--netns", metavar="NS", help="network namespace of the interface (ip netns)")
+    options.add_iface(parser, help="interface to watch (required; passive: nothing is sent unless --group)")
     parser.add_argument("--no-promisc", action="store_true",
                         help="do not put the interface in promiscuous mode (tcpdump -p): a span port "
                              "or a bridge device then shows only what is addressed to this host")
@@ -36,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ring.add_argument("--ring", metavar="DIR", help="keep recent frames; write DIR/incident-*.pcap around each error")
     ring.add_argument("--ring-size", type=float, default=16.0, metavar="MB",
                       help="frames kept in memory, in MB (default 16)")
-    ring.add_argument("--ring-after", default="10s", metavar="T",
+    ring.add_argument("--ring-after", type=options.duration(3600), default=10.0, metavar="T",
                       help="how long an incident file goes on after its finding (default 10s)")
     ring.add_argument("--ring-on", choices=("error", "warning"), default="error",
                       help="finding severity that writes an incident (default error)")
@@ -58,15 +57,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="(sender, group) data flows at most (default 10000)")
     caps.add_argument("--max-streams", type=int, default=64, metavar="N",
                       help="test streams at most (default 64)")
-    caps.add_argument("--forget-after", default="1h", metavar="T",
+    caps.add_argument("--forget-after", type=options.duration(7 * 86400), default=3600.0, metavar="T",
                       help="forget groups, flows, routers and streams quiet this long (default 1h)")
-    parser.add_argument("--duration", metavar="T", help="stop after T (default: until SIGTERM or Ctrl-C)")
+    parser.add_argument("--duration", type=options.duration(7 * 86400), metavar="T",
+                        help="stop after T (default: until SIGTERM or Ctrl-C)")
     parser.add_argument("--json", action="store_true", help="print the final summary as JSON")
 
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.core.findings import Severity
-    from mdiag.core.rate import parse_duration
     from mdiag.monitor.state import Limits
 
     for name in ("max_groups", "max_segments", "max_flows", "max_streams", "ring_max_files"):
@@ -76,9 +75,9 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise InputError(f"--ring-size {args.ring_size:g} must be more than 0 and at most 4096 (MB)")
     if not 1 <= args.port <= 65535:
         raise InputError(f"--port {args.port} is out of range 1..65535")
-    duration = parse_duration(args.duration) if args.duration else None
+    duration = args.duration
     limits = Limits(max_segments=args.max_segments, max_groups=args.max_groups, max_flows=args.max_flows,
-                    forget_after=parse_duration(args.forget_after))
+                    forget_after=args.forget_after)
     joins = _joins(args, env)
     listen = None
     if args.metrics:
@@ -91,7 +90,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     options = MonitorOptions(
         iface=args.iface, netns=args.netns, limits=limits, ring_dir=args.ring,
-        ring_bytes=int(args.ring_size * (1 << 20)), ring_after=parse_duration(args.ring_after),
+        ring_bytes=int(args.ring_size * (1 << 20)), ring_after=args.ring_after,
         ring_max_files=args.ring_max_files,
         ring_severity=Severity.WARNING if args.ring_on == "warning" else Severity.ERROR,
         max_streams=args.max_streams, promiscuous=not args.no_promisc)
