@@ -136,6 +136,11 @@ class GroupReport:
         return self.data.first - self.first_join
 
     @property
+    def expired(self) -> bool:
+        """The membership has ended (left or timed out): ``expires`` is when it did."""
+        return self.state == "absent"
+
+    @property
     def flooded_before_join(self) -> bool:
         """Data for the group was on the segment before any host joined it."""
         return self.data is not None and self.first_join is not None and self.data.first < self.first_join
@@ -146,10 +151,11 @@ class GroupReport:
                 "first_join": _r(self.first_join), "first_join_frame": self.first_join_frame,
                 "last_report": _r(self.last_report), "leaves": self.leaves,
                 "max_leave_latency": _r(self.max_leave_latency), "expires": _r(self.expires),
+                "expired": self.expired,
                 "compatibility_mode": self.compatibility_mode,
                 "join_latency": _r(self.join_latency), "flooded_before_join": self.flooded_before_join}
         for key in ("sources", "excluded_sources", "versions", "reports", "joins", "expiries",
-                    "group_queries", "leave_details"):
+                    "group_queries", "leave_details", "member_spans"):
             if key in self.detail:
                 body[key] = self.detail[key]
         body["data"] = self.data.to_json() if self.data else None
@@ -208,7 +214,9 @@ class SegmentReport:
             groups.append(GroupReport(
                 group, detail["state"], tuple(detail["members"]), tuple(detail["reporting_hosts"]),
                 state.first_join, state.first_join_frame, state.last_report, state.leave_count,
-                state.max_leave_latency, state.expires(), state.compatibility(end), detail, stats))
+                state.max_leave_latency,
+                state.expires() if state.present else state.last_expiry,
+                state.compatibility(end), detail, stats))
         return cls(segment, str(tracker.elected) if tracker.elected is not None else None,
                    tracker.querier_version, tuple(sorted(tracker.versions)),
                    tuple(sorted(tracker.routers.values(), key=lambda r: r.address)),

@@ -33,6 +33,15 @@ def _mrt(router: Any) -> str:
     return f"{router.mrt_min:g}-{router.mrt_max:g}"
 
 
+def _hosts(members: Any, shown: int = 3) -> str:
+    """Member addresses, the first few and how many more."""
+    members = list(members)
+    if not members:
+        return "-"
+    text = ", ".join(members[:shown])
+    return text + (f" +{len(members) - shown}" if len(members) > shown else "")
+
+
 def _querier_now(segment: Any) -> str:
     """The querier at the end, and who was querier before when there is none now."""
     if segment.querier:
@@ -110,8 +119,9 @@ def summary_tables(report: Any) -> list[Table]:
         tables.append(Table("groups", [
             "segment", "group", "MAC", "state", "members", "hosts", "first join", "last report", "leaves",
             "max leave latency", "expires", "data pkts", "senders", "join to data"], [
-            [s.label, str(g.group), g.mac, g.state, len(g.members), len(g.reporting_hosts), _t(g.first_join),
-             _t(g.last_report), g.leaves, _dur(g.max_leave_latency), _t(g.expires),
+            [s.label, str(g.group), g.mac, g.state, _hosts(g.members), len(g.reporting_hosts), _t(g.first_join),
+             _t(g.last_report), g.leaves, _dur(g.max_leave_latency),
+             (f"{_t(g.expires)} (ended)" if g.expired else _t(g.expires)) if g.expires is not None else "",
              g.data.packets if g.data else 0, len(g.data.senders) if g.data else 0,
              "flooded" if g.flooded_before_join else _dur(g.join_latency)]
             for s, g in groups]))

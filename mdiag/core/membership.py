@@ -126,6 +126,9 @@ class GroupState:
     v2_host_until: float = 0.0
     present: bool = False
     hosts: dict[int, float] = field(default_factory=dict)      # last report per host
+    since: dict[int, float] = field(default_factory=dict)      # start of each host's membership
+    #: closed membership spans of hosts: (host, start, end, how it ended); first 100
+    member_history: list[tuple[int, float, float, str]] = field(default_factory=list)
     reporters: set[int] = field(default_factory=set)            # every host that reported
     first_join: float | None = None
     first_join_frame: int | None = None
@@ -166,6 +169,30 @@ class GroupState:
             return []
         return [IPv4Address(h) for h in sorted(h for h, t in self.hosts.items() if now - t < gmi)]
 
+    def member_spans(self, now: float, gmi: float) -> list[tuple[IPv4Address, float, float | None, str | None]]:
+        """Each host's membership over time: (host, start, end, how it ended: "left",
+        "expired" with the group, "timed-out" (no report for GMI); end None: still a
+        member at ``now``), in start order."""
+        out: list[tuple[IPv4Address, float, float | None, str | None]] = [
+            (IPv4Address(h), start, end, how) for h, start, end, how in self.member_history]
+        for h, last in self.hosts.items():
+            start = self.since.get(h, last)
+            if self.present and now - last < gmi:
+                out.append((IPv4Address(h), start, None, None))
+            else:
+                out.append((IPv4Address(h), start, last + gmi, "timed-out"))
+        out.sort(key=lambda span: (span[1], int(span[0])))
+        return out
+
+    def close_member(self, h: int, end: float, how: str) -> None:
+        """End host ``h``'s membership span at ``end``."""
+        start = self.since.pop(h, None)
+        last = self.hosts.get(h)
+        if start is None:
+            start = last if last is not None else end
+        if len(self.member_history) < _LIST_LIMIT:
+            self.member_history.append((h, start, end, how))
+
     def to_json(self, now: float, gmi: float) -> dict[str, Any]:
         exp = self.expires()
         return {
@@ -175,9 +202,11 @@ class GroupState:
             "present": self.present,
             "sources": [str(IPv4Address(s)) for s in sorted(self.sources)],
             "excluded_sources": [str(IPv4Address(s)) for s in sorted(self.blocked)],
-            "expires": exp,
+            "expires": exp if exp is not None else self.last_expiry,
             "compatibility_mode": self.compatibility(now),
             "members": [str(h) for h in self.members(now, gmi)],
+            "member_spans": [{"host": str(h), "start": _r(start), "end": _r(end), "ended": how}
+                             for h, start, end, how in self.member_spans(now, gmi)],
             "reporting_hosts": [str(IPv4Address(h)) for h in sorted(self.reporters)],
             "versions": sorted(self.versions),
             "first_join": self.first_join,
@@ -293,7 +322,12 @@ class MembershipTable:
         state.blocked.clear()
         state.expiries += 1
         state.last_expiry = when
+        gmi = self._gmi or self.timers.group_membership_interval
+        for h, last in state.hosts.items():
+            timed_out = last + gmi < when
+            state.close_member(h, last + gmi if timed_out else when, "timed-out" if timed_out else "expired")
         state.hosts.clear()
+        state.since.clear()
         live = self._live_by_mac.get(_mac_key(int(state.group)))
         if live is not None:
             live.discard(int(state.group))
@@ -409,6 +443,9 @@ class MembershipTable:
                         state.reports += 1
                         state.last_report = time
                         state.last_report_frame = frame
+                        last = state.hosts.get(h)
+                        if last is None or time - last >= self._gmi:
+                            _new_member(state, h, last, time, self._gmi)
                         state.hosts[h] = time
                         state.reporters.add(h)
                         state.group_timer = time + self._gmi
@@ -424,6 +461,9 @@ class MembershipTable:
                     state.reports += 1
                     state.last_report = time
                     state.last_report_frame = frame
+                    last = state.hosts.get(h)
+                    if last is None or time - last >= self._gmi:
+                        _new_member(state, h, last, time, self._gmi)
                     state.hosts[h] = time
                     state.reporters.add(h)
                     expiry = time + self._gmi
@@ -476,6 +516,9 @@ class MembershipTable:
             state.reports += 1
             state.last_report = time
             state.last_report_frame = frame
+            last = state.hosts.get(h)
+            if last is None or time - last >= gmi:
+                _new_member(state, h, last, time, gmi)
             state.hosts[h] = time
             state.reporters.add(h)
             pending = state.pending
@@ -501,6 +544,8 @@ class MembershipTable:
                     self._event(time, frame, group, f"BLOCK{_fmt_sources(sources)} from {host}")
                 return
             state.leave_count += 1
+            if h in state.hosts:
+                state.close_member(h, time, "left")
             state.hosts.pop(h, None)
             label = "v2-leave" if leave else ("block" if rtype == BLOCK else "to_in")
             if events:
@@ -695,6 +740,14 @@ def prepare(message: object) -> tuple[PreparedRecord, ...]:
         refresh = not sources and (rtype is IS_EX or rtype is TO_EX) and g > _LINK_LOCAL_LAST
         out.append((g, group, rtype, sources, version, leave, refresh))
     return tuple(out)
+
+
+def _new_member(state: GroupState, h: int, last: float | None, time: float, gmi: float) -> None:
+    """Host ``h`` starts a membership span at ``time`` (its earlier one, if any, timed
+    out GMI after its last report)."""
+    if last is not None:
+        state.close_member(h, last + gmi, "timed-out")
+    state.since[h] = time
 
 
 def _mac_key(group: int) -> int:

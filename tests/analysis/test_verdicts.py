@@ -97,3 +97,23 @@ def test_a_missed_query_is_flagged_when_it_happens_and_the_stop_names_its_cause(
     [stopped] = [f for f in other.findings if f.code == "traffic-stopped"]
     assert stopped.context["cause"] == "hosts-silent" and "kept asking (2 general queries" in stopped.message
     assert "querier-query-missed" not in _codes(other)
+
+
+def test_expiry_times_and_members_everywhere():
+    """Item 8: an expired group tells when it ended; members by address and over time."""
+    report = _analyze("scenarios/iptv-freeze.pcap")
+    groups = {str(g.group): g for g in report.segments[0].groups}
+    gone = groups["239.1.1.1"]
+    assert gone.state == "absent" and gone.expired and gone.expires == 389.7
+    body = gone.to_json()
+    assert body["expires"] == 389.7 and body["expired"] is True
+    assert body["member_spans"] == [{"host": "198.18.0.10", "start": 4.0, "end": 389.7, "ended": "expired"}]
+    playing = groups["239.1.1.2"].to_json()
+    assert playing["member_spans"] == [{"host": "198.18.0.11", "start": 200.0, "end": None, "ended": None}]
+    left = _analyze("v2-leave-lmq.pcap").segments[0].groups[0].to_json()
+    assert [s["ended"] for s in left["member_spans"]] == ["left"] and left["expires"] == 62.002
+
+
+def test_the_group_table_lists_members_and_when_an_expired_group_ended(cli):
+    out = cli("analyze", str(PCAPS / "scenarios/iptv-freeze.pcap")).stdout
+    assert "389.700 (ended)" in out and "198.18.0.11" in out
