@@ -56,6 +56,8 @@ class PageLoad:
     width: int = 0
     height: int = 0
     text: str = ""
+    #: the page printed (A4), when asked for
+    pdf: bytes = b""
 
 
 class _Pipe:
@@ -112,10 +114,11 @@ class _Pipe:
 
 
 def load_page(path: str | Path, *, width: int = 1280, height: int = 900, full_page: bool = True,
-              timeout: float = 60.0, settle: float = 0.3, text: bool = False) -> PageLoad:
+              timeout: float = 60.0, settle: float = 0.3, text: bool = False, pdf: bool = False) -> PageLoad:
     """Open the local file ``path`` in headless Chromium and report what happened:
     console errors and exceptions, every request other than the page itself, and a PNG
-    screenshot (of the whole page when ``full_page``); ``text``: the page's visible text."""
+    screenshot (of the whole page when ``full_page``); ``text``: the page's visible text;
+    ``pdf``: the page as printed on A4 (print media styles)."""
     binary = find_chromium()
     url = Path(path).resolve().as_uri()
     profile = tempfile.mkdtemp(prefix="mdiag-chromium-")
@@ -173,6 +176,10 @@ def load_page(path: str | Path, *, width: int = 1280, height: int = 900, full_pa
             "format": "png", "captureBeyondViewport": full_page,
             "clip": {"x": 0, "y": 0, "width": load.width, "height": load.height, "scale": 1}}, session)
         load.png = base64.b64decode(shot["data"])
+        if pdf:
+            printed = pipe.send("Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69,
+                                                    "printBackground": True}, session)
+            load.pdf = base64.b64decode(printed["data"])
         if text:
             load.text = pipe.send("Runtime.evaluate", {"expression": "document.body.innerText",
                                                        "returnByValue": True},

@@ -50,6 +50,13 @@ def _chips(findings: Sequence[Any]) -> list[tuple[str, str]]:
     return [(sev, f"{counts[sev]} {sev}") for sev in ("error", "warning", "info") if sev in counts]
 
 
+def _findings_with_rfc(report: Any) -> Table:
+    """The text output's findings table with the RFC section each rule comes from."""
+    table = findings_table(report)
+    return Table(table.name, [*table.headers[:4], "RFC", table.headers[4]],
+                 [[*row[:4], f.rfc or "", row[4]] for row, f in zip(table.rows, report.findings)])
+
+
 def _capture(index: int, report: Any) -> dict[str, Any]:
     cid = f"c{index}"
     c = report.counters
@@ -68,7 +75,7 @@ def _capture(index: int, report: Any) -> dict[str, Any]:
         out_sections.append({"id": sec.id, "title": sec.title, "family": sec.family, "axis": axis,
                              "lanes": lanes, "hidden": sec.groups_total - sec.groups_drawn})
     return {"id": cid, "name": report.name, "lines": lines, "sections": out_sections,
-            "findings": _table(findings_table(report)), "findings_dropped": report.findings_dropped,
+            "findings": _table(_findings_with_rfc(report)), "findings_dropped": report.findings_dropped,
             "tables": [_table(t) for t in summary_tables(report)]}
 
 

@@ -5,6 +5,7 @@ a laptop; fails under CI=true."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ def test_analyze_report_loads_offline_and_draws(chromium, tmp_path, cli):
     result = cli("analyze", str(ROOT / "pcaps/scenarios/iptv-freeze.pcap"), "--html", str(page),
                  "--fail-on", "never")
     assert result.status == 0, result.stderr
-    load = load_page(page, width=1280, height=900, text=True)
+    load = load_page(page, width=1280, height=900, text=True, pdf=True)
     assert load.console_errors == []
     assert load.requests == []
     assert load.width == 1280 and load.height > 900        # the whole page, taller than a screen
@@ -35,6 +36,8 @@ def test_analyze_report_loads_offline_and_draws(chromium, tmp_path, cli):
     assert load.png.startswith(b"\x89PNG")
     assert ink_share(load.png) > 0.03                      # not blank: lanes and tables drawn
     assert distinct_colours(load.png) >= 8                 # the lanes' colours, not one grey
+    # printable: print styles give a PDF of a few A4 pages with the lanes' text in it
+    assert load.pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", load.pdf)) >= 1
 
 
 def test_phone_width_keeps_labels_readable(chromium, tmp_path, cli):

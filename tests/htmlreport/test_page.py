@@ -79,8 +79,10 @@ def test_every_scenario_renders_its_lanes(path):
     timed = [f for f in report.findings if f.time is not None]
     assert len(links) == len(timed)
     assert {href[1:] for href in links} <= rows
-    for f in report.findings:              # code and text in the table
-        assert f.code in html
+    rows_shown = tree.find_all("table", "findings")[0].find_all("tr")[1:] if report.findings else []
+    for f, row in zip(report.findings, rows_shown, strict=True):
+        cells = [c.all_text() for c in row.find_all("td")]   # time, frame, severity, code, RFC, text
+        assert cells[2:5] == [str(f.severity), f.code, f.rfc or ""] and cells[5].startswith(f.message[:40])
     table_names = [h.all_text() for h in tree.find_all("h3")]
     assert "segments" in table_names and ("groups" in table_names) == bool(report.all_groups())
 
