@@ -20,6 +20,7 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     "capture-unknown-linktype": (WARNING, "", "frames of a link type mdiag does not read were skipped"),
     # pipeline (mdiag.analysis.pipeline)
     "igmp-malformed": (ERROR, "RFC 3376 4", "an IGMP packet that cannot be decoded at all"),
+    "mld-malformed": (ERROR, "RFC 3810 5", "an MLD packet that cannot be decoded at all"),
     "capture-snaplen-cut": (WARNING, "", "an IGMP packet cut by the capture's snap length"),
     "compat-older-host": (WARNING, "RFC 3376 7.3.2", "IGMPv1/v2 reports to an IGMPv3 querier"),
     "traffic-without-members": (WARNING, "RFC 4541 2.1.2", "multicast data for a group nobody joined"),

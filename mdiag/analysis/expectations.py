@@ -17,6 +17,12 @@ Syntax (docs/analyze.md has the full table)::
     no-finding=querier-gap        no finding with this code
     group=239.1.1.1:members>=2    at least two hosts are members at the end
     vlan=10:querier=198.18.0.1    the same, on VLAN 10 only
+    mld-querier=fe80::1           the elected MLD querier (IPv6 segments)
+    mld-version=2                 the MLD querier's version
+    group=ff05::1:3:members>=1    an IPv6 group (or group=[ff05::1:3]:members>=1)
+
+Segment keys judge the IGMP segments; their ``mld-`` twins the MLD ones (each
+address family of a segment is its own report, as routers keep them apart).
 
 Parsing problems raise :class:`ExpectationError` (an InputError: exit status 2)
 naming the expectation and what to write instead.
@@ -28,7 +34,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from ipaddress import AddressValueError, IPv4Address
+from ipaddress import AddressValueError, IPv4Address, IPv6Address, ip_address
 from typing import Any
 
 from mdiag.analysis.report import GroupReport, Report, SegmentReport
@@ -60,6 +66,11 @@ KEYS: dict[str, tuple[str, str, str]] = {
     "igmp-version": ("int", "segment", "IGMP version of the elected querier"),
     "elections": ("int", "segment", "changes of elected querier (the first election counts)"),
     "gaps": ("int", "segment", "periods without a general query longer than OQPI"),
+    "mld-querier": ("address6", "segment", "the elected MLD querier at the end of the capture ('none' for none)"),
+    "mld-queriers": ("int", "segment", "MLD routers (link-local, not ::) that sent general queries"),
+    "mld-version": ("int", "segment", "MLD version of the elected MLD querier (1 or 2)"),
+    "mld-elections": ("int", "segment", "changes of elected MLD querier"),
+    "mld-gaps": ("int", "segment", "periods without an MLD general query longer than OQPI"),
     "max-leave-latency": ("duration", "capture", "longest time from a leave to the end of membership"),
     "max-join-latency": ("duration", "capture", "longest time from a first join to the group's first data"),
     "groups": ("int", "capture", "groups that had members at some point"),
@@ -69,6 +80,7 @@ KEYS: dict[str, tuple[str, str, str]] = {
     "finding": ("code", "capture", "at least one finding with this code"),
     "frames": ("int", "capture", "frames in the capture"),
     "igmp-messages": ("int", "capture", "IGMP messages decoded"),
+    "mld-messages": ("int", "capture", "MLD messages decoded"),
     "members": ("int", "group", "hosts that are members at the end of the capture"),
     "state": ("word", "group", "include, exclude, absent (left/expired) or never (data only)"),
     "joined": ("bool", "group", "the group had members at some point (yes/no)"),
@@ -78,7 +90,7 @@ KEYS: dict[str, tuple[str, str, str]] = {
     "join-latency": ("duration", "group", "time from the first join to the first data packet"),
     "packets": ("int", "group", "multicast data packets to the group"),
     "senders": ("int", "group", "hosts that sent data to the group"),
-    "compatibility-mode": ("int", "group", "group compatibility mode at the end (1, 2 or 3)"),
+    "compatibility-mode": ("int", "group", "group compatibility mode at the end (IGMP 1, 2 or 3; MLD 1 or 2)"),
 }
 _LIMIT_KEYS = {"max-leave-latency", "leave-latency", "max-join-latency", "join-latency"}
 
@@ -92,7 +104,7 @@ class Expectation:
     op: str
     value: Any
     vlan: int | None = None
-    group: IPv4Address | None = None
+    group: IPv4Address | IPv6Address | None = None
     #: for ``querier``: "throughout" (the default), "at-end" or "any-time"
     when: str = "throughout"
 
@@ -135,6 +147,13 @@ def _value(kind: str, text: str) -> Any:
             return IPv4Address(text)
         except (AddressValueError, ValueError):
             raise ValueError(f"{text!r} is not an IPv4 address (or 'none')") from None
+    if kind == "address6":
+        if text.lower() == "none":
+            return None
+        try:
+            return IPv6Address(text)
+        except (AddressValueError, ValueError):
+            raise ValueError(f"{text!r} is not an IPv6 address (or 'none')") from None
     if kind == "severity":
         return Severity.parse(text)
     if kind == "bool":
@@ -161,7 +180,7 @@ def parse(text: str) -> Expectation:
     original = text.strip()
     rest = original
     vlan: int | None = None
-    group: IPv4Address | None = None
+    group: IPv4Address | IPv6Address | None = None
     try:
         while True:
             if rest.startswith("vlan=") and ":" in rest:
@@ -171,11 +190,11 @@ def parse(text: str) -> Expectation:
                 vlan = int(head)
                 continue
             if rest.startswith("group=") and ":" in rest:
-                head, rest = rest[6:].split(":", 1)
+                head, rest = _split_group(rest[6:])
                 try:
-                    group = IPv4Address(head)
-                except (AddressValueError, ValueError):
-                    raise ValueError(f"{head!r} is not an IPv4 group address") from None
+                    group = ip_address(head)
+                except ValueError:
+                    raise ValueError(f"{head!r} is not a group address (IPv4 or IPv6)") from None
                 if not group.is_multicast:
                     raise ValueError(f"{head} is not a multicast group")
                 continue
@@ -217,6 +236,25 @@ def parse(text: str) -> Expectation:
     except ValueError as exc:
         raise ExpectationError(f"expectation {original!r}: {exc}") from None
     return Expectation(original, key, op, value, vlan, group, when)
+
+
+def _split_group(text: str) -> tuple[str, str]:
+    """``G:REST`` into G and REST; an IPv6 G holds colons, so G is ``[G]`` or the longest
+    prefix before a colon that is an address followed by a key."""
+    if text.startswith("["):
+        head, sep, rest = text[1:].partition("]:")
+        if sep:
+            return head, rest
+    cuts = [i for i, c in enumerate(text) if c == ":"]
+    for i in reversed(cuts):
+        head, rest = text[:i], text[i + 1:]
+        try:
+            ip_address(head)
+        except ValueError:
+            continue
+        if _SPLIT.match(rest) or rest == "joined" or rest.startswith(("vlan=", "group=")):
+            return head, rest
+    return text.split(":", 1)[0], text.split(":", 1)[1]
 
 
 def parse_file(lines: Iterable[str], name: str) -> list[Expectation]:
@@ -265,9 +303,11 @@ def _evaluate(report: Report, exp: Expectation) -> Result:
     key = exp.key
     want = f"{key} {exp.op} {_fmt(exp.value)}"
     if KEYS[key][1] == "segment":
-        segs = [s for s in _segments(report, exp) if s.igmp_messages or s.querier]
+        family = 6 if key.startswith("mld-") else 4
+        segs = [s for s in _segments(report, exp) if s.family == family and (s.igmp_messages or s.querier)]
         if not segs:
-            return Result(exp, False, "no segment", f"no segment with IGMP{_vlan(exp)} in the capture")
+            return Result(exp, False, "no segment",
+                          f"no segment with {'MLD' if family == 6 else 'IGMP'}{_vlan(exp)} in the capture")
         failures = []
         actuals = []
         for seg in segs:
@@ -309,7 +349,7 @@ def _evaluate(report: Report, exp: Expectation) -> Result:
     # capture scope
     findings = report.findings
     if exp.vlan is not None:
-        names = {str(s.segment) for s in _segments(report, exp)}
+        names = {s.name for s in _segments(report, exp)}
         findings = [f for f in findings if f.context.get("segment") in names]
     if key == "no-findings":
         bad = [f for f in findings if f.severity >= exp.value]
@@ -352,11 +392,12 @@ def _querier_held(seg: SegmentReport, exp: Expectation) -> tuple[bool, str]:
 
 
 def _segment_value(seg: SegmentReport, key: str) -> Any:
+    key = key.removeprefix("mld-")
     if key == "querier":
-        return IPv4Address(seg.querier) if seg.querier else None
+        return ip_address(seg.querier) if seg.querier else None
     if key == "queriers":
         return sum(1 for r in seg.routers if not r.proxy and r.general_queries)
-    if key == "igmp-version":
+    if key in ("igmp-version", "version"):
         return seg.querier_version
     if key == "elections":
         return len(seg.elections)
@@ -404,4 +445,6 @@ def _capture_value(report: Report, key: str, findings: list[Any]) -> Any:
         return report.counters.get("frames", 0)
     if key == "igmp-messages":
         return report.counters.get("igmp", 0)
+    if key == "mld-messages":
+        return report.counters.get("mld", 0)
     raise AssertionError(key)

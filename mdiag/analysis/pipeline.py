@@ -1,4 +1,4 @@
-"""Capture -> link layer -> IGMP decode -> state machines -> :class:`Report`.
+"""Capture -> link layer -> IGMP / MLD decode -> state machines -> :class:`Report`.
 
 :func:`analyze` runs one pass over a capture in constant memory. Plain multicast
 UDP (the bulk of a span-port capture) is counted by the reader itself per
@@ -12,6 +12,13 @@ packet decoded once) and the per-segment
 memberships (traffic without members, members without traffic, traffic that
 stopped, join latency).
 
+IPv6 frames (which :func:`~mdiag.core.linklayer.locate_ipv4` turns away, so the IPv4
+path pays nothing for them) go through :func:`~mdiag.core.linklayer.locate_ipv6`:
+MLD through :func:`mdiag.core.mld.decode_ipv6` into the same state machines, one per
+segment and address family (RFC 3810 is RFC 3376 for IPv6), and multicast UDP to
+ff00::/8 is data per IPv6 group. Neighbour discovery and other ICMPv6 is skipped on
+its type byte without decoding.
+
 Times in the report are seconds relative to the first frame of the capture
 (``Report.start_ns`` gives the absolute start).
 """
@@ -22,7 +29,7 @@ import bisect
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 from mdiag.analysis.history import History
@@ -45,16 +52,23 @@ from mdiag.core.linklayer import (
     TRUNCATED,
     Segment,
     locate_ipv4,
+    locate_ipv6,
     unknown_linktype_finding,
 )
+from mdiag.core.mld import MLD_TYPES, MRD_TYPES, Mld1Done, Mld1Query, Mld1Report, Mld2Query, Mld2Report, NotMld
+from mdiag.core.mld import decode_ipv6
 from mdiag.core.membership import INCLUDE, MembershipTable, prepare
 from mdiag.core.querier import QuerierTracker
 from mdiag.core.timers import Profile, TimerSet
 
 __all__ = ["AnalysisOptions", "Analyzer", "analyze"]
 
-_QUERIES = frozenset((V1Query, V2Query, V3Query))
-_REPORTS = frozenset((V1Report, V2Report, V2Leave, V3Report))
+_QUERIES = frozenset((V1Query, V2Query, V3Query, Mld1Query, Mld2Query))
+_REPORTS = frozenset((V1Report, V2Report, V2Leave, V3Report, Mld1Report, Mld1Done, Mld2Report))
+_LEAVES = frozenset((V2Leave, Mld1Done))
+#: ICMPv6 types worth decoding: MLD and Multicast Router Discovery (the rest, neighbour
+#: discovery above all, is skipped on its type byte).
+_MLD_ICMP = frozenset(MLD_TYPES | MRD_TYPES)
 _ETH_IPV4 = b"\x08\x00"
 #: Distinct IGMP packets whose decoding is remembered (about 1 KB each).
 DECODE_CACHE = 16384
@@ -111,8 +125,14 @@ def _mac_text(raw: bytes | None) -> str | None:
     return raw.hex(":")
 
 
-def _query_text(src: IPv4Address, msg: Any) -> str:
+def _query_text(src: Any, msg: Any) -> str:
     kind = type(msg)
+    if kind is Mld2Query or kind is Mld1Query:
+        what = "general" if msg.is_general else (
+            "address-and-source" if getattr(msg, "sources", ()) else "address-specific")
+        extra = f", QRV {msg.qrv}, QQI {msg.qqi} s" + (", S" if msg.s_flag else "") if kind is Mld2Query else ""
+        target = "" if msg.is_general else f" for {msg.group}"
+        return f"{src}: MLDv{msg.version} {what} query{target} (MRT {msg.max_resp_time:g} s{extra})"
     if kind is V3Query:
         what = "general" if msg.is_general else ("group-and-source" if msg.sources else "group-specific")
         extra = f", QRV {msg.qrv}, QQI {msg.qqi} s" + (", S" if msg.s_flag else "")
@@ -205,6 +225,9 @@ class Analyzer:
         self.truncated = 0
         self.igmp_frames = 0
         self.other_ipv4 = 0
+        self.ipv6 = 0
+        self.mld_frames = 0
+        self.mld_malformed = 0
         self._number = 0
         self._lo_ns = options.since_ns
         self._hi_ns = options.until_ns
@@ -218,11 +241,13 @@ class Analyzer:
         if state is None:
             seg = Segment.from_key(iface, key)
             name = str(seg)
-            tracker = QuerierTracker(self.timers, findings=self.findings, segment=name)
+            if family == 6:
+                name += " (MLD)"
+            tracker = QuerierTracker(self.timers, findings=self.findings, segment=name, family=family)
             sink = (self._sink(name, family)
                     if self.options.timeline or self.on_event or self.history is not None else None)
             table = MembershipTable(lambda: tracker.timers, findings=self.findings, segment=name,
-                                    on_event=sink)
+                                    on_event=sink, family=family)
             state = self.segments[(family, iface, key)] = _SegmentState(seg, name, tracker, table,
                                                                         family)
         return state
@@ -330,6 +355,7 @@ class Analyzer:
                     if status != OK:
                         if status == NOT_IPV4:
                             non_ipv4 += 1
+                            self._ipv6(number, t_ns, lt, iface, buf, s, cap, orig)
                         elif status == TRUNCATED:
                             truncated += 1
                         elif lt not in self.unknown_link:
@@ -397,6 +423,43 @@ class Analyzer:
             self.igmp_frames += igmp_frames
             self.other_ipv4 += other_ipv4
 
+    def _ipv6(self, number: int, t_ns: int, lt: int, iface: int, buf: bytes, s: int, cap: int,
+              orig: int) -> None:
+        """A frame that is not IPv4: MLD into the family 6 state machines, multicast UDP to
+        ff00::/8 into the data counts, anything else counted and skipped."""
+        loc = locate_ipv6(lt, buf, s, cap)
+        if loc[0] != OK:
+            return
+        ip = loc[1]
+        key = loc[2]
+        self.ipv6 += 1
+        nxt = buf[ip + 6]
+        if nxt == 17:
+            if buf[ip + 24] == 0xFF:
+                dkey = (iface, key, buf[ip + 8:ip + 40])
+                stats = self.data.get(dkey)
+                if stats is None:
+                    self.data[dkey] = [1, orig, t_ns, t_ns]
+                else:
+                    stats[0] += 1
+                    stats[1] += orig
+                    stats[3] = t_ns
+            return
+        end = s + cap
+        # Skip ICMPv6 that is not MLD on its type byte, behind no header or one Hop-by-Hop
+        # header of 8 bytes (what MLD senders use); longer chains go to the decoder.
+        if nxt == 58:
+            if ip + 40 < end and buf[ip + 40] not in _MLD_ICMP:
+                return
+        elif nxt == 0:
+            if ip + 48 < end and buf[ip + 40] == 58 and buf[ip + 41] == 0 and buf[ip + 48] not in _MLD_ICMP:
+                return
+        elif nxt not in (43, 60):
+            return
+        if self.options.vlan is not None and self.options.vlan not in [k for k in key if k >= 0]:
+            return
+        _igmp(self, number, (t_ns - (self.t0 or 0)) / 1e9, iface, key, buf[ip:end], loc[3], orig > cap, 6)
+
     def _unknown_linktype(self, lt: int, number: int, off: int | None) -> None:
         self.unknown_link[lt] = (number, off)
         self.findings.add(unknown_linktype_finding(lt, number, off), ("linktype", lt))
@@ -435,7 +498,8 @@ class Analyzer:
             "bytes": self.bytes + sum(v[1] for v in self.reader_counts.values()),
             "non_ipv4": self.non_ipv4, "fragments": self.fragments,
             "truncated": self.truncated, "igmp": self.igmp_frames, "igmp_malformed": self.malformed,
-            "other_ipv4": self.other_ipv4,
+            "other_ipv4": self.other_ipv4, "ipv6": self.ipv6, "mld": self.mld_frames,
+            "mld_malformed": self.mld_malformed,
         }
         return _build_report(self, data, now, counters)
 
@@ -479,11 +543,19 @@ def analyze(capture: Any, options: AnalysisOptions | None = None) -> Report:
 
 
 def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...], packet: bytes,
-          mac_raw: bytes | None, cut: bool = False) -> None:
+          mac_raw: bytes | None, cut: bool = False, family: int = 4) -> None:
+    """One IGMP (``family`` 4) or MLD (6) packet into its segment's state machines."""
     opts = run.options
     if opts.vlan is not None and (not key or opts.vlan not in [k for k in key if k >= 0]):
         return
-    seg = run.segments.get((4, iface, key)) or run.segment(iface, key)
+    if family == 6:
+        entry6 = run.decoded.get(packet)
+        if entry6 is None:
+            entry6 = run.decoded[packet] = _plan(packet)
+        if entry6[0] is None:   # ICMPv6 that is not MLD, or a fragment: not ours
+            return
+        run.mld_frames += 1
+    seg = run.segments.get((family, iface, key)) or run.segment(iface, key, family)
     # Hosts repeat byte-identical reports (Linux sends IGMP with IP ID 0), so decoding
     # each distinct packet once is exact: a Decoded is an immutable value.
     cache = run.decoded
@@ -495,6 +567,9 @@ def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...]
             cache[packet] = entry
     decoded, records, src, h, older, findings = entry
     if src is None:             # only a cached MalformedPacket has no source
+        if family == 6:
+            _mld_malformed(run, seg, number, t, packet, decoded, cut)
+            return
         if cut and (len(packet) < 20 or int.from_bytes(packet[2:4], "big") > len(packet)):
             _cut_by_capture(run, seg, number, t, packet)
             return
@@ -525,15 +600,20 @@ def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...]
     if records is not None:
         # A report or leave (the common case): its records were prepared when the
         # packet was first decoded (see _plan).
-        if (older and seg.tracker.querier_version == 3
+        if (older and seg.tracker.querier_version == (3 if family == 4 else 2)
                 and not run.findings.bump(("compat", seg.name, h, int(msg.group)))):
             group = msg.group
+            if family == 4:
+                text = (f"{src} sends IGMPv{older} reports for {group} to an IGMPv3 querier "
+                        f"({seg.tracker.elected}): the group falls back to v{older} compatibility mode, "
+                        "source filtering is lost and leaves are slower (on " + seg.name + ")")
+            else:
+                text = (f"{src} sends MLDv1 reports for {group} to an MLDv2 querier "
+                        f"({seg.tracker.elected}): the address falls back to MLDv1 compatibility mode, "
+                        "source filtering is lost and dones are slower (on " + seg.name + ")")
             run.findings.add(Finding(
-                "compat-older-host", Severity.WARNING,
-                f"{src} sends IGMPv{older} reports for {group} to an IGMPv3 querier "
-                f"({seg.tracker.elected}): the group falls back to v{older} compatibility mode, "
-                "source filtering is lost and leaves are slower (on " + seg.name + ")",
-                "RFC 3376 7.3.2", None, t, number,
+                "compat-older-host", Severity.WARNING, text,
+                "RFC 3376 7.3.2" if family == 4 else "RFC 3810 8.3.2", None, t, number,
                 {"segment": seg.name, "host": str(src), "group": str(group), "version": older}),
                 ("compat", seg.name, h, int(group)))
         seg.table.report_records(t, number, src, h, records)
@@ -600,6 +680,28 @@ def _cut_by_capture(run: Analyzer, seg: _SegmentState, number: int, t: float, pa
         None, None, t, number, context), ("snaplen-cut", seg.name, key))
 
 
+def _mld_malformed(run: Analyzer, seg: _SegmentState, number: int, t: float, packet: bytes, error: Any,
+                   cut: bool) -> None:
+    """An MLD packet that cannot be decoded: the capture's cut, or the sender's fault."""
+    seg.igmp += 1
+    if seg.first is None:
+        seg.first = t
+    seg.last = t
+    if cut and (len(packet) < 40 or 40 + int.from_bytes(packet[4:6], "big") > len(packet)):
+        if not run.findings.bump(("snaplen-cut", seg.name, None)):
+            run.findings.add(Finding(
+                "capture-snaplen-cut", Severity.WARNING,
+                f"MLD packet cut by the capture's snap length ({len(packet)} IP bytes captured): the "
+                f"capture's doing, not the sender's (on {seg.name})", None, None, t, number,
+                {"segment": seg.name, "captured": len(packet)}), ("snaplen-cut", seg.name, None))
+        return
+    run.mld_malformed += 1
+    run.findings.add(Finding(
+        "mld-malformed", Severity.ERROR,
+        f"MLD packet cannot be decoded: {error.message} on {seg.name}", "RFC 3810 5",
+        error.offset, t, number, {"segment": seg.name}), ("malformed", seg.name, error.expected))
+
+
 def _plan(packet: bytes) -> tuple[Any, Any, Any, int, int, tuple[Finding, ...]]:
     """Decode one distinct IGMP packet into what :func:`_igmp` needs each time it is
     heard: (Decoded or MalformedPacket, prepared report records or None for other
@@ -607,16 +709,20 @@ def _plan(packet: bytes) -> tuple[Any, Any, Any, int, int, tuple[Finding, ...]]:
     version of a v1/v2 report or 0, the decoder's findings). Hosts repeat
     byte-identical reports (Linux sends IGMP with IP ID 0), so planning each distinct
     packet once is exact: all of it is immutable."""
+    v6 = packet[:1] and packet[0] >> 4 == 6
     try:
-        decoded = decode_ipv4(packet)
+        decoded: Any = decode_ipv6(packet) if v6 else decode_ipv4(packet)
+    except NotMld:
+        return None, None, None, 0, 0, ()   # ICMPv6 that is not MLD: not for the state machines
     except MalformedPacket as exc:
         exc.__traceback__ = None   # cached: must not keep frames alive
         return exc, None, None, 0, 0, ()
     msg: Any = decoded.message
-    src = decoded.ip.src          # type: ignore[union-attr]  # decode_ipv4 fills the IP facts
+    src = decoded.ip.src          # the decoders fill the IP facts
     kind = type(msg)
     if kind in _REPORTS:
-        older = msg.version if kind is not V2Leave and msg.version < 3 else 0
+        full = 2 if v6 else 3
+        older = msg.version if kind not in _LEAVES and msg.version < full else 0
         return decoded, prepare(msg), src, int(src), older, decoded.findings
     return decoded, None, src, int(src), 0, decoded.findings
 
@@ -630,8 +736,9 @@ def _build_report(run: Analyzer, data: dict[tuple[int, tuple[int, ...], bytes], 
     t0 = run.t0
     judged = FindingLog()
     events = list(run.events) if options.timeline else []
-    # Data traffic goes to the segment it was seen on (created if IGMP never was).
-    per_segment: dict[tuple[int, tuple[int, ...]], dict[IPv4Address, DataStats]] = {}
+    # Data traffic goes to the segment it was seen on (created if IGMP never was), per
+    # address family: IPv4 pairs are 8 bytes (source + group), IPv6 pairs 32.
+    per_segment: dict[tuple[int, int, tuple[int, ...]], dict[Any, DataStats]] = {}
     multicast_packets = 0
     multicast_bytes = 0
     merged: dict[tuple[int, tuple[int, ...], bytes], list[Any]] = {}
@@ -640,30 +747,33 @@ def _build_report(run: Analyzer, data: dict[tuple[int, tuple[int, ...], bytes], 
         multicast_bytes += nbytes
         if options.vlan is not None and options.vlan not in [k for k in key if k >= 0]:
             continue
-        dst = pair[4:]
+        half = len(pair) // 2
+        src, dst = pair[:half], pair[half:]
         entry = merged.get((iface, key, dst))
         if entry is None:
-            merged[(iface, key, dst)] = [packets, nbytes, {pair[:4]: packets}, first, last]
+            merged[(iface, key, dst)] = [packets, nbytes, {src: packets}, first, last]
         else:
             entry[0] += packets
             entry[1] += nbytes
-            entry[2][pair[:4]] = entry[2].get(pair[:4], 0) + packets
+            entry[2][src] = entry[2].get(src, 0) + packets
             entry[3] = min(entry[3], first)
             entry[4] = max(entry[4], last)
     base = t0 or 0
     for (iface, key, dst), (packets, nbytes, senders, first, last) in merged.items():
-        group = IPv4Address(dst)
+        family = 6 if len(dst) == 16 else 4
+        ip: Any = IPv6Address if family == 6 else IPv4Address
+        group = ip(dst)
         if options.groups and group not in options.groups:
             continue
-        run.segment(iface, key)
-        per_segment.setdefault((iface, key), {})[group] = DataStats(
-            packets, nbytes, {str(IPv4Address(s)): n for s, n in senders.items()},
+        run.segment(iface, key, family)
+        per_segment.setdefault((family, iface, key), {})[group] = DataStats(
+            packets, nbytes, {str(ip(s)): n for s, n in senders.items()},
             (first - base) / 1e9, (last - base) / 1e9)
     counters["multicast_data_packets"] = multicast_packets
     counters["multicast_data_bytes"] = multicast_bytes
     if options.timeline and options.querier is None:
-        for (iface, key), groups in per_segment.items():
-            name = run.segments[(4, iface, key)].name
+        for (family, iface, key), groups in per_segment.items():
+            name = run.segments[(family, iface, key)].name
             for group, stats in groups.items():
                 senders = ", ".join(sorted(stats.senders)[:3]) + (", ..." if len(stats.senders) > 3 else "")
                 events.append(Event(stats.first, None, name, str(group), f"first data packet (from {senders})"))
@@ -677,14 +787,16 @@ def _build_report(run: Analyzer, data: dict[tuple[int, tuple[int, ...], bytes], 
             continue
         seg.end = end
         open_gap = seg.tracker.judge(end, judged, start_time=0.0,
-                                     had_igmp=seg.igmp > 0 or bool(per_segment.get((iface, key))))
+                                     had_igmp=seg.igmp > 0 or bool(per_segment.get((family, iface, key))))
         seg.table.finish(end)
-        seg_data = per_segment.get((iface, key), {})
-        _data_findings(judged, seg, seg_data, capture_has_data=bool(per_segment))
+        seg_data = per_segment.get((family, iface, key), {})
+        _data_findings(judged, seg, seg_data,
+                       capture_has_data=any(k[0] == family for k in per_segment))
         names = capture.interfaces
         if_name = names[iface].name if iface < len(names) else None
         segments.append(SegmentReport.build(seg.segment, seg.tracker, seg.table, seg_data, end,
-                                            options.groups, seg.igmp, if_name, open_gap=open_gap))
+                                            options.groups, seg.igmp, if_name, open_gap=open_gap,
+                                            family=family))
     findings: list[Finding] = list(capture.problems)
     findings.extend(run.findings.merged(judged))
     if options.groups:
@@ -726,7 +838,22 @@ def _history_bins(history: History, iface: int, key: tuple[int, ...], dst: bytes
     return history.bins_for((4, str(Segment.from_key(iface, key))), str(IPv4Address(dst)))
 
 
-def _about_groups(finding: Finding, groups: Iterable[IPv4Address]) -> bool:
+def _no_membership_needed(group: Any) -> bool:
+    """224.0.0.0/24 is always flooded (RFC 4541 2.1.2); in IPv6 only ff02::1 and the
+    reserved and interface-local scopes ff00::/15 (RFC 4541 3)."""
+    value = int(group)
+    if group.version == 4:
+        return value >> 8 == 0xE00000
+    return value >> 113 == 0x7F80 or value == _ALL_NODES
+
+
+_ALL_NODES = int(IPv6Address("ff02::1"))
+#: ff02::1:ff00:0/104: the solicited-node groups of neighbour discovery (RFC 4291 2.7.1),
+#: joined by every IPv6 address and never carrying data streams.
+_SOLICITED_NODE = int(IPv6Address("ff02::1:ff00:0")) >> 24
+
+
+def _about_groups(finding: Finding, groups: Iterable[Any]) -> bool:
     names = {str(g) for g in groups}
     context = finding.context
     if "group" in context:
@@ -742,7 +869,7 @@ def _data_findings(log: FindingLog, seg: _SegmentState, seg_data: dict[IPv4Addre
     without traffic (judged only when the capture point saw multicast data at all)."""
     table = seg.table
     for group, stats in sorted(seg_data.items()):
-        if int(group) >> 8 == 0xE00000:   # 224.0.0.0/24 needs no membership
+        if _no_membership_needed(group):
             continue
         state = table.get(group)
         if state is None or state.joins == 0:
@@ -760,7 +887,7 @@ def _data_findings(log: FindingLog, seg: _SegmentState, seg_data: dict[IPv4Addre
     gmi = seg.tracker.timers.group_membership_interval
     for group, stats in sorted(seg_data.items()):
         state = table.get(group)
-        if state is None or not state.joins or stats.packets < 2 or int(group) >> 8 == 0xE00000:
+        if state is None or not state.joins or stats.packets < 2 or _no_membership_needed(group):
             continue
         silence = end - stats.last
         spacing = (stats.last - stats.first) / (stats.packets - 1)
@@ -794,7 +921,8 @@ def _data_findings(log: FindingLog, seg: _SegmentState, seg_data: dict[IPv4Addre
         return   # an IGMP-only capture says nothing about data reaching members
     for state in sorted(table.groups.values(), key=lambda st: int(st.group)):
         group = state.group
-        if state.joins and group not in seg_data and int(group) >> 8 != 0xE00000:
+        if (state.joins and group not in seg_data and not _no_membership_needed(group)
+                and int(group) >> 24 != _SOLICITED_NODE):
             log.add(Finding(
                 "members-without-traffic", Severity.INFO,
                 f"{group} has members on {seg.name} but no multicast data for it was captured",
@@ -830,16 +958,18 @@ def _unrequested_sources(log: FindingLog, seg: _SegmentState, seg_data: dict[IPv
         state = seg.table.get(group)
         if state is None or state.mode != INCLUDE or not state.sources:
             continue
-        requested = {str(IPv4Address(s)) for s in state.sources}
+        ip = type(group)
+        requested = {str(ip(s)) for s in state.sources}
         for sender, packets in sorted(stats.senders.items()):
             if sender in requested:
                 continue
-            wanted = ", ".join(sorted(requested, key=lambda a: IPv4Address(a)))
+            wanted = ", ".join(sorted(requested, key=lambda a: ip(a)))
             log.add(Finding(
                 "traffic-from-unrequested-source", Severity.WARNING,
                 f"{packets} packets to {group} from {sender}, a source no host requested on {seg.name} "
                 f"(members asked for INCLUDE {{{wanted}}}): a source-filtering network should not "
                 f"deliver it",
-                "RFC 3376 6.4, RFC 4607 1", None, stats.first, None,
+                "RFC 3376 6.4, RFC 4607 1" if ip is IPv4Address else "RFC 3810 7.4, RFC 4607 1", None,
+                stats.first, None,
                 {"segment": seg.name, "group": str(group), "source": sender, "packets": packets,
                  "requested": sorted(requested)}), ("unrequested", seg.name, group, sender))

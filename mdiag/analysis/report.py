@@ -124,7 +124,7 @@ class GroupReport:
 
     @property
     def mac(self) -> str:
-        return str(multicast_mac(int(self.group)))
+        return str(multicast_mac(self.group))
 
     @property
     def join_latency(self) -> float | None:
@@ -184,17 +184,31 @@ class SegmentReport:
     def was_querier(self, address: str) -> QuerierSpan | None:
         """The last span in which ``address`` was the querier, if any."""
         return next((s for s in reversed(self.querier_spans) if s.querier == address), None)
+    #: 4: IGMP over IPv4; 6: MLD over IPv6 (each family of a segment is its own report)
+    family: int = 4
+
+    @property
+    def protocol(self) -> str:
+        """``IGMP`` or ``MLD``."""
+        return "MLD" if self.family == 6 else "IGMP"
+
+    @property
+    def name(self) -> str:
+        """``if0 vlan 10`` (IGMP) or ``if0 vlan 10 (MLD)``: the name findings carry in
+        ``context.segment``."""
+        return f"{self.segment} (MLD)" if self.family == 6 else str(self.segment)
 
     @property
     def label(self) -> str:
-        """``if0 vlan 10`` or, with an interface name, ``if0 vlan 10 (eth0)``."""
-        return f"{self.segment} ({self.interface_name})" if self.interface_name else str(self.segment)
+        """``if0 vlan 10`` or, with an interface name, ``if0 vlan 10 (eth0)``; MLD adds ``(MLD)``."""
+        return f"{self.name} ({self.interface_name})" if self.interface_name else self.name
 
     @classmethod
     def build(cls, segment: Segment, tracker: QuerierTracker, table: MembershipTable,
               data: dict[IPv4Address, DataStats], end: float,
               only: Iterable[IPv4Address] = (), igmp_messages: int = 0,
-              interface_name: str | None = None, *, open_gap: Gap | None = None) -> SegmentReport:
+              interface_name: str | None = None, *, open_gap: Gap | None = None,
+              family: int = 4) -> SegmentReport:
         only = frozenset(only)
         gmi = tracker.timers.group_membership_interval
         groups: list[GroupReport] = []
@@ -223,11 +237,13 @@ class SegmentReport:
                    tuple(tracker.elections),
                    tuple(tracker.gaps) + ((open_gap,) if open_gap is not None else ()),
                    tracker.timers, tuple(groups),
-                   igmp_messages, interface_name, querier_spans(tracker, end))
+                   igmp_messages, interface_name, querier_spans(tracker, end), family)
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "segment": {**self.segment.to_json(), "interface_name": self.interface_name},
+            "segment": {**self.segment.to_json(), "name": self.name, "interface_name": self.interface_name},
+            "family": self.family,
+            "protocol": self.protocol,
             "querier": self.querier,
             "querier_version": self.querier_version,
             "versions": list(self.versions),
@@ -307,7 +323,8 @@ class Report:
         latencies = self.leave_latencies()
         return {
             "segments": len(self.segments),
-            "queriers": sorted({s.querier for s in self.segments if s.querier}),
+            "queriers": sorted({s.querier for s in self.segments if s.querier and s.family == 4}),
+            "mld_queriers": sorted({s.querier for s in self.segments if s.querier and s.family == 6}),
             "groups": len({g.group for _, g in self.all_groups()}),
             "findings": by_severity,
             "worst": str(self.worst()) if self.findings else None,

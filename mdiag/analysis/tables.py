@@ -72,8 +72,9 @@ def summary_tables(report: Any) -> list[Table]:
     tables: list[Table] = []
     if report.segments:
         tables.append(Table("segments", [
-            "segment", "querier", "version", "routers", "elections", "gaps", "groups", "IGMP", "GMI"], [
-            [s.label, _querier_now(s), f"v{s.querier_version}" if s.querier_version else "",
+            "segment", "querier", "version", "routers", "elections", "gaps", "groups", "IGMP/MLD", "GMI"], [
+            [s.label, _querier_now(s),
+             f"{'MLD' if s.family == 6 else ''}v{s.querier_version}" if s.querier_version else "",
              sum(1 for r in s.routers if not r.proxy), len(s.elections), len(s.gaps),
              sum(1 for g in s.groups if g.detail.get("joins")), s.igmp_messages,
              f"{s.timers.group_membership_interval:g} s"]

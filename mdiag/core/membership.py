@@ -1,4 +1,5 @@
-"""Router-side group membership table for one segment (RFC 3376 6.4, section 7.3.2).
+"""Router-side group membership table for one segment (RFC 3376 6.4, section 7.3.2),
+and for MLD (RFC 3810 7.4, 8.3.2) with ``MembershipTable(family=6)``.
 
 Pure: time is passed in. This is the table a multicast router (or snooping
 switch) builds from reports, reconstructed from what it heard::
@@ -19,6 +20,12 @@ sources; in v1 compatibility leaves and TO_IN are ignored too), and the story
 around it: reporting hosts, first join, last report, leaves, the group-specific
 queries that followed each leave and the latency from leave to expiry.
 
+MLD is the same state machine (RFC 3810 7.4 is RFC 3376 6.4 with IPv6 addresses):
+an MLDv1 report is IS_EX({}) and a done TO_IN({}), and an MLDv1 host puts the
+address in MLDv1 compatibility (RFC 3810 8.3.2) exactly as an IGMPv2 host does for
+IGMPv3. Inside, MLD versions are kept on IGMP's scale (MLDv1 = 2, MLDv2 = 3) so one
+code path serves both; :attr:`GroupState.versions` and the JSON give MLD's numbers.
+
 Addresses are kept as ints inside (an ``IPv4Address`` hashes slowly and this
 table sees every report of a capture); ``GroupState.group`` and the JSON give
 them back as addresses. Timers are absolute times; state is brought forward lazily (:meth:`GroupState.advance`)
@@ -33,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 from mdiag.core.addresses import multicast_mac
@@ -48,12 +55,11 @@ from mdiag.core.igmp.messages import (
     V3Query,
     V3Report,
 )
+from mdiag.core.mld.messages import Mld1Done, Mld1Query, Mld1Report, Mld2Query, Mld2Report
+from mdiag.core.records import EXCLUDE, INCLUDE
 from mdiag.core.timers import TimerSet
 
 __all__ = ["EXCLUDE", "INCLUDE", "GroupState", "LeaveRecord", "MembershipTable", "PreparedRecord", "prepare"]
-
-INCLUDE = "include"
-EXCLUDE = "exclude"
 
 IS_IN = RecordType.MODE_IS_INCLUDE
 IS_EX = RecordType.MODE_IS_EXCLUDE
@@ -69,7 +75,12 @@ _LIST_LIMIT = 100  # leave records kept per group (the rest are counted in leave
 #: (added to LMQI; the querier sends the first one at once, RFC 3376 6.6.3).
 LEAVE_QUERY_GRACE = 2.0
 
-EventSink = Callable[[float, "int | None", IPv4Address, str], None]
+EventSink = Callable[[float, "int | None", Any, str], None]
+Address = IPv4Address | IPv6Address
+
+#: Where each rule comes from, per address family.
+_RFC = {4: {"leave": "RFC 2236 3, RFC 3376 6.4.2", "mac": "RFC 1112 6.4, RFC 4541 2.1.1"},
+        6: {"leave": "RFC 2710 4, RFC 3810 7.4.2", "mac": "RFC 2464 7, RFC 4541 3"}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +89,12 @@ class LeaveRecord:
 
     time: float
     frame: int | None
-    host: IPv4Address
-    kind: str                      # "v2-leave", "to_in", "block"
+    host: Address
+    kind: str                      # "v2-leave", "done" (MLDv1), "to_in", "block"
     queries: int                   # group(-and-source)-specific queries that followed
     first_query_after: float | None
     ended: float | None            # when the membership (or the blocked sources) expired
-    cancelled_by: IPv4Address | None  # a host that reported again and kept the group
+    cancelled_by: Address | None   # a host that reported again and kept the group
 
     @property
     def latency(self) -> float | None:
@@ -115,9 +126,9 @@ class _PendingLeave:
 
 @dataclass(slots=True)
 class GroupState:
-    """Router-side state of one group (RFC 3376 6.2.3 / 6.4) plus its history."""
+    """Router-side state of one group (RFC 3376 6.2.3 / 6.4, RFC 3810 7.2 / 7.4) plus its history."""
 
-    group: IPv4Address
+    group: Address
     mode: str = INCLUDE
     group_timer: float = 0.0                      # EXCLUDE mode only (absolute expiry)
     sources: dict[int, float] = field(default_factory=dict)   # A / X: expiry times
@@ -147,12 +158,22 @@ class GroupState:
 
     # -- compatibility (RFC 3376 7.3.2) -------------------------------------------
     def compatibility(self, now: float) -> int:
-        """Group Compatibility Mode: 1 or 2 while older hosts are present, else 3."""
+        """Group Compatibility Mode: 1 or 2 while older hosts are present, else 3; for an
+        IPv6 address MLD's numbers: 1 while MLDv1 hosts are present (RFC 3810 8.3.2), else 2."""
         if now < self.v1_host_until:
-            return 1
-        if now < self.v2_host_until:
-            return 2
-        return 3
+            level = 1
+        elif now < self.v2_host_until:
+            level = 2
+        else:
+            level = 3
+        return level - 1 if self.group.version == 6 else level
+
+    @property
+    def protocol_versions(self) -> list[int]:
+        """The versions heard, in the protocol's numbers (IGMPv1-3, MLDv1-2)."""
+        if self.group.version == 6:
+            return sorted(v - 1 for v in self.versions)
+        return sorted(self.versions)
 
     # -- timers -------------------------------------------------------------------
     def expires(self) -> float | None:
@@ -163,24 +184,26 @@ class GroupState:
             return self.group_timer
         return max(self.sources.values(), default=None)
 
-    def members(self, now: float, gmi: float) -> list[IPv4Address]:
+    def members(self, now: float, gmi: float) -> list[Address]:
         """Hosts whose last report is still within GMI at ``now`` (and did not leave)."""
         if not self.present:
             return []
-        return [IPv4Address(h) for h in sorted(h for h, t in self.hosts.items() if now - t < gmi)]
+        ip = type(self.group)
+        return [ip(h) for h in sorted(h for h, t in self.hosts.items() if now - t < gmi)]
 
-    def member_spans(self, now: float, gmi: float) -> list[tuple[IPv4Address, float, float | None, str | None]]:
+    def member_spans(self, now: float, gmi: float) -> list[tuple[Address, float, float | None, str | None]]:
         """Each host's membership over time: (host, start, end, how it ended: "left",
         "expired" with the group, "timed-out" (no report for GMI); end None: still a
         member at ``now``), in start order."""
-        out: list[tuple[IPv4Address, float, float | None, str | None]] = [
-            (IPv4Address(h), start, end, how) for h, start, end, how in self.member_history]
+        ip = type(self.group)
+        out: list[tuple[Address, float, float | None, str | None]] = [
+            (ip(h), start, end, how) for h, start, end, how in self.member_history]
         for h, last in self.hosts.items():
             start = self.since.get(h, last)
             if self.present and now - last < gmi:
-                out.append((IPv4Address(h), start, None, None))
+                out.append((ip(h), start, None, None))
             else:
-                out.append((IPv4Address(h), start, last + gmi, "timed-out"))
+                out.append((ip(h), start, last + gmi, "timed-out"))
         out.sort(key=lambda span: (span[1], int(span[0])))
         return out
 
@@ -195,20 +218,21 @@ class GroupState:
 
     def to_json(self, now: float, gmi: float) -> dict[str, Any]:
         exp = self.expires()
+        ip = type(self.group)
         return {
             "group": str(self.group),
-            "mac": str(multicast_mac(int(self.group))),
+            "mac": str(multicast_mac(self.group)),
             "state": self.mode if self.present else "absent",
             "present": self.present,
-            "sources": [str(IPv4Address(s)) for s in sorted(self.sources)],
-            "excluded_sources": [str(IPv4Address(s)) for s in sorted(self.blocked)],
+            "sources": [str(ip(s)) for s in sorted(self.sources)],
+            "excluded_sources": [str(ip(s)) for s in sorted(self.blocked)],
             "expires": exp if exp is not None else self.last_expiry,
             "compatibility_mode": self.compatibility(now),
             "members": [str(h) for h in self.members(now, gmi)],
             "member_spans": [{"host": str(h), "start": _r(start), "end": _r(end), "ended": how}
                              for h, start, end, how in self.member_spans(now, gmi)],
-            "reporting_hosts": [str(IPv4Address(h)) for h in sorted(self.reporters)],
-            "versions": sorted(self.versions),
+            "reporting_hosts": [str(ip(h)) for h in sorted(self.reporters)],
+            "versions": self.protocol_versions,
             "first_join": self.first_join,
             "first_join_frame": self.first_join_frame,
             "last_report": self.last_report,
@@ -228,7 +252,12 @@ class MembershipTable:
 
     def __init__(self, timers: TimerSet | Callable[[], TimerSet] | None = None, *,
                  findings: FindingLog | None = None, segment: str = "",
-                 on_event: EventSink | None = None) -> None:
+                 on_event: EventSink | None = None, family: int = 4) -> None:
+        if family not in (4, 6):
+            raise ValueError(f"address family must be 4 (IGMP) or 6 (MLD), not {family}")
+        self.family = family
+        self._ip: type[IPv4Address] | type[IPv6Address] = IPv4Address if family == 4 else IPv6Address
+        self._rfc = _RFC[family]
         self._timers: Callable[[], TimerSet]
         if isinstance(timers, TimerSet) or timers is None:
             fixed: TimerSet = timers or TimerSet()
@@ -253,7 +282,7 @@ class MembershipTable:
         return self._timers()
 
     # -- helpers ------------------------------------------------------------------
-    def _event(self, time: float, frame: int | None, group: IPv4Address, text: str) -> None:
+    def _event(self, time: float, frame: int | None, group: Address, text: str) -> None:
         if self.on_event is not None:
             self.on_event(time, frame, group, text)
 
@@ -264,7 +293,7 @@ class MembershipTable:
         self.findings.add(Finding(code, severity, message + self._where, rfc, None, time, frame,
                                   context), (code, self.segment, key))
 
-    def _state(self, key: int, group: IPv4Address) -> GroupState:
+    def _state(self, key: int, group: Address) -> GroupState:
         state = self.groups.get(key)
         if state is None:
             state = self.groups[key] = GroupState(group)
@@ -328,7 +357,7 @@ class MembershipTable:
             state.close_member(h, last + gmi if timed_out else when, "timed-out" if timed_out else "expired")
         state.hosts.clear()
         state.since.clear()
-        live = self._live_by_mac.get(_mac_key(int(state.group)))
+        live = self._live_by_mac.get(_mac_key(int(state.group), self.family))
         if live is not None:
             live.discard(int(state.group))
         self._event(when, None, state.group, "membership expired")
@@ -347,9 +376,9 @@ class MembershipTable:
                 state.max_leave_latency = latency
         if len(state.leaves) < _LIST_LIMIT:
             state.leaves.append(LeaveRecord(
-                pending.time, pending.frame, IPv4Address(pending.host), pending.kind, pending.queries,
+                pending.time, pending.frame, self._ip(pending.host), pending.kind, pending.queries,
                 pending.first_query_after, ended,
-                IPv4Address(cancelled_by) if cancelled_by is not None else None))
+                self._ip(cancelled_by) if cancelled_by is not None else None))
 
     def _check_pending(self, state: GroupState, now: float) -> None:
         pending = state.pending
@@ -361,11 +390,12 @@ class MembershipTable:
             pending.flagged = True
             self._finding(
                 "leave-without-group-query", Severity.WARNING,
-                f"{pending.kind} for {state.group} from {IPv4Address(pending.host)} was not followed by a "
+                f"{pending.kind} for {state.group} from {self._ip(pending.host)} was not followed by a "
                 f"group-specific query within {window:.1f} s: the querier will not notice the "
-                "leave until the membership times out (Group Membership Interval)",
-                "RFC 2236 3, RFC 3376 6.4.2", pending.time, pending.frame,
-                ("leave", state.group), group=str(state.group), host=str(IPv4Address(pending.host)))
+                "leave until the membership times out "
+                + ("(Group Membership Interval)" if self.family == 4 else "(Multicast Address Listening Interval)"),
+                self._rfc["leave"], pending.time, pending.frame,
+                ("leave", state.group), group=str(state.group), host=str(self._ip(pending.host)))
 
     # -- joining ------------------------------------------------------------------------
     def _join(self, state: GroupState, time: float, frame: int | None, host: int) -> None:
@@ -375,25 +405,25 @@ class MembershipTable:
             state.first_join = time
             state.first_join_frame = frame
         if self.on_event is not None:
-            self._event(time, frame, state.group, f"joined by {IPv4Address(host)}")
+            self._event(time, frame, state.group, f"joined by {self._ip(host)}")
         key = int(state.group)
-        live = self._live_by_mac.setdefault(_mac_key(key), set())
+        live = self._live_by_mac.setdefault(_mac_key(key, self.family), set())
         for other in [g for g in live if g != key]:
             self.advance(self.groups[other], time)   # expiries are applied lazily
-        others = [IPv4Address(g) for g in sorted(live) if g != key]
+        others = [self._ip(g) for g in sorted(live) if g != key]
         live.add(key)
         if others:
-            mac = multicast_mac(key)
+            mac = multicast_mac(state.group)
             self._finding(
                 "mac-shared-groups", Severity.WARNING,
                 f"{state.group} and {', '.join(map(str, others))} are joined at the same time and "
                 f"share the MAC {mac}: switches that forward by MAC deliver both to every member",
-                "RFC 1112 6.4, RFC 4541 2.1.1", time, frame,
+                self._rfc["mac"], time, frame,
                 ("mac", mac.value, tuple(sorted([state.group, *others]))),
                 mac=str(mac), groups=[str(g) for g in sorted([state.group, *others])])
 
-    def _link_local(self, group: IPv4Address, value: int, time: float, frame: int | None,
-                    host: IPv4Address) -> None:
+    def _link_local(self, group: Address, value: int, time: float, frame: int | None,
+                    host: Address) -> None:
         if _LINK_LOCAL_FIRST <= value <= _LINK_LOCAL_LAST:
             self._finding(
                 "report-link-local", Severity.INFO,
@@ -404,11 +434,12 @@ class MembershipTable:
             return
 
     # -- input --------------------------------------------------------------------------
-    def report(self, time: float, frame: int | None, host: IPv4Address, message: object) -> None:
-        """Feed a report or leave (V1Report, V2Report, V2Leave, V3Report)."""
+    def report(self, time: float, frame: int | None, host: Address, message: object) -> None:
+        """Feed a report or leave (V1Report, V2Report, V2Leave, V3Report; for family 6
+        Mld1Report, Mld1Done, Mld2Report)."""
         self.report_records(time, frame, host, int(host), prepare(message))
 
-    def report_records(self, time: float, frame: int | None, host: IPv4Address, h: int,
+    def report_records(self, time: float, frame: int | None, host: Address, h: int,
                        records: tuple[PreparedRecord, ...]) -> None:
         """Feed the records of one report as :func:`prepare` gives them (``h`` is
         ``int(host)``). Callers that see the same packet many times (a capture)
@@ -473,8 +504,8 @@ class MembershipTable:
                     continue
             self._record(time, frame, host, h, g, group, state, rtype, sources, version, leave)
 
-    def _record(self, time: float, frame: int | None, host: IPv4Address, h: int, g: int,
-                group: IPv4Address, state: GroupState | None, rtype: RecordType,
+    def _record(self, time: float, frame: int | None, host: Address, h: int, g: int,
+                group: Address, state: GroupState | None, rtype: RecordType,
                 sources: frozenset[int], version: int, leave: bool) -> None:
         """The general path: one group record (RFC 3376 6.4), ``state`` being the
         group's state if it has one."""
@@ -496,7 +527,8 @@ class MembershipTable:
         if compat < 3 and version == 3:
             if rtype == BLOCK:
                 if events:
-                    self._event(time, frame, group, f"BLOCK from {host} ignored (v{compat} compatibility)")
+                    self._event(time, frame, group, f"BLOCK from {host} ignored ({self._version(compat)} "
+                                "compatibility)")
                 return
             if rtype == TO_EX:
                 sources = _EMPTY
@@ -534,23 +566,25 @@ class MembershipTable:
             self._join(state, time, frame, h)
         elif not is_leave and events:
             self._event(time, frame, group,
-                        f"{_NAMES[rtype]}{_fmt_sources(sources)} from {host}" if version == 3
-                        else f"IGMPv{version} report from {host}")
+                        f"{_NAMES[rtype]}{_fmt_sources(sources, self._ip)} from {host}" if version == 3
+                        else f"{self._version(version)} report from {host}")
 
         if is_leave:
             if rtype == BLOCK and not (state.mode == INCLUDE and not sources.isdisjoint(state.sources)):
                 # BLOCK of sources not forwarded: nothing to leave.
                 if events:
-                    self._event(time, frame, group, f"BLOCK{_fmt_sources(sources)} from {host}")
+                    self._event(time, frame, group, f"BLOCK{_fmt_sources(sources, self._ip)} from {host}")
                 return
             state.leave_count += 1
             if h in state.hosts:
                 state.close_member(h, time, "left")
             state.hosts.pop(h, None)
-            label = "v2-leave" if leave else ("block" if rtype == BLOCK else "to_in")
+            label = (("v2-leave" if self.family == 4 else "done") if leave
+                     else ("block" if rtype == BLOCK else "to_in"))
             if events:
-                self._event(time, frame, group,
-                            f"{'leave' if leave else _NAMES[rtype] + _fmt_sources(sources)} from {host}")
+                what = ("leave" if self.family == 4 else "done") if leave else \
+                    _NAMES[rtype] + _fmt_sources(sources, self._ip)
+                self._event(time, frame, group, f"{what} from {host}")
             if state.present and state.pending is None:
                 state.pending = _PendingLeave(time, frame, h, label)
 
@@ -604,18 +638,23 @@ class MembershipTable:
             state.blocked = y & a
             state.group_timer = now + gmi
 
+    def _version(self, level: int) -> str:
+        """``IGMPv2``, or for MLD ``MLDv1`` (levels are IGMP's numbers, see the module docstring)."""
+        return f"IGMPv{level}" if self.family == 4 else f"MLDv{level - 1}"
+
     def query(self, time: float, frame: int | None, message: object) -> None:
         """Feed a group-specific or group-and-source-specific query (others are ignored).
 
         A query with the S flag clear lowers the group timer (or the listed sources'
-        timers) to LMQT (RFC 3376 6.6.1), LMQI being the query's Max Response Time.
+        timers) to LMQT (RFC 3376 6.6.1, RFC 3810 7.6.1), LMQI being the query's Max
+        Response Time.
         """
         kind = type(message)
         msg: Any = message
-        if kind is V3Query:
+        if kind is V3Query or kind is Mld2Query:
             suppress = msg.s_flag
             sources = msg.sources
-        elif kind is V2Query:
+        elif kind is V2Query or kind is Mld1Query:
             suppress = False
             sources = ()
         else:
@@ -638,7 +677,7 @@ class MembershipTable:
         if self.on_event is not None:
             self._event(time, frame, group,
                         f"{'group-and-source' if sources else 'group-specific'} query"
-                        f"{_fmt_sources(sources) if sources else ''} (MRT {msg.max_resp_time:g} s{', S' if suppress else ''})")
+                        f"{_fmt_sources(sources, self._ip) if sources else ''} (MRT {msg.max_resp_time:g} s{', S' if suppress else ''})")
         if suppress or not state.present:
             return
         limit = time + lmqt
@@ -668,11 +707,11 @@ class MembershipTable:
         state = self.groups.pop(group, None)
         if state is None:
             return False
-        live = self._live_by_mac.get(_mac_key(group))
+        live = self._live_by_mac.get(_mac_key(group, self.family))
         if live is not None:
             live.discard(group)
             if not live:
-                del self._live_by_mac[_mac_key(group)]
+                del self._live_by_mac[_mac_key(group, self.family)]
         return True
 
     def trim(self, now: float, *, reporters: int, leaves: int) -> int:
@@ -696,7 +735,7 @@ class MembershipTable:
                 del state.leaves[: len(state.leaves) - leaves]
         return dropped
 
-    def get(self, group: IPv4Address | int) -> GroupState | None:
+    def get(self, group: Address | int) -> GroupState | None:
         """The state of ``group`` (an address or its int), or None."""
         return self.groups.get(int(group))
 
@@ -712,16 +751,20 @@ _EMPTY: frozenset[int] = frozenset()
 
 #: One group record ready for :meth:`MembershipTable.report_records`: (int group,
 #: group, record type, int sources, version, is a v2 leave, is a refresh candidate).
-PreparedRecord = tuple[int, IPv4Address, RecordType, frozenset[int], int, bool, bool]
+PreparedRecord = tuple[int, Any, RecordType, frozenset[int], int, bool, bool]
 
 
 def prepare(message: object) -> tuple[PreparedRecord, ...]:
     """The group records of a report or leave as the table applies them: v1/v2
-    reports are IS_EX({}), a v2 leave is TO_IN({}) (RFC 3376 7.3.2); records of an
-    unknown type and groups outside 224.0.0.0/4 are dropped (the decoder reports
-    them). Pure and immutable, so one packet heard many times is prepared once."""
+    reports are IS_EX({}), a v2 leave is TO_IN({}) (RFC 3376 7.3.2); for MLD an MLDv1
+    report is IS_EX({}) and a done TO_IN({}) (RFC 3810 8.3.2), versions on IGMP's scale
+    (MLDv1 = 2, MLDv2 = 3). Records of an unknown type and groups outside 224.0.0.0/4
+    (ff00::/8) are dropped (the decoder reports them). Pure and immutable, so one
+    packet heard many times is prepared once."""
     kind = type(message)
     msg: Any = message
+    if kind is Mld2Report or kind is Mld1Report or kind is Mld1Done:
+        return _prepare_mld(msg)
     if kind is V3Report:
         items = [(record.group, record.record_type,
                   frozenset([int(x) for x in record.sources]) if record.sources else _EMPTY, 3, False)
@@ -750,16 +793,39 @@ def _new_member(state: GroupState, h: int, last: float | None, time: float, gmi:
     state.since[h] = time
 
 
-def _mac_key(group: int) -> int:
-    """The group's Ethernet MAC as an int (RFC 1112 6.4: 01:00:5e + low 23 bits)."""
+def _prepare_mld(msg: Any) -> tuple[PreparedRecord, ...]:
+    kind = type(msg)
+    if kind is Mld2Report:
+        items = [(record.group, record.record_type,
+                  frozenset([int(x) for x in record.sources]) if record.sources else _EMPTY, 3, False)
+                 for record in msg.records if type(record.record_type) is RecordType]
+    elif kind is Mld1Report:
+        items = [(msg.group, IS_EX, _EMPTY, 2, False)]
+    else:
+        items = [(msg.group, TO_IN, _EMPTY, 2, True)]
+    out = []
+    for group, rtype, sources, version, leave in items:
+        g = int(group)
+        if g >> 120 != 0xFF:
+            continue
+        refresh = not sources and (rtype is IS_EX or rtype is TO_EX)
+        out.append((g, group, rtype, sources, version, leave, refresh))
+    return tuple(out)
+
+
+def _mac_key(group: int, family: int = 4) -> int:
+    """The group's Ethernet MAC as an int (RFC 1112 6.4: 01:00:5e + low 23 bits;
+    RFC 2464 7: 33:33 + low 32 bits)."""
+    if family == 6:
+        return 0x333300000000 | (group & 0xFFFFFFFF)
     return 0x01005E000000 | (group & 0x7FFFFF)
 
 
-def _fmt_sources(sources: Any) -> str:
+def _fmt_sources(sources: Any, ip: Any = IPv4Address) -> str:
     if not sources:
         return "({})"
     items = sorted(int(s) for s in sources)
-    text = ", ".join(str(IPv4Address(s)) for s in items[:4])
+    text = ", ".join(str(ip(s)) for s in items[:4])
     if len(items) > 4:
         text += f", +{len(items) - 4}"
     return "({" + text + "})"

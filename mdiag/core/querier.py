@@ -1,4 +1,5 @@
-"""Querier election tracker for one segment (RFC 3376 6.6.2, RFC 2236 3 and 7).
+"""Querier election tracker for one segment and address family (RFC 3376 6.6.2,
+RFC 2236 3 and 7; for MLD RFC 3810 7.6.2, RFC 2710 6).
 
 Pure: time is passed in. Feed it every IGMP query seen on one segment (one
 broadcast domain: an interface, or a VLAN on it), in time order, from a capture
@@ -23,6 +24,10 @@ sender's MAC as text or ``None``.
 
 Rules applied:
 
+* MLD (``QuerierTracker(family=6)``, fed Mld1Query and Mld2Query): the same rules
+  with RFC 3810's numbers (MLDv1 is version 1, MLDv2 version 2); a query from ``::``
+  or from a source that is not link-local takes no part in the election (RFC 3810
+  5.1.14: routers ignore it), as proxy queries from 0.0.0.0 do for IGMP.
 * Election: the router with the lowest IP address among those that sent a
   general query within the Other Querier Present Interval is the querier
   (RFC 3376 6.6.2). Queries from 0.0.0.0 (snooping-switch proxies, RFC 4541
@@ -42,12 +47,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 from mdiag.core.findinglog import FindingLog
 from mdiag.core.findings import Finding, Severity
 from mdiag.core.igmp.messages import V1Query, V2Query, V3Query
+from mdiag.core.mld.messages import Mld1Query, Mld2Query
 from mdiag.core.timers import Profile, TimerSet
 
 __all__ = ["Election", "Gap", "QueryPhases", "QuerierTracker", "RouterInfo", "is_startup_gap",
@@ -55,6 +61,19 @@ __all__ = ["Election", "Gap", "QueryPhases", "QuerierTracker", "RouterInfo", "is
 
 _ZERO = IPv4Address(0)
 _ALL_SYSTEMS = IPv4Address("224.0.0.1")
+_ALL_NODES = IPv6Address("ff02::1")
+#: query class -> (version, carries sources, S, QRV and QQIC)
+_QUERY_KINDS: dict[type, tuple[int, bool]] = {V1Query: (1, False), V2Query: (2, False), V3Query: (3, True),
+                                              Mld1Query: (1, False), Mld2Query: (2, True)}
+#: Where each rule comes from, per address family.
+_RFC: dict[int, dict[str, str]] = {
+    4: {"election": "RFC 3376 6.6.2", "gap": "RFC 3376 8.5", "mrt": "RFC 3376 8.3", "mrt_old": "RFC 2236 8.3",
+        "qqic": "RFC 3376 4.1.7", "qi_old": "RFC 2236 8.2", "versions": "RFC 3376 7.3.1",
+        "group_zero": "RFC 3376 4.1.12"},
+    6: {"election": "RFC 3810 7.6.2", "gap": "RFC 3810 9.5", "mrt": "RFC 3810 9.3", "mrt_old": "RFC 2710 7.3",
+        "qqic": "RFC 3810 5.1.9", "qi_old": "RFC 2710 7.2", "versions": "RFC 3810 8.3.1",
+        "group_zero": "RFC 3810 5.1.15"},
+}
 _LIST_LIMIT = 1000
 _TIMES_LIMIT = 100_000
 #: A measured steady interval may differ this much from the advertised one.
@@ -138,7 +157,7 @@ def split_startup(gaps: Sequence[float], query_interval: float,
 class RouterInfo:
     """Everything seen from one query sender on a segment."""
 
-    address: IPv4Address
+    address: IPv4Address | IPv6Address
     first_time: float
     first_frame: int | None
     last_time: float = 0.0
@@ -168,8 +187,11 @@ class RouterInfo:
 
     @property
     def proxy(self) -> bool:
-        """Queries from 0.0.0.0 come from snooping switches (RFC 4541 2.1.1)."""
-        return self.address == _ZERO
+        """Takes no part in the election: queries from 0.0.0.0 or :: come from snooping
+        switches (RFC 4541 2.1.1), and MLD routers ignore queries from a source that is
+        not link-local (RFC 3810 5.1.14)."""
+        address = self.address
+        return int(address) == 0 or (address.version == 6 and not address.is_link_local)
 
     @property
     def mean_interval(self) -> float | None:
@@ -215,8 +237,8 @@ class Election:
 
     time: float
     frame: int | None
-    querier: IPv4Address | None
-    previous: IPv4Address | None
+    querier: IPv4Address | IPv6Address | None
+    previous: IPv4Address | IPv6Address | None
     reason: str
     #: the last general query heard from ``previous`` (when it went silent, for a
     #: querier that stopped)
@@ -261,13 +283,20 @@ class QuerierTracker:
     """Reconstructs queriers and elections on one segment (see module docstring)."""
 
     def __init__(self, timers: TimerSet | None = None, *, profile: Profile | None = None,
-                 findings: FindingLog | None = None, segment: str = "") -> None:
+                 findings: FindingLog | None = None, segment: str = "", family: int = 4) -> None:
+        if family not in (4, 6):
+            raise ValueError(f"address family must be 4 (IGMP) or 6 (MLD), not {family}")
+        self.family = family
+        self._rfc = _RFC[family]
+        self._protocol = "IGMP" if family == 4 else "MLD"
+        self._zero: IPv4Address | IPv6Address = _ZERO if family == 4 else IPv6Address(0)
+        self._all = _ALL_SYSTEMS if family == 4 else _ALL_NODES
         self.timers = timers or TimerSet(profile=profile or Profile.RFC3376)
         self.configured = self.timers
         self.findings = findings if findings is not None else FindingLog()
         self.segment = segment
-        self.routers: dict[IPv4Address, RouterInfo] = {}
-        self.elected: IPv4Address | None = None
+        self.routers: dict[Any, RouterInfo] = {}
+        self.elected: Any = None
         self.elections: list[Election] = []
         self.gaps: list[Gap] = []
         self.first_time: float | None = None
@@ -290,7 +319,7 @@ class QuerierTracker:
         self.findings.add(Finding(code, severity, message + self._where, rfc, None, time, frame,
                                   context), (code, self.segment, key))
 
-    def _elect(self, time: float, frame: int | None, new: IPv4Address | None, reason: str) -> None:
+    def _elect(self, time: float, frame: int | None, new: Any, reason: str) -> None:
         if new == self.elected:
             return
         before = self.routers.get(self.elected) if self.elected is not None else None
@@ -308,7 +337,7 @@ class QuerierTracker:
 
     @property
     def querier_version(self) -> int | None:
-        """IGMP version of the elected querier's queries (the lowest it used)."""
+        """IGMP (or MLD) version of the elected querier's queries (the lowest it used)."""
         return self._querier_version
 
     @property
@@ -321,18 +350,15 @@ class QuerierTracker:
         return out
 
     # -- input --------------------------------------------------------------------
-    def observe(self, time: float, frame: int | None, src: IPv4Address, dst: IPv4Address | None,
+    def observe(self, time: float, frame: int | None, src: Any, dst: Any,
                 message: object, mac: str | None = None) -> None:
-        """Feed one query (anything else is ignored). Times must not go backwards."""
-        kind = type(message)
-        if kind is V3Query:
-            version = 3
-        elif kind is V2Query:
-            version = 2
-        elif kind is V1Query:
-            version = 1
-        else:
+        """Feed one query (anything else is ignored): IGMP queries with IPv4 addresses to
+        a family 4 tracker, MLD queries with IPv6 addresses to a family 6 one. Times
+        must not go backwards."""
+        known = _QUERY_KINDS.get(type(message))
+        if known is None or getattr(message, "family", 4) != self.family:
             return
+        version, full = known
         query: Any = message
         if self.elected is not None:
             self.advance(time)      # silence before this query (missed query, lost role)
@@ -353,20 +379,21 @@ class QuerierTracker:
             if src == self.elected:
                 self._refresh_version()
         group = query.group
-        sources = query.sources if version == 3 else ()
-        general = group == _ZERO and not sources
-        if version == 3 and query.s_flag:
+        sources = query.sources if full else ()
+        zero = self._zero
+        general = group == zero and not sources
+        if full and query.s_flag:
             info.s_flag_queries += 1
 
-        if group == _ZERO and dst is not None and dst != _ALL_SYSTEMS and dst.is_multicast:
-            # RFC 3376 4.1.12 / RFC 2236 2.1: a group-specific query is sent to the group
-            # itself; one sent to a group but naming group 0 is broken (hosts take it
-            # for a general query or drop it). Group 0 with sources is the decoder's
-            # general-query-with-sources.
+        if group == zero and dst is not None and dst != self._all and dst.is_multicast:
+            # RFC 3376 4.1.12 / RFC 2236 2.1 (RFC 3810 5.1.15): a group-specific query is
+            # sent to the group itself; one sent to a group but naming group 0 is broken
+            # (hosts take it for a general query or drop it). Group 0 with sources is the
+            # decoder's general-query-with-sources.
             self._finding(
                 "query-group-zero", Severity.ERROR,
-                f"query from {src} to {dst} carries group 0.0.0.0: a group-specific query "
-                "must name its group", "RFC 3376 4.1.12",
+                f"query from {src} to {dst} carries group {zero}: a group-specific query "
+                "must name its group", self._rfc["group_zero"],
                 time, frame, ("gz", src), source=str(src), destination=str(dst))
             return
         if not general:
@@ -387,7 +414,7 @@ class QuerierTracker:
             self._gap(self.last_general_time, time, frame, open_at_end=False)
         self.last_general_time = time
 
-        if version == 3:
+        if full:
             info.qqi = query.qqi
             info.qrv = query.qrv
         mrt = query.max_resp_time
@@ -402,10 +429,11 @@ class QuerierTracker:
         info.last_general = time
 
         if info.proxy:
-            # The decoder already reports query-from-zero-source for each sender.
+            # The decoder already reports query-from-zero-source (mld-source-not-link-local)
+            # for each sender.
             if self.elected is None:
                 # Only a proxy: adopt its timers, no election.
-                self._adopt(query, version)
+                self._adopt(query, full)
             return
 
         # -- election (RFC 3376 6.6.2) ------------------------------------------
@@ -426,7 +454,7 @@ class QuerierTracker:
                         f"{src} kept sending general queries {_fmt(time - heard)} after the "
                         f"lower-addressed querier {current} queried (it must stay silent for "
                         f"the Other Querier Present Interval, {_fmt(oqpi)})",
-                        "RFC 3376 6.6.2", time, frame, ("two", src, current),
+                        self._rfc["election"], time, frame, ("two", src, current),
                         querier=str(current), other=str(src))
         elif current is None:
             if not self.elections:
@@ -437,7 +465,7 @@ class QuerierTracker:
                 reason = f"{src} takes over (no other querier heard)"
             self._elect(time, frame, src, reason)
         if self.elected == src:
-            self._adopt(query, version)
+            self._adopt(query, full)
 
     def _mrt_too_long(self, info: RouterInfo, mrt: float, time: float, frame: int | None) -> None:
         """RFC 3376 8.3 / RFC 2236 8.3: the Query Response Interval must be less than the
@@ -452,11 +480,11 @@ class QuerierTracker:
             f"{info.address} asks for answers within {_fmt(mrt)} (Max Response Time), not less than "
             f"{source}: hosts may answer after the next query is due, and the timers derived "
             "from it (Other Querier Present, Group Membership) grow with it",
-            "RFC 3376 8.3" if info.qqi else "RFC 2236 8.3", time, frame, ("mrt", info.address),
+            self._rfc["mrt"] if info.qqi else self._rfc["mrt_old"], time, frame, ("mrt", info.address),
             router=str(info.address), max_resp_time=mrt, query_interval=qi)
 
-    def _adopt(self, query: Any, version: int) -> None:
-        if version == 3:
+    def _adopt(self, query: Any, full: bool) -> None:
+        if full:
             self.timers = self.timers.adopt(qrv=query.qrv, qqi=query.qqi,
                                             max_resp_time=query.max_resp_time)
         else:
@@ -501,7 +529,8 @@ class QuerierTracker:
                 # The finding carries the latest mean and the range so far (it is dated
                 # when the drift was first seen).
                 source = (f"its QQIC ({int(expected)} s)" if info.qqi
-                          else "the default 125 s (IGMPv1/v2 carry no QQIC)")
+                          else "the default 125 s (IGMPv1/v2 carry no QQIC)" if self.family == 4
+                          else "the default 125 s (MLDv1 carries no QQIC)")
                 assert info.interval_min is not None and info.interval_max is not None
                 context = {"segment": self.segment, "router": str(info.address),
                            "measured": round(mean, 3), "min": round(info.interval_min, 3),
@@ -515,7 +544,7 @@ class QuerierTracker:
                     f"({_fmt(info.interval_min)} to {_fmt(info.interval_max)} over "
                     f"{info.interval_count} steady intervals), not the {_fmt(expected)} of {source}"
                     + self._where,
-                    "RFC 3376 4.1.7" if info.qqi else "RFC 2236 8.2", None, time, frame, context), key)
+                    self._rfc["qqic"] if info.qqi else self._rfc["qi_old"], None, time, frame, context), key)
 
     def _check_versions(self, time: float, frame: int | None) -> None:
         versions = self.versions
@@ -523,10 +552,10 @@ class QuerierTracker:
             by = {str(a): sorted(i.versions) for a, i in self.routers.items() if not i.proxy}
             self._finding(
                 "querier-version-mismatch", Severity.WARNING,
-                "routers query with different IGMP versions ("
+                f"routers query with different {self._protocol} versions ("
                 + ", ".join(f"{a} v{'/v'.join(map(str, v))}" for a, v in by.items())
                 + "); every router on a link must run the same version",
-                "RFC 3376 7.3.1", time, frame, "versions", routers=by)
+                self._rfc["versions"], time, frame, "versions", routers=by)
 
     def _gap(self, start: float, end: float, frame: int | None, *, open_at_end: bool) -> None:
         if len(self.gaps) < _LIST_LIMIT:
@@ -543,7 +572,7 @@ class QuerierTracker:
             "querier-gap", Severity.WARNING,
             f"no general query for {_fmt(end - start)} (from {start:.3f} s {what}), longer than "
             f"the Other Querier Present Interval {_fmt(oqpi)}: memberships may expire and "
-            "snooping switches may stop forwarding", "RFC 3376 8.5", end if not open_at_end else start,
+            "snooping switches may stop forwarding", self._rfc["gap"], end if not open_at_end else start,
             frame, ("gap", round(start, 6)), start=start, end=end)
 
     def advance(self, now: float) -> None:
@@ -616,13 +645,16 @@ class QuerierTracker:
             if not has_router and had_igmp:
                 span = now - (start_time if start_time is not None else now)
                 sure = span >= oqpi
-                proxy = _ZERO in self.routers
+                proxy = any(i.proxy for i in self.routers.values())
                 self._finding(
                     "querier-none", Severity.WARNING if sure else Severity.INFO,
-                    ("no router sent a general query" + (" (only a switch's proxy queries from 0.0.0.0)" if proxy else ""))
+                    ("no router sent a general query"
+                     + ((" (only a switch's proxy queries from 0.0.0.0)" if self.family == 4 else
+                         " (only queries from :: or non-link-local sources, which MLD routers ignore)")
+                        if proxy else ""))
                     + (f" in {_fmt(span)}, longer than OQPI ({_fmt(oqpi)})" if sure
                        else f" in this {_fmt(span)} capture (shorter than OQPI {_fmt(oqpi)}, so not conclusive)"),
-                    "RFC 3376 6.6.2", start_time if start_time is not None else now, None, "none")
+                    self._rfc["election"], start_time if start_time is not None else now, None, "none")
         finally:
             self.findings = own
         return gap

@@ -6,7 +6,8 @@ Linux defaults: QI 125 s, MRT 10 s, LMQI 1 s, robustness 2) and a capture of
 deliberately bad frames, plus pcaps/README.md describing each; and in
 pcaps/scenarios/ the stories capture analysis is for, with the multicast UDP streams
 IGMP steers, on 802.1Q/QinQ, Linux cooked SLL/SLL2 and pcapng (written here: SHB, IDB
-with if_name and if_tsresol, EPB). Regenerating gives byte-identical files: fixed
+with if_name and if_tsresol, EPB); and in pcaps/mld/ the MLD stories of
+:mod:`mdiag.testing.pcapgen_mld`. Regenerating gives byte-identical files: fixed
 timestamps, fixed addresses (198.18.0.0/15, locally administered MACs), seeded
 randomness, and the pure-core frame builder.
 
@@ -721,8 +722,10 @@ def verdicts() -> list[Capture]:
 
 
 def all_captures() -> list[Capture]:
+    from mdiag.testing import pcapgen_mld
+
     return [*kinds(), v2_join(), v2_report_on_query(), v2_leave(), v3_asm(), v3_ssm(), election(), compat(),
-            malformed(), *verdicts(), *scenarios()]
+            malformed(), *verdicts(), *scenarios(), *pcapgen_mld.captures()]
 
 
 _MALFORMED_NOTE = ["", "In malformed.pcap frames 1-2 have deliberately bad IGMP / IP checksums and frames 8-9",
@@ -760,6 +763,13 @@ def write_all(directory: str) -> list[str]:
                       "has its reviewed expected analysis beside it (<name>.expected.json). Kept apart from",
                       "the per-message captures above, whose frames are all IGMP on untagged Ethernet. Times",
                       "below are seconds from the first frame.", "",
+                      "| File | Frames | What it holds |", "|---|---|---|"]
+        if capture.directory == "mld" and "| mld/" not in "\n".join(lines):
+            lines += ["", "## MLD (IPv6) captures (pcaps/mld/)", "",
+                      "MLDv1/MLDv2 stories (mdiag/testing/pcapgen_mld.py) with the IPv6 multicast UDP they",
+                      "steer: link-local routers and hosts (querier fe80::1, second router fe80::2, hosts",
+                      "fe80::10-12), ULA sources fd00::100-101, groups ff05::1:3-4 and SSM ff3e::1:1; each",
+                      "with its reviewed expected analysis beside it.", "",
                       "| File | Frames | What it holds |", "|---|---|---|"]
         lines.append(f"| {name} | {len(capture.frames)} | {capture.description} |")
     if f"| {SCENARIOS}/" not in "\n".join(lines):

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 PCAPS = Path(__file__).resolve().parents[2] / "pcaps"
-CAPTURES = sorted(p for pattern in ("*.pcap*", "scenarios/*.pcap*") for p in PCAPS.glob(pattern)
+CAPTURES = sorted(p for pattern in ("*.pcap*", "scenarios/*.pcap*", "mld/*.pcap*") for p in PCAPS.glob(pattern)
                   if not p.name.endswith(".json"))
 UPDATE = os.environ.get("MDIAG_UPDATE_EXPECTED") == "1"
 
@@ -39,12 +39,14 @@ def projection(doc: dict[str, Any]) -> dict[str, Any]:
     """The parts of an analysis a scenario pins down."""
     [analysis] = doc["analyses"]
     counters = analysis["counters"]
+    mld = {k: counters[k] for k in ("mld", "mld_malformed") if counters.get(k)}  # IPv6 captures only
     return {
         "profile": analysis["profile"],
-        "counters": {k: counters[k] for k in ("frames", "igmp", "igmp_malformed", "multicast_data_packets",
-                                              "non_ipv4", "fragments")},
+        "counters": {**{k: counters[k] for k in ("frames", "igmp", "igmp_malformed", "multicast_data_packets",
+                                                 "non_ipv4", "fragments")}, **mld},
         "segments": [{
             "segment": seg["segment"]["name"],
+            **({"family": 6} if seg.get("family") == 6 else {}),
             "querier": seg["querier"],
             "querier_version": seg["querier_version"],
             "routers": [{k: r[k] for k in ("address", "proxy", "versions", "general_queries",

@@ -152,7 +152,7 @@ def test_timeline_of_a_querier(cli):
 
 @pytest.mark.parametrize("argv,fragment", [
     (["--group", "10.0.0.1"], "not a multicast group"),
-    (["--group", "banana"], "not an IPv4 address"),
+    (["--group", "banana"], "not an IP address"),
     (["--vlan", "5000"], "0..4095"),
     (["--since", "yesterday"], "--since"),
     (["--since", "20", "--until", "10"], "before"),

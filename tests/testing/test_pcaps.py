@@ -26,6 +26,7 @@ PCAPS = Path(__file__).resolve().parents[2] / "pcaps"
 CAPTURES = sorted(p.name for p in PCAPS.glob("*.pcap"))
 SCENARIOS = sorted(str(p.relative_to(PCAPS)) for p in PCAPS.glob("scenarios/*.pcap*")
                    if not p.name.endswith(".json"))
+MLD = sorted(str(p.relative_to(PCAPS)) for p in PCAPS.glob("mld/*.pcap*") if not p.name.endswith(".json"))
 PROTO_IGMP, PROTO_UDP = 2, 17
 
 
@@ -37,14 +38,14 @@ def frames(name: str):
 
 def test_regeneration_is_byte_identical(tmp_path):
     names = pcapgen.write_all(str(tmp_path))
-    assert sorted(names) == sorted(CAPTURES + SCENARIOS), "pcaps/ is out of date: run make pcaps"
+    assert sorted(names) == sorted(CAPTURES + SCENARIOS + MLD), "pcaps/ is out of date: run make pcaps"
     for name in [*names, "README.md"]:
         assert filecmp.cmp(tmp_path / name, PCAPS / name, shallow=False), f"{name} differs: run make pcaps"
 
 
 def test_every_capture_is_described():
     readme = (PCAPS / "README.md").read_text()
-    for name in CAPTURES + SCENARIOS:
+    for name in CAPTURES + SCENARIOS + MLD:
         assert f"| {name} |" in readme
 
 
@@ -160,6 +161,36 @@ def test_scenario_frames_decode_cleanly_in_tshark(name):
             tags = [t for t in (row["ieee8021ad.id"], row["vlan.id"]) if t]  # tshark names the S-tag apart
             assert tags == [str(v) for v in located.key], f"{name} frame {number}"
     assert checked >= 4
+
+
+@pytest.mark.parametrize("name", MLD)
+def test_mld_frames_decode_cleanly_and_both_decoders_agree(name):
+    """Every MLD frame of pcaps/mld/, tagged or not: the scapy MLD adapter and the fast
+    decoder agree, checksums are good, no finding; the rest is IPv6 multicast UDP,
+    neighbour discovery, or IGMP and IPv4 UDP in the dual-stack capture."""
+    from mdiag.adapters import scapy_mld
+    from mdiag.core import mld
+
+    seen = 0
+    for number, linktype, data in frames(name):
+        located = linklayer.locate_ipv6(linktype, data, 0, len(data))
+        if located.status != linklayer.OK:
+            assert linklayer.locate_ipv4(linktype, data, 0, len(data)).status == linklayer.OK
+            assert name == "mld/dual-stack.pcap", f"{name} frame {number}"
+            continue
+        packet = data[located.ip:]
+        if packet[6] == PROTO_UDP:
+            assert packet[24] == 0xFF, f"{name} frame {number}: UDP but not multicast"
+            continue
+        try:
+            fast = mld.decode_ipv6(packet)
+        except mld.NotMld:
+            assert packet[40] == 135, f"{name} frame {number}: only neighbour solicitations are not MLD"
+            continue
+        assert scapy_mld.parse_ip(packet) == fast, f"{name} frame {number}"
+        assert fast.checksum_ok and not fast.findings, f"{name} frame {number}: {fast.findings}"
+        seen += 1
+    assert seen >= 4
 
 
 def test_malformed_frames_have_one_finding_each():

@@ -101,7 +101,7 @@ class _Progress:
 
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from ipaddress import AddressValueError, IPv4Address
+    from ipaddress import ip_address
 
     from mdiag.analysis import expectations as ex
     from mdiag.core.findings import Severity
@@ -121,18 +121,19 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     groups = []
     for text in args.group:
         try:
-            group = IPv4Address(text)
-        except (AddressValueError, ValueError):
-            raise InputError(f"--group {text!r} is not an IPv4 address; give a group such as 239.1.1.1") from None
+            group: Any = ip_address(text.strip())
+        except ValueError:
+            raise InputError(f"--group {text!r} is not an IP address; give a group such as 239.1.1.1 "
+                             "or ff05::1:3") from None
         if not group.is_multicast:
-            raise InputError(f"--group {text} is not a multicast group (224.0.0.0/4)")
+            raise InputError(f"--group {text} is not a multicast group (224.0.0.0/4 or ff00::/8)")
         groups.append(group)
-    querier = None
+    querier: Any = None
     if args.querier:
         try:
-            querier = IPv4Address(args.querier)
-        except (AddressValueError, ValueError):
-            raise InputError(f"--querier {args.querier!r} is not an IPv4 address") from None
+            querier = ip_address(args.querier.strip())
+        except ValueError:
+            raise InputError(f"--querier {args.querier!r} is not an IPv4 or IPv6 address") from None
     since, since_ns = _parse_time(args.since, "--since") if args.since else (None, None)
     until, until_ns = _parse_time(args.until, "--until") if args.until else (None, None)
     if since is not None and until is not None and until < since:
@@ -252,7 +253,8 @@ def _print_report(report: Any, results: list[Any], timeline: bool, env: Environm
     comp = f", {report.compression}" if report.compression else ""
     print(f"capture {report.name} ({report.format}{comp}): {c['frames']:,} frames, "
           f"{report.duration:.3f} s from {report.start_iso or '-'}; timers {report.profile.value}", file=out)
-    print(f"  IGMP {c['igmp']:,}, multicast data {c['multicast_data_packets']:,} packets / "
+    print(f"  IGMP {c['igmp']:,}" + (f", MLD {c['mld']:,}" if c.get("mld") else "")
+          + f", multicast data {c['multicast_data_packets']:,} packets / "
           f"{c['multicast_data_bytes']:,} bytes, other IPv4 {c['other_ipv4']:,}, non-IPv4 {c['non_ipv4']:,}, "
           f"fragments {c['fragments']:,}" + (f", truncated {c['truncated']:,}" if c["truncated"] else ""),
           file=out)

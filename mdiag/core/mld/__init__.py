@@ -35,7 +35,9 @@ from mdiag.core.mld.messages import (
     ALL_NODES,
     ALL_ROUTERS,
     MESSAGE_CLASSES,
+    MLD_TYPES,
     MLDV2_ROUTERS,
+    MRD_TYPES,
     UNSPECIFIED,
     Mld1Done,
     Mld1Query,
@@ -68,7 +70,7 @@ from mdiag.core.records import RecordType
 
 __all__ = [
     "ALL_NODES", "ALL_ROUTERS", "ETHERTYPE_IPV6", "FINDING_CODES", "HBH_PAD1", "HBH_PADN", "MESSAGE_CLASSES",
-    "MLDV2_ROUTERS", "UNSPECIFIED", "Decoded", "IPv6Header", "Ip6Facts", "MalformedPacket", "Mld1Done",
+    "MLDV2_ROUTERS", "MLD_TYPES", "MRD_TYPES", "UNSPECIFIED", "Decoded", "IPv6Header", "Ip6Facts", "MalformedPacket", "Mld1Done",
     "Mld1Query", "Mld1Report", "Mld2Query", "Mld2Report", "MldMessage", "MldQuery", "MldRecord", "NotMld",
     "RecordType", "UnknownMld", "address", "build_frame", "decode_icmp6", "decode_ipv6", "decoded_from",
     "default_destination", "encode", "encode_ipv6", "host_mac", "icmp6_checksum", "ip_findings", "label",
