@@ -69,10 +69,10 @@ _QUERY_KINDS: dict[type, tuple[int, bool]] = {V1Query: (1, False), V2Query: (2, 
 _RFC: dict[int, dict[str, str]] = {
     4: {"election": "RFC 3376 6.6.2", "gap": "RFC 3376 8.5", "mrt": "RFC 3376 8.3", "mrt_old": "RFC 2236 8.3",
         "qqic": "RFC 3376 4.1.7", "qi_old": "RFC 2236 8.2", "versions": "RFC 3376 7.3.1",
-        "group_zero": "RFC 3376 4.1.12"},
+        "group_zero": "RFC 3376 4.1.12", "qi": "RFC 3376 8.2"},
     6: {"election": "RFC 3810 7.6.2", "gap": "RFC 3810 9.5", "mrt": "RFC 3810 9.3", "mrt_old": "RFC 2710 7.3",
         "qqic": "RFC 3810 5.1.9", "qi_old": "RFC 2710 7.2", "versions": "RFC 3810 8.3.1",
-        "group_zero": "RFC 3810 5.1.15"},
+        "group_zero": "RFC 3810 5.1.15", "qi": "RFC 3810 9.2"},
 }
 _LIST_LIMIT = 1000
 _TIMES_LIMIT = 100_000
@@ -307,7 +307,7 @@ class QuerierTracker:
         #: times of the general queries of non-proxy routers (the first _TIMES_LIMIT)
         self.general_times: list[float] = []
         #: the elected querier's overdue query being told: (querier, its last query)
-        self._missed: tuple[IPv4Address, float] | None = None
+        self._missed: tuple[IPv4Address | IPv6Address, float] | None = None
         self._querier_version: int | None = None
         self._where = f" on {segment}" if segment else ""
 
@@ -610,7 +610,7 @@ class QuerierTracker:
             "querier-query-missed", Severity.WARNING,
             f"the querier {info.address} missed its scheduled general query: none since {last:.3f} s, "
             f"its Query Interval ({_fmt(qi)}) and a {_fmt(margin)} margin ran out at {deadline:.3f} s"
-            + late + self._where, "RFC 3376 8.2", None, deadline, None, context),
+            + late + self._where, self._rfc["qi"], None, deadline, None, context),
             ("querier-query-missed", self.segment, (info.address, round(last, 6))))
 
     def _late(self, info: RouterInfo, time: float, frame: int | None) -> None:
