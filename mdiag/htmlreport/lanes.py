@@ -23,6 +23,7 @@ import math
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from ipaddress import ip_address
 from typing import Any
 
 from mdiag.analysis.history import History, HostInterval, Lane as LaneKey, host_text
@@ -252,11 +253,52 @@ def _drift_marks(axis: _Axis, times: list[float], info: Any) -> list[Mark]:
     return marks
 
 
-def _interval_title(family: int, host: int, span: HostInterval, end: float) -> str:
+_ENDED = {"left": "left", "expired": "expired with the group", "timed-out": "timed out",
+          "timed out": "timed out", None: "still a member at the end"}
+
+
+def _interval_title(family: int, host: int, span: HostInterval | None, start: float, end: float,
+                    how: str | None) -> str:
+    """``host: MODE {sources} from .. to .. (how it ended; reports)``; the mode and sources
+    are what the host last asked for in that interval (RFC 3376 4.2.12)."""
+    if span is None:
+        return f"{host_text(family, host)}: member from {_s(start)} to {_s(end)} ({_ENDED.get(how, how)})"
     sources = sorted(host_text(family, s) for s in span.sources)
     shown = ", ".join(sources[:6]) + (f", +{len(sources) - 6}" if len(sources) > 6 else "")
-    return (f"{host_text(family, host)}: {span.mode.upper()} {{{shown}}} from {_s(span.start)} to {_s(end)} "
-            f"({span.reason}; {span.reports} report(s), last {_s(span.last_report)})")
+    return (f"{host_text(family, host)}: {span.mode.upper()} {{{shown}}} from {_s(start)} to {_s(end)} "
+            f"({_ENDED.get(how, how)}; {span.reports} report(s), last {_s(span.last_report)})")
+
+
+def _member_bars(g: Any, history: History, lane: LaneKey, axis: _Axis,
+                 gmi: float) -> dict[int, list[tuple[float, Mark]]]:
+    """Per host, its membership intervals as bars. The extents are the report's
+    ``member_spans`` (router-side: a host's membership also ends when the group expires)
+    when it has them; the filter mode and sources come from the history (what the host's
+    reports asked for). Without ``member_spans``, the history's own intervals."""
+    family = lane[0]
+    end = axis.duration
+    intervals = history.hosts.get((lane, str(g.group)), {})
+    bars: dict[int, list[tuple[float, Mark]]] = {}
+    spans = g.detail.get("member_spans") if isinstance(getattr(g, "detail", None), dict) else None
+    if spans is None:
+        for host, items in intervals.items():
+            for span in items:
+                stop = span.end(gmi, end)
+                bars.setdefault(host, []).append((span.start, Mark(
+                    "bar", axis.x(span.start), axis.x(stop), f"member {span.mode}",
+                    _interval_title(family, host, span, span.start, stop, span.reason))))
+        return bars
+    for item in spans:
+        host = int(ip_address(item["host"]))
+        start = float(item["start"])
+        stop = float(item["end"]) if item.get("end") is not None else end
+        known = [span for span in intervals.get(host, ()) if span.start <= start + 1e-6]
+        span = known[-1] if known else None
+        mode = span.mode if span is not None else "exclude"
+        bars.setdefault(host, []).append((start, Mark(
+            "bar", axis.x(start), axis.x(stop), f"member {mode}",
+            _interval_title(family, host, span, start, stop, item.get("ended")))))
+    return bars
 
 
 def _group_lane(sid: str, seg: Any, g: Any, history: History, lane: LaneKey, axis: _Axis,
@@ -283,24 +325,14 @@ def _group_lane(sid: str, seg: Any, g: Any, history: History, lane: LaneKey, axi
         spark.title = f"peak {peak:.1f} packets/s"
     rows.append(spark)
     # hosts
-    per_host = history.hosts.get((lane, name), {})
-    hosts = sorted(per_host, key=lambda h: (per_host[h][0].start, h))
+    per_host = _member_bars(g, history, lane, axis, gmi)
+    hosts = sorted(per_host, key=lambda h: (per_host[h][0][0], h))
     for host in hosts[:HOST_ROWS]:
-        row = Row(host_text(family, host))
-        for span in per_host[host]:
-            stop = span.end(gmi, end)
-            row.marks.append(Mark("bar", axis.x(span.start), axis.x(stop), f"member {span.mode}",
-                                  _interval_title(family, host, span, stop)))
-        rows.append(row)
+        rows.append(Row(host_text(family, host), marks=[m for _, m in per_host[host]]))
     rest = hosts[HOST_ROWS:]
     if rest:
-        row = Row(f"+{len(rest)} hosts", title=f"{len(rest)} more hosts, drawn together")
-        for host in rest:
-            for span in per_host[host]:
-                stop = span.end(gmi, end)
-                row.marks.append(Mark("bar", axis.x(span.start), axis.x(stop), f"member {span.mode}",
-                                      _interval_title(family, host, span, stop)))
-        rows.append(row)
+        rows.append(Row(f"+{len(rest)} hosts", title=f"{len(rest)} more hosts, drawn together",
+                        marks=[m for host in rest for _, m in per_host[host]]))
     # router-side state
     state = Row("state")
     present: float | None = None

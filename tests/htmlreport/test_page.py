@@ -69,8 +69,12 @@ def test_every_scenario_renders_its_lanes(path):
         assert {g.find_all("b")[0].all_text() for g in groups} == {str(g.group) for g in seg.groups}
         for lane, group in ((g, next(x for x in seg.groups if str(x.group) == g.find_all("b")[0].all_text()))
                             for g in groups):
-            bars = marks(lane, "member")
-            assert len(bars) >= len(group.reporting_hosts) > 0 or not group.reporting_hosts
+            bars = marks(lane, "member")      # one bar per membership span of the report
+            spans = group.detail.get("member_spans", [])
+            assert len(bars) == len(spans)
+            for bar, span in zip(sorted(bars, key=lambda b: b.title()),
+                                 sorted(spans, key=lambda x: (x["host"], x["start"]))):
+                assert bar.title().startswith(span["host"] + ": ") and f"from {span['start']:.3f} s" in bar.title()
             assert bool(marks(lane, "rate")) == (group.data is not None)
     # every finding with a time is a marker linked to its row in the findings table
     rows = {r.attrs["id"] for r in tree.find_all("tr") if r.attrs.get("id", "").startswith("c0-finding-")}
@@ -95,7 +99,7 @@ def test_iptv_freeze_tells_its_story():
     assert [m.title() for m in marks(querier, "election")][1].startswith("380.000 s querier: none")
     lane = next(n for n in lane_nodes(tree, "group") if n.attrs["id"].endswith("g239.1.1.1"))
     (member,) = marks(lane, "member")
-    assert member.title().startswith("198.18.0.10: EXCLUDE {} from 4.000 s to 389.700 s (timed out; 3 report(s)")
+    assert member.title().startswith("198.18.0.10: EXCLUDE {} from 4.000 s to 389.700 s (expired with the group; 3 report(s)")
     (expired,) = [m for m in marks(lane, "expired") if "data" in m.classes]
     assert expired.title().startswith("389.700 s membership expired while data still flowed")
     assert marks(lane, "rate") and "386 packets" in marks(lane, "rate")[0].title()
