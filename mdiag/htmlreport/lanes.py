@@ -210,7 +210,13 @@ def _querier_lane(sid: str, seg: Any, history: History, lane: LaneKey, axis: _Ax
             row.title = (f"{sender}: {info.general_queries} general, {info.group_queries + info.group_source_queries}"
                          f" group queries" + (f", mean interval {mean:.1f} s" if mean else ""))
         rows.append(row)
-    elections = Row("elections")
+    elections = Row("elected")
+    for span in getattr(seg, "querier_spans", ()):     # who was the querier, over time
+        last = f", last general query {_s(span.last_query)}" if span.last_query is not None else ""
+        ended = f"; ended: {span.ended_by}" if span.ended_by else ""
+        elections.marks.append(Mark(
+            "bar", axis.x(span.start), axis.x(span.end), "span" if span.querier else "span none",
+            f"querier {span.querier or 'none'} from {_s(span.start)} to {_s(span.end)}{last}{ended}"))
     for e in seg.elections:
         x = axis.x(e.time)
         elections.marks.append(Mark("marker", x, x, "election" if e.querier else "election none",

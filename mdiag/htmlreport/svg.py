@@ -25,6 +25,8 @@ CSS = """
 .drift{fill:#f59e0b;fill-opacity:.35}
 .gap{fill:#ef4444;fill-opacity:.14}
 .election{stroke:#16a34a;stroke-width:4}
+.span{fill:#16a34a;fill-opacity:.18}
+.span.none{fill:#dc2626;fill-opacity:.22}
 .election.none{stroke:#dc2626}
 .member.exclude{fill:#3b82f6}
 .member.include{fill:#14b8a6}

@@ -97,6 +97,9 @@ def test_iptv_freeze_tells_its_story():
     (gap,) = marks(querier, "gap")
     assert "no general query for 305.1 s" in gap.title() and "255 s" in gap.title()
     assert [m.title() for m in marks(querier, "election")][1].startswith("380.000 s querier: none")
+    spans = [m.title() for m in marks(querier, "span")]
+    assert spans[0].startswith("querier 198.18.0.1 from 0.000 s to 380.000 s, last general query 125.000 s")
+    assert spans[1].startswith("querier none from 380.000 s")
     lane = next(n for n in lane_nodes(tree, "group") if n.attrs["id"].endswith("g239.1.1.1"))
     (member,) = marks(lane, "member")
     assert member.title().startswith("198.18.0.10: EXCLUDE {} from 4.000 s to 389.700 s (expired with the group; 3 report(s)")
