@@ -8,8 +8,10 @@
 2. Many groups: `mdiag listen` on 1,000 groups while `mdiag send` streams 10 packets/s to
    each; prints the receiver's CPU use in steady state (target: < 25% of one core) and loss.
 
+Both for IPv4 (239.77.0.1) and IPv6 (ff3e::77:1, iperf2 with `-V`) in one dual-stack lab, the
+IPv6 rows beside the IPv4 ones, with the IPv6/IPv4 ratio of each tool (``--family 4|6`` for one).
 Needs root (namespaces) and iperf (Debian package iperf). Not collected by pytest.
-Usage: python tests/benchmarks/bench_stream.py [--seconds 5]
+Usage: python tests/benchmarks/bench_stream.py [--seconds 5] [--family 4|6|both]
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import time
 
 from mdiag.adapters.lab import BridgeConfig, Lab, LabError
 
-GROUP = "239.77.0.1"
+GROUPS = {4: "239.77.0.1", 6: "ff3e::77:1"}
+#: first and last group of the 1,000-group run per family
+MANY = {4: ("239.78.0.1", "239.78.3.232"), 6: ("ff3e::78:1", "ff3e::78:3e8")}
 SIZE = 1200
 
 
@@ -35,13 +39,16 @@ def wait_member(lab: Lab, host: str, group: str, timeout: float = 10.0) -> None:
         raise SystemExit(str(exc)) from None
 
 
-def iperf_run(lab: Lab, seconds: float) -> dict[str, float]:
-    server = lab.popen("h2", ["iperf", "-s", "-u", "-B", f"{GROUP}%lab0", "-l", str(SIZE), "-p", "5101",
+def iperf_run(lab: Lab, seconds: float, family: int) -> dict[str, float]:
+    group = GROUPS[family]
+    v6 = ["-V"] if family == 6 else []
+    server = lab.popen("h2", ["iperf", "-s", "-u", *v6, "-B", f"{group}%lab0", "-l", str(SIZE), "-p", "5101",
                               "-y", "C", "-t", str(int(seconds + 4))],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_member(lab, "h2", GROUP)
-        client = lab.run("h1", ["iperf", "-c", GROUP, "-u", "-b", "10G", "-l", str(SIZE), "-p", "5101",
+        wait_member(lab, "h2", group)
+        target = f"{group}%lab0" if family == 6 else group
+        client = lab.run("h1", ["iperf", "-c", target, *v6, "-u", "-b", "10G", "-l", str(SIZE), "-p", "5101",
                                 "-T", "1", "-t", str(seconds), "-y", "C"], timeout=seconds + 15)
         if client.returncode != 0:
             raise SystemExit(f"iperf client failed: {client.stderr.strip()}")
@@ -72,14 +79,15 @@ def iperf_run(lab: Lab, seconds: float) -> dict[str, float]:
             "pps": received / elapsed, "loss": lost / total if total else 0.0}
 
 
-def mdiag_run(lab: Lab, seconds: float, rate: str, port: int) -> dict[str, float]:
-    listener = lab.popen("h2", lab.mdiag_argv("listen", GROUP, "--iface", "lab0", "--port", str(port),
+def mdiag_run(lab: Lab, seconds: float, rate: str, port: int, family: int) -> dict[str, float]:
+    group = GROUPS[family]
+    listener = lab.popen("h2", lab.mdiag_argv("listen", group, "--iface", "lab0", "--port", str(port),
                                               "--duration", str(seconds + 10), "--until-end", "--json",
                                               "--quiet"),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_member(lab, "h2", GROUP)
-        sent = lab.run("h1", lab.mdiag_argv("send", GROUP, "--iface", "lab0", "--port", str(port),
+        wait_member(lab, "h2", group)
+        sent = lab.run("h1", lab.mdiag_argv("send", group, "--iface", "lab0", "--port", str(port),
                                             "--rate", rate, "--size", str(SIZE), "--duration", f"{seconds}s",
                                             "--json"), timeout=seconds * 2 + 15)
         if sent.returncode != 0:
@@ -107,10 +115,8 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def many_groups(lab: Lab, groups: int, pps_per_group: int, seconds: float) -> dict[str, float]:
-    first = "239.78.0.1"
-    last_value = (239 << 24 | 78 << 16) + groups  # first + groups - 1
-    last = ".".join(str(last_value >> shift & 255) for shift in (24, 16, 8, 0))
+def many_groups(lab: Lab, pps_per_group: int, seconds: float, family: int) -> dict[str, float]:
+    first, last = MANY[family]
     group_range = f"{first}-{last}"
     listener = lab.popen("h2", lab.mdiag_argv("listen", group_range, "--iface", "lab0", "--port", "5103",
                                               "--duration", str(seconds + 12), "--until-end", "--json",
@@ -144,6 +150,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--only", choices=("throughput", "groups"), default=None)
+    parser.add_argument("--family", choices=("4", "6", "both"), default="both",
+                        help="IPv4, IPv6 or both side by side (default)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench_stream: needs root for the namespace lab; skipped")
@@ -151,36 +159,50 @@ def main() -> int:
     if shutil.which("iperf") is None:
         print("bench_stream: needs iperf (Debian package iperf); skipped")
         return 0
-    lab = Lab(prefix=f"mdb{os.getpid()}", hosts=2, bridge=BridgeConfig.fast())
+    families = [4, 6] if args.family == "both" else [int(args.family)]
+    lab = Lab(prefix=f"mdb{os.getpid()}", hosts=2, bridge=BridgeConfig.fast(), ipv6=6 in families)
     lab.up()
-    ip = md = paced = many = None
+    results: dict[int, dict[str, dict[str, float]]] = {f: {} for f in families}
     try:
-        if args.only != "groups":
-            ip = iperf_run(lab, args.seconds)
-            md = mdiag_run(lab, args.seconds, "max", 5102)
-            paced = mdiag_run(lab, args.seconds, f"{int(ip['pps'])}pps", 5104)
-        if args.only != "throughput":
-            many = many_groups(lab, 1000, 10, max(8.0, args.seconds + 3))
+        for family in families:
+            r = results[family]
+            if args.only != "groups":
+                r["ip"] = iperf_run(lab, args.seconds, family)
+                r["md"] = mdiag_run(lab, args.seconds, "max", 5102, family)
+                r["paced"] = mdiag_run(lab, args.seconds, f"{int(r['ip']['pps'])}pps", 5104, family)
+            if args.only != "throughput":
+                r["many"] = many_groups(lab, 10, max(8.0, args.seconds + 3), family)
     finally:
         lab.down()
 
     def line(name: str, r: dict[str, float]) -> str:
-        return (f"{name:<28} {r['pps']:>12,.0f} pps received   loss {r['loss'] * 100:6.2f}%"
+        return (f"{name:<32} {r['pps']:>12,.0f} pps received   loss {r['loss'] * 100:6.2f}%"
                 f"   ({r['received']:,} of {r['sent']:,} in {r['seconds']:.2f} s)")
 
-    if ip and md and paced:
-        throughput_report(ip, md, paced, line)
-    if many:
-        print("== 1,000 groups at 10 packets/s each, one mdiag listen")
-        print(f"groups receiving {many['groups_receiving']}/1000, streams {many['streams']}, "
-              f"received {many['received']:,}, lost {many['lost']:,}, receiver CPU "
-              f"{many['cpu'] * 100:.1f}% of one core (target < 25%)")
+    for family in families:
+        r = results[family]
+        if "ip" in r:
+            throughput_report(r["ip"], r["md"], r["paced"], line, family)
+        if "many" in r:
+            many = r["many"]
+            print(f"== IPv{family}: 1,000 groups at 10 packets/s each, one mdiag listen")
+            print(f"groups receiving {many['groups_receiving']}/1000, streams {many['streams']}, "
+                  f"received {many['received']:,}, lost {many['lost']:,}, receiver CPU "
+                  f"{many['cpu'] * 100:.1f}% of one core (target < 25%)")
+    if len(families) == 2 and "ip" in results[4] and "ip" in results[6]:
+        v4, v6 = results[4], results[6]
+        print("== IPv6 beside IPv4 (same run, same lab)")
+        print(f"iperf2 -V / iperf2: {v6['ip']['pps'] / v4['ip']['pps']:.2f}x packets/s; "
+              f"mdiag IPv6 / IPv4: {v6['md']['pps'] / v4['md']['pps']:.2f}x; "
+              f"mdiag/iperf2 IPv4 {v4['md']['pps'] / v4['ip']['pps']:.2f}x, "
+              f"IPv6 {v6['md']['pps'] / v6['ip']['pps']:.2f}x")
     return 0
 
 
-def throughput_report(ip: dict[str, float], md: dict[str, float], paced: dict[str, float], line: object) -> None:
-    print(f"== throughput, {SIZE}-byte datagrams, h1 -> bridge -> h2 (same run)")
-    print(line("iperf2 -u -b 10G", ip))  # type: ignore[operator]
+def throughput_report(ip: dict[str, float], md: dict[str, float], paced: dict[str, float], line: object,
+                      family: int = 4) -> None:
+    print(f"== IPv{family} throughput to {GROUPS[family]}, {SIZE}-byte datagrams, h1 -> bridge -> h2 (same run)")
+    print(line("iperf2 -u -b 10G" + (" -V" if family == 6 else ""), ip))  # type: ignore[operator]
     print(line("mdiag send --rate max", md))  # type: ignore[operator]
     print(line(f"mdiag send --rate {int(ip['pps'])}pps", paced))  # type: ignore[operator]
     ratio = md["pps"] / ip["pps"]
