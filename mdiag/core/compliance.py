@@ -6,6 +6,13 @@ querier (lowest non-zero source address, RFC 3376 6.6.2 / RFC 2236 3), the other
 routers heard, proxy queries from 0.0.0.0 (snooping switches, RFC 4541 2.1.1), the
 measured query interval and a list of :class:`Verdict` values, each pass, fail or
 not applicable, citing the RFC section it checks.
+
+MLD queries (``QueryHeard`` with IPv6 addresses, ``version`` 1 or 2) are judged by the same
+rules with MLD's wire facts (RFC 2710 3, RFC 3810 5.1, 6, 7.6.2): a query must come from a
+link-local source (hosts ignore any other, RFC 3810 5.1.14), hop limit 1, Router Alert in a
+Hop-by-Hop header on every version, general queries to ff02::1 and address-specific ones to
+their address; MLDv2 is held to its QQIC and QRV as IGMPv3 is, and a querier from ``::`` is a
+snooping switch's proxy. There is no TOS rule for MLD.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from mdiag.core.querier import split_startup
 
 ALL_SYSTEMS = "224.0.0.1"
 ZERO = "0.0.0.0"
+ALL_NODES = "ff02::1"
+ZERO6 = "::"
 #: RFC 3376 8.2 / RFC 2236 8.2 default Query Interval.
 DEFAULT_QUERY_INTERVAL = 125.0
 #: Internet Control precedence, RFC 3376 4 ("IP Precedence of Internetwork Control").
@@ -28,11 +37,51 @@ TOS_INTERNET_CONTROL = 0xC0
 _LOCAL_CONTROL = ipaddress.IPv4Network("224.0.0.0/24")
 
 
-def _ip(text: str) -> ipaddress.IPv4Address:
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     try:
-        return ipaddress.IPv4Address(text)
+        return ipaddress.ip_address(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not an IPv4 address") from None
+        raise ValueError(f"{text!r} is not an IPv4 or IPv6 address") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Protocol:
+    """What differs between IGMP and MLD for the rules here (names, constants, RFC sections)."""
+
+    name: str
+    family: int
+    zero: str
+    all_hosts: str
+    latest: int  # IGMPv3 / MLDv2: the version with QQIC, QRV and sources
+    ttl_name: str
+    rfc_source: str
+    rfc_ttl: str
+    rfc_router_alert: str
+    rfc_destination: str
+    rfc_group_specific: str
+    rfc_checksum: str
+    rfc_interval: str
+    rfc_response: str
+    rfc_robustness: str
+    rfc_election: str
+    rfc_versions: str
+    rfc_startup: str
+
+
+IGMP = Protocol("IGMP", 4, ZERO, ALL_SYSTEMS, 3, "TTL", "RFC 3376 6.6.2", "RFC 3376 4",
+                "RFC 2236 2, RFC 3376 4", "RFC 2236 2.1, RFC 3376 4.1.12", "RFC 2236 2.1, RFC 3376 4.1.9",
+                "RFC 3376 4.1.2", "RFC 3376 4.1.7, 8.2", "RFC 3376 8.3", "RFC 3376 4.1.6, 8.1",
+                "RFC 3376 6.6.2", "RFC 3376 7.3.1", "RFC 3376 8.6, 8.7")
+MLD = Protocol("MLD", 6, ZERO6, ALL_NODES, 2, "hop limit", "RFC 3810 5.1.14, RFC 2710 3",
+               "RFC 3810 5, RFC 2710 3", "RFC 3810 5, RFC 2710 3", "RFC 3810 5.1.15, RFC 2710 5",
+               "RFC 3810 5.1.10, RFC 2710 3.6", "RFC 3810 5.1.2", "RFC 3810 5.1.9, 9.2",
+               "RFC 3810 9.3", "RFC 3810 5.1.8, 9.1", "RFC 3810 7.6.2", "RFC 3810 8.3.1",
+               "RFC 3810 9.6, 9.7")
+
+
+def protocol_of(address: str) -> Protocol:
+    """IGMP for IPv4 addresses, MLD for IPv6 ones."""
+    return MLD if ":" in address else IGMP
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,25 +106,38 @@ class QueryHeard:
     frame: int | None = None
 
     def __post_init__(self) -> None:
-        for text in (self.source, self.destination, self.group, *self.sources):
-            _ip(text)
-        if self.version not in (1, 2, 3):
-            raise ValueError(f"IGMP version {self.version} is not 1, 2 or 3")
+        if self.family == 6 and self.group == ZERO:  # the IGMP default: an MLD query names ::
+            object.__setattr__(self, "group", ZERO6)
+        family = {_ip(text).version for text in (self.source, self.destination, self.group, *self.sources)}
+        if len(family) > 1:
+            raise ValueError("a query's addresses are all IPv4 (IGMP) or all IPv6 (MLD)")
+        if self.version not in ((1, 2) if self.family == 6 else (1, 2, 3)):
+            raise ValueError(f"{self.protocol.name} version {self.version} does not exist")
         if not 0 <= self.ttl <= 255 or not 0 <= self.tos <= 255:
             raise ValueError("TTL and TOS are bytes")
         if self.max_resp < 0:
             raise ValueError("max response time is negative")
 
     @property
+    def family(self) -> int:
+        return 6 if ":" in self.source else 4
+
+    @property
+    def protocol(self) -> Protocol:
+        return MLD if ":" in self.source else IGMP
+
+    @property
     def general(self) -> bool:
-        """General Query: group 0 and no sources (RFC 3376 4.1.9).
+        """General Query: group 0 (or ::) and no sources (RFC 3376 4.1.9, RFC 3810 5.1.10).
 
         A group-0 query sent to a routable group address is read as a group-specific
         query that forgot its group (a known querier bug), not as a general one.
         """
-        if self.group != ZERO or self.sources:
+        if self.group not in (ZERO, ZERO6) or self.sources:
             return False
         dst = _ip(self.destination)
+        if dst.version == 6:
+            return not dst.is_multicast or (int(dst) >> 112) & 0xF in (1, 2)  # link-scope
         return dst in _LOCAL_CONTROL or not dst.is_multicast
 
     @property
@@ -199,10 +261,12 @@ def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
     ``elected`` is the querier an election tracker settled on (default: the lowest
     non-zero source heard)."""
     queries = sorted(heard, key=lambda q: q.ts)
+    p = queries[0].protocol if queries else IGMP
+    zero = p.zero  # the proxy querier's source (RFC 4541 2.1.1)
     by_source: dict[str, list[QueryHeard]] = {}
     for q in queries:
         by_source.setdefault(q.source, []).append(q)
-    routers = sorted((a for a in by_source if a != ZERO), key=_ip)
+    routers = sorted((a for a in by_source if a != zero), key=_ip)
     if elected is not None and elected in routers:
         routers.remove(elected)
         routers.insert(0, elected)
@@ -210,8 +274,8 @@ def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
     elected_addr = routers[0] if routers else None
     chosen = infos[elected_addr] if elected_addr else None
     others = tuple(infos[a] for a in routers[1:])
-    proxies = (infos[ZERO],) if ZERO in infos else ()
-    judged = by_source[elected_addr] if elected_addr else by_source.get(ZERO, [])
+    proxies = (infos[zero],) if zero in infos else ()
+    judged = by_source[elected_addr] if elected_addr else by_source.get(zero, [])
     v: list[Verdict] = []
 
     def verdict(check: str, ok: bool | None, detail: str, rfc: str,
@@ -220,65 +284,74 @@ def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
         v.append(Verdict(check, status, detail, rfc, severity))
 
     # Source address.
-    if chosen is not None:
+    if chosen is not None and p is MLD:
+        ok = ipaddress.IPv6Address(chosen.address).is_link_local
+        verdict("source-address", ok, f"querier {chosen.address} sends from a link-local address" if ok
+                else f"querier {chosen.address} does not send from a link-local address: hosts "
+                "ignore its queries (MLD queries must come from fe80::/10)", p.rfc_source)
+    elif chosen is not None:
         verdict("source-address", True, f"querier {chosen.address} sends from a real address",
-                "RFC 3376 6.6.2")
+                p.rfc_source)
     elif proxies:
         verdict("source-address", False,
-                "only queries from 0.0.0.0 were heard: a snooping switch's proxy querier, which takes "
+                f"only queries from {zero} were heard: a snooping switch's proxy querier, which takes "
                 "no part in the election and which some hosts and routers drop; configure a querier "
                 "with an address", "RFC 4541 2.1.1", Severity.WARNING)
     # Field checks over the judged querier's queries.
     if judged:
         bad_ttl = [q for q in judged if q.ttl != 1]
-        verdict("ttl", not bad_ttl, f"{len(bad_ttl)} of {len(judged)} queries had TTL != 1 "
+        verdict("ttl", not bad_ttl, f"{len(bad_ttl)} of {len(judged)} queries had {p.ttl_name} != 1 "
                 f"(seen {sorted({q.ttl for q in bad_ttl})})" if bad_ttl else
-                f"all {len(judged)} queries had TTL 1", "RFC 3376 4")
-        ra_needed = [q for q in judged if q.version >= 2]
+                f"all {len(judged)} queries had {p.ttl_name} 1", p.rfc_ttl)
+        ra_needed = [q for q in judged if q.version >= 2 or p is MLD]
         no_ra = [q for q in ra_needed if not q.router_alert]
+        what = "MLD queries" if p is MLD else "v2/v3 queries"
         verdict("router-alert", None if not ra_needed else not no_ra,
-                f"{len(no_ra)} of {len(ra_needed)} v2/v3 queries lack the IP Router Alert option"
-                if no_ra else ("all v2/v3 queries carry Router Alert" if ra_needed
+                f"{len(no_ra)} of {len(ra_needed)} {what} lack the "
+                f"{'Hop-by-Hop' if p is MLD else 'IP'} Router Alert option"
+                if no_ra else (f"all {what} carry Router Alert" if ra_needed
                                else "IGMPv1 queries carry no Router Alert"),
-                "RFC 2236 2, RFC 3376 4", Severity.WARNING)
-        v3 = [q for q in judged if q.version == 3]
-        bad_tos = [q for q in v3 if q.tos != TOS_INTERNET_CONTROL]
-        verdict("tos", None if not v3 else not bad_tos,
-                f"{len(bad_tos)} of {len(v3)} IGMPv3 queries had TOS "
-                f"{', '.join(sorted({f'0x{q.tos:02x}' for q in bad_tos}))} instead of 0xc0"
-                if bad_tos else ("IGMPv3 queries use TOS 0xc0" if v3 else "no IGMPv3 queries"),
-                "RFC 3376 4", Severity.WARNING)
-        wrong_dst = [q for q in judged if (q.general and q.destination != ALL_SYSTEMS)
-                     or (not q.general and q.group != ZERO and q.destination != q.group)]
+                p.rfc_router_alert, Severity.WARNING)
+        if p is IGMP:
+            v3 = [q for q in judged if q.version == 3]
+            bad_tos = [q for q in v3 if q.tos != TOS_INTERNET_CONTROL]
+            verdict("tos", None if not v3 else not bad_tos,
+                    f"{len(bad_tos)} of {len(v3)} IGMPv3 queries had TOS "
+                    f"{', '.join(sorted({f'0x{q.tos:02x}' for q in bad_tos}))} instead of 0xc0"
+                    if bad_tos else ("IGMPv3 queries use TOS 0xc0" if v3 else "no IGMPv3 queries"),
+                    "RFC 3376 4", Severity.WARNING)
+        wrong_dst = [q for q in judged if (q.general and q.destination != p.all_hosts)
+                     or (not q.general and q.group != zero and q.destination != q.group)]
         verdict("destination", not wrong_dst,
                 "; ".join(sorted({f"{'general' if q.general else 'group'} query for {q.group} sent "
                                   f"to {q.destination}" for q in wrong_dst}))
-                if wrong_dst else "general queries to 224.0.0.1, group queries to their group",
-                "RFC 2236 2.1, RFC 3376 4.1.12")
+                if wrong_dst else f"general queries to {p.all_hosts}, group queries to their group",
+                p.rfc_destination)
         specific = [q for q in judged if q.group_specific]
-        zero_group = [q for q in specific if q.group == ZERO]
+        zero_group = [q for q in specific if q.group == zero]
         verdict("group-specific-group", None if not specific else not zero_group,
-                f"{len(zero_group)} group-specific queries carry group 0.0.0.0 "
+                f"{len(zero_group)} group-specific queries carry group {zero} "
                 f"(sent to {', '.join(sorted({q.destination for q in zero_group}))})" if zero_group
                 else (f"{len(specific)} group-specific queries name their group" if specific
-                      else "no group-specific queries heard"), "RFC 2236 2.1, RFC 3376 4.1.9")
+                      else "no group-specific queries heard"), p.rfc_group_specific)
         bad_sum = [q for q in judged if not q.checksum_ok]
         verdict("checksum", not bad_sum, f"{len(bad_sum)} queries had a bad checksum" if bad_sum
-                else "all checksums good", "RFC 3376 4.1.2")
+                else "all checksums good", p.rfc_checksum)
     # Timers of the elected querier.
     measured: float | None = None
     expected: float | None = None
     if chosen is not None:
-        qqi_advertised = chosen.qqi if chosen.version == 3 and chosen.qqi else None
+        latest = chosen.version == p.latest
+        qqi_advertised = chosen.qqi if latest and chosen.qqi else None
         expected = query_interval or qqi_advertised or DEFAULT_QUERY_INTERVAL
         phases = split_startup(chosen.intervals, expected)
         steady = phases.steady
-        robustness = chosen.qrv if chosen.version == 3 and chosen.qrv else 2
+        robustness = chosen.qrv if latest and chosen.qrv else 2
         if phases.startup:
             # Judged by its own rule (RFC 3376 8.6/8.7, RFC 2236 8.6/8.7): Startup Query
             # Count queries, Startup Query Interval apart; both configurable, so the RFC
             # defaults are told, not required.
-            verdict("startup", True, phases.describe(expected, robustness), "RFC 3376 8.6, 8.7")
+            verdict("startup", True, phases.describe(expected, robustness), p.rfc_startup)
         if steady:
             measured = steady[-1]
             off = [g for g in steady if abs(g - expected) > _tolerance(expected)]
@@ -289,7 +362,7 @@ def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
                     + (f" (the {phases.startup_queries} startup queries left out)" if phases.startup else "")
                     + (f"; off by more than {_tolerance(expected):.2f} s: "
                        f"{', '.join(f'{g:.3f}' for g in off)}" if off else ""),
-                    "RFC 3376 4.1.7, 8.2", Severity.ERROR)
+                    p.rfc_interval, Severity.ERROR)
         elif phases.only_startup:
             verdict("interval", None,
                     f"no steady-state general query heard: the {phases.startup_queries} heard were the "
@@ -301,12 +374,12 @@ def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
         if chosen.max_resp is not None:
             verdict("response-time", chosen.max_resp < expected,
                     f"max response time {chosen.max_resp:g} s, query interval {expected:g} s",
-                    "RFC 3376 8.3")
-        if chosen.version == 3:
+                    p.rfc_response)
+        if latest:
             verdict("robustness", chosen.qrv != 1,
                     f"QRV {chosen.qrv}" + (" (should not be 1)" if chosen.qrv == 1 else "")
                     + (" (0: above 7 or unset)" if chosen.qrv == 0 else ""),
-                    "RFC 3376 4.1.6, 8.1", Severity.WARNING)
+                    p.rfc_robustness, Severity.WARNING)
     # Election.
     if chosen is not None:
         late = [o for o in others if _ip(o.address) > _ip(chosen.address)
@@ -314,12 +387,12 @@ def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
         verdict("single-querier", not late,
                 "; ".join(f"{o.address} kept sending general queries after {chosen.address} "
                           "(lower address) was heard" for o in late)
-                if late else f"only {chosen.address} queries", "RFC 3376 6.6.2")
-        versions = {q.version for q in queries if q.source != ZERO and q.general}
+                if late else f"only {chosen.address} queries", p.rfc_election)
+        versions = {q.version for q in queries if q.source != zero and q.general}
         verdict("versions-agree", len(versions) <= 1,
-                f"routers query with IGMPv{', v'.join(map(str, sorted(versions)))}"
-                if len(versions) > 1 else f"all routers use IGMPv{chosen.version}",
-                "RFC 3376 7.3.1", Severity.WARNING)
+                f"routers query with {p.name}v{', v'.join(map(str, sorted(versions)))}"
+                if len(versions) > 1 else f"all routers use {p.name}v{chosen.version}",
+                p.rfc_versions, Severity.WARNING)
     # User expectations.
     if expect_querier is not None:
         _ip(expect_querier)
@@ -336,12 +409,13 @@ def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
 def query_from_decoded(ts: float, decoded: Any, mac: str, frame: int | None = None) -> QueryHeard | None:
     """A :class:`QueryHeard` from a codec ``Decoded`` (None when it is not a query)."""
     from mdiag.core.igmp.messages import V1Query, V2Query, V3Query
+    from mdiag.core.mld.messages import Mld1Query, Mld2Query
 
     message = decoded.message
-    if not isinstance(message, (V1Query, V2Query, V3Query)) or decoded.ip is None:
+    if not isinstance(message, (V1Query, V2Query, V3Query, Mld1Query, Mld2Query)) or decoded.ip is None:
         return None
     ip = decoded.ip
-    v3 = message if isinstance(message, V3Query) else None
+    v3 = message if isinstance(message, (V3Query, Mld2Query)) else None
     return QueryHeard(
         ts=ts, source=str(ip.src), destination=str(ip.dst), mac=mac, version=message.version,
         group=str(message.group), max_resp=message.max_resp_time, ttl=ip.ttl, tos=ip.tos,
