@@ -141,3 +141,20 @@ def add_iface(parser: argparse.ArgumentParser | Any, *, required: bool = True,
 def add_json(parser: argparse.ArgumentParser | Any, what: str = "docs/active.md") -> None:
     """``--json``: the report as one JSON document (schema in ``what``)."""
     parser.add_argument("--json", action="store_true", help=f"JSON output (schema in {what})")
+
+
+def running_lab(prefix: str | None) -> Any:
+    """The lab with ``prefix`` (default mdlab) that is up now, or InputError saying it is not.
+
+    Every lab-aware command (delay, verify, zap, replay) finds its lab here, so a lab that
+    does not exist is reported the same way everywhere and never replaced by another one.
+    """
+    from mdiag.adapters.lab import DEFAULT_PREFIX, Lab
+
+    name = prefix or DEFAULT_PREFIX
+    lab = Lab.existing(name)
+    if lab is None or not lab.is_up():
+        hint = "" if prefix is None else f" --prefix {name}"
+        raise InputError(f"no lab {name!r} is up: start one with 'mdiag lab up{hint}'"
+                         + ("" if prefix else " (or give --lab-prefix)"))
+    return lab

@@ -36,7 +36,9 @@ from mdiag.adapters.netns import entered
 from mdiag.adapters.capture import open_capture
 from mdiag.adapters.lab import BridgeConfig, Lab
 from mdiag.adapters.replay import replay
-from mdiag.cli.commands.delay import _member, _mreqn, _Stream
+from mdiag.adapters.sockets import Join, Receiver, Sender, random_stream_id
+from mdiag.core import stream as stream_format
+from mdiag.core.rate import Pacing
 
 GROUP, PORT, RATE, SECONDS = "239.9.9.9", 5009, 1000.0, 4.0
 
@@ -51,21 +53,18 @@ def spread(pairs: list[tuple[int, int]]) -> tuple[float, float, int]:
 
 def _send_stream(group: str, port: int, rate: float, seconds: float) -> int:
     """Runs in a forked child inside h1's namespace (its own process: no GIL shared)."""
-    import socket
-
-    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, _mreqn("0.0.0.0", socket.if_nametoindex("lab0")))
-    tx.connect((group, port))
-    stream = _Stream(tx, rate, seconds)
-    stream.run()
-    tx.close()
-    return stream.sent
+    with Sender(group, port, "lab0", loop=False) as tx:
+        result = tx.send_stream(size=64, pacing=Pacing(rate, burst=4), budget=None, duration=seconds,
+                                stream_id=random_stream_id())
+    return result.sent
 
 
 def _stamp(frame: bytes) -> int | None:
-    if len(frame) >= 62 and frame[42:46] == b"MDLY":
-        return int.from_bytes(frame[54:62], "big")
-    return None
+    """The send time a test-stream datagram carries (mdiag.core.stream), or None."""
+    payload = frame[42:]
+    if len(payload) < stream_format.HEADER_SIZE or not stream_format.is_stream(payload):
+        return None
+    return int(stream_format.SEQ_TIME.unpack_from(payload, stream_format.SEQ_TIME_OFFSET)[1])
 
 
 def busy(stop: threading.Event) -> None:
@@ -83,7 +82,7 @@ def measure(lab: Lab, load: bool, workdir: str) -> dict[str, tuple[float, float,
                                 f"udp and dst host {GROUP}"], stderr=subprocess.DEVNULL)
     with entered(h2.netns):
         cap = rawsock.RawSocket(h2.iface, rawsock.igmp_or_udp_to(GROUP, PORT))
-        member = _member(h2.iface, GROUP, None, PORT)
+        member = Receiver([Join(GROUP)], h2.iface, PORT)
     member.join()
     time.sleep(1.0)  # tcpdump up, membership registered
     cap.drain()

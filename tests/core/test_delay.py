@@ -94,39 +94,3 @@ def test_event_validation():
         Event(-1, J)
     with pytest.raises(ValueError):
         Event(0, "join")
-
-
-class _FakeCapture:
-    """Yields one forwarded datagram per window for ``flooded`` windows, then nothing."""
-
-    DATAGRAM = bytes(12) + b"\x08\x00" + bytes.fromhex("4500002c00004000011100000000000000000000") + bytes(16)
-
-    def __init__(self, flooded: int) -> None:
-        self.flooded, self.windows, self.drained = flooded, 0, 0
-
-    def capture(self, until):
-        from types import SimpleNamespace
-
-        self.windows += 1
-        if self.windows <= self.flooded:
-            yield SimpleNamespace(outgoing=False, frame=self.DATAGRAM)
-
-    def drain(self):
-        self.drained += 1
-        return []
-
-
-@pytest.mark.parametrize("flooded, expected_windows", [(0, 1), (3, 4)])
-def test_delay_waits_until_the_stream_is_no_longer_flooded(flooded, expected_windows):
-    from mdiag.cli.commands.delay import _wait_not_flooded
-
-    cap = _FakeCapture(flooded)
-    assert _wait_not_flooded(cap, "239.1.2.3", None, 1000.0, 5.0) is True
-    assert cap.windows == expected_windows and cap.drained == flooded
-
-
-def test_delay_flood_wait_is_bounded():
-    from mdiag.cli.commands.delay import _wait_not_flooded
-
-    cap = _FakeCapture(10**9)
-    assert _wait_not_flooded(cap, "239.1.2.3", None, 1000.0, 0.05) is False and cap.windows > 1

@@ -3,7 +3,7 @@
 A :class:`FakeNetwork` hands out :class:`FakeSocket` packet sockets. Frames are queued with
 :meth:`FakeNetwork.deliver` (to every capture socket of an interface) or produced by a
 ``respond(frame) -> frames`` script when a probe sends. ``capture()`` yields what is queued and
-returns at once: probes run without waiting on real time.
+returns at the window's end: probes run on real (short) time.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ class FakeSocket:
     closed: bool = False
 
     def capture(self, until: float) -> Iterator[FakeFrame]:
+        """What is queued, after waiting until ``until`` (a time.monotonic() deadline), as a
+        capture window would (the caller's hold and settle times really pass)."""
+        time.sleep(max(0.0, until - time.monotonic()))
         while self.queue:
             yield self.queue.pop(0)
 
@@ -66,6 +69,81 @@ class FakeSocket:
         self.closed = True
 
 
+def udp_frame(group: str, port: int, src: str = "198.18.0.11") -> bytes:
+    """An Ethernet frame with one UDP datagram to ``group:port`` (the probe's test stream)."""
+    import socket
+    import struct
+
+    udp = struct.pack("!HHHH", 40000, port, 8 + 32, 0) + bytes(32)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0x4000, 1, 17, 0,
+                     socket.inet_aton(src), socket.inet_aton(group))
+    return bytes.fromhex("01005e010203" "020000000b00" "0800") + ip + udp
+
+
+@dataclass
+class FakeMembership:
+    """Join/leave sockets: each join/leave puts the kernel's report on the wire at once, and
+    the scripted switch answers (``on_join``/``on_leave`` -> [(delay_ns, frame)] arriving)."""
+
+    network: FakeNetwork
+    at: Endpoint
+    joins: list[tuple[str, str | None]]
+    members: list[Any] = field(default_factory=list)
+    closed: bool = False
+
+    def _report(self, kind: str) -> bytes:
+        from mdiag.core.igmp.messages import GroupRecord, V3Report
+
+        group, source = self.joins[0]
+        if source is None:
+            record = GroupRecord("TO_EX" if kind == "join" else "TO_IN", group)
+        else:
+            record = GroupRecord("ALLOW" if kind == "join" else "BLOCK", group, [source])
+        return igmp_frame(V3Report((record,)), "198.18.0.12")
+
+    def _event(self, kind: str) -> None:
+        now = time.time_ns()
+        self.network.deliver(self.at, FakeFrame(now, self._report(kind), outgoing=True))
+        script = self.network.on_join if kind == "join" else self.network.on_leave
+        for offset_ns, frame in script(self.at, self.joins[0][0]):
+            self.network.deliver(self.at, FakeFrame(now + offset_ns, frame))
+        self.network.events.append((self.at, kind))
+
+    def join(self) -> None:
+        self._event("join")
+
+    def leave(self) -> int:
+        self._event("leave")
+        return 0
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@dataclass
+class FakeStream:
+    group: str
+    pps: float
+    started: bool = False
+    stopped: bool = False
+    error: BaseException | None = None
+
+    @property
+    def sent(self) -> int:
+        return 100 if self.started else 0
+
+    def start(self) -> FakeStream:
+        self.started = True
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self.stopped = True
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
 @dataclass
 class FakeNetwork:
     """A network of canned frames. ``respond(sent_frame)`` -> [(delay_ns, frame), ...]."""
@@ -76,6 +154,12 @@ class FakeNetwork:
     sockets: list[FakeSocket] = field(default_factory=list)
     sent: list[tuple[Endpoint, bytes]] = field(default_factory=list)
     raw_allowed: bool = True
+    #: what reaches a member after its join / leave: (at, group) -> [(delay_ns, frame)]
+    on_join: Callable[[Endpoint, str], Iterable[tuple[int, bytes]]] = lambda at, group: ()
+    on_leave: Callable[[Endpoint, str], Iterable[tuple[int, bytes]]] = lambda at, group: ()
+    memberships: list[FakeMembership] = field(default_factory=list)
+    streams: list[FakeStream] = field(default_factory=list)
+    events: list[tuple[Endpoint, str]] = field(default_factory=list)
 
     def deliver(self, at: Endpoint, frame: FakeFrame) -> None:
         for s in self.sockets:
@@ -99,3 +183,14 @@ class FakeNetwork:
 
     def ipv4_address(self, at: Endpoint) -> str | None:
         return self.address
+
+    def membership(self, at: Endpoint, joins: Iterable[tuple[str, str | None]], port: int) -> FakeMembership:
+        m = FakeMembership(self, at, list(joins))
+        self.memberships.append(m)
+        return m
+
+    def stream(self, at: Endpoint, group: str, port: int, *, pps: float, size: int,
+               duration: float) -> FakeStream:
+        s = FakeStream(group, pps)
+        self.streams.append(s)
+        return s
