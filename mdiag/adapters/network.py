@@ -8,7 +8,7 @@ endpoint's namespace and keeps it for its life.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from mdiag.adapters import interfaces, rawsock, sockets
 from mdiag.adapters.netns import entered
@@ -22,7 +22,8 @@ class LiveNetwork:
         rawsock.require_cap_net_raw(what)
 
     def packet_socket(self, at: Endpoint, *, igmp: bool = True,
-                      udp_to: tuple[str, int] | None = None, send_only: bool = False) -> rawsock.RawSocket:
+                      udp_to: tuple[str | Sequence[str], int] | None = None,
+                      send_only: bool = False) -> rawsock.RawSocket:
         if send_only:
             capture_filter = None
         elif udp_to is not None:
@@ -44,7 +45,7 @@ class LiveNetwork:
         with entered(at.netns):
             return sockets.Receiver([sockets.Join(g, s) for g, s in joins], at.iface, port)
 
-    def stream(self, at: Endpoint, group: str, port: int, *, pps: float, size: int,
+    def stream(self, at: Endpoint, group: str | Sequence[str], port: int, *, pps: float, size: int,
                duration: float) -> sockets.BackgroundStream:
         with entered(at.netns):
             sender = sockets.Sender(group, port, at.iface, loop=False)

@@ -28,7 +28,7 @@ import select
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from mdiag.adapters.interfaces import interface_index
@@ -129,9 +129,11 @@ GROUP_TRAFFIC = CaptureFilter(
 ANY = CaptureFilter("any", "", lambda frame: True)
 
 
-def igmp_or_udp_to(group: str, port: int | None = None) -> CaptureFilter:
-    """IGMP, plus UDP datagrams to ``group`` (and ``port``): a join/leave delay capture."""
-    packed = socket.inet_aton(group)
+def igmp_or_udp_to(group: str | Sequence[str], port: int | None = None) -> CaptureFilter:
+    """IGMP, plus UDP datagrams to ``group`` (one or several) and ``port``: the capture of a
+    join/leave delay or channel-change probe."""
+    groups = [group] if isinstance(group, str) else list(group)
+    packed = {socket.inet_aton(g) for g in groups}
 
     def match(frame: bytes) -> bool:
         ip = _ip_offset(frame)
@@ -140,15 +142,16 @@ def igmp_or_udp_to(group: str, port: int | None = None) -> CaptureFilter:
         proto = frame[ip + 9]
         if proto == 2:
             return True
-        if proto != 17 or frame[ip + 16:ip + 20] != packed:
+        if proto != 17 or frame[ip + 16:ip + 20] not in packed:
             return False
         if port is None:
             return True
         ihl = (frame[ip] & 0x0F) * 4
         return len(frame) >= ip + ihl + 4 and int.from_bytes(frame[ip + ihl + 2:ip + ihl + 4], "big") == port
 
-    expr = f"igmp or (udp and dst host {group}" + (f" and dst port {port})" if port else ")")
-    return CaptureFilter(f"igmp+udp:{group}", expr, match)
+    hosts = " or ".join(f"dst host {g}" for g in groups)
+    expr = f"igmp or (udp and ({hosts})" + (f" and dst port {port})" if port else ")")
+    return CaptureFilter(f"igmp+udp:{','.join(groups)}", expr, match)
 
 
 class _BpfInsn(ctypes.Structure):

@@ -48,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "discover": "discover",
     "delay": "delay",
     "replay": "replay",
+    "zap": "zap",
     # continuous
     "monitor": "monitor",
 }

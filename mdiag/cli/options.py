@@ -158,3 +158,19 @@ def running_lab(prefix: str | None) -> Any:
         raise InputError(f"no lab {name!r} is up: start one with 'mdiag lab up{hint}'"
                          + ("" if prefix else " (or give --lab-prefix)"))
     return lab
+
+
+def add_lab(parser: argparse.ArgumentParser | Any, *, hosts: tuple[str, ...] = ("sender", "receiver"),
+            defaults: tuple[str, ...] = ("h1", "h2")) -> None:
+    """``--lab``, ``--lab-prefix P`` and the lab host options: the same on every lab-aware command.
+
+    ``--lab`` alone uses the running lab mdlab; ``--lab-prefix P`` (which implies ``--lab``) another
+    one. A lab that is not up is an error (:func:`running_lab`), never replaced by another.
+    """
+    group = parser.add_argument_group("lab (mdiag lab up)")
+    group.add_argument("--lab", action="store_true", help="use the running lab (default prefix mdlab)")
+    group.add_argument("--lab-prefix", type=lab_prefix, default=None, metavar="P",
+                       help="the lab's prefix (implies --lab; default mdlab)")
+    for name, default in zip(hosts, defaults, strict=False):
+        group.add_argument(f"--{name}", type=lab_host, default=default, metavar="HOST",
+                           help=f"lab {name} host (default {default})")

@@ -90,7 +90,7 @@ class DelayResult:
                 "findings": [f.to_json() for f in self.findings]}
 
 
-def wait_not_flooded(capture: PacketSocket, data: StreamMatcher, rate: float, timeout: float) -> bool:
+def wait_not_flooded(capture: PacketSocket, data: Callable[[bytes], bool], rate: float, timeout: float) -> bool:
     """With the stream running and the receiver not joined, wait (bounded) until no datagram
     reaches the receiver for a window of several packet gaps.
 

@@ -59,6 +59,17 @@ class StreamMatcher:
         return len(frame) >= udp + 4 and int.from_bytes(frame[udp + 2:udp + 4], "big") == self.port
 
 
+def datagram_group(frame: bytes, port: int) -> str | None:
+    """The destination (group) of a UDP datagram to ``port`` in an Ethernet frame, else None."""
+    ip = ipv4_offset(frame)
+    if ip is None or frame[ip + 9] != IPPROTO_UDP:
+        return None
+    udp = ip + (frame[ip] & 0x0F) * 4
+    if len(frame) < udp + 4 or int.from_bytes(frame[udp + 2:udp + 4], "big") != port:
+        return None
+    return socket.inet_ntoa(frame[ip + 16:ip + 20])
+
+
 def membership_change(message: Any, group: str, source: str | None) -> EventKind | None:
     """JOIN or LEAVE when an IGMP report/leave changes this host's membership of ``group``
     (from ``source``, for SSM), None otherwise (RFC 3376 4.2.12 record types)."""

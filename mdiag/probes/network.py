@@ -81,8 +81,9 @@ class Network(Protocol):
         """Raise PermissionProblem (exit 4) unless packet sockets may be opened."""
 
     def packet_socket(self, at: Endpoint, *, igmp: bool = True,
-                      udp_to: tuple[str, int] | None = None, send_only: bool = False) -> PacketSocket:
-        """A packet socket on ``at``: IGMP (and UDP to ``udp_to``) captured, or send-only."""
+                      udp_to: tuple[str | Sequence[str], int] | None = None,
+                      send_only: bool = False) -> PacketSocket:
+        """A packet socket on ``at``: IGMP (and UDP to ``udp_to``: groups, port) captured, or send-only."""
 
     def hardware_address(self, at: Endpoint) -> bytes:
         """The 6-byte MAC of ``at``."""
@@ -93,6 +94,7 @@ class Network(Protocol):
     def membership(self, at: Endpoint, joins: Iterable[tuple[str, str | None]], port: int) -> Membership:
         """Sockets on ``at`` that join (group, source or None) on ``join()``."""
 
-    def stream(self, at: Endpoint, group: str, port: int, *, pps: float, size: int,
+    def stream(self, at: Endpoint, group: str | Sequence[str], port: int, *, pps: float, size: int,
                duration: float) -> Stream:
-        """A paced test stream from ``at`` to ``group:port`` (TTL 1, no loop), not yet started."""
+        """A paced test stream from ``at`` to ``group:port`` (TTL 1, no loop), not yet started;
+        several groups share it round-robin and ``pps`` counts datagrams over all of them."""

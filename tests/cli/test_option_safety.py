@@ -105,3 +105,20 @@ def test_refused_in_a_real_process(argv):
                           timeout=60)
     assert proc.returncode == ExitStatus.BAD_INPUT, proc.stderr
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("argv, text", [
+    (["zap", "239.1.1.1"], "at least two different channels"),
+    (["zap", "239.1.1.1", "239.1.1.2"], "zap needs --lab, or both --sender-iface and --receiver-iface"),
+    (["zap", "239.1.1.1", "239.1.1.2", "--lab", "--sender-iface", "a"], "either --lab or"),
+    (["zap", "239.1.1.1", "239.1.1.2", "--lab-prefix", ""], "lab prefix is empty"),
+    (["zap", "239.1.1.1", "10.0.0.1", "--lab"], "not a multicast group"),
+    (["zap", "239.1.1.1", "239.1.1.2", "--lab", "--expect", "max-zap"], "is not KEY=VALUE"),
+    (["zap", "239.1.1.1", "239.1.1.2", "--lab", "--expect", "color=red"], "not a zap expectation"),
+    (["zap", "239.1.1.1", "239.1.1.2", "--lab", "--rate", "max"], "--rate max would flood"),
+    (["zap", "224.0.0.5", "239.1.1.2", "--lab"], "outside 224.0.0.0/24"),
+])
+def test_zap_refusals(cli, argv, text):
+    result = cli(*argv)
+    assert result.status == ExitStatus.BAD_INPUT, result.stderr
+    assert result.stderr.count("\n") == 1 and text in result.stderr, result.stderr
