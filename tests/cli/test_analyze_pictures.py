@@ -86,3 +86,25 @@ def test_missing_extra_is_explained(tmp_path):
     assert result.stdout == ("3 mdiag: error: --html needs the report extra (Jinja2): "
                              "pip install 'mdiag[report]'\n")
     assert not (tmp_path / "r.html").exists()
+
+
+def test_two_captures_one_page_with_their_own_finding_links(cli, tmp_path):
+    from tests.htmlreport.pagetree import parse
+
+    page = tmp_path / "two.html"
+    stubborn = str(ROOT / "pcaps/scenarios/querier-stubborn.pcap")
+    assert cli("analyze", FREEZE, stubborn, "--html", str(page), "--fail-on", "never").status == 0
+    tree = parse(page.read_text())
+    ids = {n.attrs["id"] for n in tree.iter() if "id" in n.attrs}
+    assert len([n for n in tree.iter() if "id" in n.attrs]) == len(ids)        # ids are unique
+    links = [a.attrs["href"][1:] for a in tree.find_all("a") if "-finding-" in a.attrs.get("href", "")]
+    assert {link.split("-")[0] for link in links} == {"c0", "c1"} and set(links) <= ids
+    assert [h.all_text() for h in tree.find_all("h2") if "pcap" in h.all_text()] == [FREEZE, stubborn]
+
+
+def test_window_and_group_narrowing_apply_to_the_page(cli, tmp_path):
+    page = tmp_path / "narrow.html"
+    assert cli("analyze", FREEZE, "--group", "239.1.1.2", "--since", "100", "--html", str(page),
+               "--fail-on", "never").status == 0
+    html = page.read_text()
+    assert 'id="c0s0-g239.1.1.2"' in html and 'id="c0s0-g239.1.1.1"' not in html
