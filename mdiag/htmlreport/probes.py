@@ -11,7 +11,7 @@ from mdiag.analysis.tables import Table
 from mdiag.htmlreport.page import probe_page
 from mdiag.htmlreport.strip import Series, percentile
 
-__all__ = ["delay_page", "verify_page"]
+__all__ = ["delay_page", "verify_page", "zap_page"]
 
 
 def _ms(value: float | None) -> str:
@@ -96,3 +96,35 @@ def verify_page(result: dict[str, Any]) -> str:
     findings = [_Finding("error") for _ in result.get("problems", [])]
     figures = [("join and leave delay per round", series)] if series else []
     return probe_page(f"mdiag verify {what}", header, figures, tables, findings)
+
+
+def zap_page(body: dict[str, Any]) -> str:
+    """``mdiag zap --html``: the zap time of every channel change (the join of the new
+    channel to its first packet) and the old channel's overlap after its leave."""
+    zaps = body.get("zaps", [])
+    zap = Series("zap time", "zap", tuple((i, None if z.get("zap_time") is None else z["zap_time"] * 1000)
+                                          for i, z in enumerate(zaps, 1)))
+    overlap = Series("overlap", "leave", tuple((i, None if z.get("overlap_time") is None else z["overlap_time"] * 1000)
+                                               for i, z in enumerate(zaps, 1)))
+    receiver = body.get("receiver", {})
+    where = receiver.get("host") or (f"{receiver.get('netns')}:" if receiver.get("netns") else "") + str(
+        receiver.get("iface", ""))
+    header = [f"{len(zaps)} channel change(s) between {', '.join(body.get('channels', []))} port {body.get('port')}, "
+              f"every {body.get('interval', 0):g} s, {body.get('rate_pps', 0):g} packets/s per channel (resolution "
+              f"{(body.get('resolution') or 0) * 1000:g} ms), receiver {where}",
+              "verdict: " + ("ok" if body.get("ok") else "FAILED")]
+    rows = [[i, z.get("from", ""), z.get("to", ""), _ms(zv), z.get("overlap_packets", ""), _ms(ov)]
+            for (i, zv), (_, ov), z in zip(zap.values, overlap.values, zaps)]
+    above = body.get("above_ms", {})
+    stats = Table("zap time", ["", "n", "min (ms)", "p50 (ms)", "p95 (ms)", "max (ms)",
+                               *(f"> {b} ms" for b in sorted(above, key=float))],
+                  [[*_stats_row("zap time", zap.measured), *(above[b] for b in sorted(above, key=float))]])
+    findings = body.get("findings", [])
+    tables = [Table("channel changes", ["zap", "from", "to", "zap time (ms)", "overlap (packets)",
+                                        "overlap (ms)"], rows), stats]
+    tables += [_findings_table(findings)] if findings else []
+    figures = [("zap time per channel change", [zap])]
+    if overlap.measured:
+        figures.append(("old channel's packets after its leave (overlap)", [overlap]))
+    return probe_page("mdiag zap " + " ".join(body.get("channels", [])), header, figures, tables,
+                      [_Finding(f.get("severity", "info")) for f in findings])

@@ -108,3 +108,13 @@ def test_window_and_group_narrowing_apply_to_the_page(cli, tmp_path):
                "--fail-on", "never").status == 0
     html = page.read_text()
     assert 'id="c0s0-g239.1.1.2"' in html and 'id="c0s0-g239.1.1.1"' not in html
+
+
+def test_png_without_chromium_says_what_to_do(cli, tmp_path, monkeypatch):
+    import mdiag.adapters.browser as browser
+
+    monkeypatch.setattr(browser.shutil, "which", lambda name: None)
+    result = cli("analyze", FREEZE, "--png", str(tmp_path / "x.png"))
+    assert result.status == ExitStatus.MISSING_SYSTEM_PIECE and result.stdout == ""
+    assert result.stderr == ("mdiag: error: --png needs Chromium (Debian package chromium) to draw a PNG; "
+                             "--svg writes the same picture without it\n")

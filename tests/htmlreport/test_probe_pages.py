@@ -69,3 +69,30 @@ def test_verify_page():
     rows = [[c.all_text() for c in r.find_all("td")] for r in tree.find_all("tr")]
     assert ["h2", "receiver", "yes", "990,991,989", "2.500", "9.000", "0.200", "0.400", "ok"] in rows
     assert ["h3", "non-member", "no", "0", "-", "-", "-", "-", "ok"] in rows
+
+
+ZAP = {"channels": ["239.1.1.1", "239.1.1.2"], "source": None, "port": 5001, "rate_pps": 1000.0, "interval": 1.0,
+       "sent": 9000, "sender": {"host": "h1", "netns": "x-h1", "iface": "eth0"},
+       "receiver": {"host": "h2", "netns": "x-h2", "iface": "eth0"}, "tune_in_time": 0.002,
+       "zaps": [{"from": "239.1.1.1", "to": "239.1.1.2", "zap_time": 0.0031, "overlap_packets": 3, "overlap_time": 0.0029,
+                 "findings": []},
+                {"from": "239.1.1.2", "to": "239.1.1.1", "zap_time": 0.6, "overlap_packets": 0, "overlap_time": None,
+                 "findings": []},
+                {"from": "239.1.1.1", "to": "239.1.1.2", "zap_time": None, "overlap_packets": 0, "overlap_time": None,
+                 "findings": []}],
+       "zap_time": {}, "overlap_packets": {}, "above_ms": {"125": 1, "250": 1, "500": 1}, "resolution": 0.001,
+       "ok": False, "findings": [{"code": "zap-never-forwarded", "severity": "error", "message": "no packet",
+                                  "rfc": "RFC 3376 5.1"}]}
+
+
+def test_zap_page():
+    from mdiag.htmlreport.probes import zap_page
+
+    html = zap_page(ZAP)
+    assert_offline(html)
+    tree = parse(html)
+    assert len(tree.find_all("circle", "zap")) == 2 and len(tree.find_all("circle", "leave")) == 1
+    assert tree.find_all("line", "p95")[0].title() == "zap time p95: 600.000 ms"
+    rows = [[c.all_text() for c in r.find_all("td")] for r in tree.find_all("tr")]
+    assert ["zap time", "2", "3.100", "3.100", "600.000", "600.000", "1", "1", "1"] in rows
+    assert "zap-never-forwarded" in tree.all_text() and "receiver h2" in tree.all_text()
