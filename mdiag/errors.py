@@ -22,8 +22,12 @@ class ExitStatus(enum.IntEnum):
     MISSING_SYSTEM_PIECE = 3
     #: Not allowed: needs root or CAP_NET_RAW / CAP_NET_ADMIN.
     NO_PERMISSION = 4
+    #: Output could not be written: no space left (ENOSPC), standard output closed (sysexits EX_IOERR).
+    OUTPUT_FAILED = 74
     #: Interrupted by the user (Ctrl-C), as shells report SIGINT.
     INTERRUPTED = 130
+    #: Stopped by SIGTERM (``kill``, a CI timeout), as shells report it; a promised summary is printed first.
+    TERMINATED = 143
 
 
 class MdiagError(Exception):
@@ -57,6 +61,12 @@ class PermissionProblem(MdiagError):
     """This needs root or CAP_NET_RAW / CAP_NET_ADMIN."""
 
     exit_status = ExitStatus.NO_PERMISSION
+
+
+class OutputFailed(MdiagError):
+    """The output could not be written (disk full, standard output closed)."""
+
+    exit_status = ExitStatus.OUTPUT_FAILED
 
 
 class CheckFailed(MdiagError):

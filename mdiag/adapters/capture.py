@@ -147,6 +147,10 @@ def _problem(code: str, message: str, *, frame: int | None, offset: int,
                    context={"file_offset": offset})
 
 
+#: Largest if_tsoffset taken (about 1000 years): beyond it no clock could have meant it.
+_MAX_TSOFFSET = 1 << 35
+
+
 def _tsresol(value: int) -> tuple[int, int]:
     """pcapng if_tsresol -> (mul, div) so that ns = ts * mul // div."""
     exponent = value & 0x7F
@@ -569,7 +573,14 @@ class Capture:
                     if code == 9 and value:
                         mul, div = _tsresol(value[0])
                     elif code == 14 and len(value) >= 8:
-                        offset_ns = struct.unpack(endian + "q", value[:8])[0] * 1_000_000_000
+                        offset_s = struct.unpack(endian + "q", value[:8])[0]
+                        if abs(offset_s) <= _MAX_TSOFFSET:
+                            offset_ns = offset_s * 1_000_000_000
+                        else:  # beyond any clock: a damaged or hostile block, not a time
+                            self.problems.append(_problem(
+                                "capture-bad-tsoffset",
+                                f"interface {len(section_ifaces)} has if_tsoffset {offset_s} s, beyond "
+                                f"±{_MAX_TSOFFSET} s; ignored", frame=None, offset=base + pos))
                     elif code == 2:
                         name = value.rstrip(b"\x00").decode("utf-8", "replace")
                 section_ifaces.append(len(ifaces))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import struct
 from types import TracebackType
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from mdiag.errors import InputError
 
@@ -23,7 +23,7 @@ _MAGIC_US = 0xA1B2C3D4
 _MAGIC_NS = 0xA1B23C4D
 
 
-class PcapExists(InputError):
+class PcapExists(InputError):  # an OutputExists too (mdiag.adapters.outfile), kept for its callers
     """The output file exists; mdiag does not overwrite it without --force."""
 
 
@@ -41,28 +41,36 @@ class PcapWriter:
         self.count_before = 0
         self.last_time_ns: int | None = None
         self._owned = stream is None
+        self._output: Any = None
         if stream is not None:
             if append:
                 raise InputError(f"{self.path}: cannot append to a stream; give an existing capture file")
             self._stream: BinaryIO = stream
         else:
+            from mdiag.adapters.outfile import OutputExists, check_output, is_special, open_output
+
             exists = os.path.exists(self.path)
-            if exists and os.path.isdir(self.path):
-                raise InputError(f"{self.path} is a directory; give a file name for the capture")
-            # A pipe or device (a FIFO, /dev/stdout) holds no file to clobber and cannot be appended to.
-            special = exists and not os.path.isfile(self.path)
-            if special and append:
-                raise InputError(f"{self.path} is not a regular file; --append needs an existing capture file")
-            try:
-                if exists and append and not special and os.path.getsize(self.path) > 0:
+            if append and exists and not is_special(self.path) and not os.path.isdir(self.path) \
+                    and os.path.getsize(self.path) > 0:
+                try:
                     self._stream = open(self.path, "r+b")  # noqa: SIM115 - closed by close()
-                    self._open_existing()
-                    return
-                if exists and not special and not force and not append:
-                    raise PcapExists(f"{self.path} exists; add --force to overwrite it or --append to add to it")
-                self._stream = open(self.path, "wb")  # noqa: SIM115 - closed by close()
-            except OSError as exc:
-                raise InputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+                except OSError as exc:
+                    raise InputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+                self._open_existing()
+                return
+            if append and exists and is_special(self.path):
+                raise InputError(f"{self.path} is not a regular file; --append needs an existing capture file")
+            hint = "add --force to overwrite it or --append to add to it"
+            try:
+                check_output(self.path, force=force or append, hint=hint)
+            except OutputExists as exc:
+                raise PcapExists(exc.message) from None
+            if append and os.path.islink(self.path) and not exists:
+                raise InputError(f"{self.path} is a symlink to nothing; --append needs an existing capture file")
+            # A new file (or an empty one to append to) is written beside its name and renamed
+            # into place when complete (mdiag.adapters.outfile: the rule for every output file).
+            self._output = open_output(self.path, force=force or append, hint=hint)
+            self._stream = self._output.__enter__()
         self._endian = "<"
         self._nanosecond = nanosecond
         self._stream.write(struct.pack("<IHHiIII", _MAGIC_NS if nanosecond else _MAGIC_US, 2, 4, 0, 0,
@@ -118,8 +126,15 @@ class PcapWriter:
         self._stream.write(frame)
         self.count += 1
 
-    def close(self) -> None:
-        if self._owned:
+    def close(self, failed: BaseException | None = None) -> None:
+        """Finish the file (a new one appears complete); ``failed``: discard a new file instead."""
+        if self._output is not None:
+            output, self._output = self._output, None
+            if failed is None:
+                output.__exit__(None, None, None)
+            else:
+                output.__exit__(type(failed), failed, failed.__traceback__)
+        elif self._owned:
             self._stream.close()
         else:
             self._stream.flush()
@@ -129,7 +144,7 @@ class PcapWriter:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.close()
+        self.close(exc)
 
 
 def write_pcap(path: str | os.PathLike[str], frames: list[tuple[int, bytes]], *,

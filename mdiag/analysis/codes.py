@@ -16,6 +16,7 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     "capture-truncated-record": (WARNING, "pcap / pcapng format", "the last record or block is cut short"),
     "capture-corrupt-length": (ERROR, "pcap / pcapng format", "a record or block length is impossible"),
     "capture-unknown-interface": (WARNING, "pcapng format", "a packet names an undeclared interface"),
+    "capture-bad-tsoffset": (WARNING, "pcapng format", "an interface's if_tsoffset is beyond any clock; ignored"),
     "capture-read-error": (WARNING, "", "the (compressed) stream could not be read further"),
     "capture-unknown-linktype": (WARNING, "", "frames of a link type mdiag does not read were skipped"),
     # pipeline (mdiag.analysis.pipeline)

@@ -92,6 +92,8 @@ KEYS: dict[str, tuple[str, str, str]] = {
     "senders": ("int", "group", "hosts that sent data to the group"),
     "compatibility-mode": ("int", "group", "group compatibility mode at the end (IGMP 1, 2 or 3; MLD 1 or 2)"),
 }
+#: Keys whose values can only be in a range: anything else can never pass, so it is a usage error.
+_RANGES: dict[str, tuple[int, int]] = {"igmp-version": (1, 3), "compatibility-mode": (1, 3)}
 _LIMIT_KEYS = {"max-leave-latency", "leave-latency", "max-join-latency", "join-latency"}
 
 
@@ -233,6 +235,9 @@ def parse(text: str) -> Expectation:
         if key == "no-findings" and op != ">=":
             raise ValueError("write no-findings>=SEVERITY (info, warning or error)")
         value = _value(kind, raw)
+        if key in _RANGES and not _RANGES[key][0] <= value <= _RANGES[key][1]:
+            low, high = _RANGES[key]
+            raise ValueError(f"{key} is {low}..{high}, not {value}")
     except ValueError as exc:
         raise ExpectationError(f"expectation {original!r}: {exc}") from None
     return Expectation(original, key, op, value, vlan, group, when)

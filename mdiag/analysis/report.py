@@ -281,8 +281,11 @@ class Report:
     def start_iso(self) -> str | None:
         if self.start_ns is None:
             return None
-        return _dt.datetime.fromtimestamp(self.start_ns / 1e9, _dt.timezone.utc).isoformat(
-            timespec="microseconds").replace("+00:00", "Z")
+        try:
+            when = _dt.datetime.fromtimestamp(self.start_ns / 1e9, _dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):  # a timestamp no calendar holds (damaged capture)
+            return None
+        return when.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
     def worst(self) -> Severity | None:
         return max((f.severity for f in self.findings), default=None)

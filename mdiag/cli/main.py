@@ -16,12 +16,14 @@ import argparse
 import contextlib
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 
 from mdiag import __version__
-from mdiag.cli.environment import Environment
+from mdiag.cli.environment import Environment, guarded
 from mdiag.errors import ExitStatus, MdiagError
 
 #: command name -> module under mdiag.cli.commands, in the order ``--help`` lists them.
@@ -96,14 +98,36 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
-    """Run mdiag; returns the exit status (never raises for user errors)."""
-    env = env or Environment()
+    """Run mdiag; returns the exit status (never raises for user errors).
+
+    The one place where the process-wide rules live (docs/exit-status.md): standard
+    streams guarded (a gone reader keeps the verdict; a write error is one line and 74;
+    a closed stdin is bad input), SIGTERM handled like Ctrl-C (143 instead of 130), and
+    every :class:`MdiagError` mapped to its status.
+    """
+    if env is None:
+        _occupy_closed_stdio()
+        env = Environment()
+    env = guarded(env)
     argv = list(sys.argv[1:] if argv is None else argv)
+    with _terminate_like_interrupt() as terminated:
+        status = _dispatch(argv, env)
+        try:
+            env.stdout.flush()
+        except MdiagError as exc:
+            env.error(exc.message)
+            status = int(exc.exit_status)
+        if status == ExitStatus.INTERRUPTED and terminated():
+            status = ExitStatus.TERMINATED
+    return status
+
+
+def _dispatch(argv: list[str], env: Environment) -> int:
     only = argv[0] if argv and argv[0] in COMMANDS else None
     try:
         parser = build_parser(only)
         try:
-            with contextlib.redirect_stdout(env.stdout):  # --help / --version go to env
+            with contextlib.redirect_stdout(env.stdout):  # type: ignore[type-var]  # --help / --version
                 args = parser.parse_args(argv)
         except _ArgparseError as exc:
             env.error(str(exc))
@@ -112,24 +136,61 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
             return int(exc.code or 0)
         run = getattr(args, "_run", None)
         if run is None:
-            parser.print_help(env.stdout)
+            parser.print_help(env.stdout)  # type: ignore[arg-type]
+            env.error(f"a command is missing: give one of {', '.join(COMMANDS)} (see 'mdiag --help')")
             return ExitStatus.BAD_INPUT
         return int(run(args, env))
     except MdiagError as exc:
         env.error(exc.message)
         return int(exc.exit_status)
-    except KeyboardInterrupt:
-        env.error("interrupted")
+    except KeyboardInterrupt as exc:
+        env.error("terminated" if isinstance(exc, Terminated) else "interrupted")
         return ExitStatus.INTERRUPTED
-    except BrokenPipeError:
-        # e.g. `mdiag collisions ... | head`: the reader went away; not an error. Point
-        # stdout at /dev/null so the interpreter's final flush does not complain.
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError, AttributeError):
-            pass
+    except BrokenPipeError:  # a pipe other than stdout (stdout's own is handled by its guard)
         return ExitStatus.OK
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so every summary promised on Ctrl-C is printed."""
+
+
+@contextlib.contextmanager
+def _terminate_like_interrupt() -> Iterator[Callable[[], bool]]:
+    """While a command runs, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt); yields
+    a function telling whether it came. Only the main thread can own signal handlers (tests
+    run the CLI in threads too: there nothing changes)."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        received.append(signum)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield lambda: bool(received)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _occupy_closed_stdio() -> None:
+    """Started with a standard descriptor closed (``<&-``, ``>&-``)? Put /dev/null there, so
+    files and sockets mdiag opens never land on 0, 1 or 2 (where child processes such as
+    ``ip`` would read or write them); the closed stream itself still reads as closed."""
+    for fd, flags in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                opened = os.open(os.devnull, flags)
+                if opened != fd:
+                    os.dup2(opened, fd)
+                    os.close(opened)
+            except OSError:
+                pass
+
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())

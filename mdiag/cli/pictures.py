@@ -45,10 +45,9 @@ def check_outputs(args: argparse.Namespace) -> None:
         if real in seen:
             raise InputError(f"{option} {path}: the same file as {seen[real]}; give each output its own file")
         seen[real] = option
-        if os.path.isdir(path):
-            raise InputError(f"{option} {path} is a directory; give a file name")
-        if os.path.exists(path) and not getattr(args, "force", False):
-            raise InputError(f"{option} {path} exists; add --force to overwrite it")
+        from mdiag.adapters.outfile import check_output  # the rule for every output file
+
+        check_output(path, force=bool(getattr(args, "force", False)), option=option, make_folder=True)
     try:
         import jinja2  # noqa: F401
     except ImportError:
@@ -63,16 +62,10 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 
 def _write(option: str, path: str, data: bytes, force: bool) -> None:
-    try:
-        directory = os.path.dirname(path)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
-        with open(path, "wb" if force else "xb") as handle:
-            handle.write(data)
-    except FileExistsError:
-        raise InputError(f"{option} {path} exists; add --force to overwrite it") from None
-    except OSError as exc:
-        raise InputError(f"{option} {path}: {exc.strerror}") from None
+    from mdiag.adapters.outfile import open_output  # refuses existing files and symlinks, writes atomically
+
+    with open_output(path, force=force, option=option, make_folder=True) as handle:
+        handle.write(data)
 
 
 def _png(svg_text: str) -> bytes:

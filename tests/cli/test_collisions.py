@@ -49,8 +49,8 @@ def test_missing_file_and_directory(cli, tmp_path):
     result = cli("collisions", "239.1.1.1", "--file", str(tmp_path / "nope.txt"), "--file", str(tmp_path))
     assert result.status == ExitStatus.BAD_INPUT
     assert result.stderr.splitlines() == [
-        f"mdiag: error: cannot read plan {tmp_path / 'nope.txt'}: no such file",
-        f"mdiag: error: cannot read plan {tmp_path}: it is a directory",
+        f"mdiag: error: {tmp_path / 'nope.txt'}: no such file; give a plan file",
+        f"mdiag: error: {tmp_path}: is a directory; give a plan file",
     ]
     assert "Audited 1 entry," in result.stdout
 

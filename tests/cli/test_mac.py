@@ -107,7 +107,7 @@ def test_plan_file_names_the_channels_behind_a_mac(cli, tmp_path):
     table = cli("mac", "239.192.10.4", "-f", str(plan))
     assert "in plan: Sport 1 HD" in table.stdout
     missing = cli("mac", "239.1.1.1", "-f", str(tmp_path / "nope.txt"))
-    assert missing.status == ExitStatus.BAD_INPUT and "cannot read plan" in missing.stderr
+    assert missing.status == ExitStatus.BAD_INPUT and "nope.txt: no such file" in missing.stderr
 
 
 def test_stdin_line_without_end_is_refused_not_swallowed(cli):

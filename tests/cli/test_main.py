@@ -20,3 +20,4 @@ def test_no_command_prints_help(cli):
     result = cli()
     assert result.status == ExitStatus.BAD_INPUT
     assert "usage" in result.stdout
+    assert result.stderr.startswith("mdiag: error: a command is missing") and result.stderr.count("\n") == 1

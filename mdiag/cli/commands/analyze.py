@@ -110,12 +110,14 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     # ---- validate everything before reading a byte ----------------------------------
     expectations = [ex.parse(text) for text in args.expect]
     if args.expect_file:
+        from mdiag.adapters.textinput import MIB, TextInputError, TextLimits, read_lines
+
+        limits = TextLimits("a file of expectations", max_line=4096, max_bytes=MIB)
         try:
-            with open(args.expect_file, encoding="utf-8") as handle:
-                expectations += ex.parse_file(handle, args.expect_file)
-        except OSError as exc:
-            raise InputError(f"--expect-file {args.expect_file}: {exc.strerror}; "
-                             "give a readable file of expectations") from None
+            expectations += ex.parse_file(read_lines(args.expect_file, limits, stdin=env.stdin_binary),
+                                          args.expect_file)
+        except TextInputError as exc:
+            raise InputError(f"--expect-file {exc.message}") from None
     if args.vlan is not None and not 0 <= args.vlan <= 4095:
         raise InputError(f"--vlan {args.vlan}: a VLAN ID is 0..4095")
     groups = []
@@ -138,8 +140,10 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     until, until_ns = _parse_time(args.until, "--until") if args.until else (None, None)
     if since is not None and until is not None and until < since:
         raise InputError(f"--until {args.until} is before --since {args.since}")
-    if args.junit and os.path.exists(args.junit) and not args.force:
-        raise InputError(f"--junit {args.junit} exists; add --force to overwrite it")
+    if args.junit:
+        from mdiag.adapters.outfile import check_output
+
+        check_output(args.junit, force=args.force, option="--junit", make_folder=True)
     pictures.check_outputs(args)
     if args.captures.count("-") > 1:
         raise InputError("standard input ('-') can be read only once")
@@ -211,14 +215,10 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if args.junit:
         from mdiag.analysis.junit import junit_xml
 
-        try:
-            os.makedirs(os.path.dirname(args.junit) or ".", exist_ok=True)  # CI report folders
-            with open(args.junit, "wb" if args.force else "xb") as handle:
-                handle.write(junit_xml(runs))
-        except FileExistsError:
-            raise InputError(f"--junit {args.junit} exists; add --force to overwrite it") from None
-        except OSError as exc:
-            raise InputError(f"--junit {args.junit}: {exc.strerror}") from None
+        from mdiag.adapters.outfile import open_output
+
+        with open_output(args.junit, force=args.force, option="--junit", make_folder=True) as handle:
+            handle.write(junit_xml(runs))
 
     pictures.write_analysis(args, [r for _, r, _ in good], lambda text: print(f"mdiag: {text}", file=env.stderr))
 
@@ -247,11 +247,12 @@ def _t(value: float | None) -> str:
 
 def _print_report(report: Any, results: list[Any], timeline: bool, env: Environment) -> None:
     from mdiag.cli import render
+    from mdiag.cli.render import sanitize
 
     out = env.stdout
     c = report.counters
     comp = f", {report.compression}" if report.compression else ""
-    print(f"capture {report.name} ({report.format}{comp}): {c['frames']:,} frames, "
+    print(f"capture {sanitize(report.name)} ({report.format}{comp}): {c['frames']:,} frames, "
           f"{report.duration:.3f} s from {report.start_iso or '-'}; timers {report.profile.value}", file=out)
     print(f"  IGMP {c['igmp']:,}" + (f", MLD {c['mld']:,}" if c.get("mld") else "")
           + f", multicast data {c['multicast_data_packets']:,} packets / "

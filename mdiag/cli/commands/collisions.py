@@ -103,87 +103,39 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         status = ExitStatus.PROBLEM_FOUND
     else:
         status = ExitStatus.OK
-    try:
-        if args.json:
-            from mdiag.cli import render
+    if args.json:
+        from mdiag.cli import render
 
-            document = report.to_json()
-            document["errors"] = [p.to_json() for p in problems]
-            render.emit_json(document, env.stdout, "collisions")
-        else:
-            _print_report(report, env, len(problems))
-        env.stdout.flush()
-    except BrokenPipeError:
-        _silence_stdout(env)
+        document = report.to_json()
+        document["errors"] = [p.to_json() for p in problems]
+        render.emit_json(document, env.stdout, "collisions")
+    else:
+        _print_report(report, env, len(problems))
     for problem in problems:
         env.error(problem.message)
     return status
 
 
-def _silence_stdout(env: Environment) -> None:
-    """Point a closed stdout at /dev/null so the interpreter's last flush stays quiet."""
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, env.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
+#: A plan is read line by line (entries are kept, so its size is bounded too: 64 MiB is
+#: about a million entries with long labels).
 def _read_plan(path: str, env: Environment, take: Any, problems: list[Any], done: str = "audited") -> None:
+    """Entries of one plan file (``-``: stdin) through the bounded text reader; an unreadable
+    file or line is one problem, and the entries before it still count."""
+    from mdiag.adapters.textinput import MIB, TextInputError, TextLimits, read_lines
     from mdiag.core.addresses.plan import EntryProblem, parse_plan
 
-    if path == "-":
-        try:
-            take(parse_plan(_bounded_lines(env.stdin_binary, "stdin", done=done), "stdin"))
-        except _LineTooLong as exc:
-            problems.append(EntryProblem("stdin", "stdin", str(exc)))
-        return
+    name = "stdin" if path == "-" else path
     try:
-        with open(path, "rb") as handle:
-            take(parse_plan(_bounded_lines(handle, path, done=done), path))
-    except _LineTooLong as exc:
-        problems.append(EntryProblem(path, path, str(exc)))
-    except IsADirectoryError:
-        problems.append(EntryProblem(path, path, f"cannot read plan {path}: it is a directory"))
-    except FileNotFoundError:
-        problems.append(EntryProblem(path, path, f"cannot read plan {path}: no such file"))
-    except PermissionError:
-        problems.append(EntryProblem(path, path, f"cannot read plan {path}: permission denied"))
-    except OSError as exc:
-        problems.append(EntryProblem(path, path, f"cannot read plan {path}: {exc.strerror or exc}"))
+        take(parse_plan(read_lines(path, TextLimits("a plan file", max_bytes=64 * MIB), stdin=env.stdin_binary),
+                        name))
+    except TextInputError as exc:
+        after = f" (the lines before it were {done})" if "line " in exc.message else ""
+        problems.append(EntryProblem(name, name, f"{exc.message}{after}"))
 
 
 def _n(count: int, noun: str, one: str = "", many: str = "") -> str:
     text = f"{count} {noun} {one}" if count == 1 else f"{count:,} {noun}s {many}"
     return text.rstrip()
-
-
-MAX_LINE = 64 * 1024
-
-
-class _LineTooLong(Exception):
-    pass
-
-
-def _bounded_lines(handle: Any, name: str, limit: int = MAX_LINE, what: str = "a plan file",
-                   done: str | None = "audited") -> Any:
-    """Lines of a plan, refusing a line over 64 KiB (``--file /dev/zero`` must not eat memory).
-
-    Shared by the commands that read lists from files or stdin (``mac``, ``classify``,
-    ``decode``), each with its own ``limit`` and wording.
-    """
-    number = 0
-    while True:
-        line = handle.readline(limit)
-        if not line:
-            return
-        number += 1
-        if len(line) >= limit and not line.endswith(b"\n" if isinstance(line, bytes) else "\n"):
-            after = f" (the lines before it were {done})" if done else ""
-            raise _LineTooLong(f"{name} line {number} is longer than {limit // 1024} KiB: is this {what}?{after}")
-        yield line
 
 
 def _shown(total: int, rows: int) -> str:

@@ -483,6 +483,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                  "fragmented or dropped")
     if args.pcap:
         from mdiag.adapters.pcap_writer import PcapWriter
+        from mdiag.cli.render import sanitize
 
         to_stdout = args.pcap == "-"
         if to_stdout and (args.hex or args.show or args.json):
@@ -510,7 +511,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             for i in range(args.count):
                 writer.write(frame, start + i * step)
         print(f"wrote {args.count} {message.kind} frame{'s' if args.count > 1 else ''} "
-              f"({len(frame)} bytes) to {'standard output' if to_stdout else args.pcap}", file=summary)
+              f"({len(frame)} bytes) to {'standard output' if to_stdout else sanitize(args.pcap)}", file=summary)
     if args.json:
         from mdiag.cli.render import emit_json
 

@@ -23,8 +23,6 @@ _CAPTURE_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1"
                    b"\x0a\x0d\x0d\x0a")
 _HEX_CHARS = set("0123456789abcdefABCDEF")
 _MAX_DETAIL_LINES = 50
-#: Above this many rows the table is printed without tabulate (identical layout, much faster).
-_TABULATE_ROWS = 2000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,17 +48,32 @@ class Row:
     frame: int | None = None
 
 
+#: Skipped lines of a hex file kept for warnings (the rest are counted).
+_MAX_WARNINGS = 20
+
+
 @dataclass
 class InputResult:
+    """What one input held, apart from its rows (those are streamed to the output)."""
+
     name: str
-    source: str  # hex | hexfile | capture
-    rows: list[Row] = field(default_factory=list)
+    source: str  # hex | hexfile | capture | error
+    messages: int = 0
+    decoded: int = 0
     frames: int = 0
     not_igmp: int = 0  # frames that are neither IGMP nor MLD
     unsupported_link: int = 0   # frames of a link type mdiag does not read
-    problems: list[Any] = field(default_factory=list)  # hex lines skipped, or capture damage (text)
+    mld: int = 0  # MLD messages among the decoded ones
+    problems: list[Any] = field(default_factory=list)  # hex lines skipped (first few), or capture damage
+    problems_dropped: int = 0
     capture_findings: list[Any] = field(default_factory=list)  # the capture reader's Findings
     error: str | None = None
+
+    def problem(self, text: str) -> None:
+        if len(self.problems) < _MAX_WARNINGS:
+            self.problems.append(text)
+        else:
+            self.problems_dropped += 1
 
 
 def _is_capture(head: bytes) -> bool:
@@ -127,30 +140,24 @@ def _hex_row(where: str, text: str, layer: str) -> Row:
 MAX_HEX_LINE = 256 * 1024
 
 
-def _lines(handle: Any, name: str) -> Any:
-    """Lines of a hex file or stream, one at a time; a line over 256 KiB (``/dev/zero``) is an error."""
-    from mdiag.cli.commands.collisions import _bounded_lines, _LineTooLong
+def _hex_lines(result: InputResult, handle: Any, name: str, layer: str, label: str) -> Any:
+    """Rows of a file or stream of hex lines, read by the bounded text reader (a line over
+    256 KiB, a NUL byte or bytes that are not UTF-8 end the input with one error)."""
+    from mdiag.adapters.textinput import TextLimits, lines_of
 
-    try:
-        for line in _bounded_lines(handle, name, MAX_HEX_LINE, what="a file of hex lines", done=None):
-            yield line.rstrip("\r\n")
-    except _LineTooLong as exc:
-        raise MdiagError(str(exc)) from None
-
-
-def _read_hex_lines(result: InputResult, lines: Any, layer: str, label: str) -> None:
-    for number, line in enumerate(lines, 1):
+    limits = TextLimits("a file of hex lines", max_line=MAX_HEX_LINE)
+    for number, line in enumerate(lines_of(handle, name, limits), 1):
         text = line.split("#", 1)[0].strip()
         if not text:
             continue
         where = f"{label}:{number}"
         if not _looks_hex(text):
-            result.problems.append(f"{where}: not hex bytes ({text[:40]!r}); line skipped")
+            result.problem(f"{where}: not hex bytes ({text[:40]!r}); line skipped")
             continue
-        result.rows.append(_hex_row(where, text, layer))
+        yield _hex_row(where, text, layer)
 
 
-def _read_capture(result: InputResult, path: str, stdin: Any = None) -> None:
+def _capture_rows(result: InputResult, path: str, stdin: Any = None) -> Any:
     from mdiag.adapters.capture import open_capture, open_stream
     from mdiag.core import igmp, linklayer, mld
 
@@ -183,11 +190,11 @@ def _read_capture(result: InputResult, path: str, stdin: Any = None) -> None:
             packet = buf[located.ip:start + caplen]
             t = None if time_ns is None else time_ns / 1e9
             try:
-                result.rows.append(Row(f"frame {number}", decoded=decode(packet), time=t, frame=number))
+                yield Row(f"frame {number}", decoded=decode(packet), time=t, frame=number)
             except (igmp.NotIgmp, mld.NotMld):
                 result.not_igmp += 1
             except igmp.MalformedPacket as exc:
-                result.rows.append(Row(f"frame {number}", malformed=exc, time=t, frame=number))
+                yield Row(f"frame {number}", malformed=exc, time=t, frame=number)
         problems = list(capture.problems)
         problems += [linklayer.unknown_linktype_finding(lt, first or 0, offset, frames)
                      for lt, (frames, first, offset) in sorted(unknown.items())]
@@ -195,64 +202,66 @@ def _read_capture(result: InputResult, path: str, stdin: Any = None) -> None:
         result.capture_findings.extend(problems)
 
 
-def _read_stream(stream: Any, name: str, args: argparse.Namespace) -> InputResult:
-    """Decode a stream that can be read only once (stdin, a pipe): sniff its head, then stream it."""
+def _stream_rows(stream: Any, name: str, args: argparse.Namespace, result: InputResult) -> Any:
+    """Rows of a stream that can be read only once (stdin, a pipe): sniff its head, then stream it."""
     import io
 
     if isinstance(stream, io.TextIOBase):  # an injected text stream (tests): hex lines only
-        result = InputResult(name, "hexfile")
-        _read_hex_lines(result, _lines(stream, name), args.layer, name)
-        return result
+        result.source = "hexfile"
+        yield from _hex_lines(result, stream, name, args.layer, name)
+        return
     if not hasattr(stream, "peek"):
         stream = io.BufferedReader(stream)
     head = bytes(stream.peek(6)[:6])
     if _is_capture(head):
-        result = InputResult(name, "capture")
-        _read_capture(result, name, stdin=stream)  # streamed: captures of any size
-        return result
-    result = InputResult(name, "hexfile")
-    text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
-    _read_hex_lines(result, _lines(text, name), args.layer, name)
-    if not result.rows:
+        result.source = "capture"
+        yield from _capture_rows(result, name, stdin=stream)  # streamed: captures of any size
+        return
+    result.source = "hexfile"
+    yield from _hex_lines(result, stream, name, args.layer, name)
+    if not result.messages:
         raise MdiagError(f"{name}: no capture and no hex lines to decode")
-    return result
 
 
-def _read_input(name: str, label: str, args: argparse.Namespace, env: Environment) -> InputResult:
+def _input_rows(name: str, label: str, args: argparse.Namespace, env: Environment,
+                result: InputResult) -> Any:
+    """The rows of one input, as they are read; sets ``result.source`` first."""
     if name == "-":
-        return _read_stream(env.stdin_binary, "stdin", args)
+        yield from _stream_rows(env.stdin_binary, "stdin", args, result)
+        return
     if not name.strip():
         raise MdiagError("an empty argument: give a capture, a file of hex lines or hex like 1600f8faef010203")
     if os.path.exists(name):
         if os.path.isdir(name):
             raise MdiagError(f"{name}: is a directory; give a capture, a file of hex lines or a hex string")
-        if not os.path.isfile(name):  # a pipe, /dev/stdin or <(process substitution): read it once
-            try:
-                with open(name, "rb") as handle:
-                    return _read_stream(handle, name, args)
-            except OSError as exc:
-                raise MdiagError(f"{name}: cannot read ({exc.strerror})") from None
         try:
-            with open(name, "rb") as handle:
-                head = handle.read(6)
+            handle = open(name, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise MdiagError(f"{name}: cannot read ({exc.strerror})") from None
-        if _is_capture(head):
-            result = InputResult(name, "capture")
-            _read_capture(result, name)
-            return result
-        result = InputResult(name, "hexfile")
-        with open(name, encoding="utf-8", errors="replace") as handle:
-            _read_hex_lines(result, _lines(handle, name), args.layer, os.path.basename(name))
-        if not result.rows and not result.problems:
-            raise MdiagError(f"{name}: neither a capture nor a file of hex lines (it is empty)")
-        if not result.rows:
-            raise MdiagError(f"{name}: neither a pcap/pcapng capture nor a file of hex lines")
-        return result
+        with handle:
+            if not os.path.isfile(name):  # a pipe, /dev/stdin or <(process substitution): read it once
+                yield from _stream_rows(handle, name, args, result)
+                return
+            try:
+                head = handle.read(6)
+                handle.seek(0)
+            except OSError as exc:
+                raise MdiagError(f"{name}: cannot read ({exc.strerror})") from None
+            if not _is_capture(head):
+                result.source = "hexfile"
+                yield from _hex_lines(result, handle, name, args.layer, os.path.basename(name))
+                if not result.messages and not result.problems:
+                    raise MdiagError(f"{name}: neither a capture nor a file of hex lines (it is empty)")
+                if not result.messages:
+                    raise MdiagError(f"{name}: neither a pcap/pcapng capture nor a file of hex lines")
+                return
+        result.source = "capture"
+        yield from _capture_rows(result, name)
+        return
     if _looks_hex(name):
-        result = InputResult(name, "hex")
-        result.rows.append(_hex_row(label, name, args.layer))
-        return result
+        result.source = "hex"
+        yield _hex_row(label, name, args.layer)
+        return
     raise MdiagError(f"{name}: no such file, and not a hex string "
                      "(give a capture, a file of hex lines or hex like 1600f8faef010203)")
 
@@ -265,151 +274,236 @@ def _isatty(stream: Any) -> bool:
 
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    """Decode every input, streaming its rows to the table or JSON as they are read (memory
+    stays bounded for any number of messages); the status is decided along the way and
+    kept when the reader goes away (``| head``)."""
     from mdiag.core.findings import Severity
 
     if not args.inputs and _isatty(env.stdin):
         raise UsageError("give a hex string, a file of hex lines or a capture, or pipe one in "
                          "(e.g. mdiag decode trace.pcap)")
     inputs = args.inputs or ["-"]
-    results: list[InputResult] = []
-    bad_input = False
-    for index, name in enumerate(inputs, 1):
-        try:
-            results.append(_read_input(name, f"arg {index}" if len(inputs) > 1 else "hex", args, env))
-        except MdiagError as exc:
-            bad_input = True
-            results.append(InputResult(name, "error", error=exc.message))
+    if inputs.count("-") > 1:
+        raise UsageError("standard input ('-') can be read only once; give it once")
     threshold = None if args.fail_on == "never" else Severity.parse(args.fail_on)
+    sink: _Sink = _JsonSink(env) if args.json else _TableSink(args, env, timed=_may_have_times(inputs))
+    results: list[InputResult] = []
     problem = False
-    for result in results:
+    for index, name in enumerate(inputs, 1):
+        result = InputResult("stdin" if name == "-" else name, "error")
+        results.append(result)
+        sink.begin(result)
+        try:
+            for row in _input_rows(name, f"arg {index}" if len(inputs) > 1 else "hex", args, env, result):
+                result.messages += 1
+                if row.malformed is not None:
+                    problem = problem or threshold is not None
+                else:
+                    result.decoded += 1
+                    if getattr(row.decoded, "family", 4) == 6:
+                        result.mld += 1
+                    if threshold is not None and any(f.severity >= threshold for f in row.decoded.findings):
+                        problem = True
+                sink.row(result, row, several=len(inputs) > 1)
+        except MdiagError as exc:
+            result.error = exc.message
         if threshold is not None and any(f.severity >= threshold for f in result.capture_findings):
             problem = True
-        for row in result.rows:
-            if row.malformed is not None:
-                problem = problem or threshold is not None
-            elif threshold is not None and any(f.severity >= threshold for f in row.decoded.findings):
-                problem = True
-    try:  # the status above stands even if the reader goes away (`| head` under pipefail)
-        if args.json:
-            _emit_json(results, env)
-        else:
-            _emit_table(results, args, env)
-        env.stdout.flush()
-    except BrokenPipeError:
-        from mdiag.cli.commands.collisions import _silence_stdout
-
-        _silence_stdout(env)
+        sink.end(result)
+    sink.finish()
     for result in results:
         if result.error:
             env.error(result.error)
         elif result.source == "hexfile":
             for line in result.problems:
                 env.warn(line)
-    if bad_input:
+            if result.problems_dropped:
+                env.warn(f"{result.name}: {result.problems_dropped} more lines skipped")
+    if any(result.error for result in results):
         return ExitStatus.BAD_INPUT
     return ExitStatus.PROBLEM_FOUND if problem else ExitStatus.OK
 
 
-def _emit_table(results: list[InputResult], args: argparse.Namespace, env: Environment) -> None:
-    from mdiag.cli.render import table
-    from mdiag.core.mld.view import for_message
-
-    several = len(results) > 1
-    rows: list[list[str]] = []
-    details: list[str] = []
-    first_time = next((r.time for res in results for r in res.rows if r.time is not None), None)
-    any_time = first_time is not None
-    for result in results:
-        for row in result.rows:
-            where = f"{result.name} {row.where}" if several and result.source != "hex" else row.where
-            when = f"{row.time - first_time:.3f}" if row.time is not None and first_time is not None else ""
-            if row.malformed is not None:
-                exc = row.malformed
-                cells = [where, when, "", "", "malformed", "", "", "",
-                         f"byte {exc.offset}: expected {exc.expected}", "undecodable"]
-                details.append(f"{where}: {exc.message}")
-            else:
-                d = row.decoded
-                m = d.message
-                view = for_message(m)
-                cells = [where, when, str(d.src) if d.ip else "", str(d.dst) if d.ip else "",
-                         m.kind, view.group_text(m), view.max_resp(m, args.codes), view.query_params(m, args.codes),
-                         view.details(m), ", ".join(f.code for f in d.findings)]
-                details.extend(f"{where}: {f.code}: {f.message}" + (f" [{f.rfc}]" if f.rfc else "")
-                               for f in d.findings)
-            if not any_time:
-                del cells[1]
-            rows.append(cells)
-    headers = ["where", "time", "src", "dst", "message", "group", "max resp", "v3/mld2 query",
-               "records / sources", "findings"]
-    if not any_time:
-        del headers[1]
-    if len(rows) > _TABULATE_ROWS:
-        _plain_table(rows, headers, env.stdout)  # same layout, a fraction of the time
-    elif rows:
-        table(rows, headers, env.stdout)
-    for line in details[:_MAX_DETAIL_LINES]:
-        print(line, file=env.stdout)
-    if len(details) > _MAX_DETAIL_LINES:
-        print(f"... {len(details) - _MAX_DETAIL_LINES} more findings (use --json for all)", file=env.stdout)
-    for result in results:
-        if result.source == "capture":
-            decoded = sum(1 for r in result.rows if r.decoded is not None and r.decoded.family == 4)
-            mld = sum(1 for r in result.rows if r.decoded is not None and r.decoded.family == 6)
-            malformed = len(result.rows) - decoded - mld
-            print(f"{result.name}: {result.frames} frames, {decoded} IGMP messages"
-                  + (f", {mld} MLD messages" if mld else "")
-                  + (f", {malformed} undecodable" if malformed else "")
-                  + f", {result.not_igmp} not IGMP" + (" or MLD" if mld else "")
-                  + (f", {result.unsupported_link} of an unsupported link type"
-                     if result.unsupported_link else ""), file=env.stdout)
-            for problem in result.problems:
-                print(f"{result.name}: capture problem: {problem}", file=env.stdout)
+def _may_have_times(inputs: list[str]) -> bool:
+    """Whether the table gets a time column: some input is (or may be, when it is a stream
+    that cannot be sniffed twice) a capture."""
+    for name in inputs:
+        if name == "-" or (os.path.exists(name) and not os.path.isfile(name)):
+            return True
+        if os.path.isfile(name):
+            try:
+                with open(name, "rb") as handle:
+                    if _is_capture(handle.read(6)):
+                        return True
+            except OSError:
+                continue
+    return False
 
 
-def _plain_table(rows: list[list[str]], headers: list[str], out: Any) -> None:
-    """tabulate's "simple" layout for single-line ASCII cells, streamed: for big captures."""
-    widths = [len(h) + 2 for h in headers]  # tabulate pads headers by 2 (MIN_PADDING)
-    for row in rows:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
-    write = out.write
-    write("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip() + "\n")
-    write("  ".join("-" * w for w in widths) + "\n")
-    for row in rows:
-        write("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
+class _Sink:
+    def begin(self, result: InputResult) -> None: ...
+    def row(self, result: InputResult, row: Row, *, several: bool) -> None: ...
+    def end(self, result: InputResult) -> None: ...
+    def finish(self) -> None: ...
 
 
-def _emit_json(results: list[InputResult], env: Environment) -> None:
-    from mdiag.cli.render import emit_json
-    from mdiag.core.mld.view import for_message
+#: Rows held to size the table's columns before the first line is written: up to this many
+#: rows the table is tabulate's; beyond, it is streamed with the widths of these rows.
+_SAMPLE_ROWS = 2000
+_HEADERS = ["where", "time", "src", "dst", "message", "group", "max resp", "v3/mld2 query",
+            "records / sources", "findings"]
 
-    out = []
-    for result in results:
-        body: dict[str, Any] = {"input": result.name, "source": result.source}
+
+class _TableSink(_Sink):
+    def __init__(self, args: argparse.Namespace, env: Environment, *, timed: bool) -> None:
+        self.args = args
+        self.env = env
+        self.timed = timed
+        self.first_time: float | None = None
+        self.sample: list[list[str]] | None = []
+        self.stream: Any = None
+        self.details: list[str] = []
+        self.details_dropped = 0
+        self.summaries: list[str] = []
+        self.headers = _HEADERS if timed else [h for h in _HEADERS if h != "time"]
+
+    def row(self, result: InputResult, row: Row, *, several: bool) -> None:
+        from mdiag.core.mld.view import for_message
+
+        where = f"{result.name} {row.where}" if several and result.source != "hex" else row.where
+        if row.time is not None and self.first_time is None:
+            self.first_time = row.time
+        when = f"{row.time - self.first_time:.3f}" if row.time is not None and self.first_time is not None else ""
+        if row.malformed is not None:
+            exc = row.malformed
+            cells = [where, when, "", "", "malformed", "", "", "",
+                     f"byte {exc.offset}: expected {exc.expected}", "undecodable"]
+            self._detail(f"{where}: {exc.message}")
+        else:
+            d = row.decoded
+            m = d.message
+            view = for_message(m)
+            codes = self.args.codes
+            cells = [where, when, str(d.src) if d.ip else "", str(d.dst) if d.ip else "",
+                     m.kind, view.group_text(m), view.max_resp(m, codes), view.query_params(m, codes),
+                     view.details(m), ", ".join(f.code for f in d.findings)]
+            for f in d.findings:
+                self._detail(f"{where}: {f.code}: {f.message}" + (f" [{f.rfc}]" if f.rfc else ""))
+        if not self.timed:
+            del cells[1]
+        if self.sample is not None:
+            self.sample.append(cells)
+            if len(self.sample) > _SAMPLE_ROWS:
+                from mdiag.cli.render import StreamTable
+
+                self.stream = StreamTable.sized_by(self.headers, self.env.stdout, self.sample)
+                self.stream.rows(self.sample)
+                self.sample = None
+        else:
+            self.stream.rows((cells,))
+
+    def _detail(self, line: str) -> None:
+        if len(self.details) < _MAX_DETAIL_LINES:
+            self.details.append(line)
+        else:
+            self.details_dropped += 1
+
+    def end(self, result: InputResult) -> None:
+        if result.source != "capture":
+            return
+        malformed = result.messages - result.decoded
+        mld = result.mld
+        self.summaries.append(f"{result.name}: {result.frames} frames, {result.decoded - mld} IGMP messages"
+                              + (f", {mld} MLD messages" if mld else "")
+                              + (f", {malformed} undecodable" if malformed else "")
+                              + f", {result.not_igmp} not IGMP" + (" or MLD" if mld else "")
+                              + (f", {result.unsupported_link} of an unsupported link type"
+                                 if result.unsupported_link else ""))
+        self.summaries.extend(f"{result.name}: capture problem: {problem}" for problem in result.problems)
+
+    def finish(self) -> None:
+        from mdiag.cli.render import sanitize, table
+
+        out = self.env.stdout
+        if self.sample:
+            table(self.sample, self.headers, out)
+        for line in self.details:
+            print(sanitize(line), file=out)
+        if self.details_dropped:
+            print(f"... {self.details_dropped} more findings (use --json for all)", file=out)
+        for line in self.summaries:
+            print(sanitize(line), file=out)
+
+
+class _JsonSink(_Sink):
+    """The document of docs/decode.md, written as it grows: one message at a time."""
+
+    def __init__(self, env: Environment) -> None:
+        import json
+
+        from mdiag.cli.render import JSON_SCHEMA_VERSION
+
+        self.out = env.stdout
+        self.dumps = json.dumps
+        self.inputs = 0
+        self.messages = 0
+        self.out.write('{\n  "schema": %d,\n  "command": "decode",\n  "inputs": [' % JSON_SCHEMA_VERSION)
+
+    def _value(self, value: Any, level: int) -> str:
+        return self.dumps(value, indent=2).replace("\n", "\n" + "  " * level)
+
+    def begin(self, result: InputResult) -> None:
+        self.messages = 0
+        self.opened = False
+
+    def _open(self, result: InputResult) -> None:
+        """The input's first keys, once its kind is known (at its first row, or at its end)."""
+        self.out.write((",\n" if self.inputs else "\n") + "    {\n      \"input\": " + self.dumps(result.name)
+                       + ',\n      "source": ' + self.dumps(result.source))
+        self.inputs += 1
+        self.opened = True
+
+    def row(self, result: InputResult, row: Row, *, several: bool) -> None:
+        from mdiag.core.mld.view import for_message
+
+        entry: dict[str, Any] = {"where": row.where}
+        if row.frame is not None:
+            entry["frame"] = row.frame
+        if row.time is not None:
+            entry["time"] = row.time
+        if row.malformed is not None:
+            entry["malformed"] = {"offset": row.malformed.offset, "expected": row.malformed.expected,
+                                  "message": row.malformed.message}
+        else:
+            entry.update(for_message(row.decoded.message).decoded_dict(row.decoded))
+        if not self.opened:
+            self._open(result)
+        if not self.messages:
+            self.out.write(',\n      "messages": [\n        ')
+        else:
+            self.out.write(",\n        ")
+        self.messages += 1
+        self.out.write(self._value(entry, 4))
+
+    def end(self, result: InputResult) -> None:
+        out = self.out
+        if not self.opened:
+            self._open(result)
+        if self.messages:
+            out.write("\n      ]")
+        elif not result.error:
+            out.write(',\n      "messages": []')
         if result.error:
-            body["error"] = result.error
-            out.append(body)
-            continue
-        messages = []
-        for row in result.rows:
-            entry: dict[str, Any] = {"where": row.where}
-            if row.frame is not None:
-                entry["frame"] = row.frame
-            if row.time is not None:
-                entry["time"] = row.time
-            if row.malformed is not None:
-                entry["malformed"] = {"offset": row.malformed.offset, "expected": row.malformed.expected,
-                                      "message": row.malformed.message}
-            else:
-                entry.update(for_message(row.decoded.message).decoded_dict(row.decoded))
-            messages.append(entry)
-        body["messages"] = messages
+            out.write(',\n      "error": ' + self.dumps(result.error))
         if result.source == "capture":
-            body["frames"] = result.frames
-            body["not_igmp"] = result.not_igmp
-            body["unsupported_link"] = result.unsupported_link
-        if result.problems:
-            body["problems"] = list(result.problems)
-        out.append(body)
-    emit_json({"inputs": out}, env.stdout, "decode")
+            out.write(f',\n      "frames": {result.frames},\n      "not_igmp": {result.not_igmp},'
+                      f'\n      "unsupported_link": {result.unsupported_link}')
+        if result.problems and not result.error:
+            problems = list(result.problems)
+            if result.problems_dropped:
+                problems.append(f"{result.problems_dropped} more lines skipped")
+            out.write(',\n      "problems": ' + self._value(problems, 3))
+        out.write("\n    }")
+
+    def finish(self) -> None:
+        self.out.write("\n  ]\n}\n" if self.inputs else "]\n}\n")

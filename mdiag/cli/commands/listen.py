@@ -95,6 +95,8 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     joins = [sockets.Join(g, s) for g in multicast for s in _sources_of(g, sources)]
     plain: list[dict[str, Any]] = []
 
+    from mdiag.cli.render import sanitize
+
     def on_plain(member: Any, data: bytes, sender: tuple[str, int], now: int) -> None:
         if args.json:
             if len(plain) < 1000:
@@ -102,7 +104,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                               "length": len(data), "text": data.decode("utf-8", "backslashreplace")})
         elif not args.quiet:
             stamp = datetime.fromtimestamp(now / 1e9, timezone.utc).strftime("%H:%M:%S.%f")
-            text = data.decode("utf-8", "backslashreplace")
+            text = sanitize(data.decode("utf-8", "backslashreplace"))  # any host on the segment sent it
             print(f"{stamp} {sockets.endpoint(sender)} -> {member.group}: {text}", file=env.stdout, flush=True)
 
     latency = {"auto": None, "on": True, "off": False}[args.latency]

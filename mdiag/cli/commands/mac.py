@@ -69,13 +69,11 @@ BIG_TABLE_ROWS = 2000
 def big_table(rows: list[list[str]], headers: list[str], env: Environment) -> None:
     """A tabulate "simple" table; past a few thousand rows (``mdiag classify - < list``) the
     same layout is written by decode's streaming writer, as tabulate spends ~0.2 ms per row."""
-    if len(rows) > BIG_TABLE_ROWS:  # checked first: the usual short answer imports nothing more
-        from mdiag.cli.commands.decode import _plain_table
+    from mdiag.cli import render
 
-        _plain_table(rows, headers, env.stdout)
+    if len(rows) > BIG_TABLE_ROWS:
+        render.plain_table(rows, headers, env.stdout)
     else:
-        from mdiag.cli import render
-
         render.table(rows, headers, env.stdout)
 
 
@@ -86,16 +84,11 @@ def expand_stdin(inputs: list[str], env: Environment) -> list[str]:
         if text != "-":
             out.append(text)
             continue
-        from mdiag.cli.commands.collisions import _bounded_lines, _LineTooLong
+        from mdiag.adapters.textinput import MIB, TextLimits, read_lines
 
-        try:
-            for line in _bounded_lines(env.stdin, "standard input", what="a list of addresses",
-                                       done=None):
-                out.extend(line.split("#", 1)[0].split())
-        except UnicodeDecodeError as exc:
-            raise InputError(f"standard input is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-        except _LineTooLong as exc:
-            raise InputError(str(exc)) from None
+        # addresses are kept until answered: 64 MiB is about four million of them
+        for line in read_lines("-", TextLimits("a list of addresses", max_bytes=64 * MIB), stdin=env.stdin_binary):
+            out.extend(line.split("#", 1)[0].split())
     return out
 
 

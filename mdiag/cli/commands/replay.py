@@ -9,7 +9,6 @@ afterwards with the expected entries; exit 1 on a difference (docs/active.md).
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from typing import Any
 
@@ -107,26 +106,20 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise UsageError("--expect-mdb/--save-mdb/--show-mdb need --bridge BR (or --lab-host)")
     expectation = None
     if args.expect_mdb:
+        from mdiag.adapters.textinput import MIB, TextInputError, TextLimits, read_lines
+
+        limits = TextLimits("an expected-MDB file (format in docs/active.md)", max_line=4096, max_bytes=4 * MIB)
         try:
-            with open(args.expect_mdb, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise InputError(f"{args.expect_mdb}: cannot read ({exc.strerror})") from None
-        except UnicodeDecodeError:
-            raise InputError(f"{args.expect_mdb}: not UTF-8 text; an expected-MDB file is plain text "
-                             "(format in docs/active.md)") from None
-        try:
+            text = "\n".join(read_lines(args.expect_mdb, limits, stdin=env.stdin_binary))
             expectation = parse_expected(text, name=args.expect_mdb)
+        except TextInputError as exc:
+            raise InputError(f"--expect-mdb {exc.message}") from None
         except MdbFileError as exc:
             raise InputError(str(exc)) from None
     if args.save_mdb:
-        if os.path.isdir(args.save_mdb):
-            raise InputError(f"--save-mdb {args.save_mdb} is a directory: give a file name")
-        if os.path.exists(args.save_mdb) and not args.force:
-            raise InputError(f"{args.save_mdb} exists: add --force to overwrite it")
-        folder = os.path.dirname(args.save_mdb) or "."
-        if not os.path.isdir(folder):
-            raise InputError(f"--save-mdb {args.save_mdb}: folder {folder} does not exist; create it first")
+        from mdiag.adapters.outfile import check_output
+
+        check_output(args.save_mdb, force=args.force, option="--save-mdb")
 
     from mdiag.adapters import interfaces, rawsock
     from mdiag.adapters.netns import entered
@@ -171,11 +164,10 @@ def _after(args: argparse.Namespace, env: Environment, the_plan: Any, sent: Any,
         if expectation is not None:
             comparison = compare(expectation, entries)
         if args.save_mdb:
-            try:
-                with open(args.save_mdb, "w", encoding="utf-8") as fh:
-                    fh.write(render_expected(entries))
-            except OSError as exc:
-                raise InputError(f"--save-mdb {args.save_mdb}: cannot write ({exc.strerror})") from None
+            from mdiag.adapters.outfile import open_output
+
+            with open_output(args.save_mdb, force=args.force, binary=False, option="--save-mdb") as fh:
+                fh.write(render_expected(entries))
     ok = comparison is None or comparison.ok
     if args.json:
         from mdiag.cli.render import emit_json
