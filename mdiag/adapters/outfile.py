@@ -42,7 +42,7 @@ def is_special(path: str) -> bool:
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
-def check_output(path: str, *, force: bool, option: str = "", hint: str = "add --force to replace it",
+def check_output(path: str, *, force: bool, option: str = "", hint: str = "add --force to overwrite it",
                  make_folder: bool = False) -> None:
     """Refuse ``path`` now, before any work is done, when writing it would break the rule
     (``make_folder``: a missing folder will be created, as CI report folders are)."""
@@ -66,7 +66,7 @@ def check_output(path: str, *, force: bool, option: str = "", hint: str = "add -
 
 @contextlib.contextmanager
 def open_output(path: str, *, force: bool, binary: bool = True, option: str = "",
-                hint: str = "add --force to replace it", make_folder: bool = False) -> Iterator[IO[Any]]:
+                hint: str = "add --force to overwrite it", make_folder: bool = False) -> Iterator[IO[Any]]:
     """``with open_output(path, force=...) as handle:`` write; the file appears complete at
     the end of the block, or not at all if the block raises."""
     check_output(path, force=force, option=option, hint=hint, make_folder=make_folder)
