@@ -39,6 +39,7 @@ ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
 SO_ATTACH_FILTER = 26
 SO_TIMESTAMPNS = 35
+SO_RCVBUFFORCE = 33
 SCM_TIMESTAMPNS = SO_TIMESTAMPNS
 PACKET_OUTGOING = 4
 SOL_PACKET = 263
@@ -273,7 +274,10 @@ class RawSocket:
             if capture_filter is None:
                 self._sock.bind((iface, 0))
                 return
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            try:   # past net.core.rmem_max when allowed (CAP_NET_ADMIN), as tcpdump -B does
+                self._sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf)
+            except OSError:
+                self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
             self._sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             if capture_filter.expression and use_kernel_filter and libpcap_available():
                 _attach_bpf(self._sock, compile_bpf(capture_filter.expression))

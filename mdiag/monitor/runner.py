@@ -364,7 +364,9 @@ def run_capture(monitor: Monitor, stop: threading.Event, *, until_ns: int | None
     opts = monitor.options
     receiver = None
     with netns.entered(opts.netns):
-        sock = rawsock.RawSocket(opts.iface, rawsock.GROUP_TRAFFIC, promiscuous=opts.promiscuous)
+        # 32 MB of queue: a third of a second of 100k small frames/s while the monitor is busy
+        sock = rawsock.RawSocket(opts.iface, rawsock.GROUP_TRAFFIC, promiscuous=opts.promiscuous,
+                                 rcvbuf=32 << 20)
         try:
             if groups:
                 receiver = sockets.Receiver(groups, opts.iface, port)

@@ -8,6 +8,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -229,3 +230,23 @@ def test_monitor_counts_what_the_lab_scripted_and_prometheus_scrapes_it(mdiag_la
             "summary"} <= kinds
     assert [e for e in events if e["event"] == "member-joined" and e["group"] == G1 and e["host"] == "198.18.0.12"]
     assert events[-1]["event"] == "summary" and all(e["schema"] == 1 for e in events)
+
+
+def test_ctrl_c_stops_with_a_summary_and_a_restart_starts_clean(tmp_path) -> None:
+    """Passive capture on loopback (nothing is sent): SIGINT ends with the summary and 130;
+    the next run starts from zero and never touches the first run's files."""
+    need_root()
+    jsonl = tmp_path / "events.jsonl"
+    for run in (1, 2):
+        proc = subprocess.Popen([sys.executable, "-m", "mdiag", "monitor",
+                                 "--iface", "lo", "--jsonl", str(jsonl), "--duration", "60", "--quiet", "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _until("the start event", lambda: jsonl.exists() and jsonl.read_text().count('"event":"start"') == run)
+        out, err = _stop(proc, signal.SIGINT)
+        assert proc.returncode == 130, err
+        summary = json.loads(out)
+        assert summary["stopped_by"] == "SIGINT" and summary["iface"] == "lo"
+        # a restart starts clean: the run's own counters only (others' tests may use lo too)
+        assert summary["duration_s"] < 30 and summary["incidents"] == 0 and summary["dropped"] == {}
+    events = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert [e["event"] for e in events if e["event"] in ("start", "summary")] == ["start", "summary"] * 2

@@ -187,3 +187,19 @@ def test_summary_lists_segments_findings_and_caps() -> None:
     (segment,) = summary["segments"]
     assert segment["querier"] == ROUTER and segment["members"] == 1 and segment["joins"] == 1
     assert summary["frames"] == 2 and summary["dropped"] == {}
+
+
+def test_live_screen_draws_segments_groups_streams_and_findings() -> None:
+    import io
+
+    from mdiag.cli.commands.monitor import _LiveScreen
+
+    monitor = Monitor(MonitorOptions(iface="lab0"), start_ns=T0)
+    _run(monitor, {0.0: [_query()], 0.5: [_join("198.18.0.11"), igmp(V2Report("239.1.1.2"), "198.18.0.12")],
+                   1.0: [udp("198.18.0.20", G, 100)]}, 1.5)
+    out = io.StringIO()
+    _LiveScreen(out, monitor, "http://127.0.0.1:9851/metrics").draw(T0 + 2 * SECOND)
+    text = out.getvalue()
+    assert text.startswith("\033[H\033[2J") and "http://127.0.0.1:9851/metrics" in text
+    assert "untagged ipv4" in text and ROUTER in text and G in text and "239.1.1.2" in text
+    assert "recent findings:" in text and "compat-older-host" in text
