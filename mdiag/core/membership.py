@@ -271,7 +271,8 @@ class MembershipTable:
         self._live_by_mac: dict[int, set[int]] = {}
         self._where = f" on {segment}" if segment else ""
         self.reports = 0
-        #: Reports and leaves heard, by the version of the message (a monitor's counter).
+        #: Reports and leaves heard, by the version of the message on IGMP's scale (MLDv1 = 2,
+        #: MLDv2 = 3; a monitor's counter).
         self.reports_by_version: dict[int, int] = {}
         self._cached_timers: TimerSet | None = None
         self._gmi = 0.0

@@ -254,7 +254,8 @@ class MonitorState:
         if by_version is not None:
             for version, count in by_version.items():
                 before = view._reports_by_version_seen.get(version, 0)
-                label = str(version)
+                # the table counts MLD on IGMP's scale (MLDv1 = 2, MLDv2 = 3)
+                label = str(version - 1 if view.family == "ipv6" else version)
                 view.reports[label] = view.reports.get(label, 0) + count - before
                 view._reports_by_version_seen[version] = count
         for state in list(table.groups.values()):

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
 G1 = "239.60.0.1"      # joined by h1 and h2 for the whole test
 G2 = "239.60.0.2"      # joined by h3, which leaves after 3 s
+G6 = "ff05::60:1"      # joined by h2 over MLD (the dual-stack lab's bridge runs an MLDv2 querier)
 STREAM = "239.60.0.3"  # joined by the monitor itself (--group), streamed to by h3 through a lossy qdisc
 QUERIER = "198.18.0.1"
 SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$")
@@ -129,7 +130,7 @@ def test_monitor_counts_what_the_lab_scripted_and_prometheus_scrapes_it(mdiag_la
     # The bridge's own IP stack (where the monitor's --group join lives) is not refreshed by the
     # bridge's queries, so the bridge ages that join out after its membership interval: keep it
     # long. Hosts' leaves still end at once (last-member queries 0.1 s x 2).
-    lab = mdiag_lab_factory(hosts=3, bridge=BridgeConfig.fast(membership_interval=300.0))
+    lab = mdiag_lab_factory(hosts=3, bridge=BridgeConfig.fast(membership_interval=300.0), ipv6=True)
     port = _free_port()
     jsonl = tmp_path / "events.jsonl"
     monitor = subprocess.Popen(
@@ -141,7 +142,7 @@ def test_monitor_counts_what_the_lab_scripted_and_prometheus_scrapes_it(mdiag_la
     listeners = []
     try:
         values = _until("the querier on the metrics endpoint",
-                        lambda: (v := _scrape(port)) and _value(v, "mdiag_querier_present") == 1 and v)
+                        lambda: (v := _scrape(port)) and _value(v, "mdiag_querier_present", family="ipv4") == 1 and v)
         assert _value(values, "mdiag_querier_info", address=QUERIER, version="3", family="ipv4") == 1
 
         def listen(host: str, group: str, seconds: str) -> None:
@@ -152,10 +153,18 @@ def test_monitor_counts_what_the_lab_scripted_and_prometheus_scrapes_it(mdiag_la
         listen("h1", G1, "40")
         listen("h2", G1, "40")
         listen("h3", G2, "3")
-        values = _until("two members of G1 and one of G2", lambda: (v := _scrape(port))
+        listen("h2", G6, "40")
+        values = _until("two members of G1, one of G2 and one of G6", lambda: (v := _scrape(port))
                         and _value(v, "mdiag_group_members", group=G1) == 2
-                        and _value(v, "mdiag_group_members", group=G2) == 1 and v)
-        assert _value(values, "mdiag_hosts") >= 3
+                        and _value(v, "mdiag_group_members", group=G2) == 1
+                        and _value(v, "mdiag_group_members", group=G6) == 1 and v)
+        assert _value(values, "mdiag_hosts", family="ipv4") >= 3
+        # MLD through the same monitor: its own segment, MLD's version numbers
+        assert _value(values, "mdiag_querier_present", family="ipv6") == 1
+        assert _value(values, "mdiag_querier_version", family="ipv6") == 2
+        assert [ls for (n, ls), v in values.items() if n == "mdiag_querier_info" and ("family", "ipv6") in ls
+                and dict(ls)["address"].startswith("fe80::") and dict(ls)["version"] == "2"]
+        assert _value(values, "mdiag_reports_total", family="ipv6", version="2") >= 1
         # h3 leaves G2 after 3 s: the bridge's last-member queries (0.1 s x 2) end it
         values = _until("G2's leave and expiry", lambda: (v := _scrape(port))
                         and _value(v, "mdiag_group_expiries_total", group=G2) == 1 and v)
@@ -198,7 +207,7 @@ def test_monitor_counts_what_the_lab_scripted_and_prometheus_scrapes_it(mdiag_la
         members = _until("G1's members in Prometheus",
                          lambda: _query(prom_port, f'mdiag_group_members{{group="{G1}"}} == 2'))
         assert members[0]["metric"]["interface"] == "br0" and members[0]["metric"]["family"] == "ipv4"
-        (info,) = _query(prom_port, "mdiag_querier_info")
+        (info,) = _query(prom_port, 'mdiag_querier_info{family="ipv4"}')
         assert info["metric"]["address"] == QUERIER and info["metric"]["version"] == "3"
         expiries = _query(prom_port, f'max_over_time(mdiag_group_expiries_total{{group="{G2}"}}[5m])')
         assert float(expiries[0]["value"][1]) == 1
@@ -222,8 +231,9 @@ def test_monitor_counts_what_the_lab_scripted_and_prometheus_scrapes_it(mdiag_la
     assert monitor.returncode == 0, err
     summary = json.loads(out)
     assert summary["stopped_by"] == "SIGTERM" and summary["command"] == "monitor"
-    (segment,) = summary["segments"]
-    assert segment["querier"] == QUERIER and segment["expiries"] >= 1
+    segments = {s["segment"]: s for s in summary["segments"]}
+    assert segments["untagged ipv4"]["querier"] == QUERIER and segments["untagged ipv4"]["expiries"] >= 1
+    assert segments["untagged ipv6"]["querier"].startswith("fe80::")
     events = [json.loads(line) for line in jsonl.read_text().splitlines()]
     kinds = {e["event"] for e in events}
     assert {"start", "querier", "member-joined", "leave", "expiry", "stream-started", "stream-loss",

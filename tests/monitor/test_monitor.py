@@ -203,3 +203,28 @@ def test_live_screen_draws_segments_groups_streams_and_findings() -> None:
     assert text.startswith("\033[H\033[2J") and "http://127.0.0.1:9851/metrics" in text
     assert "untagged ipv4" in text and ROUTER in text and G in text and "239.1.1.2" in text
     assert "recent findings:" in text and "compat-older-host" in text
+
+
+def test_mld_flows_through_the_same_monitor_per_family() -> None:
+    """A dual-stack capture (IGMPv3 and MLDv2 on one link): one segment per family, MLD's
+    own version numbers, IPv6 groups and members; nothing in the monitor is IPv4-only."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "pcaps" / "mld" / "dual-stack.pcap"
+    with open_capture(path) as capture:
+        frames = [(f.time_ns, f.data) for f in capture]
+    monitor = Monitor(MonitorOptions(iface="eth0"), start_ns=frames[0][0])
+    clock = frames[0][0]
+    for ts, frame in frames:
+        while ts - clock > SECOND // 2:
+            clock += SECOND // 2
+            monitor.tick(clock)
+        monitor.feed([(ts, frame)])
+    monitor.tick(frames[-1][0] + 1)
+    values = _values(monitor)
+    v6 = ("eth0", "", "ipv6")
+    assert values[("mdiag_querier_info", v6 + ("fe80::1", "2"))] == 1
+    assert values[("mdiag_querier_info", ("eth0", "", "ipv4", "198.18.0.1", "3"))] == 1
+    assert values[("mdiag_reports", v6 + ("2",))] == 7
+    assert values[("mdiag_group_members", v6 + ("ff05::1:3",))] == 1
+    assert values[("mdiag_group_data_packets", v6 + ("ff05::1:3",))] > 0
