@@ -24,41 +24,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from ipaddress import IPv4Address
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from mdiag.adapters.capture import open_capture  # noqa: E402
 from mdiag.analysis.pipeline import AnalysisOptions, analyze  # noqa: E402
-from mdiag.core.igmp import V2Query, V2Report  # noqa: E402
-from tests.analysis.builders import igmp, udp, write_pcap  # noqa: E402
+from tests.htmlreport.large import many_groups, many_packets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def many_groups(path: Path, groups: int = 10_000) -> None:
-    frames = []
-    for q in range(9):
-        frames.append((q * 125.0, igmp(V2Query(), "198.18.0.1")))
-    for i in range(groups):
-        group = f"239.{1 + i // 65536}.{(i // 256) % 256}.{i % 256}"
-        host = f"198.18.{10 + i // 250}.{1 + i % 250}"
-        frames.append((1.0 + i * 0.01, igmp(V2Report(group=IPv4Address(group)), host)))
-        frames.append((1.0 + i * 0.01 + 0.5, udp("198.18.1.100", group, payload=100)))
-        frames.append((130.0 + i * 0.01, igmp(V2Report(group=IPv4Address(group)), host)))
-    frames.sort(key=lambda f: f[0])
-    write_pcap(path, frames)
-
-
-def million_packets(path: Path, packets: int = 1_000_000) -> None:
-    frame = udp("198.18.1.100", "239.1.1.1", payload=100)
-    report = igmp(V2Report(group=IPv4Address("239.1.1.1")), "198.18.0.10")
-    query = igmp(V2Query(), "198.18.0.1")
-    frames = [(i * 0.001, frame) for i in range(packets)]
-    frames += [(t * 125.0, query) for t in range(9)] + [(t * 125.0 + 2, report) for t in range(9)]
-    frames.sort(key=lambda f: f[0])
-    write_pcap(path, frames)
 
 
 def timed(fn):
@@ -76,7 +50,7 @@ def scale() -> None:
     from mdiag.htmlreport.page import analysis_page
 
     with tempfile.TemporaryDirectory() as scratch:
-        for name, make in (("10,000 groups", many_groups), ("1,000,000 data packets", million_packets)):
+        for name, make in (("10,000 groups", many_groups), ("1,000,000 data packets", many_packets)):
             path = Path(scratch) / "big.pcap"
             make(path)
             _, plain = timed(lambda: run_mdiag(path, False))
