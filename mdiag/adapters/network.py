@@ -23,11 +23,13 @@ class LiveNetwork:
 
     def packet_socket(self, at: Endpoint, *, igmp: bool = True,
                       udp_to: tuple[str | Sequence[str], int] | None = None,
-                      send_only: bool = False) -> rawsock.RawSocket:
+                      send_only: bool = False, mld: bool = False) -> rawsock.RawSocket:
         if send_only:
             capture_filter = None
         elif udp_to is not None:
-            capture_filter = rawsock.igmp_or_udp_to(*udp_to)
+            capture_filter = rawsock.membership_or_udp_to(*udp_to)
+        elif mld:
+            capture_filter = rawsock.MLD
         else:
             capture_filter = rawsock.IGMP if igmp else rawsock.ANY
         with entered(at.netns):

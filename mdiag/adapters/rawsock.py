@@ -130,6 +130,54 @@ GROUP_TRAFFIC = CaptureFilter(
 ANY = CaptureFilter("any", "", lambda frame: True)
 
 
+def _ip6_offset(frame: bytes) -> int | None:
+    """Offset of the IPv6 header in an Ethernet frame (the one link-layer walker, core.linklayer)."""
+    located = linklayer.locate_ipv6(linklayer.LINKTYPE_ETHERNET, frame, 0, len(frame))
+    if located.status != linklayer.OK or len(frame) < located.ip + 40:
+        return None
+    return located.ip
+
+
+def _is_mld(frame: bytes) -> bool:
+    """IPv6 to a multicast address whose first header is Hop-by-Hop (MLD's Router Alert) or
+    ICMPv6; the decoder walks the chain and tells MLD from the rest."""
+    ip = _ip6_offset(frame)
+    return ip is not None and frame[ip + 24] == 0xFF and frame[ip + 6] in (0, 58)
+
+
+#: MLD (RFC 3810 5: ICMPv6 behind a Hop-by-Hop header; ``icmp6`` alone misses it).
+MLD = CaptureFilter("mld", "ip6 and ip6[24] == 0xff and (ip6[6] == 0 or ip6[6] == 58)", _is_mld)
+
+
+def mld_or_udp_to(group: str | Sequence[str], port: int | None = None) -> CaptureFilter:
+    """MLD, plus UDP datagrams to the IPv6 ``group`` (one or several) and ``port``: the capture
+    of a join/leave delay or channel-change probe."""
+    groups = [g.partition("%")[0] for g in ([group] if isinstance(group, str) else group)]
+    packed = {socket.inet_pton(socket.AF_INET6, g) for g in groups}
+
+    def match(frame: bytes) -> bool:
+        ip = _ip6_offset(frame)
+        if ip is None or frame[ip + 24] != 0xFF:
+            return False
+        if frame[ip + 6] in (0, 58):
+            return True
+        if frame[ip + 6] != 17 or frame[ip + 24:ip + 40] not in packed:
+            return False
+        return port is None or (len(frame) >= ip + 44
+                                and int.from_bytes(frame[ip + 42:ip + 44], "big") == port)
+
+    hosts = " or ".join(f"dst host {g}" for g in groups)
+    expr = (f"(ip6 and ip6[24] == 0xff and (ip6[6] == 0 or ip6[6] == 58)) or "
+            f"(ip6 and udp and ({hosts})" + (f" and dst port {port})" if port else ")"))
+    return CaptureFilter(f"mld+udp:{','.join(groups)}", expr, match)
+
+
+def membership_or_udp_to(group: str | Sequence[str], port: int | None = None) -> CaptureFilter:
+    """IGMP or MLD (by the groups' family), plus the groups' UDP datagrams."""
+    first = group if isinstance(group, str) else next(iter(group), "")
+    return mld_or_udp_to(group, port) if ":" in first else igmp_or_udp_to(group, port)
+
+
 def igmp_or_udp_to(group: str | Sequence[str], port: int | None = None) -> CaptureFilter:
     """IGMP, plus UDP datagrams to ``group`` (one or several) and ``port``: the capture of a
     join/leave delay or channel-change probe."""

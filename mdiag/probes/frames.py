@@ -40,6 +40,28 @@ def decode_igmp(frame: bytes) -> tuple[Decoded, str] | None:
     return decoded, ":".join(f"{b:02x}" for b in mac)
 
 
+def decode_mld(frame: bytes) -> tuple[Any, str] | None:
+    """(decoded MLD packet, sender MAC) for an Ethernet frame carrying MLD (the IPv6 extension
+    chain walked by :func:`mdiag.core.mld.decode_ipv6`); None for anything else."""
+    from mdiag.core.mld import MalformedPacket as MldMalformed
+    from mdiag.core.mld import decode_ipv6
+
+    located = linklayer.locate_ipv6(linklayer.LINKTYPE_ETHERNET, frame, 0, len(frame))
+    if located.status != linklayer.OK or len(frame) < located.ip + 40:
+        return None
+    try:
+        decoded = decode_ipv6(frame[located.ip:])
+    except MldMalformed:  # NotMld included: other ICMPv6 and IPv6
+        return None
+    mac = located.src_mac or b"\0" * 6
+    return decoded, ":".join(f"{b:02x}" for b in mac)
+
+
+def decode_membership(frame: bytes, family: int) -> tuple[Any, str] | None:
+    """:func:`decode_igmp` for family 4, :func:`decode_mld` for family 6."""
+    return decode_mld(frame) if family == 6 else decode_igmp(frame)
+
+
 class StreamMatcher:
     """Recognises datagrams of one test stream: UDP to ``group`` (and ``port``)."""
 

@@ -82,8 +82,9 @@ class Network(Protocol):
 
     def packet_socket(self, at: Endpoint, *, igmp: bool = True,
                       udp_to: tuple[str | Sequence[str], int] | None = None,
-                      send_only: bool = False) -> PacketSocket:
-        """A packet socket on ``at``: IGMP (and UDP to ``udp_to``: groups, port) captured, or send-only."""
+                      send_only: bool = False, mld: bool = False) -> PacketSocket:
+        """A packet socket on ``at``: IGMP (``mld``: MLD) captured, plus UDP to ``udp_to``
+        (groups, port; IPv6 groups capture MLD instead of IGMP), or send-only."""
 
     def hardware_address(self, at: Endpoint) -> bytes:
         """The 6-byte MAC of ``at``."""

@@ -1,4 +1,8 @@
-"""Who is the IGMP querier on this link, and is it behaving? Optionally: does it yield?
+"""Who is the IGMP (or MLD) querier on this link, and is it behaving? Optionally: does it yield?
+
+``family`` 6 does the same for MLD (RFC 3810 5.1, 6, 7.6.2): the capture keeps MLD, the tracker
+and the judge apply MLD's rules, and a challenge sends MLD general queries from a lower
+link-local address (MLDv2 with the incumbent's QQIC and QRV, or MLDv1).
 
 Listens on one interface, feeds every query to the election tracker (RFC 3376 6.6.2) and the
 compliance judge (:func:`mdiag.core.compliance.assess`); with a challenger address it sends
@@ -19,7 +23,7 @@ from mdiag.core.findings import Finding
 from mdiag.core.querier import QuerierTracker
 from mdiag.core.timers import TimerSet
 from mdiag.errors import ExitStatus, InputError, MdiagError
-from mdiag.probes.frames import decode_igmp
+from mdiag.probes.frames import decode_membership
 from mdiag.probes.network import Endpoint, Network, PacketSocket
 
 #: Hard upper bound of any wait, whatever the options say.
@@ -29,7 +33,7 @@ DEFAULT_QUERY_INTERVAL = 125.0
 
 
 class NothingHeard(MdiagError):
-    """No IGMP query was heard within the wait."""
+    """No IGMP (or MLD) query was heard within the wait."""
 
     exit_status = ExitStatus.BAD_INPUT
 
@@ -48,14 +52,33 @@ class QuerierOptions:
     challenge: str | None = None
     challenge_for: float | None = None
     challenge_interval: float = 1.0
+    #: 4: IGMP, 6: MLD
+    family: int = 4
 
     def __post_init__(self) -> None:
         if self.queries < 0:
             raise InputError("--queries must be 0 or more")
+        if self.family not in (4, 6):
+            raise InputError(f"address family {self.family} is not 4 (IGMP) or 6 (MLD)")
         if self.challenge is not None:
-            address = ipaddress.IPv4Address(self.challenge)
+            address = ipaddress.ip_address(self.challenge)
+            if address.version != self.family:
+                raise InputError(f"--challenge {address} is IPv{address.version}; an "
+                                 f"{'MLD' if self.family == 6 else 'IGMP'} querier needs an IPv{self.family} address")
             if int(address) == 0 or address.is_multicast:
-                raise InputError(f"--challenge {address} cannot be a querier address (0.0.0.0 or multicast)")
+                raise InputError(f"--challenge {address} cannot be a querier address (unspecified or multicast)")
+            if self.family == 6 and not address.is_link_local:
+                raise InputError(f"--challenge {address} is not link-local: MLD queries come from fe80::/10 "
+                                 "(RFC 3810 5.1.14), hosts ignore any other source")
+
+    @property
+    def protocol(self) -> str:
+        return "MLD" if self.family == 6 else "IGMP"
+
+    @property
+    def zero(self) -> str:
+        """The source of a snooping switch's proxy queries (not a querier)."""
+        return "::" if self.family == 6 else "0.0.0.0"
 
 
 @dataclass
@@ -95,16 +118,17 @@ class QuerierReport:
 class _Listener:
     """Captures queries, feeds the election tracker and keeps the QueryHeard values."""
 
-    def __init__(self, sock: PacketSocket) -> None:
+    def __init__(self, sock: PacketSocket, family: int = 4) -> None:
         self.sock = sock
-        self.tracker = QuerierTracker()
+        self.family = family
+        self.tracker = QuerierTracker(family=family)
         self.heard: list[QueryHeard] = []
         self.started = time.time()
         self.frames = 0
 
     def feed(self, captured: Any) -> QueryHeard | None:
         """The query in ``captured`` when someone else sent it (our own are not judged)."""
-        got = decode_igmp(captured.frame)
+        got = decode_membership(captured.frame, self.family)
         if got is None:
             return None
         decoded, mac = got
@@ -122,7 +146,7 @@ class _Listener:
             query = self.feed(captured)
             if query is None:
                 continue
-            if stop_on_first and query.general and query.source != "0.0.0.0":
+            if stop_on_first and query.general and query.source not in ("0.0.0.0", "::"):
                 return
             if stop_after:
                 elected = self.tracker.elected
@@ -134,14 +158,14 @@ class _Listener:
 
 def run(options: QuerierOptions, network: Network) -> QuerierReport:
     """Listen (and challenge); the report says who the querier is and how it behaves."""
-    network.require_raw("listening for IGMP queries")
-    sock = network.packet_socket(options.at)
+    network.require_raw(f"listening for {options.protocol} queries")
+    sock = network.packet_socket(options.at, mld=True) if options.family == 6 else network.packet_socket(options.at)
     sender = our_mac = None
     try:
         if options.challenge is not None:
             sender = network.packet_socket(options.at, send_only=True)
             our_mac = network.hardware_address(options.at)
-        listener = _Listener(sock)
+        listener = _Listener(sock, options.family)
         listener.listen(options.wait, stop_after=options.queries, stop_on_first=sender is not None)
         challenge = None
         if sender is not None and our_mac is not None and options.challenge is not None:
@@ -153,36 +177,59 @@ def run(options: QuerierOptions, network: Network) -> QuerierReport:
     return _judge(listener, challenge, options)
 
 
-def _challenge(listener: _Listener, sender: PacketSocket, src: str, mac: bytes,
-               options: QuerierOptions) -> ChallengeResult:
-    """Send general queries from ``src``; watch the incumbent stop and resume (RFC 3376 6.6.2)."""
+def _igmp_query_frame(version: int, src: str, src_mac: str, *, qri: float, qrv: int, qi: float) -> bytes:
+    """An IGMP general query of ``version`` from ``src`` to 224.0.0.1 (RFC 3376 4.1, RFC 2236 2)."""
     from mdiag.core.igmp.frame import build_frame
     from mdiag.core.igmp.ipv4 import IPv4Header
     from mdiag.core.igmp.messages import V1Query, V2Query, V3Query
 
-    incumbents = [q for q in listener.heard if q.general and q.source != "0.0.0.0"]
+    message: Any
+    if version == 3:
+        message = V3Query.build(max_resp_time=min(qri, 3174.4), qrv=min(qrv, 7), qqi=int(min(qi, 31744)))
+    elif version == 2:
+        message = V2Query.from_seconds(min(max(qri, 0.1), 25.5))
+    else:
+        message = V1Query()
+    return build_frame(message, IPv4Header(src=src, dst="224.0.0.1"), src_mac=src_mac)
+
+
+def _mld_query_frame(version: int, src: str, src_mac: str, *, qri: float, qrv: int, qi: float) -> bytes:
+    """An MLD general query of ``version`` from the link-local ``src`` to ff02::1, hop limit 1,
+    Router Alert (RFC 3810 5.1, RFC 2710 3)."""
+    from mdiag.core.mld import IPv6Header, Mld1Query, Mld2Query, build_frame
+
+    message: Any
+    max_ms = int(min(max(qri, 0.001), 3000.0) * 1000)
+    if version == 2:
+        message = Mld2Query.build(max_resp_ms=max_ms, qrv=min(qrv, 7), qqi=int(min(qi, 31744)))
+    else:
+        message = Mld1Query(max_resp_delay=min(max_ms, 65535))
+    return build_frame(message, IPv6Header(src=src, dst="ff02::1"), src_mac=src_mac)
+
+
+def _challenge(listener: _Listener, sender: PacketSocket, src: str, mac: bytes,
+               options: QuerierOptions) -> ChallengeResult:
+    """Send general queries from ``src``; watch the incumbent stop and resume (RFC 3376 6.6.2,
+    RFC 3810 7.6.2)."""
+    incumbents = [q for q in listener.heard if q.general and q.source != options.zero]
     if not incumbents:
         raise NothingHeard(f"no querier heard within {options.wait:g} s, so there is nothing to challenge")
-    incumbent = min(incumbents, key=lambda q: ipaddress.IPv4Address(q.source))
-    if ipaddress.IPv4Address(src) >= ipaddress.IPv4Address(incumbent.source):
+    incumbent = min(incumbents, key=lambda q: ipaddress.ip_address(q.source))
+    if ipaddress.ip_address(src) >= ipaddress.ip_address(incumbent.source):
+        rule = "RFC 3810 7.6.2" if options.family == 6 else "RFC 3376 6.6.2"
         raise InputError(f"--challenge {src} is not lower than the querier {incumbent.source}: it "
-                         "cannot win the election (RFC 3376 6.6.2); pick a lower address")
-    qi = options.query_interval or (incumbent.qqi if incumbent.version == 3 and incumbent.qqi
+                         f"cannot win the election ({rule}); pick a lower address")
+    latest = 2 if options.family == 6 else 3
+    qi = options.query_interval or (incumbent.qqi if incumbent.version == latest and incumbent.qqi
                                     else DEFAULT_QUERY_INTERVAL)
     qri = incumbent.max_resp
     qrv = incumbent.qrv or 2
     oqpi = TimerSet(robustness=qrv, query_interval=qi,
                     query_response_interval=qri if qri > 0 else 0.1).other_querier_present_interval
     duration = min(options.challenge_for or 2 * qi, MAX_WAIT)
-    message: Any
-    if incumbent.version == 3:
-        message = V3Query.build(max_resp_time=min(qri, 3174.4), qrv=min(qrv, 7), qqi=int(min(qi, 31744)))
-    elif incumbent.version == 2:
-        message = V2Query.from_seconds(min(max(qri, 0.1), 25.5))
-    else:
-        message = V1Query()
-    frame = build_frame(message, IPv4Header(src=src, dst="224.0.0.1"),
-                        src_mac=":".join(f"{b:02x}" for b in mac))
+    src_mac = ":".join(f"{b:02x}" for b in mac)
+    frame = (_mld_query_frame(incumbent.version, src, src_mac, qri=qri, qrv=qrv, qi=qi) if options.family == 6
+             else _igmp_query_frame(incumbent.version, src, src_mac, qri=qri, qrv=qrv, qi=qi))
     sent: list[float] = []
     start = time.monotonic()
     next_send, end = start, start + duration

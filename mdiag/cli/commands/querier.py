@@ -1,4 +1,4 @@
-"""``mdiag querier``: who is the IGMP querier on this link, and is it behaving?
+"""``mdiag querier``: who is the IGMP (``--mld``: MLD) querier on this link, and is it behaving?
 
 Listens passively on one named interface, reports the elected querier (address, MAC,
 version, max response time, QRV, QQI, S flag), other routers and proxy queriers, the
@@ -16,7 +16,8 @@ from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, UsageError
 
-HELP = "identify the IGMP querier on a link and check its compliance (passive; --challenge with --force)"
+HELP = ("identify the IGMP or MLD (--mld) querier on a link and check its compliance "
+        "(passive; --challenge with --force)")
 
 #: Hard upper bound of any wait, whatever the options say (as mdiag.probes.querier.MAX_WAIT).
 MAX_WAIT = 3600.0
@@ -29,17 +30,20 @@ _SECONDS = options.duration(MAX_WAIT)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     options.add_iface(parser, required=False, help="interface to listen (and send) on; required, never guessed")
     options.add_json(parser)
+    parser.add_argument("--mld", action="store_true",
+                        help="the MLD querier (IPv6) instead of IGMP's; implied by an IPv6 --challenge "
+                             "or --expect querier=")
     parser.add_argument("--wait", type=_SECONDS, default=30.0, metavar="T",
                         help="listen this long (default 30 s; cover two query intervals to measure one)")
     parser.add_argument("--queries", type=int, default=0, metavar="N",
                         help="stop early once N general queries from the querier were heard")
     parser.add_argument("--expect", action="append", default=[], metavar="KEY=VALUE",
-                        help="assertion: querier=IP or version=1|2|3 (repeatable); exit 1 if it fails")
+                        help="assertion: querier=IP or version=1|2|3 (MLD: 1|2) (repeatable); exit 1 if it fails")
     parser.add_argument("--query-interval", type=_SECONDS, metavar="S",
                         help="the query interval you configured (default: the querier's QQIC, or 125 s)")
     parser.add_argument("--challenge", type=options.address("198.18.0.2"), metavar="SRC",
-                        help="test the election: send general queries from SRC (lower than the querier); "
-                             "needs --force")
+                        help="test the election: send general queries from SRC (lower than the querier; "
+                             "MLD: a link-local address such as fe80::1); needs --force")
     parser.add_argument("--challenge-for", type=_SECONDS, metavar="T",
                         help="how long to keep challenging (default: two query intervals)")
     parser.add_argument("--challenge-interval", type=_SECONDS, default=1.0, metavar="T",
@@ -48,7 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="allow disruptive actions (--challenge takes over the querier role)")
 
 
-def _parse_expect(items: list[str]) -> tuple[str | None, int | None]:
+def _parse_expect(items: list[str], family: int) -> tuple[str | None, int | None]:
+    protocol, versions, told = (("MLD", ("1", "2"), "1 or 2") if family == 6
+                                else ("IGMP", ("1", "2", "3"), "1, 2 or 3"))
     querier, version = None, None
     for item in items:
         key, sep, value = item.partition("=")
@@ -57,16 +63,29 @@ def _parse_expect(items: list[str]) -> tuple[str | None, int | None]:
             raise UsageError(f"--expect {item!r} is not KEY=VALUE (querier=IP or version=N)")
         if key == "querier":
             try:
-                querier = str(ipaddress.IPv4Address(value.strip()))
+                address = ipaddress.ip_address(value.strip())
             except ValueError:
-                raise UsageError(f"--expect querier={value!r}: not an IPv4 address") from None
+                raise UsageError(f"--expect querier={value!r}: not an IP address") from None
+            if address.version != family:
+                raise UsageError(f"--expect querier={address} is IPv{address.version}, but the {protocol} "
+                                 f"querier has an IPv{family} address")
+            querier = str(address)
         elif key == "version":
-            if value.strip() not in ("1", "2", "3"):
-                raise UsageError(f"--expect version={value!r}: the IGMP version is 1, 2 or 3")
+            if value.strip() not in versions:
+                raise UsageError(f"--expect version={value!r}: the {protocol} version is {told}")
             version = int(value)
         else:
             raise UsageError(f"--expect {key!r} is unknown: use querier=IP or version=N")
     return querier, version
+
+
+def _family(args: argparse.Namespace) -> int:
+    """6 with --mld, or when --challenge or --expect querier= names an IPv6 address."""
+    if args.mld:
+        return 6
+    named = [args.challenge] if args.challenge else []
+    named += [item.partition("=")[2] for item in args.expect if item.strip().lower().startswith("querier=")]
+    return 6 if any(":" in text for text in named) else 4
 
 
 def options_from(args: argparse.Namespace) -> Any:
@@ -76,14 +95,21 @@ def options_from(args: argparse.Namespace) -> Any:
 
     if not args.iface:
         raise UsageError("querier needs --iface IFACE: mdiag never picks an interface on its own")
-    expect_querier, expect_version = _parse_expect(args.expect)
+    family = _family(args)
+    expect_querier, expect_version = _parse_expect(args.expect, family)
     if args.challenge is not None:
         try:
-            challenger = ipaddress.IPv4Address(args.challenge)
+            challenger = ipaddress.ip_address(args.challenge)
         except ValueError:
-            raise UsageError(f"--challenge {args.challenge!r} is not an IPv4 address") from None
+            raise UsageError(f"--challenge {args.challenge!r} is not an IP address") from None
+        if challenger.version != family:
+            raise UsageError(f"--challenge {challenger} is IPv{challenger.version}, but --mld asks for the "
+                             "MLD querier (IPv6)")
         if int(challenger) == 0 or challenger.is_multicast:
-            raise UsageError(f"--challenge {challenger} cannot be a querier address (0.0.0.0 or multicast)")
+            raise UsageError(f"--challenge {challenger} cannot be a querier address (unspecified or multicast)")
+        if family == 6 and not challenger.is_link_local:
+            raise UsageError(f"--challenge {challenger} is not link-local: MLD queries come from fe80::/10 "
+                             "(RFC 3810 5.1.14); give e.g. fe80::1")
         if not args.force:
             raise UsageError("--challenge takes the querier role away from the current querier for a "
                              "while: add --force to confirm")
@@ -92,7 +118,8 @@ def options_from(args: argparse.Namespace) -> Any:
     return QuerierOptions(Endpoint(args.iface, args.netns), wait=args.wait, queries=args.queries,
                           expect_querier=expect_querier, expect_version=expect_version,
                           query_interval=args.query_interval, challenge=args.challenge,
-                          challenge_for=args.challenge_for, challenge_interval=args.challenge_interval)
+                          challenge_for=args.challenge_for, challenge_interval=args.challenge_interval,
+                          family=family)
 
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -116,7 +143,7 @@ def _render(result: Any, env: Environment, as_json: bool) -> ExitStatus:
     if as_json:
         emit_json(result.to_json(), env.stdout, "querier")
     if not result.heard:
-        env.error(f"no IGMP query heard on {o.at.iface} within {o.wait:g} s: no querier on this "
+        env.error(f"no {o.protocol} query heard on {o.at.iface} within {o.wait:g} s: no querier on this "
                   "link, or listen longer (--wait)")
         return ExitStatus.BAD_INPUT
     if as_json:

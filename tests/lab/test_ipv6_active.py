@@ -1,0 +1,59 @@
+"""Active probes speaking MLD against the lab's real Linux bridge (MLD snooping, MLDv2 and MLDv1
+querier) and kernel hosts: querier identification, verdicts and an election challenge."""
+
+from __future__ import annotations
+
+import pytest
+
+from mdiag.adapters.lab import BRIDGE_MAC, BridgeConfig, link_local
+
+pytestmark = pytest.mark.lab
+
+BRIDGE_LL = link_local(BRIDGE_MAC)  # fe80::c6ff:fe12:1, the bridge's MLD querier source
+
+
+def test_mldv2_querier_identified_and_judged(mdiag_lab6, cli):
+    h1 = mdiag_lab6.host("h1")
+    r = cli("querier", "--mld", "--iface", h1.iface, "--netns", h1.netns, "--wait", "10", "--queries", "3",
+            "--expect", f"querier={BRIDGE_LL}", "--expect", "version=2", "--json")
+    assert r.status == 0, r.stdout + r.stderr
+    doc = r.json()
+    elected = doc["report"]["elected"]
+    assert (elected["address"], elected["mac"], elected["version"]) == (BRIDGE_LL, BRIDGE_MAC, 2)
+    cfg = mdiag_lab6.bridge
+    assert elected["max_resp"] == pytest.approx(cfg.query_response_interval)
+    assert elected["qqi"] == pytest.approx(cfg.query_interval) and elected["qrv"] == 2
+    verdicts = {v["check"]: v["status"] for v in doc["report"]["verdicts"]}
+    for check in ("source-address", "ttl", "router-alert", "destination", "checksum", "interval",
+                  "response-time", "single-querier", "versions-agree"):
+        assert verdicts[check] == "pass", (check, doc["report"]["verdicts"])
+    assert "tos" not in verdicts and doc["ok"] is True
+
+
+def test_mldv1_querier_and_an_ipv6_expectation_implies_mld(mdiag_lab_factory, cli):
+    lab = mdiag_lab_factory(hosts=1, bridge=BridgeConfig.fast(mld_version=1), ipv6=True)
+    h1 = lab.host("h1")
+    r = cli("querier", "--iface", h1.iface, "--netns", h1.netns, "--wait", "12", "--queries", "3",
+            "--query-interval", "2", "--expect", f"querier={BRIDGE_LL}", "--expect", "version=1", "--json")
+    assert r.status == 0, r.stdout + r.stderr
+    elected = r.json()["report"]["elected"]
+    assert (elected["address"], elected["version"], elected["qqi"]) == (BRIDGE_LL, 1, None)
+    bad = cli("querier", "--mld", "--iface", h1.iface, "--netns", h1.netns, "--expect", "version=3")
+    assert bad.status == 2 and "the MLD version is 1 or 2" in bad.stderr
+
+
+def test_mld_challenge_from_a_lower_link_local_address(mdiag_lab_factory, cli):
+    lab = mdiag_lab_factory(hosts=1, bridge=BridgeConfig.fast(), ipv6=True)
+    h1 = lab.host("h1")
+    refused = cli("querier", "--iface", h1.iface, "--netns", h1.netns, "--challenge", "fe80::1")
+    assert refused.status == 2 and "add --force" in refused.stderr
+    not_ll = cli("querier", "--iface", h1.iface, "--netns", h1.netns, "--challenge", "fd00::1", "--force")
+    assert not_ll.status == 2 and "is not link-local" in not_ll.stderr
+    r = cli("querier", "--iface", h1.iface, "--netns", h1.netns, "--wait", "5", "--challenge", "fe80::1",
+            "--force", "--challenge-for", "4", "--json")
+    assert r.status == 0, r.stdout + r.stderr
+    challenge = r.json()["challenge"]
+    assert (challenge["incumbent"], challenge["challenger"]) == (BRIDGE_LL, "fe80::1")
+    assert challenge["yielded"] is True and challenge["ok"] is True
+    # the bridge resumes after its Other Querier Present Interval (mcast_querier_interval)
+    assert challenge["resumed_after"] == pytest.approx(lab.bridge.querier_interval, abs=1.0)
