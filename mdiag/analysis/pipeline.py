@@ -28,7 +28,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
@@ -38,6 +38,7 @@ from mdiag.core.findinglog import FindingLog
 from mdiag.core.findings import Finding, Severity
 from mdiag.core.igmp import MalformedPacket, complete_records, decode_ipv4
 from mdiag.core.igmp.messages import (
+    UnknownMessage,
     V1Query,
     V1Report,
     V2Leave,
@@ -114,6 +115,8 @@ class _SegmentState:
     table: MembershipTable
     family: int = 4
     igmp: int = 0
+    #: multicast routing protocols heard: (protocol, sender) -> [messages, first, last, kinds]
+    routing: dict[tuple[str, int], list[Any]] = field(default_factory=dict)
     first: float | None = None
     last: float | None = None
     end: float = 0.0
@@ -228,6 +231,8 @@ class Analyzer:
         self.ipv6 = 0
         self.mld_frames = 0
         self.mld_malformed = 0
+        #: multicast routing protocol messages (DVMRP, PIMv1/v2, mtrace, MRD)
+        self.routing_messages = 0
         self._number = 0
         self._lo_ns = options.since_ns
         self._hi_ns = options.until_ns
@@ -392,6 +397,8 @@ class Analyzer:
                     continue
                 if proto != 2:
                     other_ipv4 += 1
+                    if proto == 103 and cap - (ip - s) >= ((buf[ip] & 0x0F) << 2) + 4:
+                        _pim(self, (t_ns - t0) / 1e9, iface, key, buf, ip)
                     continue
                 # ---- IGMP: through the codec and the state machines -----------------------
                 igmp_frames += 1
@@ -497,11 +504,17 @@ class Analyzer:
             "frames": self.frames + sum(v[0] for v in self.reader_counts.values()),
             "bytes": self.bytes + sum(v[1] for v in self.reader_counts.values()),
             "non_ipv4": self.non_ipv4, "fragments": self.fragments,
-            "truncated": self.truncated, "igmp": self.igmp_frames, "igmp_malformed": self.malformed,
+            "truncated": self.truncated, "igmp": self.igmp_frames - self.ip2_routing(),
+            "igmp_malformed": self.malformed, "multicast_routing": self.routing_messages,
             "other_ipv4": self.other_ipv4, "ipv6": self.ipv6, "mld": self.mld_frames,
             "mld_malformed": self.mld_malformed,
         }
         return _build_report(self, data, now, counters)
+
+    def ip2_routing(self) -> int:
+        """Routing protocol messages carried over IP protocol 2 (not IGMP proper)."""
+        return sum(n for seg in self.segments.values() for (proto, _), (n, *_rest) in seg.routing.items()
+                   if proto != "PIMv2")
 
     def _all_data(self) -> dict[tuple[int, tuple[int, ...], bytes], list[Any]]:
         """Data counted here and by the reader, merged per (interface, link key, pair)."""
@@ -580,11 +593,18 @@ def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...]
             f"IGMP packet cannot be decoded: {error.message} on {seg.name}", "RFC 3376 4",
             error.offset, t, number, {"segment": seg.name}), ("malformed", seg.name, error.expected))
         return
+    msg: Any = decoded.message
+    if type(msg) is UnknownMessage and msg.raw[0] in ROUTING_TYPES:
+        # Multicast routing protocols carried over IP protocol 2 (DVMRP, PIMv1, mtrace,
+        # RFC 4286 MRD): routers on the segment, not IGMP membership traffic.
+        protocol, what = ROUTING_TYPES[msg.raw[0]]
+        run.routing_messages += 1
+        _routing(seg, protocol, what, int(src), t)
+        return
     seg.igmp += 1
     if seg.first is None:
         seg.first = t
     seg.last = t
-    msg: Any = decoded.message
     # Counted per sender and per kind of message, so a count describes every occurrence
     # (a sender's general queries and its group-specific ones are told apart).
     kind = (type(msg), getattr(msg, "is_general", None))
@@ -640,6 +660,45 @@ def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...]
                                   f"elected querier: {e.querier} ({e.reason})")
         if not getattr(msg, "is_general", True):
             seg.table.query(t, number, msg)
+
+
+#: IGMP types of multicast routing protocols (IANA "IGMP Type Numbers"): type ->
+#: (protocol, message).
+ROUTING_TYPES: dict[int, tuple[str, str]] = {
+    0x13: ("DVMRP", "DVMRP"),
+    0x14: ("PIMv1", "PIMv1"),
+    0x1E: ("mtrace", "response"),
+    0x1F: ("mtrace", "query/request"),
+    0x30: ("MRD", "advertisement"),
+    0x31: ("MRD", "solicitation"),
+    0x32: ("MRD", "termination"),
+}
+#: PIMv2 message types (RFC 7761 4.9).
+PIM_TYPES = {0: "hello", 1: "register", 2: "register-stop", 3: "join/prune", 4: "bootstrap",
+             5: "assert", 6: "graft", 7: "graft-ack", 8: "candidate-RP-advertisement"}
+
+
+def _routing(seg: _SegmentState, protocol: str, what: str, src: int, t: float) -> None:
+    entry = seg.routing.get((protocol, src))
+    if entry is None:
+        seg.routing[(protocol, src)] = [1, t, t, {what}]
+    else:
+        entry[0] += 1
+        entry[2] = t
+        entry[3].add(what)
+
+
+def _pim(run: Analyzer, t: float, iface: int, key: tuple[int, ...], buf: bytes, ip: int) -> None:
+    """A PIMv2 message (IP protocol 103, RFC 7761): its sender is a PIM router."""
+    head = buf[ip + ((buf[ip] & 0x0F) << 2)]
+    if head >> 4 != 2:
+        return
+    if run.options.vlan is not None and (not key or run.options.vlan not in [k for k in key if k >= 0]):
+        return
+    seg = run.segments.get((4, iface, key)) or run.segment(iface, key)
+    run.routing_messages += 1
+    _routing(seg, "PIMv2", PIM_TYPES.get(head & 0x0F, f"type {head & 0x0F}"),
+             int.from_bytes(buf[ip + 12:ip + 16], "big"), t)
 
 
 def _cut_by_capture(run: Analyzer, seg: _SegmentState, number: int, t: float, packet: bytes) -> None:
@@ -786,8 +845,9 @@ def _build_report(run: Analyzer, data: dict[tuple[int, tuple[int, ...], bytes], 
         if options.vlan is not None and options.vlan not in seg.segment.vlans:
             continue
         seg.end = end
-        open_gap = seg.tracker.judge(end, judged, start_time=0.0,
-                                     had_igmp=seg.igmp > 0 or bool(per_segment.get((family, iface, key))))
+        # querier-none only where hosts or routers spoke IGMP/MLD (RFC 3376 6.6.2): a
+        # segment with only data or only other routing protocols has nothing to say about it.
+        open_gap = seg.tracker.judge(end, judged, start_time=0.0, had_igmp=seg.igmp > 0)
         seg.table.finish(end)
         seg_data = per_segment.get((family, iface, key), {})
         _data_findings(judged, seg, seg_data,
@@ -796,7 +856,7 @@ def _build_report(run: Analyzer, data: dict[tuple[int, tuple[int, ...], bytes], 
         if_name = names[iface].name if iface < len(names) else None
         segments.append(SegmentReport.build(seg.segment, seg.tracker, seg.table, seg_data, end,
                                             options.groups, seg.igmp, if_name, open_gap=open_gap,
-                                            family=family))
+                                            family=family, routing=seg.routing))
     findings: list[Finding] = list(capture.problems)
     findings.extend(run.findings.merged(judged))
     if options.groups:
@@ -876,7 +936,7 @@ def _data_findings(log: FindingLog, seg: _SegmentState, seg_data: dict[IPv4Addre
             senders = ", ".join(sorted(stats.senders)[:3]) + ("..." if len(stats.senders) > 3 else "")
             log.add(Finding(
                 "traffic-without-members", Severity.WARNING,
-                f"{stats.packets} packets to {group} from {senders} but no host reported membership "
+                f"{stats.packets:,} packets to {group} from {senders} but no host reported membership "
                 f"on {seg.name}: the traffic is flooded or statically joined",
                 "RFC 4541 2.1.2", None, stats.first, None,
                 {"segment": seg.name, "group": str(group), "packets": stats.packets}),
@@ -966,7 +1026,7 @@ def _unrequested_sources(log: FindingLog, seg: _SegmentState, seg_data: dict[IPv
             wanted = ", ".join(sorted(requested, key=lambda a: ip(a)))
             log.add(Finding(
                 "traffic-from-unrequested-source", Severity.WARNING,
-                f"{packets} packets to {group} from {sender}, a source no host requested on {seg.name} "
+                f"{packets:,} packets to {group} from {sender}, a source no host requested on {seg.name} "
                 f"(members asked for INCLUDE {{{wanted}}}): a source-filtering network should not "
                 f"deliver it",
                 "RFC 3376 6.4, RFC 4607 1" if ip is IPv4Address else "RFC 3810 7.4, RFC 4607 1", None,

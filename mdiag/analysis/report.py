@@ -21,7 +21,21 @@ from mdiag.core.membership import GroupState, MembershipTable
 from mdiag.core.querier import Election, Gap, QuerierTracker, RouterInfo
 from mdiag.core.timers import Profile, TimerSet
 
-__all__ = ["DataStats", "Event", "GroupReport", "QuerierSpan", "Report", "SegmentReport", "querier_spans"]
+__all__ = ["DataStats", "Event", "GroupReport", "LinkLocalTraffic", "QuerierSpan", "RoutingPeer", "Report", "SegmentReport", "querier_spans"]
+
+
+def _link_local_scope(group: Any) -> bool:
+    """224.0.0.0/24 (RFC 5771 4) or an IPv6 link-local-scope group ff02::/16 (RFC 4291 2.7)."""
+    if group.version == 4:
+        return int(group) >> 8 == 0xE00000
+    return (int(group) >> 112) & 0xF == 2
+
+
+def _well_known(group: Any) -> str | None:
+    """The IANA name of a well-known group (224.0.0.2 All Routers, 224.0.0.9 RIPv2...)."""
+    from mdiag.core.addresses import classify
+
+    return classify(group).name
 
 
 def _r(value: float | None, digits: int = 6) -> float | None:
@@ -56,6 +70,37 @@ class Event:
     def to_json(self) -> dict[str, Any]:
         return {"time": _r(self.time), "frame": self.frame, "segment": self.segment,
                 "group": self.group, "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingPeer:
+    """A multicast router heard by its routing protocol (PIMv2 hellos, PIMv1, DVMRP,
+    mtrace, RFC 4286 Multicast Router Discovery), not by IGMP queries."""
+
+    protocol: str
+    address: str
+    messages: int
+    first: float
+    last: float
+    kinds: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"protocol": self.protocol, "address": self.address, "messages": self.messages,
+                "first": _r(self.first), "last": _r(self.last), "kinds": list(self.kinds)}
+
+
+@dataclass(frozen=True, slots=True)
+class LinkLocalTraffic:
+    """Data to a 224.0.0.0/24 (or IPv6 ff02::/16) group (routing and redundancy protocols:
+    HSRP, RIP, LDP, mDNS...): link-local control traffic that routers never forward and that needs no
+    membership (RFC 5771 4, RFC 4541 2.1.2), so it is told apart from groups."""
+
+    group: IPv4Address
+    name: str | None
+    data: DataStats
+
+    def to_json(self) -> dict[str, Any]:
+        return {"group": str(self.group), "name": self.name, **self.data.to_json()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +225,10 @@ class SegmentReport:
     interface_name: str | None = None
     #: the elected querier over time (from the first election to the end)
     querier_spans: tuple[QuerierSpan, ...] = ()
+    #: data to 224.0.0.0/24 groups nobody reported: link-local control traffic
+    link_local: tuple[LinkLocalTraffic, ...] = ()
+    #: multicast routers heard by their routing protocol, by protocol and address
+    multicast_routers: tuple[RoutingPeer, ...] = ()
 
     def was_querier(self, address: str) -> QuerierSpan | None:
         """The last span in which ``address`` was the querier, if any."""
@@ -208,10 +257,12 @@ class SegmentReport:
               data: dict[IPv4Address, DataStats], end: float,
               only: Iterable[IPv4Address] = (), igmp_messages: int = 0,
               interface_name: str | None = None, *, open_gap: Gap | None = None,
-              family: int = 4) -> SegmentReport:
+              family: int = 4,
+              routing: dict[tuple[str, int], list[Any]] | None = None) -> SegmentReport:
         only = frozenset(only)
         gmi = tracker.timers.group_membership_interval
         groups: list[GroupReport] = []
+        link_local: list[LinkLocalTraffic] = []
         names = {state.group for state in table.groups.values()} | set(data)
         for group in sorted(names):
             if only and group not in only:
@@ -220,6 +271,9 @@ class SegmentReport:
             stats = data.get(group)
             if state is None or (state.joins == 0 and not state.leave_count):
                 if stats is None:
+                    continue
+                if _link_local_scope(group):
+                    link_local.append(LinkLocalTraffic(group, _well_known(group), stats))
                     continue
                 groups.append(GroupReport(group, "never", (), (), None, None, None, 0, None, None,
                                           None, {}, stats))
@@ -237,7 +291,11 @@ class SegmentReport:
                    tuple(tracker.elections),
                    tuple(tracker.gaps) + ((open_gap,) if open_gap is not None else ()),
                    tracker.timers, tuple(groups),
-                   igmp_messages, interface_name, querier_spans(tracker, end), family)
+                   igmp_messages, interface_name, querier_spans(tracker, end), family=family,
+                   link_local=tuple(link_local),
+                   multicast_routers=tuple(
+                       RoutingPeer(protocol, str(IPv4Address(src)), n, first, last, tuple(sorted(kinds)))
+                       for (protocol, src), (n, first, last, kinds) in sorted((routing or {}).items())))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -254,6 +312,8 @@ class SegmentReport:
             "gaps": [g.to_json() for g in self.gaps],
             "timers": self.timers.to_json(),
             "groups": [g.to_json() for g in self.groups],
+            "link_local_traffic": [t.to_json() for t in self.link_local],
+            "multicast_routers": [r.to_json() for r in self.multicast_routers],
         }
 
 

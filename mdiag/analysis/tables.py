@@ -24,6 +24,11 @@ def _dur(value: float | None) -> str:
     return "" if value is None else f"{value:.3f} s"
 
 
+def _n(value: int) -> str:
+    """A count as every mdiag output writes it: thousands separated by commas."""
+    return f"{value:,}"
+
+
 def _mrt(router: Any) -> str:
     """The Max Response Times of a router's general queries: one value or a range."""
     if router.mrt_min is None:
@@ -76,7 +81,7 @@ def summary_tables(report: Any) -> list[Table]:
             [s.label, _querier_now(s),
              f"{'MLD' if s.family == 6 else ''}v{s.querier_version}" if s.querier_version else "",
              sum(1 for r in s.routers if not r.proxy), len(s.elections), len(s.gaps),
-             sum(1 for g in s.groups if g.detail.get("joins")), s.igmp_messages,
+             _n(sum(1 for g in s.groups if g.detail.get("joins"))), _n(s.igmp_messages),
              f"{s.timers.group_membership_interval:g} s"]
             for s in report.segments]))
     routers = [(s, r) for s in report.segments for r in s.routers]
@@ -90,8 +95,8 @@ def summary_tables(report: Any) -> list[Table]:
             startup = (f"{r.startup_queries} q {sum(r.startup_gaps) / len(r.startup_gaps):.1f} s apart"
                        if r.startup_gaps else "-")
             rows.append([s.label, str(r.address), role, ",".join(sorted(r.macs)) or "-",
-                         "/".join(f"v{v}" for v in sorted(r.versions)), r.general_queries, startup,
-                         r.group_queries + r.group_source_queries, f"{interval} / {advertised}",
+                         "/".join(f"v{v}" for v in sorted(r.versions)), _n(r.general_queries), startup,
+                         _n(r.group_queries + r.group_source_queries), f"{interval} / {advertised}",
                          r.qrv if r.qrv is not None else "-", _mrt(r),
                          _t(r.first_time), _t(r.last_time)])
         tables.append(Table("routers", ["segment", "router", "role", "MAC", "versions", "general", "startup",
@@ -121,11 +126,24 @@ def summary_tables(report: Any) -> list[Table]:
             "segment", "group", "MAC", "state", "members", "hosts", "first join", "last report", "leaves",
             "max leave latency", "expires", "data pkts", "senders", "join to data"], [
             [s.label, str(g.group), g.mac, g.state, _hosts(g.members), len(g.reporting_hosts), _t(g.first_join),
-             _t(g.last_report), g.leaves, _dur(g.max_leave_latency),
+             _t(g.last_report), _n(g.leaves), _dur(g.max_leave_latency),
              (f"{_t(g.expires)} (ended)" if g.expired else _t(g.expires)) if g.expires is not None else "",
-             g.data.packets if g.data else 0, len(g.data.senders) if g.data else 0,
+             _n(g.data.packets) if g.data else 0, _n(len(g.data.senders)) if g.data else 0,
              "flooded" if g.flooded_before_join else _dur(g.join_latency)]
             for s, g in groups]))
+    peers = [(s, r) for s in report.segments for r in s.multicast_routers]
+    if peers:
+        tables.append(Table("multicast routing protocols", [
+            "segment", "protocol", "sender", "messages", "kinds", "first", "last"], [
+            [s.label, r.protocol, r.address, _n(r.messages), ", ".join(r.kinds), _t(r.first), _t(r.last)]
+            for s, r in peers]))
+    local = [(s, t) for s in report.segments for t in s.link_local]
+    if local:
+        tables.append(Table("link-local traffic", [
+            "segment", "link-local group", "name", "packets", "bytes", "senders", "first", "last"], [
+            [s.label, str(t.group), t.name or "-", _n(t.data.packets), _n(t.data.bytes),
+             _hosts(sorted(t.data.senders)), _t(t.data.first), _t(t.data.last)]
+            for s, t in local]))
     return tables
 
 

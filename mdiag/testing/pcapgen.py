@@ -608,9 +608,46 @@ def pcapng_two_interfaces() -> Capture:
     return c
 
 
+def pim_hello(src: str, holdtime: int = 105) -> bytes:
+    """A PIMv2 Hello to ALL-PIM-ROUTERS (RFC 7761 4.9.2): Holdtime and DR Priority options."""
+    body = bytearray(struct.pack("!BBH", 0x20, 0, 0) + struct.pack("!HHH", 1, 2, holdtime)
+                     + struct.pack("!HHI", 19, 4, 1))
+    body[2:4] = internet_checksum(bytes(body)).to_bytes(2, "big")
+    ip = IPv4Header(src=src, dst="224.0.0.13", ttl=1, tos=0xC0, router_alert=False, protocol=103)
+    return ip.encode(len(body)) + bytes(body)
+
+
+#: A RIPv2 response (RFC 2453 4): one route, 198.18.1.0/24 metric 1.
+RIP_RESPONSE = bytes.fromhex("02020000" "00020000" "c6120100" "ffffff00" "00000000" "00000001")
+
+
+def routing_noise() -> Capture:
+    c = Capture("routing-noise", "A router segment with no IGMP at all: PIMv2 hellos from 198.18.0.1 and "
+                                 "198.18.0.2, HSRPv2 (224.0.0.102 UDP 1985) and RIPv2 (224.0.0.9 UDP 520), "
+                                 "a DVMRP probe, a PIMv1 router query and RFC 4286 router advertisements "
+                                 "carried over IP protocol 2; routers by protocol, link-local traffic, no "
+                                 "querier-none, no groups",
+                directory=SCENARIOS)
+    for k in range(4):
+        t = 30.0 * k
+        c.put(_ns(t + 0.5), ethernet(pim_hello(QUERIER)))
+        c.put(_ns(t + 1.5), ethernet(pim_hello(ROUTER2)))
+        c.put(_ns(t + 3.0), ethernet(udp_packet(ROUTER2, "224.0.0.102", bytes(40), sport=1985, dport=1985,
+                                                ttl=1, ident=k)))
+        c.put(_ns(t + 5.0), ethernet(udp_packet(QUERIER, "224.0.0.9", RIP_RESPONSE, sport=520, dport=520,
+                                                ttl=1, ident=k)))
+    igmp = c.put_igmp
+    igmp(2.0, _with_checksum(bytes.fromhex("13010000000000ff00000001")), ROUTER2)      # DVMRP probe
+    igmp(4.0, _with_checksum(bytes.fromhex("14000000000000000069" + "0000")), QUERIER)  # PIMv1 router query
+    igmp(10.0, _with_checksum(bytes.fromhex("30140000007d0002")), QUERIER)              # MRD advertisement
+    igmp(30.0, _with_checksum(bytes.fromhex("30140000007d0002")), QUERIER)
+    c.sort()
+    return c
+
+
 def scenarios() -> list[Capture]:
     return [iptv_no_querier(), iptv_freeze(), iptv_reports_stop(), ssm_unrequested_source(), querier_stubborn(), leave_no_group_query(), vlan_segments(),
-            sll2_any(), sll_any(), pcapng_two_interfaces()]
+            sll2_any(), sll_any(), pcapng_two_interfaces(), routing_noise()]
 
 
 # --------------------------------------------------------------------------- pcapng (written here)

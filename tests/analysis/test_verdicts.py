@@ -117,3 +117,39 @@ def test_expiry_times_and_members_everywhere():
 def test_the_group_table_lists_members_and_when_an_expired_group_ended(cli):
     out = cli("analyze", str(PCAPS / "scenarios/iptv-freeze.pcap")).stdout
     assert "389.700 (ended)" in out and "198.18.0.11" in out
+
+
+def test_other_routing_protocols_are_routers_by_protocol_not_igmp():
+    """Item 11: PIMv2 hellos, PIMv1, DVMRP, MRD over IP protocol 2: routers by protocol,
+    not counted as IGMP, and no querier-none on a segment with no IGMP at all."""
+    report = _analyze("scenarios/routing-noise.pcap")
+    [seg] = report.segments
+    peers = {(p.protocol, p.address): p for p in seg.multicast_routers}
+    assert set(peers) == {("PIMv2", "198.18.0.1"), ("PIMv2", "198.18.0.2"), ("DVMRP", "198.18.0.2"),
+                          ("PIMv1", "198.18.0.1"), ("MRD", "198.18.0.1")}
+    assert peers[("PIMv2", "198.18.0.1")].messages == 4 and peers[("PIMv2", "198.18.0.1")].kinds == ("hello",)
+    assert report.counters["igmp"] == 0 and report.counters["multicast_routing"] == 12
+    assert "querier-none" not in _codes(report) and report.findings == []
+
+
+def test_link_local_control_traffic_is_not_a_group():
+    """Item 12: HSRP and RIP to 224.0.0.x are link-local traffic, not groups in state never."""
+    report = _analyze("scenarios/routing-noise.pcap")
+    [seg] = report.segments
+    assert seg.groups == ()
+    local = {str(t.group): t for t in seg.link_local}
+    assert set(local) == {"224.0.0.9", "224.0.0.102"}
+    assert local["224.0.0.9"].name == "RIPv2 routers" and local["224.0.0.9"].data.packets == 4
+    body = seg.to_json()
+    assert [t["group"] for t in body["link_local_traffic"]] == ["224.0.0.9", "224.0.0.102"]
+
+
+def test_numbers_are_written_one_way(cli):
+    """Item 14: counts in tables carry thousands separators as the header does."""
+    from mdiag.analysis.tables import summary_tables
+
+    report = _analyze("scenarios/iptv-freeze.pcap")
+    [groups] = [t for t in summary_tables(report) if t.name == "groups"]
+    assert [row[11] for row in groups.rows] == ["386", "231"]
+    out = cli("analyze", str(PCAPS / "scenarios/routing-noise.pcap")).stdout
+    assert "multicast routing 12" in out and "RIPv2 routers" in out

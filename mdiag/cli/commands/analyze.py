@@ -257,7 +257,8 @@ def _print_report(report: Any, results: list[Any], timeline: bool, env: Environm
     print(f"  IGMP {c['igmp']:,}" + (f", MLD {c['mld']:,}" if c.get("mld") else "")
           + f", multicast data {c['multicast_data_packets']:,} packets / "
           f"{c['multicast_data_bytes']:,} bytes, other IPv4 {c['other_ipv4']:,}, non-IPv4 {c['non_ipv4']:,}, "
-          f"fragments {c['fragments']:,}" + (f", truncated {c['truncated']:,}" if c["truncated"] else ""),
+          f"fragments {c['fragments']:,}" + (f", truncated {c['truncated']:,}" if c["truncated"] else "")
+          + (f", multicast routing {c['multicast_routing']:,}" if c.get("multicast_routing") else ""),
           file=out)
     from mdiag.analysis.tables import findings_table, summary_tables
 

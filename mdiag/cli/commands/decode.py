@@ -413,11 +413,11 @@ class _TableSink(_Sink):
             return
         malformed = result.messages - result.decoded
         mld = result.mld
-        self.summaries.append(f"{result.name}: {result.frames} frames, {result.decoded - mld} IGMP messages"
-                              + (f", {mld} MLD messages" if mld else "")
-                              + (f", {malformed} undecodable" if malformed else "")
-                              + f", {result.not_igmp} not IGMP" + (" or MLD" if mld else "")
-                              + (f", {result.unsupported_link} of an unsupported link type"
+        self.summaries.append(f"{result.name}: {result.frames:,} frames, {result.decoded - mld:,} IGMP messages"
+                              + (f", {mld:,} MLD messages" if mld else "")
+                              + (f", {malformed:,} undecodable" if malformed else "")
+                              + f", {result.not_igmp:,} not IGMP" + (" or MLD" if mld else "")
+                              + (f", {result.unsupported_link:,} of an unsupported link type"
                                  if result.unsupported_link else ""))
         self.summaries.extend(f"{result.name}: capture problem: {problem}" for problem in result.problems)
 

@@ -441,13 +441,15 @@ def _render(env: Environment, args: argparse.Namespace, result: dict[str, Any]) 
     label = "min/median/max " if result["repeat"] > 1 else ""
     for r in result["receivers"]:
         rows.append([r["host"], "receiver", "yes" if r["delivered"] else "NO",
-                     ",".join(str(c) for c in r["datagrams"]), _fmt(r["join_delay_ms"]),
+                     " / ".join(f"{c:,}" for c in r["datagrams"]), _fmt(r["join_delay_ms"]),
                      _fmt(r["leave_delay_ms"]) if r["stopped_after_leave"] else "did not stop",
                      "ok" if r["ok"] else "FAIL"])
     for n in result["non_members"]:
         rows.append([n["host"], "non-member", "no" if not n["datagrams_while_joined"] else "YES",
-                     str(n["datagrams_while_joined"]), "-", "-", "ok" if n["ok"] else "FAIL"])
-    render.table(rows, ["host", "role", "delivered", "datagrams", f"join delay ms {label}".strip(),
+                     f"{n['datagrams_while_joined']:,}", "-", "-", "ok" if n["ok"] else "FAIL"])
+    render.table(rows, ["host", "role", "delivered",
+                        "datagrams per round" if result["repeat"] > 1 else "datagrams",
+                        f"join delay ms {label}".strip(),
                         f"leave delay ms {label}".strip(), "verdict"], env.stdout)
     for note in result["notes"]:
         print(f"note: {note}", file=env.stdout)
