@@ -7,9 +7,11 @@ import pytest
 pytestmark = pytest.mark.lab
 
 
-def test_zapping_through_the_bridge(mdiag_lab, cli):
+def test_zapping_through_the_bridge(mdiag_lab, cli, tmp_path):
+    page = tmp_path / "zap.html"
     r = cli("zap", "239.20.0.1", "239.20.0.2", "239.20.0.3", "--lab-prefix", mdiag_lab.prefix,
-            "--zaps", "4", "--interval", "400ms", "--rate", "500pps", "--expect", "max-zap=150ms", "--json")
+            "--zaps", "4", "--interval", "400ms", "--rate", "500pps", "--expect", "max-zap=150ms", "--json",
+            "--html", str(page))
     assert r.status == 0, r.stdout + r.stderr
     doc = r.json()
     assert doc["command"] == "zap" and doc["ok"] and len(doc["zaps"]) == 4
@@ -22,6 +24,9 @@ def test_zapping_through_the_bridge(mdiag_lab, cli):
     lmqt = mdiag_lab.bridge.last_member_interval * mdiag_lab.bridge.last_member_count
     for z in doc["zaps"]:
         assert 0 < z["overlap_packets"] and z["overlap_time"] <= lmqt + 0.15
+    html = page.read_text()      # the HTML report: a dot per zap, the overlap of each, the same numbers
+    assert html.count('<circle class="zap"') == 4 and html.count('<circle class="leave"') == 4
+    assert f"zap time round 1: {doc['zaps'][0]['zap_time'] * 1000:.3f} ms" in html
 
 
 def test_a_breached_expectation_and_the_table(mdiag_lab, cli):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from mdiag.cli import options
+from mdiag.cli import options, pictures
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError, UsageError
 
@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--expect", type=_expectation, action="append", default=[], metavar="KEY=VALUE",
                         help="max-zap=T, p95-zap=T, median-zap=T, max-overlap=N (repeatable); exit 1 if one fails")
     options.add_json(parser)
+    pictures.add_options(parser)
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --html file")
 
 
 def _options(args: argparse.Namespace) -> Any:
@@ -89,10 +91,19 @@ def _options(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     probe_options = _options(args)
+    pictures.check_outputs(args)
     from mdiag.adapters.network import LiveNetwork
     from mdiag.probes import zap
 
-    return _render(zap.run(probe_options, LiveNetwork()), args, env)
+    result = zap.run(probe_options, LiveNetwork())
+    status = _render(result, args, env)
+
+    def page() -> str:
+        from mdiag.htmlreport.probes import zap_page
+
+        return zap_page(result.to_json())
+    pictures.write_probe(args, page, lambda text: print(f"mdiag: {text}", file=env.stderr))
+    return status
 
 
 def _ms(value: float | None) -> str:
