@@ -51,6 +51,8 @@ class FakeSocket:
             yield self.queue.pop(0)
 
     def recv(self, timeout: float) -> FakeFrame | None:
+        if not self.queue:
+            time.sleep(timeout)
         return self.queue.pop(0) if self.queue else None
 
     def drain(self) -> list[FakeFrame]:
@@ -90,6 +92,8 @@ class FakeMembership:
     joins: list[tuple[str, str | None]]
     members: list[Any] = field(default_factory=list)
     closed: bool = False
+    inbox: list[bytes] = field(default_factory=list)
+    joined: bool = False
 
     def _report(self, kind: str) -> bytes:
         from mdiag.core.igmp.messages import GroupRecord, V3Report
@@ -107,7 +111,20 @@ class FakeMembership:
         script = self.network.on_join if kind == "join" else self.network.on_leave
         for offset_ns, frame in script(self.at, self.joins[0][0]):
             self.network.deliver(self.at, FakeFrame(now + offset_ns, frame))
+            if kind == "join":
+                self.inbox.append(frame)  # what the joined socket itself receives
         self.network.events.append((self.at, kind))
+
+    def receive(self, handler: Callable[..., None], *, stop: Callable[[], bool] | None = None) -> int:
+        count = 0
+        while stop is None or not stop():
+            while self.inbox:
+                handler(self, self.inbox.pop(0), 0, ("198.18.0.11", 40000), time.time_ns())
+                count += 1
+            if stop is None:
+                break
+            time.sleep(0.005)
+        return count
 
     def join(self) -> None:
         self._event("join")

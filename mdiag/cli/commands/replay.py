@@ -91,12 +91,9 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                          "interface on its own")
     bridge, bridge_netns, iface, netns = args.bridge, args.bridge_netns, args.iface, args.netns
     if args.lab_host:
-        from mdiag.adapters.lab import BRIDGE, DEFAULT_PREFIX, Lab
+        from mdiag.adapters.lab import BRIDGE
 
-        prefix = args.lab_prefix or DEFAULT_PREFIX
-        lab = Lab.existing(prefix)
-        if lab is None:
-            raise InputError(f"no lab {prefix!r} is up: start one with 'mdiag lab up' (or give --lab-prefix)")
+        lab = options.running_lab(args.lab_prefix)
         host = lab.host(args.lab_host)
         iface, netns = host.iface, host.netns
         bridge = bridge or BRIDGE
