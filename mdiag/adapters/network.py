@@ -43,6 +43,10 @@ class LiveNetwork:
         with entered(at.netns):
             return interfaces.first_ipv4(at.iface)
 
+    def ipv6_address(self, at: Endpoint) -> str | None:
+        with entered(at.netns):
+            return interfaces.first_ipv6(at.iface)
+
     def membership(self, at: Endpoint, joins: Iterable[tuple[str, str | None]], port: int) -> sockets.Receiver:
         with entered(at.netns):
             return sockets.Receiver([sockets.Join(g, s) for g, s in joins], at.iface, port)

@@ -19,7 +19,7 @@ from mdiag.core.delay import DelayReport, Event, EventKind, analyse_trial
 from mdiag.core.findings import Finding, Severity
 from mdiag.errors import InputError
 from mdiag.probes.frames import StreamMatcher, classify
-from mdiag.probes.network import Endpoint, Network, PacketSocket
+from mdiag.probes.network import Endpoint, Network, PacketSocket, sender_address
 
 MAX_RATE = 100_000
 MAX_REPEAT = 1000
@@ -117,9 +117,10 @@ def run(options: DelayOptions, network: Network, *,
     network.require_raw("measuring join/leave delay")
     source = None
     if o.ssm:
-        source = network.ipv4_address(o.sender)
+        source = sender_address(network, o.sender, o.group)
         if source is None:
-            raise InputError(f"{o.sender.iface} has no IPv4 address: an SSM join needs the sender's address")
+            raise InputError(f"{o.sender.iface} has no IPv{6 if ':' in o.group else 4} address: an SSM join "
+                             "needs the sender's address")
     data = StreamMatcher(o.group, o.port)
     per_cycle = PRE_ROLL + o.hold + o.settle
     stream = network.stream(o.sender, o.group, o.port, pps=o.rate, size=SIZE,

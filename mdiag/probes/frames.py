@@ -1,6 +1,6 @@
-"""What a captured Ethernet frame means to a probe: an IGMP message, a membership change for a
-group, or a datagram of the test stream. Pure; the link layer is walked by
-:func:`mdiag.core.linklayer.locate_ipv4` (802.1Q/QinQ tags included), never by hand.
+"""What a captured Ethernet frame means to a probe: an IGMP or MLD message, a membership change
+for a group, or a datagram of the test stream (IPv4 or IPv6). Pure; the link layer is walked by
+:func:`mdiag.core.linklayer.locate_ipv4` / ``locate_ipv6`` (802.1Q/QinQ tags included), never by hand.
 """
 
 from __future__ import annotations
@@ -63,43 +63,69 @@ def decode_membership(frame: bytes, family: int) -> tuple[Any, str] | None:
 
 
 class StreamMatcher:
-    """Recognises datagrams of one test stream: UDP to ``group`` (and ``port``)."""
+    """Recognises datagrams of one test stream: UDP to ``group`` (and ``port``), IPv4 or IPv6
+    (the stream's UDP header follows the fixed IPv6 header: mdiag's sender adds no extension)."""
 
-    __slots__ = ("group", "packed", "port")
+    __slots__ = ("family", "group", "packed", "port")
 
     def __init__(self, group: str, port: int | None) -> None:
         self.group, self.port = group, port
-        self.packed = socket.inet_aton(group)
+        self.family = 6 if ":" in group else 4
+        self.packed = (socket.inet_pton(socket.AF_INET6, group.partition("%")[0]) if self.family == 6
+                       else socket.inet_aton(group))
 
     def __call__(self, frame: bytes) -> bool:
-        ip = ipv4_offset(frame)
-        if ip is None or frame[ip + 9] != IPPROTO_UDP or frame[ip + 16:ip + 20] != self.packed:
-            return False
+        if self.family == 6:
+            ip = ipv6_offset(frame)
+            if ip is None or frame[ip + 6] != IPPROTO_UDP or frame[ip + 24:ip + 40] != self.packed:
+                return False
+            udp = ip + 40
+        else:
+            ip = ipv4_offset(frame)
+            if ip is None or frame[ip + 9] != IPPROTO_UDP or frame[ip + 16:ip + 20] != self.packed:
+                return False
+            udp = ip + (frame[ip] & 0x0F) * 4
         if self.port is None:
             return True
-        udp = ip + (frame[ip] & 0x0F) * 4
         return len(frame) >= udp + 4 and int.from_bytes(frame[udp + 2:udp + 4], "big") == self.port
+
+
+def ipv6_offset(frame: bytes) -> int | None:
+    """Offset of the IPv6 header in an Ethernet frame, None when it carries no (whole) IPv6 header."""
+    located = linklayer.locate_ipv6(linklayer.LINKTYPE_ETHERNET, frame, 0, len(frame))
+    if located.status != linklayer.OK or len(frame) < located.ip + 40:
+        return None
+    return located.ip
 
 
 def datagram_group(frame: bytes, port: int) -> str | None:
     """The destination (group) of a UDP datagram to ``port`` in an Ethernet frame, else None."""
     ip = ipv4_offset(frame)
-    if ip is None or frame[ip + 9] != IPPROTO_UDP:
+    if ip is not None:
+        if frame[ip + 9] != IPPROTO_UDP:
+            return None
+        udp = ip + (frame[ip] & 0x0F) * 4
+        if len(frame) < udp + 4 or int.from_bytes(frame[udp + 2:udp + 4], "big") != port:
+            return None
+        return socket.inet_ntoa(frame[ip + 16:ip + 20])
+    ip6 = ipv6_offset(frame)
+    if ip6 is None or frame[ip6 + 6] != IPPROTO_UDP or len(frame) < ip6 + 44 \
+            or int.from_bytes(frame[ip6 + 42:ip6 + 44], "big") != port:
         return None
-    udp = ip + (frame[ip] & 0x0F) * 4
-    if len(frame) < udp + 4 or int.from_bytes(frame[udp + 2:udp + 4], "big") != port:
-        return None
-    return socket.inet_ntoa(frame[ip + 16:ip + 20])
+    return socket.inet_ntop(socket.AF_INET6, frame[ip6 + 24:ip6 + 40])
 
 
 def membership_change(message: Any, group: str, source: str | None) -> EventKind | None:
-    """JOIN or LEAVE when an IGMP report/leave changes this host's membership of ``group``
-    (from ``source``, for SSM), None otherwise (RFC 3376 4.2.12 record types)."""
-    if isinstance(message, (V1Report, V2Report)) and str(message.group) == group:
+    """JOIN or LEAVE when an IGMP or MLD report/leave changes this host's membership of
+    ``group`` (from ``source``, for SSM), None otherwise (RFC 3376 4.2.12 record types, the same
+    in MLDv2, RFC 3810 5.2.12; MLDv1 Report/Done, RFC 2710 3)."""
+    from mdiag.core.mld.messages import Mld1Done, Mld1Report, Mld2Report
+
+    if isinstance(message, (V1Report, V2Report, Mld1Report)) and str(message.group) == group:
         return EventKind.JOIN
-    if isinstance(message, V2Leave) and str(message.group) == group:
+    if isinstance(message, (V2Leave, Mld1Done)) and str(message.group) == group:
         return EventKind.LEAVE
-    if isinstance(message, V3Report):
+    if isinstance(message, (V3Report, Mld2Report)):
         for record in message.records:
             if str(record.group) != group:
                 continue
@@ -118,7 +144,7 @@ def classify(frame: bytes, outgoing: bool, group: str, source: str | None,
     datagram of the stream, None for anything else."""
     if not outgoing:
         return EventKind.DATA if data(frame) else None
-    got = decode_igmp(frame)
+    got = decode_membership(frame, 6 if ":" in group else 4)
     if got is None:
         return None
     return membership_change(got[0].message, group, source)

@@ -12,6 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 
+def sender_address(network: Network, at: Endpoint, group: str) -> str | None:
+    """The address ``at`` sends ``group``'s stream from (the SSM source): IPv4 for an IPv4
+    group, IPv6 (ULA/global before link-local) for an IPv6 one."""
+    return network.ipv6_address(at) if ":" in group else network.ipv4_address(at)
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     """An interface a probe uses: its name, its network namespace (None: this one) and a label
@@ -92,6 +98,9 @@ class Network(Protocol):
 
     def ipv4_address(self, at: Endpoint) -> str | None:
         """The first IPv4 address of ``at`` (None: it has none)."""
+
+    def ipv6_address(self, at: Endpoint) -> str | None:
+        """The first global/ULA IPv6 address of ``at``, else its link-local one (None: none)."""
 
     def membership(self, at: Endpoint, joins: Iterable[tuple[str, str | None]], port: int) -> Membership:
         """Sockets on ``at`` that join (group, source or None) on ``join()``."""

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mdiag.errors import InputError
-from mdiag.probes.frames import IPPROTO_IGMP, datagram_group, ipv4_offset
+from mdiag.probes.frames import datagram_group, decode_membership
 from mdiag.probes.network import Endpoint, Network
+from mdiag.probes.network import sender_address as sender_address_of
 
 MAX_REPEAT = 100
 MAX_PPS = 100_000
@@ -82,11 +83,12 @@ def run(options: VerifyOptions, network: Network) -> dict[str, Any]:
     Ctrl-C after at least one finished round reports those rounds (``interrupted``)."""
     o = options
     network.require_raw("verifying delivery")
-    sender_address = network.ipv4_address(o.sender)
+    sender_address = sender_address_of(network, o.sender, o.group)
     source = None
     if o.ssm:
         if not sender_address:
-            raise InputError(f"--ssm needs an IPv4 address on the sender's {o.sender.iface}")
+            raise InputError(f"--ssm needs an IPv{6 if ':' in o.group else 4} address on the sender's "
+                             f"{o.sender.iface}")
         source = sender_address
     observers: list[_Observer] = []
     stop = threading.Event()
@@ -170,7 +172,9 @@ def _rounds(o: VerifyOptions, members: list[_Observer], windows: list[tuple[int,
 
 
 def _capture(obs: _Observer, group: str, port: int, stop: threading.Event) -> None:
-    """Record the host's own IGMP reports and the group's datagrams, with kernel timestamps."""
+    """Record the host's own IGMP (IPv6 group: MLD) reports and the group's datagrams, with
+    kernel timestamps."""
+    family = 6 if ":" in group else 4
     raw = obs.raw
     while not stop.is_set():
         got = raw.recv(0.05)
@@ -178,8 +182,7 @@ def _capture(obs: _Observer, group: str, port: int, stop: threading.Event) -> No
             continue
         f = got.frame
         if got.outgoing:
-            ip = ipv4_offset(f)
-            if ip is not None and f[ip + 9] == IPPROTO_IGMP:
+            if decode_membership(f, family) is not None:
                 obs.frames.append((got.ts_ns, "report"))
         elif datagram_group(f, port) == group:
             obs.frames.append((got.ts_ns, "data"))

@@ -19,8 +19,8 @@ from mdiag.core.delay import EventKind
 from mdiag.core.zap import Zap, ZapEvent, ZapEventKind, ZapLimits, ZapReport, analyse_zap
 from mdiag.errors import InputError
 from mdiag.probes.delay import wait_not_flooded
-from mdiag.probes.frames import datagram_group, decode_igmp, membership_change
-from mdiag.probes.network import Endpoint, Network
+from mdiag.probes.frames import datagram_group, decode_membership, membership_change
+from mdiag.probes.network import Endpoint, Network, sender_address
 
 MAX_ZAPS = 1000
 MAX_RATE = 50_000
@@ -86,9 +86,10 @@ def run(options: ZapOptions, network: Network) -> ZapResult:
     """Tune in, then change channel ``zaps`` times, ``interval`` apart."""
     o = options
     network.require_raw("measuring channel changes")
-    source = network.ipv4_address(o.sender) if o.ssm else None
+    source = sender_address(network, o.sender, o.channels[0]) if o.ssm else None
     if o.ssm and source is None:
-        raise InputError(f"{o.sender.iface} has no IPv4 address: an SSM join needs the sender's address")
+        raise InputError(f"{o.sender.iface} has no IPv{6 if ':' in o.channels[0] else 4} address: an SSM "
+                         "join needs the sender's address")
     channels = list(o.channels)
     stream = network.stream(o.sender, channels, o.port, pps=o.rate * len(channels), size=SIZE,
                             duration=o.quiet_timeout + o.interval * (o.zaps + 1) + 5.0)
@@ -139,7 +140,7 @@ def _events(captured: Any, channels: list[str], source: str | None, port: int) -
     if not captured.outgoing:
         group = datagram_group(captured.frame, port)
         return [ZapEvent(captured.ts_ns, ZapEventKind.DATA, group)] if group in channels else []
-    got = decode_igmp(captured.frame)
+    got = decode_membership(captured.frame, 6 if ":" in channels[0] else 4)
     if got is None:
         return []
     message = got[0].message

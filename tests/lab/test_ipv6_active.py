@@ -57,3 +57,39 @@ def test_mld_challenge_from_a_lower_link_local_address(mdiag_lab_factory, cli):
     assert challenge["yielded"] is True and challenge["ok"] is True
     # the bridge resumes after its Other Querier Present Interval (mcast_querier_interval)
     assert challenge["resumed_after"] == pytest.approx(lab.bridge.querier_interval, abs=1.0)
+
+
+def test_delay_through_the_mld_snooping_bridge(mdiag_lab6, cli):
+    r = cli("delay", "--lab", "--lab-prefix", mdiag_lab6.prefix, "--group", "ff3e::1:2", "--repeat", "2",
+            "--json")
+    assert r.status == 0, r.stdout + r.stderr
+    doc = r.json()
+    assert doc["group"] == "ff3e::1:2"
+    join, leave = doc["join"], doc["leave"]
+    assert join["count"] == leave["count"] == 2 and join["max"] < 0.5
+    # the leave takes the bridge's last-listener query time (0.1 s x 2 here, RFC 3810 7.4.2)
+    assert 0.15 < leave["median"] < 0.6
+    ssm = cli("delay", "--lab", "--lab-prefix", mdiag_lab6.prefix, "--group", "ff3e::1:3", "--ssm",
+              "--repeat", "1", "--json")
+    assert ssm.status == 0, ssm.stdout + ssm.stderr
+    assert ssm.json()["source"] == "fd00:c612::11"
+    bad = cli("delay", "--lab", "--lab-prefix", mdiag_lab6.prefix, "--group", "ff02::1:2")
+    assert bad.status == 2 and "outside ff01::/16 and ff02::/16" in bad.stderr
+
+
+def test_verify_and_zap_ipv6_groups(mdiag_lab6, cli):
+    r = cli("verify", "ff3e::5:5", "--lab", "--lab-prefix", mdiag_lab6.prefix, "--receivers", "h2",
+            "--repeat", "2", "--hold", "0.5s", "--json")
+    assert r.status == 0, r.stdout + r.stderr
+    doc = r.json()
+    (receiver,) = doc["receivers"]
+    assert receiver["delivered"] is True and receiver["join_delay_ms"]["max"] < 500
+    assert doc["sender"]["address"] == "fd00:c612::11"
+    assert [n["host"] for n in doc["non_members"]] == ["h3"] and doc["ok"] is True  # snooping kept it away
+    z = cli("zap", "ff3e::2:1,ff3e::2:2", "--lab", "--lab-prefix", mdiag_lab6.prefix, "--zaps", "2",
+            "--interval", "0.5s", "--json")
+    assert z.status == 0, z.stdout + z.stderr
+    zaps = z.json()["zaps"]
+    assert len(zaps) == 2 and all(zap["zap_time"] is not None and zap["zap_time"] < 0.5 for zap in zaps)
+    mixed = cli("zap", "239.2.2.1,ff3e::2:2", "--lab", "--lab-prefix", mdiag_lab6.prefix)
+    assert mixed.status == 2 and "all IPv4 or all IPv6" in mixed.stderr

@@ -120,12 +120,17 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise UsageError("--port must be 1..65535")
     group = args.group or ("232.1.2.3" if args.ssm else "239.1.2.3")
     try:
-        g = ipaddress.IPv4Address(group)
+        g = ipaddress.ip_address(group)
     except ValueError:
-        raise UsageError(f"--group {group!r} is not an IPv4 address") from None
-    if not g.is_multicast or g in ipaddress.IPv4Network("224.0.0.0/24"):
-        raise UsageError(f"--group {group} must be a multicast group outside 224.0.0.0/24 "
-                         "(link-local groups are always flooded, RFC 4541 2.1.2)")
+        raise UsageError(f"--group {group!r} is not an IPv4 or IPv6 address") from None
+    group = str(g)
+    link_local = (g in ipaddress.IPv4Network("224.0.0.0/24") if g.version == 4
+                  else (int(g) >> 112) & 0xF in (1, 2))
+    if not g.is_multicast or link_local:
+        raise UsageError(f"--group {group} must be a multicast group outside "
+                         f"{'ff01::/16 and ff02::/16' if g.version == 6 else '224.0.0.0/24'} "
+                         "(link-local groups are always flooded, RFC 4541 2.1.2, 3)")
+    args.group = group
     probe_options, lab = _resolve(args)
 
     from mdiag.adapters.network import LiveNetwork

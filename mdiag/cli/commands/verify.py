@@ -102,14 +102,18 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.adapters import lab as lab_mod
 
     lab_mod.require_root()
+    ipv6 = ":" in groups[0]
     if args.lab_prefix is not None or lab_mod.Lab.existing(lab_mod.DEFAULT_PREFIX) is not None:
         lab = options.running_lab(args.lab_prefix)  # a named lab that is not up is an error
+        if ipv6 and not lab.ipv6:
+            raise UsageError(f"lab {lab.prefix} is IPv4-only: an IPv6 group needs a dual-stack lab "
+                             f"(mdiag lab down --prefix {lab.prefix}; mdiag lab up --prefix {lab.prefix})")
         return _run(_lab_options(lab, args, common), args, env)
     # plain --lab and no lab up: a temporary one, checked first, removed whatever happens
-    temp_lab = lab_mod.Lab(prefix=f"mdv{os.getpid()}", hosts=3, bridge=lab_mod.BridgeConfig())
+    temp_lab = lab_mod.Lab(prefix=f"mdv{os.getpid()}", hosts=3, bridge=lab_mod.BridgeConfig(), ipv6=ipv6)
     probe_options = _lab_options(temp_lab, args, common)
     env.warn(f"no lab {lab_mod.DEFAULT_PREFIX} is up: using a temporary 3-host lab {temp_lab.prefix} "
-             "(querier v3, default bridge timers), removed afterwards")
+             f"(querier v3{' + MLDv2' if ipv6 else ''}, default bridge timers), removed afterwards")
     try:
         temp_lab.up()
         return _run(probe_options, args, env)

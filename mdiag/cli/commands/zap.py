@@ -9,6 +9,7 @@ figures into a verdict (exit 1 when one fails). See docs/active.md.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 from typing import Any
 
 from mdiag.cli import options, pictures
@@ -60,10 +61,14 @@ def _options(args: argparse.Namespace) -> Any:
         raise InputError(errors[0])
     if len(channels) < 2:
         raise InputError("zap needs at least two different channels (groups) to change between")
+    from mdiag.core.addresses.lists import address_family, needs_zone
+
+    if len({address_family(g) for g in channels}) > 1:
+        raise InputError("zap channels are all IPv4 or all IPv6 groups (one stream, one receiver socket family)")
     for g in channels:
-        if ":" in g or g.startswith("224.0.0."):
-            raise InputError(f"{g}: zap channels are IPv4 groups outside 224.0.0.0/24 (link-local "
-                             "groups are always flooded, RFC 4541 2.1.2)")
+        if g.startswith("224.0.0.") or (":" in g and needs_zone(int(ipaddress.IPv6Address(g)))):
+            raise InputError(f"{g}: zap channels are groups outside 224.0.0.0/24, ff01::/16 and ff02::/16 "
+                             "(link-local groups are always flooded, RFC 4541 2.1.2, 3)")
     try:
         limits = parse_limits(args.expect, lambda text: options.duration(600.0)(text))
     except (ValueError, argparse.ArgumentTypeError) as exc:
