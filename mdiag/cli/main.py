@@ -94,6 +94,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command_parser)
         command_parser.set_defaults(_run=module.run)
+    from mdiag.cli.options import bound_numbers
+
+    bound_numbers(parser)  # every int/float option: bounded, finite, ports 0..65535
     return parser
 
 

@@ -174,3 +174,70 @@ def add_lab(parser: argparse.ArgumentParser | Any, *, hosts: tuple[str, ...] = (
     for name, default in zip(hosts, defaults, strict=False):
         group.add_argument(f"--{name}", type=lab_host, default=default, metavar="HOST",
                            help=f"lab {name} host (default {default})")
+
+
+# ---- numbers: one safety net for every int and float option (issue 9: OverflowError, nan) -------
+
+#: Largest whole number any option takes (a C int): counts, hosts, groups, sizes.
+MAX_WHOLE = 2**31 - 1
+
+
+def whole(low: int = -MAX_WHOLE, high: int = MAX_WHOLE, what: str = "a whole number") -> Callable[[str], int]:
+    """A whole number in ``low..high`` (argparse type)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip(), 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not low <= value <= high:
+            if (low, high) == (-MAX_WHOLE, MAX_WHOLE):
+                raise argparse.ArgumentTypeError(f"{value} is too {'large' if value > 0 else 'small'} "
+                                                 f"(at most {MAX_WHOLE} either way)")
+            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def finite(low: float = -float(MAX_WHOLE), high: float = float(MAX_WHOLE)) -> Callable[[str], float]:
+    """A finite number in ``low..high`` (argparse type): nan and inf are never a setting."""
+    import math
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low:g}..{high:g}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+#: A UDP port to send to or listen on, and a source port (0: any).
+port = whole(1, 65535, "a UDP port (1-65535)")
+source_port = whole(0, 65535, "a UDP port (0-65535; 0 lets the kernel choose)")
+
+
+def bound_numbers(parser: argparse.ArgumentParser) -> None:
+    """Give every plain ``type=int`` / ``type=float`` option of ``parser`` (and its
+    subcommands) a bounded type: ports 0/1..65535, other whole numbers within a C int, floats
+    finite. Called once by the CLI on the whole tree, so a new option cannot forget it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                bound_numbers(sub)
+            continue
+        if action.type is int:
+            if action.dest.endswith("port"):
+                action.type = source_port if action.dest.startswith("source") else port
+            else:
+                action.type = whole()
+        elif action.type is float:
+            action.type = finite()

@@ -402,3 +402,24 @@ def test_decode_writes_rows_before_its_input_ends(json_mode):
         fed.wait(timeout=60)
         process.communicate(timeout=60)
 
+
+
+# ---- numbers of every command: bounded at parse time (item 13, the OverflowError class) --------
+
+@pytest.mark.parametrize("argv", [
+    ("send", "239.1.1.1", "--iface", "lo", "--source-port", "70000"),
+    ("send", "239.1.1.1", "--iface", "lo", "--source-port", "-1"),
+    ("send", "239.1.1.1", "--iface", "lo", "--source-port", "65536"),
+    ("send", "239.1.1.1", "--iface", "lo", "--port", "0"),
+    ("send", "239.1.1.1", "--iface", "lo", "--size", "99999999999999"),
+    ("doctor", "--iface", "lo", "--groups", "999999999999"),
+    ("listen", "239.1.1.1", "--iface", "lo", "--max-loss", "nan"),
+    ("listen", "239.1.1.1", "--iface", "lo", "--port", "65536"),
+    ("lab", "up", "--hosts", "99999999999"),
+    ("lab", "up", "--query-interval", "inf"),
+    ("craft", "v2-query", "--mrt", "nan"),
+    ("analyze", CAPTURE, "--vlan", "99999999999999999999"),
+], ids=" ".join)
+def test_numbers_out_of_range_are_refused_before_anything_runs(cli, argv):
+    result = cli(*argv)
+    assert_clean(result.status, result.stderr, BAD)

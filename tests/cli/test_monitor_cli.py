@@ -20,7 +20,7 @@ import pytest
     (["--group", "198.18.0.1"], "198.18.0.1"),
     (["--forget-after", "soon"], "'soon' is not a duration"),
     (["--duration", "-1s"], "duration"),
-    (["--port", "0"], "--port 0 is out of range"),
+    (["--port", "0"], "--port: 0 is outside 1..65535"),
 ])
 def test_bad_input_is_one_line_and_exit_2(cli, argv, says) -> None:
     result = cli("monitor", "--iface", "lo", *argv)
