@@ -138,9 +138,10 @@ def phase(name: str, lab: Lab, monitor: subprocess.Popen[str], port: int, tmp: s
     drops = scrape(port)[DROPS]
     mon = (m1 - m0) / seen * per * 100 if seen else float("nan")      # % of a core per `per` units/s
     dmp = (t1 - t0) / captured * per * 100 if captured > 0 else float("nan")
+    ratio = f"{mon / dmp:.1f}x" if dmp else "tcpdump used less than one clock tick"
     print(f"{name:5} {seen / wall:10,.0f} {unit}/s | monitor {mon:6.1f}% of a core per {per:,.0f} {unit}/s "
-          f"({seen:,} frames, kernel drops {drops:,.0f}) | tcpdump -w {dmp:5.1f}% ({captured:,} frames, "
-          f"dropped {dropped:,}) | monitor/tcpdump {mon / dmp if dmp else float('nan'):.1f}x")
+          f"({seen:,.0f} frames, kernel drops {drops:,.0f}) | tcpdump -w {dmp:5.1f}% ({captured:,} frames, "
+          f"dropped {dropped:,}) | monitor/tcpdump {ratio}")
 
 
 def main() -> None:

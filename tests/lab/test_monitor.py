@@ -116,6 +116,25 @@ def _lossy(lab: Any, host: str) -> str:
     raise AssertionError(f"no qdisc could drop packets: {result.stderr}")
 
 
+def _send_group_zero_query(count: int) -> int:
+    """Runs in a forked child inside a lab host: an IGMPv3 query sent to a group but naming
+    group 0.0.0.0 (RFC 3376 4.1.12; the query-group-zero error finding). Well-formed, so the
+    bridge forwards it (a checksum or length error the bridge drops before br0 sees it)."""
+    from ipaddress import IPv4Address
+
+    from mdiag.adapters.rawsock import RawSocket
+    from mdiag.core.igmp import V3Query, build_frame
+    from mdiag.core.igmp.ipv4 import IPv4Header
+
+    header = IPv4Header(src=IPv4Address("198.18.0.11"), dst=IPv4Address("239.60.0.9"), ttl=1,
+                        router_alert=True)
+    frame = build_frame(V3Query(max_resp_code=10), header)
+    with RawSocket("lab0", None) as sock:
+        for _ in range(count):
+            sock.send(frame)
+    return count
+
+
 def _qdisc_dropped(lab: Any, host: str) -> int:
     out = lab.run(host, ["tc", "-s", "qdisc", "show", "dev", "lab0"]).stdout
     return int(re.search(r"dropped (\d+)", out).group(1))
@@ -138,6 +157,13 @@ def test_monitor_counts_what_the_lab_scripted_and_prometheus_scrapes_it(mdiag_la
                        f"127.0.0.1:{port}", "--jsonl", str(jsonl), "--group", STREAM, "--port", "7060",
                        "--duration", "90", "--quiet", "--json"),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A second monitor on h1's bridge port keeps an incident ring: the bridge drops what is
+    # malformed before br0 sees it, a port sees what the host sent.
+    ring_events = tmp_path / "ring.jsonl"
+    port_monitor = subprocess.Popen(
+        lab.mdiag_argv("monitor", "--netns", lab.bridge_netns, "--iface", "p1", "--ring", str(tmp_path / "ring"),
+                       "--ring-size", "1", "--ring-after", "1s", "--jsonl", str(ring_events), "--duration", "90",
+                       "--quiet"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     server, prom_port = _prometheus(prometheus, port, tmp_path)
     listeners = []
     try:
@@ -196,6 +222,20 @@ def test_monitor_counts_what_the_lab_scripted_and_prometheus_scrapes_it(mdiag_la
         assert lost <= dropped <= lost + (1000 - expected) + 3, (lost, dropped, expected)
         assert _value(values, "mdiag_group_data_packets_total", group=STREAM) >= received
 
+        # an error finding on h1's port writes an incident pcap: the frames before it and after it
+        assert lab.call("h1", _send_group_zero_query, 1) == 1
+        written = _until("the incident file", lambda: [e for e in map(json.loads, ring_events.read_text().splitlines())
+                                                     if e["event"] == "incident"])
+        assert written[0]["codes"] == ["query-group-zero"] and written[0]["frames_before"] > 0
+        (incident,) = sorted((tmp_path / "ring").iterdir())
+        assert incident.name.startswith("incident-") and incident.name.endswith("-query-group-zero.pcap")
+        assert str(incident) == written[0]["path"]
+        replayed = subprocess.run(lab.mdiag_argv("analyze", str(incident), "--json"), capture_output=True,
+                                  text=True, timeout=60)
+        (report,) = json.loads(replayed.stdout)["analyses"]
+        assert "query-group-zero" in {f["code"] for f in report["findings"]}
+        assert report["counters"]["frames"] == written[0]["frames_before"] + written[0]["frames_after"]
+
         # the exposition passes Prometheus's own linter
         body = _get(f"http://127.0.0.1:{port}/metrics")
         lint = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, timeout=60)
@@ -227,8 +267,9 @@ def test_monitor_counts_what_the_lab_scripted_and_prometheus_scrapes_it(mdiag_la
         for proc in listeners:
             _stop(proc, signal.SIGINT)
         out, err = _stop(monitor)
+        _stop(port_monitor)
         _stop(server)
-    assert monitor.returncode == 0, err
+    assert monitor.returncode == 143, err      # SIGTERM, as docs/exit-status.md says
     summary = json.loads(out)
     assert summary["stopped_by"] == "SIGTERM" and summary["command"] == "monitor"
     segments = {s["segment"]: s for s in summary["segments"]}

@@ -212,7 +212,10 @@ def _monitor(args: argparse.Namespace, env: Environment, options: Any, joins: li
         if live:
             env.stdout.write("\033[H\033[2J")
         _print_summary(env.stdout, summary)
-    return ExitStatus.INTERRUPTED if caught and caught[0] == signal.SIGINT else ExitStatus.OK
+    if not caught:
+        return ExitStatus.OK
+    # as every command (docs/exit-status.md): 130 after Ctrl-C, 143 after SIGTERM
+    return ExitStatus.INTERRUPTED if caught[0] == signal.SIGINT else ExitStatus.TERMINATED
 
 
 def _print_summary(out: TextIO, summary: dict[str, Any]) -> None:
