@@ -125,6 +125,8 @@ class Interface:
     ts_div: int = 1
     #: if_tsoffset in nanoseconds.
     ts_offset_ns: int = 0
+    #: the interface's IPv4 networks from pcapng if_IPv4addr options ("198.18.0.0/24")
+    ipv4_networks: tuple[str, ...] = ()
 
     @property
     def resolution(self) -> str:
@@ -136,7 +138,7 @@ class Interface:
 
     def to_json(self) -> dict[str, object]:
         return {"linktype": self.linktype, "snaplen": self.snaplen, "name": self.name,
-                "resolution": self.resolution}
+                "resolution": self.resolution, "ipv4_networks": list(self.ipv4_networks)}
 
 
 def _problem(code: str, message: str, *, frame: int | None, offset: int,
@@ -569,6 +571,7 @@ class Capture:
             elif btype == 1:  # Interface Description Block
                 linktype, _reserved, snaplen = struct.unpack_from(endian + "HHI", buf, pos + 8)
                 mul, div, offset_ns, name = 1000, 1, 0, None
+                networks: list[str] = []
                 for code, value in _options(buf, pos + 16, end - 4, endian):
                     if code == 9 and value:
                         mul, div = _tsresol(value[0])
@@ -583,9 +586,12 @@ class Capture:
                                 f"±{_MAX_TSOFFSET} s; ignored", frame=None, offset=base + pos))
                     elif code == 2:
                         name = value.rstrip(b"\x00").decode("utf-8", "replace")
+                    elif code == 4 and len(value) >= 8:   # if_IPv4addr: address and netmask
+                        networks.append(_ipv4_network(value[:4], value[4:8]))
                 section_ifaces.append(len(ifaces))
                 section_info.append((len(ifaces), linktype, mul, div, offset_ns))
-                ifaces.append(Interface(linktype, snaplen, name, mul, div, offset_ns))
+                ifaces.append(Interface(linktype, snaplen, name, mul, div, offset_ns,
+                                        tuple(n for n in networks if n)))
             elif btype == 2:  # obsolete Packet Block
                 local, _drops, hi, lo, caplen, orig = opb.unpack_from(buf, pos + 8)
                 number += 1
@@ -779,6 +785,17 @@ def _finish_fast(fast: dict[bytes, list[int]], scale: int, mul: int) -> None:
         if len(stats) == 5:
             counter, fs, ff, ls, lf = stats
             fast[pair] = [counter >> 40, counter & _FAST_BYTES, fs * scale + ff * mul, ls * scale + lf * mul]
+
+
+def _ipv4_network(address: bytes, mask: bytes) -> str:
+    """The network of a pcapng if_IPv4addr option ("" when the mask is not a netmask)."""
+    import ipaddress
+
+    try:
+        return str(ipaddress.IPv4Network(f"{ipaddress.IPv4Address(address)}/{ipaddress.IPv4Address(mask)}",
+                                         strict=False))
+    except ValueError:
+        return ""
 
 
 def _options(buf: bytes, pos: int, end: int, endian: str) -> Iterator[tuple[int, bytes]]:

@@ -45,5 +45,7 @@ CODES: dict[str, tuple[Severity, str, str]] = {
                                   "a leave not followed by a group-specific query"),
     "mac-shared-groups": (WARNING, "RFC 1112 6.4, RFC 4541 2.1.1",
                           "two joined groups on one segment share a MAC"),
+    "report-flood": (WARNING, "RFC 3376 5.1, RFC 2236 3", "a host sent more than 100 reports within a second"),
+    "report-source-off-subnet": (WARNING, "RFC 3376 9.1, RFC 2236 9", "a report from outside the link's subnet"),
     "report-link-local": (INFO, "RFC 4541 2.1.2", "a report for a 224.0.0.0/24 group"),
 }

@@ -29,7 +29,7 @@ import bisect
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address
 from typing import Any
 
 from mdiag.analysis.history import History
@@ -91,6 +91,9 @@ class AnalysisOptions:
     vlan: int | None = None
     groups: frozenset[IPv4Address] = frozenset()
     querier: IPv4Address | None = None
+    #: the links' IPv4 subnets, when known: reports from outside them are flagged
+    #: (``report-source-off-subnet``); a pcapng's if_IPv4addr options add to them
+    subnets: tuple[IPv4Network, ...] = ()
     since: float | None = None
     until: float | None = None
     since_ns: int | None = None
@@ -115,6 +118,8 @@ class _SegmentState:
     table: MembershipTable
     family: int = 4
     igmp: int = 0
+    #: reports per host in the current one-second window: host -> [window start, count]
+    report_rate: dict[int, list[Any]] = field(default_factory=dict)
     #: multicast routing protocols heard: (protocol, sender) -> [messages, first, last, kinds]
     routing: dict[tuple[str, int], list[Any]] = field(default_factory=dict)
     first: float | None = None
@@ -234,10 +239,25 @@ class Analyzer:
         #: multicast routing protocol messages (DVMRP, PIMv1/v2, mtrace, MRD)
         self.routing_messages = 0
         self._number = 0
+        self._subnets: tuple[IPv4Network, ...] = tuple(options.subnets)
+        self._subnet_ifaces = -1
         self._lo_ns = options.since_ns
         self._hi_ns = options.until_ns
         self._windowed = any(v is not None for v in (options.since, options.until, options.since_ns,
                                                       options.until_ns))
+
+    @property
+    def subnets(self) -> tuple[IPv4Network, ...]:
+        """The links' IPv4 subnets when known: ``options.subnets`` and the capture
+        interfaces' pcapng if_IPv4addr networks."""
+        interfaces = getattr(self.source, "interfaces", ())
+        if len(interfaces) != self._subnet_ifaces:
+            self._subnet_ifaces = len(interfaces)
+            nets = list(self.options.subnets)
+            for interface in interfaces:
+                nets += [IPv4Network(n) for n in getattr(interface, "ipv4_networks", ())]
+            self._subnets = tuple(dict.fromkeys(nets))
+        return self._subnets
 
     # -- segments ---------------------------------------------------------------------
     def segment(self, iface: int, key: tuple[int, ...], family: int = 4) -> _SegmentState:
@@ -405,7 +425,7 @@ class Analyzer:
                 packet = buf[ip:s + cap]
                 plan = plans.get(packet)
                 if (plan is not None and plan[1] is not None and not plan[5] and vlan is None
-                        and history is None):
+                        and history is None and not self._subnets):
                     seg = segments.get((4, iface, key))
                     if seg is not None and (not plan[4] or seg.tracker.querier_version != 3):
                         # Fast path, a special case of _igmp (same steps, in the same order): a
@@ -417,6 +437,13 @@ class Analyzer:
                         if seg.first is None:   # a malformed packet may have made the segment
                             seg.first = t
                         seg.last = t
+                        window = seg.report_rate.get(plan[3])
+                        if window is None or t - window[0] >= 1.0:
+                            seg.report_rate[plan[3]] = [t, 1]
+                        else:
+                            window[1] += 1
+                            if window[1] == REPORT_FLOOD + 1:
+                                _report_flood(self, seg, plan[2], window, number)
                         seg.table.report_records(t, number, plan[2], plan[3], plan[1])
                         continue
                 _igmp(self, number, (t_ns - t0) / 1e9, iface, key, packet, mac, orig > cap)
@@ -636,6 +663,15 @@ def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...]
                 "RFC 3376 7.3.2" if family == 4 else "RFC 3810 8.3.2", None, t, number,
                 {"segment": seg.name, "host": str(src), "group": str(group), "version": older}),
                 ("compat", seg.name, h, int(group)))
+        window = seg.report_rate.get(h)
+        if window is None or t - window[0] >= 1.0:
+            seg.report_rate[h] = [t, 1]
+        else:
+            window[1] += 1
+            if window[1] == REPORT_FLOOD + 1:
+                _report_flood(run, seg, src, window, number)
+        if run.subnets and family == 4 and h and not any(src in net for net in run.subnets):
+            _off_subnet(run, seg, src, t, number)
         seg.table.report_records(t, number, src, h, records)
         if run.history is not None:
             _history_records(run.history, seg, t, h, records)
@@ -656,10 +692,46 @@ def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...]
                 run.querier_event(seg, t, number, src, _query_text(src, msg))
             if tracker.elected != before and tracker.elections:
                 e = tracker.elections[-1]
+                word = "querier" if type(msg) is V1Query else "elected querier"
                 run.querier_event(seg, e.time, e.frame, e.querier or src,
-                                  f"elected querier: {e.querier} ({e.reason})")
+                                  f"{word}: {e.querier} ({e.reason})")
         if not getattr(msg, "is_general", True):
             seg.table.query(t, number, msg)
+
+
+#: Reports from one host within one second above which it floods (issue 10: 100/s). A
+#: conforming host sends a report per group per query and a few on each change (RFC 3376
+#: 5.1: Robustness Variable retransmissions, Unsolicited Report Interval apart).
+REPORT_FLOOD = 100
+
+
+def _report_flood(run: Analyzer, seg: _SegmentState, src: Any, window: list[Any], number: int) -> None:
+    """A host crossed REPORT_FLOOD reports within a second: one finding per host, dated
+    at its first flooding second, counting every flooding second."""
+    run.findings.update(Finding(
+        "report-flood", Severity.WARNING,
+        f"{src} sent more than {REPORT_FLOOD} membership reports within one second (from "
+        f"{window[0]:.3f} s): a report flood (a host in a join/leave loop, a bridging loop, a "
+        f"misbehaving IGMP stack or an attack); routers and snooping switches rate-limit or drop "
+        f"IGMP under such load (on {seg.name})",
+        "RFC 3376 5.1, RFC 2236 3", None, window[0], number,
+        {"segment": seg.name, "host": str(src), "limit_per_second": REPORT_FLOOD}),
+        ("report-flood", seg.name, int(src)))
+
+
+def _off_subnet(run: Analyzer, seg: _SegmentState, src: Any, t: float, number: int) -> None:
+    """A report from a source outside the link's subnet (RFC 3376 9.1, RFC 2236 9): routers
+    that check the source ignore it, so the host never gets the traffic."""
+    key = ("off-subnet", seg.name, int(src))
+    if run.findings.bump(key):
+        return
+    nets = ", ".join(str(n) for n in run.subnets)
+    run.findings.add(Finding(
+        "report-source-off-subnet", Severity.WARNING,
+        f"{src} reports from outside the link's subnet ({nets}): routers that check the source "
+        f"address ignore its reports, so it may never receive the groups it asks for (on {seg.name})",
+        "RFC 3376 9.1, RFC 2236 9", None, t, number,
+        {"segment": seg.name, "host": str(src), "subnets": [str(n) for n in run.subnets]}), key)
 
 
 #: IGMP types of multicast routing protocols (IANA "IGMP Type Numbers"): type ->

@@ -47,6 +47,12 @@ def _hosts(members: Any, shown: int = 3) -> str:
     return text + (f" +{len(members) - shown}" if len(members) > shown else "")
 
 
+def _v1(segment: Any, address: Any) -> bool:
+    """The router at ``address`` queried with IGMPv1 only (no election in IGMPv1)."""
+    router = next((r for r in segment.routers if r.address == address), None)
+    return router is not None and set(router.versions) == {1}
+
+
 def _querier_now(segment: Any) -> str:
     """The querier at the end, and who was querier before when there is none now."""
     if segment.querier:
@@ -112,7 +118,10 @@ def summary_tables(report: Any) -> list[Table]:
                              for s in report.segments for span in s.querier_spans]))
     elections = [(s, e) for s in report.segments for e in s.elections]
     if len(elections) > len(report.segments) or any(s.gaps for s in report.segments):
-        rows = [[_t(e.time), e.frame or "", s.label, "election", str(e.querier or "none"), e.reason]
+        # IGMPv1 has no querier election (RFC 1112: the multicast routing protocol picks
+        # the querier): its querier is just "querier".
+        rows = [[_t(e.time), e.frame or "", s.label, "querier" if _v1(s, e.querier) else "election",
+                 str(e.querier or "none"), e.reason]
                 for s, e in elections]
         rows += [[_t(g.start), g.frame or "", s.label, "gap", f"{g.duration:.1f} s",
                   "until the end of the capture" if g.open_at_end else f"until {g.end:.3f}"]
@@ -123,9 +132,10 @@ def summary_tables(report: Any) -> list[Table]:
     groups = report.all_groups()
     if groups:
         tables.append(Table("groups", [
-            "segment", "group", "MAC", "state", "members", "hosts", "first join", "last report", "leaves",
-            "max leave latency", "expires", "data pkts", "senders", "join to data"], [
-            [s.label, str(g.group), g.mac, g.state, _hosts(g.members), len(g.reporting_hosts), _t(g.first_join),
+            "segment", "group", "MAC", "state", "compat", "members", "hosts", "first join", "last report",
+            "leaves", "max leave latency", "expires", "data pkts", "senders", "join to data"], [
+            [s.label, str(g.group), g.mac, g.state,
+             f"v{g.compatibility_mode}" if g.compatibility_mode else "-", _hosts(g.members), len(g.reporting_hosts), _t(g.first_join),
              _t(g.last_report), _n(g.leaves), _dur(g.max_leave_latency),
              (f"{_t(g.expires)} (ended)" if g.expired else _t(g.expires)) if g.expires is not None else "",
              _n(g.data.packets) if g.data else 0, _n(len(g.data.senders)) if g.data else 0,

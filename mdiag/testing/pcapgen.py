@@ -24,6 +24,7 @@ import struct
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from mdiag.adapters.pcap_writer import PcapWriter
 from mdiag.core.igmp import (
@@ -73,7 +74,7 @@ class Capture:
     linktype: int = LINKTYPE_ETHERNET
     #: pcapng only: the interfaces (link type, if_tsresol exponent, if_name); ``ifaces``
     #: holds the interface of each frame. Empty: a classic pcap.
-    interfaces: tuple[tuple[int, int, str], ...] = ()
+    interfaces: tuple[tuple[Any, ...], ...] = ()
     ifaces: list[int] = field(default_factory=list)
     #: Sub-directory of pcaps/ ("" for the per-kind captures).
     directory: str = ""
@@ -673,9 +674,16 @@ def pcapng_bytes(capture: Capture) -> bytes:
         raise ValueError(f"{capture.name}: every pcapng frame needs its interface (add frames with put())")
     out = [_block(0x0A0D0D0A, struct.pack("<IHHq", _PCAPNG_BOM, 1, 0, -1)
                   + _option(4, b"mdiag pcapgen") + _option(0, b""))]
-    for linktype, tsresol, name in capture.interfaces:
+    for linktype, tsresol, name, *more in capture.interfaces:
+        # an optional fourth item: the interface's address as "198.18.0.5/24" (if_IPv4addr)
+        ipv4 = b""
+        if more:
+            import ipaddress
+
+            iface = ipaddress.IPv4Interface(more[0])
+            ipv4 = _option(4, iface.ip.packed + iface.network.netmask.packed)
         out.append(_block(1, struct.pack("<HHI", linktype, 0, 262144) + _option(2, name.encode())
-                          + _option(9, bytes([tsresol])) + _option(0, b"")))
+                          + ipv4 + _option(9, bytes([tsresol])) + _option(0, b"")))
     for (time_ns, frame), iface in zip(capture.frames, capture.ifaces):
         units = time_ns // 10 ** (9 - capture.interfaces[iface][1])
         out.append(_block(6, struct.pack("<IIIII", iface, units >> 32, units & 0xFFFFFFFF, len(frame), len(frame))
@@ -754,8 +762,23 @@ def router_alert_mixed() -> Capture:
     return c
 
 
+def igmpv1_querier() -> Capture:
+    c = Capture("igmpv1-querier", "IGMPv1 querier 198.18.0.1 (no election in IGMPv1) on eth0, 198.18.0.5/24 "
+                                  "in the pcapng if_IPv4addr; v1 host 198.18.0.10 answers; 10.9.9.9 reports "
+                                  "from outside the subnet; 198.18.0.11 floods 150 reports in one second",
+                interfaces=((LINKTYPE_ETHERNET, 6, "eth0", "198.18.0.5/24"),))
+    for k in range(3):
+        c.put_igmp(k * QI, V1Query(), QUERIER)
+        c.put_igmp(k * QI + 3.0, V1Report(ASM_GROUP), HOST1)
+    c.put_igmp(10.0, V1Report(ASM_GROUP2), "10.9.9.9")
+    for k in range(150):
+        c.put_igmp(20.0 + k * 0.005, V1Report("239.1.1.3"), HOST2)
+    c.sort()
+    return c
+
+
 def verdicts() -> list[Capture]:
-    return [querier_startup(), querier_mrt_too_long(), router_alert_mixed()]
+    return [querier_startup(), querier_mrt_too_long(), router_alert_mixed(), igmpv1_querier()]
 
 
 def all_captures() -> list[Capture]:

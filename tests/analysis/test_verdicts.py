@@ -150,6 +150,26 @@ def test_numbers_are_written_one_way(cli):
 
     report = _analyze("scenarios/iptv-freeze.pcap")
     [groups] = [t for t in summary_tables(report) if t.name == "groups"]
-    assert [row[11] for row in groups.rows] == ["386", "231"]
+    assert [row[12] for row in groups.rows] == ["386", "231"]
     out = cli("analyze", str(PCAPS / "scenarios/routing-noise.pcap")).stdout
     assert "multicast routing 12" in out and "RIPv2 routers" in out
+
+
+def test_igmpv1_querier_compatibility_off_subnet_reporter_and_report_flood(cli):
+    """Item 13: IGMPv1 has no election (the querier is 'querier'), the compatibility mode
+    is in the table, a reporter outside the known subnet (pcapng if_IPv4addr) and a host
+    sending 150 reports in a second are flagged."""
+    report = _analyze("igmpv1-querier.pcapng")
+    assert report.interfaces[0].ipv4_networks == ("198.18.0.0/24",)
+    [off] = [f for f in report.findings if f.code == "report-source-off-subnet"]
+    assert off.context["host"] == "10.9.9.9" and off.context["subnets"] == ["198.18.0.0/24"]
+    [flood] = [f for f in report.findings if f.code == "report-flood"]
+    assert flood.context["host"] == "198.18.0.11" and flood.time == 20.0
+    assert {g.compatibility_mode for g in report.segments[0].groups} == {1}
+    out = cli("analyze", str(PCAPS / "igmpv1-querier.pcapng"), "--timeline").stdout
+    assert "querier: 198.18.0.1 (first general query)" in out and "elected querier" not in out
+    assert "compat" in out and " v1 " in out
+    # the subnet given by hand does the same for a pcap
+    given = cli("analyze", str(PCAPS / "v1-report.pcap"), "--subnet", "10.0.0.0/8", "--json").json()
+    assert "report-source-off-subnet" in {f["code"] for f in given["analyses"][0]["findings"]}
+    assert cli("analyze", str(PCAPS / "v1-report.pcap"), "--subnet", "bogus").status == 2

@@ -24,7 +24,7 @@ from mdiag.testing import pcapgen
 from mdiag.testing.requirements import need_tool
 
 PCAPS = Path(__file__).resolve().parents[2] / "pcaps"
-CAPTURES = sorted(p.name for p in PCAPS.glob("*.pcap"))
+CAPTURES = sorted(p.name for p in PCAPS.glob("*.pcap*") if not p.name.endswith(".json"))
 SCENARIOS = sorted(str(p.relative_to(PCAPS)) for p in PCAPS.glob("scenarios/*.pcap*")
                    if not p.name.endswith(".json"))
 MLD = sorted(str(p.relative_to(PCAPS)) for p in PCAPS.glob("mld/*.pcap*") if not p.name.endswith(".json"))

@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     narrow.add_argument("--group", action="append", default=[], metavar="G",
                         help="only this group (repeatable); with --timeline, its story")
     narrow.add_argument("--querier", metavar="IP", help="with --timeline: the story of this querier")
+    narrow.add_argument("--subnet", action="append", default=[], metavar="CIDR",
+                        help="the link's IPv4 subnet (repeatable; pcapng if_IPv4addr is read too): "
+                             "reports from outside it are flagged")
     narrow.add_argument("--since", metavar="T",
                         help="start at T: seconds from the first frame (30, 90s, 2m) or an ISO time")
     narrow.add_argument("--until", metavar="T", help="stop at T (same forms as --since)")
@@ -101,7 +104,7 @@ class _Progress:
 
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from ipaddress import ip_address
+    from ipaddress import IPv4Network, ip_address
 
     from mdiag.analysis import expectations as ex
     from mdiag.core.findings import Severity
@@ -136,6 +139,13 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             querier = ip_address(args.querier.strip())
         except ValueError:
             raise InputError(f"--querier {args.querier!r} is not an IPv4 or IPv6 address") from None
+    subnets = []
+    for text in args.subnet:
+        try:
+            subnets.append(IPv4Network(text.strip(), strict=False))
+        except ValueError:
+            raise InputError(f"--subnet {text!r} is not an IPv4 network; give one such as "
+                             "198.18.0.0/24") from None
     since, since_ns = _parse_time(args.since, "--since") if args.since else (None, None)
     until, until_ns = _parse_time(args.until, "--until") if args.until else (None, None)
     if since is not None and until is not None and until < since:
@@ -169,7 +179,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         options = AnalysisOptions(
             profile=Profile(args.profile), vlan=args.vlan, groups=frozenset(groups), querier=querier,
             since=since, until=until, since_ns=since_ns, until_ns=until_ns, timeline=args.timeline,
-            progress=progress, history=bool(pictures.wanted(args)))
+            progress=progress, history=bool(pictures.wanted(args)), subnets=tuple(subnets))
         try:
             with open_capture(path, stdin=env.stdin_binary if path == "-" else None) as capture:
                 if progress is not None and capture.compression:
