@@ -478,6 +478,12 @@ class Analyzer:
                     stats[0] += 1
                     stats[1] += orig
                     stats[3] = t_ns
+                history = self.history
+                if history is not None:   # pictures: packets per time bin
+                    bins = self._history_bins.get(dkey)
+                    if bins is None:
+                        bins = self._history_bins[dkey] = _history_bins(history, iface, key, dkey[2][16:])
+                    history.count(bins, (t_ns - (self.t0 or 0)) / 1e9)
             return
         end = s + cap
         # Skip ICMPv6 that is not MLD on its type byte, behind no header or one Hop-by-Hop
@@ -966,8 +972,11 @@ def _history_records(history: History, seg: _SegmentState, t: float, h: int, rec
 
 
 def _history_bins(history: History, iface: int, key: tuple[int, ...], dst: bytes) -> Any:
-    """The history's rate bins of a group on a segment (several senders share them)."""
-    return history.bins_for((4, str(Segment.from_key(iface, key))), str(IPv4Address(dst)))
+    """The history's rate bins of a group on a segment (several senders share them); an
+    IPv4 group (4 bytes) is on the IGMP lane, an IPv6 one (16 bytes) on the MLD lane."""
+    group = IPv4Address(dst) if len(dst) == 4 else IPv6Address(dst)
+    name = str(Segment.from_key(iface, key)) + (" (MLD)" if group.version == 6 else "")   # as segment() names it
+    return history.bins_for((group.version, name), str(group))
 
 
 def _no_membership_needed(group: Any) -> bool:

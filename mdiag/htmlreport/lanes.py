@@ -152,16 +152,18 @@ def sections(report: Any, capture_index: int = 0) -> list[Section]:
     out: list[Section] = []
     for seg_index, seg in enumerate(report.segments):
         family = int(getattr(seg, "family", 4) or 4)
-        lane_key: LaneKey = (family, str(seg.segment))
+        name = str(getattr(seg, "name", seg.segment))        # "if0 vlan 10", "if0 vlan 10 (MLD)"
+        lane_key: LaneKey = (family, name)
         sid = f"c{capture_index}s{seg_index}"
         seg_findings = [(i, f) for i, f in findings
-                        if f.time is not None and f.context.get("segment") in (None, str(seg.segment))]
+                        if f.time is not None and f.context.get("segment") in (None, name)]
         lanes = [_querier_lane(sid, seg, history, lane_key, axis, seg_findings)]
         ranked = sorted(seg.groups, key=lambda g: _rank(g, history, lane_key, seg_findings))
         drawn = ranked[:GROUP_LANES]
         for g in sorted(drawn, key=lambda g: _rank(g, history, lane_key, seg_findings)[:1] + (int(g.group),)):
             lanes.append(_group_lane(sid, seg, g, history, lane_key, axis, seg_findings))
-        out.append(Section(sid, seg.label, FAMILY_NAMES.get(family, f"family {family}"), report.duration,
+        title = seg.label.replace(" (MLD)", "") if family == 6 else seg.label
+        out.append(Section(sid, title, FAMILY_NAMES.get(family, f"family {family}"), report.duration,
                            lanes, len(seg.groups), len(drawn)))
     return out
 
@@ -263,6 +265,19 @@ _ENDED = {"left": "left", "expired": "expired with the group", "timed-out": "tim
           "timed out": "timed out", None: "still a member at the end"}
 
 
+def _smoothed_rate(bins: list[int], width: float) -> tuple[list[float], float]:
+    """Packets per second per bin, sparse traffic merged into wider bins (a stream of one
+    packet every 2 s in 1 s bins would draw a saw, not a rate): bins are summed pairwise
+    while they average under 4 packets and more than 60 remain."""
+    total = sum(bins)
+    if not total:
+        return [], width
+    while len(bins) > 60 and total / len(bins) < 4:
+        bins = [sum(bins[i:i + 2]) for i in range(0, len(bins), 2)]
+        width *= 2
+    return [count / width for count in bins], width
+
+
 def _interval_title(family: int, host: int, span: HostInterval | None, start: float, end: float,
                     how: str | None) -> str:
     """``host: MODE {sources} from .. to .. (how it ended; reports)``; the mode and sources
@@ -315,10 +330,9 @@ def _group_lane(sid: str, seg: Any, g: Any, history: History, lane: LaneKey, axi
     gmi = history.gmi.get(lane, seg.timers.group_membership_interval)
     rows: list[Row] = []
     # data rate
-    rates = history.rate(lane, name)
+    rates, width = _smoothed_rate(list(history.data.get((lane, name), ())), history.bin_width)
     spark = Row("data" if rates else "no data", SPARK_ROW)
     if rates:
-        width = history.bin_width
         peak = max(rates)
         step = max(1, -(-len(rates) // SPARK_POINTS))
         points = []

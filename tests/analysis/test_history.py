@@ -111,3 +111,13 @@ def test_group_specific_queries_and_leave_are_group_events():
     h = _analyze("v2-leave-lmq.pcap", True).history
     kinds = [(round(t, 3), k) for t, k, _ in h.group_events[(LANE, "239.1.1.1")]]
     assert kinds == [(2.5, "joined"), (60.0, "leave"), (60.002, "query"), (61.002, "query"), (62.002, "expired")]
+
+
+def test_mld_lanes_are_family_six():
+    with open_capture(str(ROOT / "pcaps/mld/dual-stack.pcap")) as capture:
+        h = analyze(capture, AnalysisOptions(history=True)).history
+    mld = (6, "if0 (MLD)")
+    assert sum(h.data[(mld, "ff05::1:3")]) == 60 and sum(h.data[(LANE, "239.1.1.1")]) == 60
+    assert [(t, sender, kind) for t, sender, kind, _ in h.queries[mld]][0] == (0.5, "fe80::1", "general")
+    assert [k for _, k, _ in h.group_events[(mld, "ff05::1:3")]][0] == "joined"
+    assert int(next(iter(h.hosts[(mld, "ff05::1:3")]))) == 0xFE800000000000000000000000000010

@@ -18,7 +18,7 @@ from mdiag.htmlreport.svg import picture
 from tests.htmlreport.pagetree import parse
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = sorted((ROOT / "pcaps" / "scenarios").glob("*.pcap*"))
+SCENARIOS = sorted((ROOT / "pcaps" / "scenarios").glob("*.pcap*")) + sorted((ROOT / "pcaps" / "mld").glob("*.pcap"))
 
 
 def report_of(path: Path, **options):
@@ -54,7 +54,8 @@ def test_every_scenario_renders_its_lanes(path):
     sections = tree.find_all("section", "segment")
     assert len(sections) == len(report.segments)
     for section, seg in zip(sections, report.segments):
-        assert seg.label in section.find_all("h2")[0].all_text() and "IGMP" in section.find_all("h2")[0].all_text()
+        heading = section.find_all("h2")[0].all_text()
+        assert str(seg.segment) in heading and f"· {seg.protocol}" in heading
         (querier,) = lane_nodes(section, "querier")
         labels = [d.all_text() for d in querier.find_all("div") if "height:" in d.attrs.get("style", "")]
         for router in seg.routers:            # a row per query sender
