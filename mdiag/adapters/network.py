@@ -47,6 +47,11 @@ class LiveNetwork:
         with entered(at.netns):
             return interfaces.first_ipv6(at.iface)
 
+    def ipv6_link_local(self, at: Endpoint) -> str | None:
+        with entered(at.netns):
+            return next((a for a, _ in interfaces.interface_ipv6(at.iface) if a.lower().startswith("fe80")),
+                        None)
+
     def membership(self, at: Endpoint, joins: Iterable[tuple[str, str | None]], port: int) -> sockets.Receiver:
         with entered(at.netns):
             return sockets.Receiver([sockets.Join(g, s) for g, s in joins], at.iface, port)

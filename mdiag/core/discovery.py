@@ -7,6 +7,9 @@ listing their source filters. This module turns the heard reports of one or more
 rounds into one row per host: address, MAC, IGMP version, groups with their filter
 mode and sources, and response times (report timestamp minus query timestamp, both
 from the capture socket).
+
+MLD is the same with IPv6 addresses (RFC 2710 4, RFC 3810 6.2): MLDv1 Report/Done are
+REPORT/LEAVE, MLDv2 multicast address records are IGMPv3's group records.
 """
 
 from __future__ import annotations
@@ -21,14 +24,32 @@ from mdiag.core.findings import Finding, Severity
 
 #: v3 record types (RFC 3376 4.2.12) and the v1/v2 message kinds, as shown to users.
 RECORD_TYPES = ("IS_IN", "IS_EX", "TO_IN", "TO_EX", "ALLOW", "BLOCK", "REPORT", "LEAVE")
-_SSM = ipaddress.IPv4Network("232.0.0.0/8")
+
+#: What the rules say differently for MLD (RFC 2710, RFC 3810) than for IGMP.
+_RFC = {4: {"compat-answer": "RFC 3376 7.2.1", "late": "RFC 3376 5.2", "older": "RFC 3376 7.3.2"},
+        6: {"compat-answer": "RFC 3810 8.2.1", "late": "RFC 3810 6.2", "older": "RFC 3810 8.3.2"}}
 
 
 def _check_ipv4(text: str, what: str) -> None:
+    """An IPv4 or IPv6 address (the name stays for callers; MLD rounds carry IPv6)."""
     try:
-        ipaddress.IPv4Address(text)
+        ipaddress.ip_address(text)
     except ValueError:
-        raise ValueError(f"{what} {text!r} is not an IPv4 address") from None
+        raise ValueError(f"{what} {text!r} is not an IP address") from None
+
+
+def _key(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.ip_address(text)
+
+
+def _protocol(address: str) -> str:
+    return "MLD" if ":" in address else "IGMP"
+
+
+def _is_ssm(group: str) -> bool:
+    from mdiag.core.addresses import is_ssm
+
+    return is_ssm(group)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +103,8 @@ class Heard:
 
     def __post_init__(self) -> None:
         _check_ipv4(self.source, "source address")
-        if self.version not in (1, 2, 3):
-            raise ValueError(f"IGMP version {self.version} is not 1, 2 or 3")
+        if self.version not in ((1, 2) if ":" in self.source else (1, 2, 3)):
+            raise ValueError(f"{_protocol(self.source)} version {self.version} does not exist")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +145,7 @@ class HostAnswer:
     @property
     def groups(self) -> tuple[str, ...]:
         return tuple(sorted({r.group for r in self.records if r.kind != "LEAVE"},
-                            key=lambda g: ipaddress.IPv4Address(g)))
+                            key=_key))
 
     def to_json(self) -> dict[str, Any]:
         return {"address": self.address, "mac": self.mac, "versions": list(self.versions),
@@ -185,14 +206,15 @@ def discover(rounds: Sequence[Round], *, own_addresses: Iterable[str] = ()) -> D
             records = [r for r in heard.records if _relevant(r, rnd)]
             if not records:
                 continue
+            p, family = _protocol(heard.source), 6 if ":" in heard.source else 4
             if heard.version > rnd.version:
                 # A host answers an older query in that older version (RFC 3376 7.2.1,
-                # RFC 2236 4): a newer report answers another querier's query.
+                # RFC 2236 4, RFC 3810 8.2.1): a newer report answers another querier's query.
                 note("discover-not-an-answer", Severity.INFO, heard.source,
-                     f"{heard.source} sent an IGMPv{heard.version} report during an IGMPv{rnd.version} "
+                     f"{heard.source} sent an {p}v{heard.version} report during an {p}v{rnd.version} "
                      f"round: it answers another querier's query, not mdiag's (a host answers an "
-                     f"IGMPv{rnd.version} query in IGMPv{rnd.version}), so it is not counted",
-                     "RFC 3376 7.2.1", heard.ts_ns)
+                     f"{p}v{rnd.version} query in {p}v{rnd.version}), so it is not counted",
+                     _RFC[family]["compat-answer"], heard.ts_ns)
                 continue
             host = per_host.setdefault(heard.source, {"mac": heard.mac, "versions": set(),
                                                       "records": {}, "times": [], "rounds": 0})
@@ -200,7 +222,7 @@ def discover(rounds: Sequence[Round], *, own_addresses: Iterable[str] = ()) -> D
             mine = round_records.setdefault(heard.source, {})
             for r in records:
                 mine[(r.group, r.kind if r.kind in ("LEAVE",) else "state")] = r
-                if r.group and ipaddress.IPv4Address(r.group) in _SSM and r.mode == "exclude":
+                if r.group and _is_ssm(r.group) and r.mode == "exclude":
                     note("discover-ssm-exclude", Severity.WARNING, heard.source,
                          f"{heard.source} reports SSM group {r.group} in EXCLUDE mode; SSM-aware "
                          "routers ignore it", "RFC 4607 2.2", heard.ts_ns)
@@ -212,36 +234,37 @@ def discover(rounds: Sequence[Round], *, own_addresses: Iterable[str] = ()) -> D
                 if rnd.max_resp and delay > rnd.max_resp + 0.25:
                     note("discover-late-answer", Severity.WARNING, heard.source,
                          f"{heard.source} answered {delay:.3f} s after the query, later than its "
-                         f"Max Response Time of {rnd.max_resp:g} s", "RFC 3376 5.2", heard.ts_ns)
+                         f"Max Response Time of {rnd.max_resp:g} s", _RFC[family]["late"], heard.ts_ns)
                 if heard.version < rnd.version:
                     note("discover-older-host", Severity.INFO, heard.source,
-                         f"{heard.source} answered an IGMPv{rnd.version} query with IGMPv"
+                         f"{heard.source} answered an {p}v{rnd.version} query with {p}v"
                          f"{heard.version}: the querier must run in compatibility mode for it",
-                         "RFC 3376 7.3.2", heard.ts_ns)
+                         _RFC[family]["older"], heard.ts_ns)
         for address, records_now in round_records.items():
             per_host[address]["records"] = records_now
     hosts = []
     for address, info in per_host.items():
         recs = sorted(info["records"].values(),
-                      key=lambda r: (ipaddress.IPv4Address(r.group), r.kind))
+                      key=lambda r: (_key(r.group), r.kind))
         hosts.append(HostAnswer(address, info["mac"], tuple(sorted(info["versions"])), tuple(recs),
                                 tuple(info["times"]), info["rounds"]))
-    hosts.sort(key=lambda h: ipaddress.IPv4Address(h.address))
+    hosts.sort(key=lambda h: _key(h.address))
     return Discovery(len(rounds), tuple(hosts), tuple(findings))
 
 
 def heard_from_decoded(ts_ns: int, decoded: Any, mac: str) -> Heard | None:
     """A :class:`Heard` from a codec ``Decoded`` report or leave (None otherwise)."""
     from mdiag.core.igmp.messages import RecordType, V1Report, V2Leave, V2Report, V3Report
+    from mdiag.core.mld.messages import Mld1Done, Mld1Report, Mld2Report
 
     message = decoded.message
     if decoded.ip is None:
         return None
-    if isinstance(message, (V1Report, V2Report)):
+    if isinstance(message, (V1Report, V2Report, Mld1Report)):
         records: tuple[Record, ...] = (Record("REPORT", str(message.group)),)
-    elif isinstance(message, V2Leave):
+    elif isinstance(message, (V2Leave, Mld1Done)):
         records = (Record("LEAVE", str(message.group)),)
-    elif isinstance(message, V3Report):
+    elif isinstance(message, (V3Report, Mld2Report)):
         known = {int(t) for t in RecordType}
         records = tuple(Record(record_type_short(int(r.record_type)), str(r.group),
                                tuple(str(s) for s in r.sources))

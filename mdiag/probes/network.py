@@ -102,6 +102,9 @@ class Network(Protocol):
     def ipv6_address(self, at: Endpoint) -> str | None:
         """The first global/ULA IPv6 address of ``at``, else its link-local one (None: none)."""
 
+    def ipv6_link_local(self, at: Endpoint) -> str | None:
+        """The link-local IPv6 address of ``at`` (the source of MLD queries; None: none)."""
+
     def membership(self, at: Endpoint, joins: Iterable[tuple[str, str | None]], port: int) -> Membership:
         """Sockets on ``at`` that join (group, source or None) on ``join()``."""
 

@@ -93,3 +93,54 @@ def test_verify_and_zap_ipv6_groups(mdiag_lab6, cli):
     assert len(zaps) == 2 and all(zap["zap_time"] is not None and zap["zap_time"] < 0.5 for zap in zaps)
     mixed = cli("zap", "239.2.2.1,ff3e::2:2", "--lab", "--lab-prefix", mdiag_lab6.prefix)
     assert mixed.status == 2 and "all IPv4 or all IPv6" in mixed.stderr
+
+
+def test_discover_mldv2_general_and_address_and_source_specific(mdiag_lab6, cli):
+    from mdiag.adapters.sockets import Join, Receiver
+
+    with mdiag_lab6.inside("h2"):
+        h2 = Receiver([Join("ff15::8000:1"), Join("ff3e::8000:2", "fd00:c612::11")], "lab0", 7201)
+    with mdiag_lab6.inside("h3"):
+        h3 = Receiver([Join("ff15::8000:1")], "lab0", 7201)
+    with h2, h3:
+        mdiag_lab6.wait_member("ff15::8000:1", "h3")
+        h1 = mdiag_lab6.host("h1")
+        general = cli("discover", "--mld", "--iface", h1.iface, "--netns", h1.netns, "--max-resp", "1",
+                      "--json")
+        specific = cli("discover", "--iface", h1.iface, "--netns", h1.netns, "--group", "ff3e::8000:2",
+                       "--source", "fd00:c612::11", "--max-resp", "1", "--json")
+    assert general.status == 0, general.stdout + general.stderr
+    doc = general.json()
+    assert doc["query"] == f"MLDv2 general query from {h1.link_local}"
+    hosts = {h["address"]: h for h in doc["hosts"]}
+    h2_groups = {g["group"]: g for g in hosts["fe80::c6ff:fe12:c"]["groups"]}
+    assert h2_groups["ff15::8000:1"]["mode"] == "exclude"
+    assert (h2_groups["ff3e::8000:2"]["mode"], h2_groups["ff3e::8000:2"]["sources"]) == ("include", ["fd00:c612::11"])
+    assert "ff15::8000:1" in {g["group"] for g in hosts["fe80::c6ff:fe12:d"]["groups"]}
+    assert all(0 < h["response_time"]["max"] <= 1.25 for h in hosts.values())
+    assert specific.status == 0, specific.stdout + specific.stderr
+    (only,) = specific.json()["hosts"]
+    assert only["address"] == "fe80::c6ff:fe12:c" and only["groups"][0]["sources"] == ["fd00:c612::11"]
+
+
+def test_discover_mldv1_and_the_router_port_rule(mdiag_lab_factory, cli):
+    from mdiag.adapters.sockets import Join, Receiver
+
+    lab = mdiag_lab_factory(hosts=2, bridge=BridgeConfig.fast(), ipv6=True)
+    h1 = lab.host("h1")
+    with lab.inside("h2"):
+        h2 = Receiver([Join("ff15::8000:1")], "lab0", 7202)
+    with h2:
+        lab.wait_member("ff15::8000:1", "h2")
+        # from h1's own address (above the bridge's): MLDv1 reports reach router ports only
+        lost = cli("discover", "--mld", "--version", "1", "--iface", h1.iface, "--netns", h1.netns,
+                   "--max-resp", "1")
+        # from fe80::1, below the bridge: the general query wins, h1's port becomes a router port
+        won = cli("discover", "--mld", "--version", "1", "--iface", h1.iface, "--netns", h1.netns,
+                  "--max-resp", "1", "--src", "fe80::1", "--json")
+    assert lost.status == 1 and "MLDv1 reports go to the group address" in lost.stderr
+    assert "a general query from here wins the election" in lost.stderr
+    assert won.status == 0, won.stdout + won.stderr
+    doc = won.json()
+    h2_answer = next(h for h in doc["hosts"] if h["address"] == "fe80::c6ff:fe12:c")
+    assert h2_answer["versions"] == [1] and "ff15::8000:1" in {g["group"] for g in h2_answer["groups"]}
