@@ -39,6 +39,8 @@ class Plan:
     span: float
     peak_per_second: int
     speed: float | None
+    #: What the capture reader found damaged (cut-short records, bad lengths...): one line each.
+    damage: tuple[str, ...] = ()
 
     @property
     def duration(self) -> float:
@@ -48,7 +50,7 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         return {"frames": self.frames, "skipped": self.skipped, "span": self.span,
                 "duration": self.duration, "peak_per_second": self.peak_per_second,
-                "speed": "max" if self.speed is None else self.speed}
+                "speed": "max" if self.speed is None else self.speed, "damage": list(self.damage)}
 
 
 @dataclass
@@ -69,40 +71,52 @@ class Sent:
 
 
 def _ethernet_frames(path: str, *, only_igmp: bool, rewrite_src_mac: bytes | None,
-                     count: int | None = None) -> Iterator[tuple[int | None, bytes | None]]:
+                     count: int | None = None, damage: list[str] | None = None
+                     ) -> Iterator[tuple[int | None, bytes | None]]:
     """(time_ns, Ethernet frame) per record; frame None for a record that is skipped.
-    ``count`` stops after that many capture records."""
+    ``count`` stops after that many capture records; ``damage`` receives what the capture
+    reader found damaged on the way."""
     from mdiag.adapters.capture import open_capture
-    from mdiag.core import linklayer
 
     with open_capture(path) as capture:
-        for frame in capture:
-            if count is not None and frame.number > count:
-                return
-            data = frame.data
-            located = linklayer.locate_ipv4(frame.linktype, data, 0, len(data))
-            is_ip = located.status == linklayer.OK
-            if only_igmp and not (is_ip and data[located.ip + 9] == 2):
+        try:
+            yield from _frames_of(capture, only_igmp=only_igmp, rewrite_src_mac=rewrite_src_mac, count=count)
+        finally:
+            if damage is not None:
+                damage.extend(problem.message for problem in capture.problems)
+
+
+def _frames_of(capture: Any, *, only_igmp: bool, rewrite_src_mac: bytes | None,
+               count: int | None) -> Iterator[tuple[int | None, bytes | None]]:
+    from mdiag.core import linklayer
+
+    for frame in capture:
+        if count is not None and frame.number > count:
+            return
+        data = frame.data
+        located = linklayer.locate_ipv4(frame.linktype, data, 0, len(data))
+        is_ip = located.status == linklayer.OK
+        if only_igmp and not (is_ip and data[located.ip + 9] == 2):
+            yield frame.time_ns, None
+            continue
+        if frame.linktype == linklayer.LINKTYPE_ETHERNET:
+            if len(data) < 14:
                 yield frame.time_ns, None
                 continue
-            if frame.linktype == linklayer.LINKTYPE_ETHERNET:
-                if len(data) < 14:
-                    yield frame.time_ns, None
-                    continue
-                out = data if rewrite_src_mac is None else data[:6] + rewrite_src_mac + data[12:]
-            elif is_ip:
-                ip = data[located.ip:]
-                dst = ip[16:20]
-                if dst[0] & 0xF0 == 0xE0:
-                    dst_mac = bytes((0x01, 0x00, 0x5E, dst[1] & 0x7F, dst[2], dst[3]))
-                else:
-                    dst_mac = b"\xff" * 6
-                src_mac = rewrite_src_mac or (located.src_mac or b"\x02\x00" + ip[12:16])
-                out = dst_mac + src_mac + b"\x08\x00" + ip
+            out = data if rewrite_src_mac is None else data[:6] + rewrite_src_mac + data[12:]
+        elif is_ip:
+            ip = data[located.ip:]
+            dst = ip[16:20]
+            if dst[0] & 0xF0 == 0xE0:
+                dst_mac = bytes((0x01, 0x00, 0x5E, dst[1] & 0x7F, dst[2], dst[3]))
             else:
-                yield frame.time_ns, None
-                continue
-            yield frame.time_ns, out
+                dst_mac = b"\xff" * 6
+            src_mac = rewrite_src_mac or (located.src_mac or b"\x02\x00" + ip[12:16])
+            out = dst_mac + src_mac + b"\x08\x00" + ip
+        else:
+            yield frame.time_ns, None
+            continue
+        yield frame.time_ns, out
 
 
 def plan(path: str, *, speed: float | None, only_igmp: bool = False, count: int | None = None) -> Plan:
@@ -112,7 +126,9 @@ def plan(path: str, *, speed: float | None, only_igmp: bool = False, count: int 
     first = last = None
     window: collections.deque[int] = collections.deque()
     peak = 0
-    for ts, frame in _ethernet_frames(path, only_igmp=only_igmp, rewrite_src_mac=None, count=limit):
+    damage: list[str] = []
+    for ts, frame in _ethernet_frames(path, only_igmp=only_igmp, rewrite_src_mac=None, count=limit,
+                                      damage=damage):
         if frame is None:
             skipped += 1
             continue
@@ -129,7 +145,7 @@ def plan(path: str, *, speed: float | None, only_igmp: bool = False, count: int 
             window.popleft()
         peak = max(peak, len(window))
     span = 0.0 if first is None or last is None else (last - first) / 1e9
-    return Plan(count, skipped, span, peak, speed)
+    return Plan(count, skipped, span, peak, speed, tuple(damage))
 
 
 def replay(path: str, send: Callable[[bytes], None], *, speed: float | None, only_igmp: bool = False,

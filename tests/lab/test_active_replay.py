@@ -147,3 +147,26 @@ def test_a_deadline_bounds_the_replay(tmp_path):
     result = replay(str(path), lambda f: None, speed=1.0, deadline=2.5,
                     clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s), spin=0)
     assert (result.frames, result.skipped) == (3, 2)
+
+
+@pytest.mark.parametrize("damage", ["cut-short", "caplen-0xffffffff"])
+def test_a_damaged_capture_is_reported_and_fails_the_mdb_check(mdiag_lab, cli, tmp_path, damage):
+    """Issue 9 item 15: never "replayed 4 of 4 frames", ok, on a capture that was not read whole."""
+    import struct
+
+    data = (PCAPS / "v2-join.pcap").read_bytes()
+    if damage == "cut-short":
+        data = data[:-5]
+    else:
+        data = data[:24] + struct.pack("<IIII", 0, 0, 0xFFFFFFFF, 0xFFFFFFFF) + data[40:]
+    capture = tmp_path / "damaged.pcap"
+    capture.write_bytes(data)
+    spec = tmp_path / "expected.mdb"
+    spec.write_text("subset\n")
+    base = ["replay", str(capture), "--lab-host", "h1", "--lab-prefix", mdiag_lab.prefix, "--speed", "max",
+            "--settle", "0.1", "--expect-mdb", str(spec)]
+    text = cli(*base)
+    assert text.status == 1, text.stdout + text.stderr
+    assert "capture damage:" in text.stdout and "FAIL: the capture is damaged" in text.stdout
+    doc = cli(*base, "--json")
+    assert doc.status == 1 and doc.json()["ok"] is False and doc.json()["damage"]
