@@ -313,11 +313,16 @@ class QuerierTracker:
 
     # -- helpers ----------------------------------------------------------------
     def _finding(self, code: str, severity: Severity, message: str, rfc: str, time: float,
-                 frame: int | None, key: Any, **context: Any) -> None:
+                 frame: int | None, key: Any, *, latest: bool = False, **context: Any) -> None:
+        """Record a finding once per key; with ``latest`` a repeat replaces its message and
+        context (the latest values) and keeps its first time and frame."""
         if self.segment:
             context["segment"] = self.segment
-        self.findings.add(Finding(code, severity, message + self._where, rfc, None, time, frame,
-                                  context), (code, self.segment, key))
+        finding = Finding(code, severity, message + self._where, rfc, None, time, frame, context)
+        if latest:
+            self.findings.update(finding, (code, self.segment, key))
+        else:
+            self.findings.add(finding, (code, self.segment, key))
 
     def _elect(self, time: float, frame: int | None, new: Any, reason: str) -> None:
         if new == self.elected:
@@ -524,7 +529,6 @@ class QuerierTracker:
         info.interval_max = interval if info.interval_max is None else max(info.interval_max, interval)
         if info.interval_count >= 2:
             mean = info.interval_sum / info.interval_count
-            key = ("querier-interval-drift", self.segment, ("drift", info.address))
             if abs(mean - expected) > max(DRIFT_TOLERANCE * expected, DRIFT_MIN_SECONDS):
                 # The finding carries the latest mean and the range so far (it is dated
                 # when the drift was first seen).
@@ -532,19 +536,15 @@ class QuerierTracker:
                           else "the default 125 s (IGMPv1/v2 carry no QQIC)" if self.family == 4
                           else "the default 125 s (MLDv1 carries no QQIC)")
                 assert info.interval_min is not None and info.interval_max is not None
-                context = {"segment": self.segment, "router": str(info.address),
-                           "measured": round(mean, 3), "min": round(info.interval_min, 3),
-                           "max": round(info.interval_max, 3), "samples": info.interval_count,
-                           "advertised": expected}
-                if not self.segment:
-                    del context["segment"]
-                self.findings.update(Finding(
+                self._finding(
                     "querier-interval-drift", Severity.WARNING,
                     f"{info.address} sends general queries every {_fmt(mean)} on average "
                     f"({_fmt(info.interval_min)} to {_fmt(info.interval_max)} over "
-                    f"{info.interval_count} steady intervals), not the {_fmt(expected)} of {source}"
-                    + self._where,
-                    self._rfc["qqic"] if info.qqi else self._rfc["qi_old"], None, time, frame, context), key)
+                    f"{info.interval_count} steady intervals), not the {_fmt(expected)} of {source}",
+                    self._rfc["qqic"] if info.qqi else self._rfc["qi_old"], time, frame,
+                    ("drift", info.address), latest=True, router=str(info.address),
+                    measured=round(mean, 3), min=round(info.interval_min, 3),
+                    max=round(info.interval_max, 3), samples=info.interval_count, advertised=expected)
 
     def _check_versions(self, time: float, frame: int | None) -> None:
         versions = self.versions
@@ -602,16 +602,13 @@ class QuerierTracker:
         margin = missed_query_margin(qi)
         late = (f"; the next one came at {came:.3f} s, {came - last - qi:.1f} s late" if came is not None
                 else "")
-        context = {"segment": self.segment, "querier": str(info.address), "last_query": last,
-                   "deadline": round(deadline, 6), "query_interval": qi, "next_query": came}
-        if not self.segment:
-            del context["segment"]
-        self.findings.update(Finding(
+        self._finding(
             "querier-query-missed", Severity.WARNING,
             f"the querier {info.address} missed its scheduled general query: none since {last:.3f} s, "
             f"its Query Interval ({_fmt(qi)}) and a {_fmt(margin)} margin ran out at {deadline:.3f} s"
-            + late + self._where, self._rfc["qi"], None, deadline, None, context),
-            ("querier-query-missed", self.segment, (info.address, round(last, 6))))
+            + late, self._rfc["qi"], deadline, None, (info.address, round(last, 6)), latest=True,
+            querier=str(info.address), last_query=last, deadline=round(deadline, 6), query_interval=qi,
+            next_query=came)
 
     def _late(self, info: RouterInfo, time: float, frame: int | None) -> None:
         """The querier whose missed query was told queries again: say when."""
