@@ -57,6 +57,17 @@ def _findings_with_rfc(report: Any) -> Table:
                  [[*row[:4], f.rfc or "", row[4]] for row, f in zip(table.rows, report.findings)])
 
 
+def _timeline(report: Any) -> list[Table]:
+    """The ``--timeline`` story as the last table, when it was asked for."""
+    if not report.timeline:
+        return []
+    rows = [[f"{e.time:.3f}", e.frame or "", e.segment, e.group or "", e.text] for e in report.timeline]
+    if report.timeline_dropped:
+        rows.append(["", "", "", "", f"({report.timeline_dropped} more events not kept; narrow with --group, "
+                                     "--querier or --since/--until)"])
+    return [Table("timeline", ["time", "frame", "segment", "group", "event"], rows)]
+
+
 def _capture(index: int, report: Any) -> dict[str, Any]:
     cid = f"c{index}"
     c = report.counters
@@ -76,7 +87,7 @@ def _capture(index: int, report: Any) -> dict[str, Any]:
                              "lanes": lanes, "hidden": sec.groups_total - sec.groups_drawn})
     return {"id": cid, "name": report.name, "lines": lines, "sections": out_sections,
             "findings": _table(_findings_with_rfc(report)), "findings_dropped": report.findings_dropped,
-            "tables": [_table(t) for t in summary_tables(report)]}
+            "tables": [_table(t) for t in summary_tables(report) + _timeline(report)]}
 
 
 def analysis_page(reports: Sequence[Any]) -> str:

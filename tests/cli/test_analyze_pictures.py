@@ -118,3 +118,12 @@ def test_png_without_chromium_says_what_to_do(cli, tmp_path, monkeypatch):
     assert result.status == ExitStatus.MISSING_SYSTEM_PIECE and result.stdout == ""
     assert result.stderr == ("mdiag: error: --png needs Chromium (Debian package chromium) to draw a PNG; "
                              "--svg writes the same picture without it\n")
+
+
+def test_timeline_goes_into_the_page_when_asked(cli, tmp_path):
+    plain, told = tmp_path / "plain.html", tmp_path / "told.html"
+    assert cli("analyze", FREEZE, "--html", str(plain), "--fail-on", "never").status == 0
+    assert cli("analyze", FREEZE, "--timeline", "--html", str(told), "--fail-on", "never").status == 0
+    assert "<h3>timeline</h3>" not in plain.read_text()
+    html = told.read_text()
+    assert "<h3>timeline</h3>" in html and "membership expired" in html and "IS_EX({}) from 198.18.0.10" in html

@@ -59,3 +59,15 @@ def test_png_option_draws_the_picture(chromium, tmp_path, cli):
     assert result.status == 0, result.stderr
     data = png.read_bytes()
     assert data.startswith(b"\x89PNG") and ink_share(data) > 0.03
+
+
+def test_probe_page_loads_offline(chromium, tmp_path):
+    from mdiag.adapters.browser import load_page
+    from mdiag.htmlreport.probes import verify_page
+    from tests.htmlreport.test_probe_pages import VERIFY
+
+    page = tmp_path / "verify.html"
+    page.write_text(verify_page(VERIFY))
+    load = load_page(page, width=800, height=600, text=True)
+    assert load.console_errors == [] and load.requests == []
+    assert "h2 join" in load.text and ink_share(load.png) > 0.03
