@@ -30,6 +30,21 @@ def _udp_frame(group: str = "239.1.2.3", port: int = 5000) -> bytes:
     return bytes.fromhex("01005e010203020000000001" "0800") + ip + udp
 
 
+def _wait_carrier(links: tuple[tuple[str, str], ...], timeout: float = 10.0) -> None:
+    """Wait (bounded) until both veth ends have carrier: a frame sent before that is dropped,
+    and on a loaded machine bringing a veth pair up takes a noticeable time."""
+    deadline = time.monotonic() + timeout
+    for ns, dev in links:
+        while True:
+            out = subprocess.run(["ip", "-n", ns, "-o", "link", "show", dev],
+                                 capture_output=True, text=True).stdout
+            if "LOWER_UP" in out:
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"veth {ns}:{dev} has no carrier after {timeout} s: {out.strip()}")
+            time.sleep(0.02)
+
+
 @pytest.fixture(scope="module")
 def veth():
     need_root()
@@ -41,6 +56,7 @@ def veth():
                         "netns", b], check=True)
         for ns, dev in ((a, "v0"), (b, "v1")):
             subprocess.run(["ip", "-n", ns, "link", "set", dev, "up"], check=True)
+        _wait_carrier(((a, "v0"), (b, "v1")))
         yield a, b
     finally:
         for ns in (a, b):
