@@ -1,10 +1,11 @@
 """Timed replay of a capture onto one interface, and reading a Linux bridge's MDB.
 
 Frames keep their original spacing, scaled by a speed factor, or go back to back
-(``speed=None``: as fast as possible). ``only_igmp`` keeps IGMP frames;
+(``speed=None``: as fast as possible). ``only_igmp`` keeps IGMP and MLD frames;
 ``rewrite_src_mac`` replaces the Ethernet source. Frames of other link types (Linux
 cooked SLL/SLL2, raw IP) are given an Ethernet header: destination mapped from the
-IPv4 destination (RFC 1112 6.4), source from ``rewrite_src_mac`` or the IP source.
+IPv4 destination (RFC 1112 6.4) or the IPv6 one (33:33 + low 32 bits, RFC 2464 7), source
+from ``rewrite_src_mac`` or the IP source.
 
 Planning reads the capture once to count what would be sent and the peak rate (the
 most frames in any one second at the chosen speed), so callers can refuse floods
@@ -96,7 +97,10 @@ def _frames_of(capture: Any, *, only_igmp: bool, rewrite_src_mac: bytes | None,
         data = frame.data
         located = linklayer.locate_ipv4(frame.linktype, data, 0, len(data))
         is_ip = located.status == linklayer.OK
-        if only_igmp and not (is_ip and data[located.ip + 9] == 2):
+        located6 = None if is_ip else linklayer.locate_ipv6(frame.linktype, data, 0, len(data))
+        is_ip6 = located6 is not None and located6.status == linklayer.OK
+        if only_igmp and not ((is_ip and data[located.ip + 9] == 2)
+                              or (is_ip6 and located6 is not None and _is_mld(data[located6.ip:]))):
             yield frame.time_ns, None
             continue
         if frame.linktype == linklayer.LINKTYPE_ETHERNET:
@@ -104,6 +108,11 @@ def _frames_of(capture: Any, *, only_igmp: bool, rewrite_src_mac: bytes | None,
                 yield frame.time_ns, None
                 continue
             out = data if rewrite_src_mac is None else data[:6] + rewrite_src_mac + data[12:]
+        elif is_ip6 and located6 is not None:
+            ip6 = data[located6.ip:]
+            dst_mac = b"\x33\x33" + ip6[36:40]  # RFC 2464 7: 33:33 + low 32 bits
+            src_mac = rewrite_src_mac or (located6.src_mac or b"\x02\x00" + ip6[20:24])
+            out = dst_mac + src_mac + b"\x86\xdd" + ip6
         elif is_ip:
             ip = data[located.ip:]
             dst = ip[16:20]
@@ -117,6 +126,17 @@ def _frames_of(capture: Any, *, only_igmp: bool, rewrite_src_mac: bytes | None,
             yield frame.time_ns, None
             continue
         yield frame.time_ns, out
+
+
+def _is_mld(packet: bytes) -> bool:
+    """An IPv6 packet carrying MLD (the extension chain walked by the MLD decoder)."""
+    from mdiag.core.mld import MalformedPacket, decode_ipv6
+
+    try:
+        decode_ipv6(packet)
+    except MalformedPacket:
+        return False
+    return True
 
 
 def plan(path: str, *, speed: float | None, only_igmp: bool = False, count: int | None = None) -> Plan:

@@ -14,6 +14,12 @@ the rest of the MDB be listed; a file whose first non-comment line is ``exact``
 (the default) requires the MDB to hold exactly the listed entries, ``subset`` only
 that each listed entry be present.
 
+Groups and sources are IPv4 or IPv6 (MLD snooping, RFC 4541 3); IPv6 text is compared in its
+RFC 5952 form. An expectation compares only the address families it lists (an empty one: all),
+and IPv6 link-scope groups (ff02::/16: the hosts' solicited-node groups, the bridge's own
+all-snoopers membership) only when it lists one of them: they are the link's housekeeping,
+present whatever a capture did.
+
 Actual entries come from ``bridge -j -d mdb show`` (flattened dicts with ``grp``,
 ``port`` and optionally ``src``/``filter_mode``). An IGMPv3 INCLUDE (*,G) entry only
 carries its (S,G) children, so it is folded into them (RFC 3376 6.1: an INCLUDE
@@ -30,8 +36,18 @@ from typing import Any
 from mdiag.core.findings import Finding, Severity
 
 
-def _key(entry: MdbEntry) -> tuple[int, str, int]:
+def _key(entry: MdbEntry) -> tuple[int, int, str, int]:
     return entry.sort_key
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.ip_address(text)
+
+
+def _link_scope(group: str) -> bool:
+    """IPv6 ff02::/16 (and ff01::/16): per-link groups every IPv6 host and bridge holds."""
+    address = _ip(group)
+    return address.version == 6 and (int(address) >> 112) & 0xF in (1, 2)
 
 
 class MdbFileError(ValueError):
@@ -48,28 +64,43 @@ class MdbEntry:
 
     def __post_init__(self) -> None:
         try:
-            if not ipaddress.IPv4Address(self.group).is_multicast:
-                raise ValueError(f"{self.group} is not a multicast group")
-        except ipaddress.AddressValueError:
-            raise ValueError(f"group {self.group!r} is not an IPv4 address") from None
+            group = _ip(self.group)
+        except ValueError:
+            raise ValueError(f"group {self.group!r} is not an IPv4 or IPv6 address") from None
+        if not group.is_multicast:
+            raise ValueError(f"{self.group} is not a multicast group")
+        object.__setattr__(self, "group", str(group))  # one spelling per group (RFC 5952)
         if not self.port or any(c.isspace() for c in self.port):
             raise ValueError(f"port {self.port!r} is not a port name")
         if self.source is not None:
             try:
-                ipaddress.IPv4Address(self.source)
-            except ipaddress.AddressValueError:
-                raise ValueError(f"source {self.source!r} is not an IPv4 address") from None
+                source = _ip(self.source)
+            except ValueError:
+                raise ValueError(f"source {self.source!r} is not an IPv4 or IPv6 address") from None
+            if source.version != group.version:
+                raise ValueError(f"source {self.source} and group {self.group} are of different families")
+            object.__setattr__(self, "source", str(source))
 
     @property
-    def sort_key(self) -> tuple[int, str, int]:
-        return (int(ipaddress.IPv4Address(self.group)), self.port,
-                int(ipaddress.IPv4Address(self.source)) if self.source else -1)
+    def family(self) -> int:
+        return _ip(self.group).version
+
+    @property
+    def sort_key(self) -> tuple[int, int, str, int]:
+        return (self.family, int(_ip(self.group)), self.port, int(_ip(self.source)) if self.source else -1)
 
     def describe(self) -> str:
         return f"({self.source or '*'}, {self.group}) on {self.port}"
 
     def line(self) -> str:
         return f"{self.group:<15} {self.port}" + (f" {self.source}" if self.source else "")
+
+    def judged_by(self, expected: Expectation) -> bool:
+        """Whether ``expected`` speaks about entries like this one (module docstring)."""
+        listed = expected.present | expected.absent
+        if listed and self.family not in {e.family for e in listed}:
+            return False
+        return not _link_scope(self.group) or any(_link_scope(e.group) for e in listed)
 
     def to_json(self) -> dict[str, Any]:
         return {"group": self.group, "port": self.port, "source": self.source}
@@ -126,7 +157,7 @@ def actual_entries(mdb: Iterable[Mapping[str, Any]], *, port_names: Mapping[str,
         if not group or not port:
             continue
         try:
-            if ipaddress.ip_address(group).version != 4:
+            if not _ip(group).is_multicast:
                 continue
         except ValueError:
             continue
@@ -177,7 +208,7 @@ class MdbComparison:
 
 def compare(expected: Expectation, actual: Iterable[MdbEntry]) -> MdbComparison:
     """Compare; with ``exact`` every actual entry not listed is unexpected."""
-    have = frozenset(actual)
+    have = frozenset(e for e in actual if e.judged_by(expected))
     missing = expected.present - have
     unexpected = have & expected.absent
     if expected.exact:

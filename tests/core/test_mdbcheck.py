@@ -20,10 +20,40 @@ V3_INCLUDE_STAR = {"index": 5, "port": "p3", "grp": "232.1.1.1", "state": "temp"
 V6 = {"index": 5, "port": "p1", "grp": "ff02::1:ff00:1", "state": "temp"}
 
 
-def test_actual_entries_normalise_v2_v3_and_skip_ipv6():
-    got = actual_entries([V2_ENTRY, V3_EXCLUDE, V3_SG, V3_INCLUDE_STAR, V6, {"port": "p1"}])
+V6_SG = {"index": 5, "port": "p2", "grp": "ff3e::1:1", "src": "fd00::100", "state": "temp",
+         "filter_mode": "include", "protocol": "kernel"}
+V6_ASM = {"index": 5, "port": "p1", "grp": "ff05::1:3", "state": "temp", "filter_mode": "exclude"}
+
+
+def test_actual_entries_normalise_v2_v3_and_mld():
+    got = actual_entries([V2_ENTRY, V3_EXCLUDE, V3_SG, V3_INCLUDE_STAR, V6, V6_SG, V6_ASM, {"port": "p1"}])
     assert got == {MdbEntry("239.1.1.1", "p1"), MdbEntry("239.1.1.1", "p2"),
-                   MdbEntry("232.1.1.1", "p3", "198.18.0.5")}
+                   MdbEntry("232.1.1.1", "p3", "198.18.0.5"), MdbEntry("ff02::1:ff00:1", "p1"),
+                   MdbEntry("ff3e::1:1", "p2", "fd00::100"), MdbEntry("ff05::1:3", "p1")}
+
+
+@pytest.mark.parametrize("text, ok, unexpected", [
+    # an IPv4 expectation judges IPv4 entries only
+    ("239.1.1.1 p1\n239.1.1.1 p2\n232.1.1.1 p3 198.18.0.5\n", True, []),
+    # an IPv6 one judges IPv6 entries, but not the link's ff02::/16 housekeeping
+    ("FF05:0::1:3 p1\nff3e::1:1 p2 fd00:0::100\n", True, []),
+    ("ff05::1:3 p1\n", False, ["ff3e::1:1"]),
+    # listing a link-scope group brings them all in
+    ("ff05::1:3 p1\nff3e::1:1 p2 fd00::100\nff02::1:ff00:2 p1\n", False, ["ff02::1:ff00:1"]),
+    # an empty exact expectation: every family, still without ff02::/16
+    ("exact\n", False, ["232.1.1.1", "239.1.1.1", "239.1.1.1", "ff05::1:3", "ff3e::1:1"]),
+])
+def test_families_and_link_scope_in_comparisons(text, ok, unexpected):
+    actual = actual_entries([V2_ENTRY, V3_EXCLUDE, V3_SG, V6, V6_SG, V6_ASM])
+    result = compare(parse_expected(text), actual)
+    assert result.ok is ok
+    assert sorted(e.group for e in result.unexpected) == sorted(unexpected)
+
+
+def test_ipv6_entries_need_matching_families():
+    with pytest.raises(ValueError, match="different families"):
+        MdbEntry("ff3e::1", "p1", "198.18.0.1")
+    assert MdbEntry("FF3E:0::1", "p1", "FD00::1").line() == "ff3e::1         p1 fd00::1"
 
 
 def test_port_renaming():

@@ -144,3 +144,27 @@ def test_discover_mldv1_and_the_router_port_rule(mdiag_lab_factory, cli):
     doc = won.json()
     h2_answer = next(h for h in doc["hosts"] if h["address"] == "fe80::c6ff:fe12:c")
     assert h2_answer["versions"] == [1] and "ff15::8000:1" in {g["group"] for g in h2_answer["groups"]}
+
+
+@pytest.mark.parametrize("name, count, settle, expected", [
+    ("mld2-asm-join-leave", 4, "0.1", "ff05::1:3 p1\n"),
+    ("mld2-asm-join-leave", None, "0.5", "exact\n"),
+    ("mld2-ssm-join-leave", 4, "0.1", "ff3e::1:1 p1 fd00::100\n"),
+    ("mld1-join-done", 2, "0.1", "ff05::1:3 p1\n"),
+])
+def test_mld_captures_replayed_reach_the_expected_mdb(mdiag_lab_factory, cli, tmp_path, name, count, settle,
+                                                      expected):
+    from pathlib import Path
+
+    lab = mdiag_lab_factory(hosts=2, bridge=BridgeConfig.fast(), ipv6=True)
+    spec = tmp_path / "expected.mdb"
+    spec.write_text(expected)
+    pcap = Path(__file__).resolve().parents[2] / "pcaps" / "mld" / f"{name}.pcap"
+    args = ["replay", str(pcap), "--lab-host", "h1", "--lab-prefix", lab.prefix, "--speed", "max",
+            "--settle", settle, "--expect-mdb", str(spec), "--json"]
+    if count:
+        args += ["--count", str(count)]
+    r = cli(*args)
+    assert r.status == 0, r.stdout + r.stderr
+    doc = r.json()
+    assert doc["comparison"]["ok"] is True and doc["sent"]["skipped"] == 0

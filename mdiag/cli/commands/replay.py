@@ -49,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="lab name prefix (default mdlab)")
     parser.add_argument("--speed", type=_speed, default=1.0, metavar="1x|Nx|max",
                         help="original spacing (1x, default), scaled (10x, 0.5x), or back to back (max)")
-    parser.add_argument("--only", choices=("igmp",), help="send only the IGMP frames")
+    parser.add_argument("--only", choices=("igmp", "mld"),
+                        help="send only the membership frames: IGMP and MLD (either name)")
     parser.add_argument("--count", type=int, metavar="N", help="replay only the first N frames of the capture")
     parser.add_argument("--rewrite-src-mac", metavar="MAC",
                         help="replace every Ethernet source address (or 'iface' for the interface's own)")
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     if args.count is not None and args.count < 1:
         raise UsageError("--count must be 1 or more")
-    the_plan = plan(args.capture, speed=args.speed, only_igmp=args.only == "igmp", count=args.count)
+    the_plan = plan(args.capture, speed=args.speed, only_igmp=args.only is not None, count=args.count)
     if the_plan.peak_per_second > FLOOD_LIMIT and not args.force:
         rate = "back to back" if args.speed is None else f"at {args.speed:g}x"
         raise UsageError(f"replaying {the_plan.frames} frames {rate} sends up to "
@@ -140,7 +141,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             rewrite = (interfaces.hardware_address(iface) if args.rewrite_src_mac == "iface"
                        else _mac(args.rewrite_src_mac))
     try:
-        sent = replay(args.capture, sock.send, speed=args.speed, only_igmp=args.only == "igmp",
+        sent = replay(args.capture, sock.send, speed=args.speed, only_igmp=args.only is not None,
                       rewrite_src_mac=rewrite, count=args.count,
                       deadline=time.perf_counter() + min(the_plan.duration, MAX_DURATION) + 5.0)
     finally:
