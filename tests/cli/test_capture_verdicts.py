@@ -57,3 +57,23 @@ def test_decode_and_analyze_say_a_link_type_is_unsupported(cli, tmp_path):
     assert doc["inputs"][0]["unsupported_link"] == 2 and doc["inputs"][0]["not_igmp"] == 0
     analysed = cli("analyze", str(path), "--json").json()["analyses"][0]
     assert [f["code"] for f in analysed["findings"]] == ["capture-unknown-linktype"]
+
+
+def test_decode_says_a_packet_was_cut_by_the_capture(cli, tmp_path):
+    """Item 4 in decode: a report cut by the snap length is the capture's doing, with its
+    addresses, not an undecodable packet from the sender."""
+    from mdiag.core.igmp import GroupRecord, V3Report
+
+    frame = igmp(V3Report((GroupRecord(4, "239.1.1.1"), GroupRecord(4, "239.1.1.2"))), "198.18.0.10")
+    snap = 14 + 24 + 8 + 8 + 4
+    data = (struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snap, 1)
+            + struct.pack("<IIII", 1_700_000_000, 0, snap, len(frame)) + frame[:snap])
+    path = tmp_path / "cut.pcap"
+    path.write_bytes(data)
+    result = cli("decode", str(path))
+    assert "cut by capture" in result.stdout and "198.18.0.10" in result.stdout
+    assert "1 cut by the capture's snap length" in result.stdout and "undecodable" not in result.stdout
+    assert cli("decode", str(path), "--fail-on", "error").status == ExitStatus.OK
+    [message] = cli("decode", str(path), "--json").json()["inputs"][0]["messages"]
+    assert message["cut_by_capture"] == {"captured": snap - 14, "ip_length": len(frame) - 14,
+                                         "source": "198.18.0.10", "destination": "224.0.0.22"}

@@ -46,6 +46,9 @@ class Row:
     malformed: Any = None  # MalformedPacket
     time: float | None = None
     frame: int | None = None
+    #: the packet was cut by the capture's snap length, not sent broken: what was captured
+    #: ({"captured", "ip_length", "source", "destination"}); ``malformed`` says where it ends
+    cut: dict[str, Any] | None = None
 
 
 #: Skipped lines of a hex file kept for warnings (the rest are counted).
@@ -63,6 +66,7 @@ class InputResult:
     frames: int = 0
     not_igmp: int = 0  # frames that are neither IGMP nor MLD
     unsupported_link: int = 0   # frames of a link type mdiag does not read
+    cut: int = 0                # packets the capture's snap length cut short
     mld: int = 0  # MLD messages among the decoded ones
     problems: list[Any] = field(default_factory=list)  # hex lines skipped (first few), or capture damage
     problems_dropped: int = 0
@@ -157,6 +161,28 @@ def _hex_lines(result: InputResult, handle: Any, name: str, layer: str, label: s
         yield _hex_row(where, text, layer)
 
 
+def _cut_by_capture(packet: bytes) -> dict[str, Any] | None:
+    """What a packet the capture's snap length cut short still tells (None when the IP
+    header says the packet is whole: then the sender sent it broken)."""
+    import ipaddress
+
+    if len(packet) >= 20 and packet[0] >> 4 == 4:
+        total = int.from_bytes(packet[2:4], "big")
+        if total <= len(packet):
+            return None
+        return {"captured": len(packet), "ip_length": total,
+                "source": str(ipaddress.IPv4Address(packet[12:16])),
+                "destination": str(ipaddress.IPv4Address(packet[16:20]))}
+    if len(packet) >= 40 and packet[0] >> 4 == 6:
+        total = 40 + int.from_bytes(packet[4:6], "big")
+        if total <= len(packet):
+            return None
+        return {"captured": len(packet), "ip_length": total,
+                "source": str(ipaddress.IPv6Address(packet[8:24])),
+                "destination": str(ipaddress.IPv6Address(packet[24:40]))}
+    return {"captured": len(packet), "ip_length": None, "source": None, "destination": None}
+
+
 def _capture_rows(result: InputResult, path: str, stdin: Any = None) -> Any:
     from mdiag.adapters.capture import open_capture, open_stream
     from mdiag.core import igmp, linklayer, mld
@@ -165,7 +191,7 @@ def _capture_rows(result: InputResult, path: str, stdin: Any = None) -> Any:
     unknown: dict[int, list[int | None]] = {}   # link type -> [frames, first frame, its offset]
     ok, not_ipv4 = linklayer.OK, linklayer.NOT_IPV4
     with opened as capture:
-        for number, time_ns, linktype, _iface, buf, start, caplen, _orig, off in capture.records():
+        for number, time_ns, linktype, _iface, buf, start, caplen, orig, off in capture.records():
             result.frames += 1
             located = linklayer.locate_ipv4(linktype, buf, start, caplen)
             if located.status == linklayer.UNKNOWN_LINKTYPE:
@@ -194,7 +220,8 @@ def _capture_rows(result: InputResult, path: str, stdin: Any = None) -> Any:
             except (igmp.NotIgmp, mld.NotMld):
                 result.not_igmp += 1
             except igmp.MalformedPacket as exc:
-                yield Row(f"frame {number}", malformed=exc, time=t, frame=number)
+                yield Row(f"frame {number}", malformed=exc, time=t, frame=number,
+                          cut=_cut_by_capture(packet) if orig > caplen else None)
         problems = list(capture.problems)
         problems += [linklayer.unknown_linktype_finding(lt, first or 0, offset, frames)
                      for lt, (frames, first, offset) in sorted(unknown.items())]
@@ -296,7 +323,10 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         try:
             for row in _input_rows(name, f"arg {index}" if len(inputs) > 1 else "hex", args, env, result):
                 result.messages += 1
-                if row.malformed is not None:
+                if row.cut is not None:   # the capture's doing: a warning, not an error
+                    result.cut += 1
+                    problem = problem or (threshold is not None and threshold <= Severity.WARNING)
+                elif row.malformed is not None:
                     problem = problem or threshold is not None
                 else:
                     result.decoded += 1
@@ -374,7 +404,15 @@ class _TableSink(_Sink):
         if row.time is not None and self.first_time is None:
             self.first_time = row.time
         when = f"{row.time - self.first_time:.3f}" if row.time is not None and self.first_time is not None else ""
-        if row.malformed is not None:
+        if row.cut is not None:
+            cut = row.cut
+            length = f" of {cut['ip_length']}" if cut["ip_length"] else ""
+            cells = [where, when, cut["source"] or "", cut["destination"] or "", "cut by capture", "", "",
+                     "", f"{cut['captured']}{length} IP bytes captured", "capture-snaplen-cut"]
+            self._detail(f"{where}: capture-snaplen-cut: cut by the capture's snap length ({cut['captured']}"
+                         f"{length} IP bytes captured): the capture's doing, not the sender's; capture "
+                         "with -s 0")
+        elif row.malformed is not None:
             exc = row.malformed
             cells = [where, when, "", "", "malformed", "", "", "",
                      f"byte {exc.offset}: expected {exc.expected}", "undecodable"]
@@ -411,11 +449,12 @@ class _TableSink(_Sink):
     def end(self, result: InputResult) -> None:
         if result.source != "capture":
             return
-        malformed = result.messages - result.decoded
+        malformed = result.messages - result.decoded - result.cut
         mld = result.mld
         self.summaries.append(f"{result.name}: {result.frames:,} frames, {result.decoded - mld:,} IGMP messages"
                               + (f", {mld:,} MLD messages" if mld else "")
                               + (f", {malformed:,} undecodable" if malformed else "")
+                              + (f", {result.cut:,} cut by the capture's snap length" if result.cut else "")
                               + f", {result.not_igmp:,} not IGMP" + (" or MLD" if mld else "")
                               + (f", {result.unsupported_link:,} of an unsupported link type"
                                  if result.unsupported_link else ""))
@@ -471,7 +510,9 @@ class _JsonSink(_Sink):
             entry["frame"] = row.frame
         if row.time is not None:
             entry["time"] = row.time
-        if row.malformed is not None:
+        if row.cut is not None:
+            entry["cut_by_capture"] = dict(row.cut)
+        elif row.malformed is not None:
             entry["malformed"] = {"offset": row.malformed.offset, "expected": row.malformed.expected,
                                   "message": row.malformed.message}
         else:
