@@ -71,6 +71,7 @@ _LEAVES = frozenset((V2Leave, Mld1Done))
 #: discovery above all, is skipped on its type byte).
 _MLD_ICMP = frozenset(MLD_TYPES | MRD_TYPES)
 _ETH_IPV4 = b"\x08\x00"
+_ETH_IPV6 = b"\x86\xdd"
 #: Distinct IGMP packets whose decoding is remembered (about 1 KB each).
 DECODE_CACHE = 16384
 #: Timeline events kept at most (the rest are counted).
@@ -374,6 +375,10 @@ class Analyzer:
                     ip = s + 14         # untagged Ethernet: no call needed
                     key: tuple[int, ...] = ()
                     mac = buf[s + 6:s + 12]
+                elif lt == 1 and buf[s + 12:s + 14] == _ETH_IPV6:
+                    non_ipv4 += 1       # untagged IPv6: straight to the MLD / IPv6 data path
+                    self._ipv6(number, t_ns, lt, iface, buf, s, cap, orig)
+                    continue
                 else:
                     loc = locate(lt, buf, s, cap)
                     status = loc[0]
@@ -498,7 +503,22 @@ class Analyzer:
             return
         if self.options.vlan is not None and self.options.vlan not in [k for k in key if k >= 0]:
             return
-        _igmp(self, number, (t_ns - (self.t0 or 0)) / 1e9, iface, key, buf[ip:end], loc[3], orig > cap, 6)
+        packet = buf[ip:end]
+        t = (t_ns - (self.t0 or 0)) / 1e9
+        plan = self.decoded.get(packet)
+        if plan is not None and plan[1] is not None and not plan[5] and not plan[4]:
+            seg = self.segments.get((6, iface, key))
+            if seg is not None:
+                # Fast path, a special case of _igmp as for IGMP: an MLD report heard before
+                # with nothing to report, on a known segment, not an MLDv1 report.
+                self.mld_frames += 1
+                seg.igmp += 1
+                if seg.first is None:
+                    seg.first = t
+                seg.last = t
+                seg.table.report_records(t, number, plan[2], plan[3], plan[1])
+                return
+        _igmp(self, number, t, iface, key, packet, loc[3], orig > cap, 6)
 
     def _unknown_linktype(self, lt: int, number: int, off: int | None) -> None:
         self.unknown_link[lt] = (number, off)

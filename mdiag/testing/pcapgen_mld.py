@@ -279,3 +279,41 @@ def mld_vlans() -> Capture:
 def captures() -> list[Capture]:
     return [mld1_join_done(), mld2_asm(), mld2_ssm(), mld_election(), mld2_querier_v1_host(), dual_stack(),
             mld_vlans()]
+
+
+def bulk_frames(count: int, seed: int = 1) -> list[tuple[int, bytes]]:
+    """``count`` MLD frames 1 ms apart, the mix of :func:`mdiag.testing.pcapgen.bulk_frames`
+    for IPv6: 40 % MLDv1 reports, 10 % dones, 40 % MLDv2 reports with 0-2 sources, 10 %
+    queries (MLDv1/v2, general and address-specific); 400 hosts, 200 groups."""
+    import random
+
+    from mdiag.testing.pcapgen import BASE_NS
+
+    rng = random.Random(seed)
+    groups = [f"ff05::{a:x}:{b:x}" for a in range(1, 5) for b in range(1, 51)]
+    hosts = [f"fe80::{a:x}:{b:x}" for a in range(2, 4) for b in range(1, 201)]
+    sources = [SOURCE6_1, SOURCE6_2, "fd00::102"]
+    cache: dict[tuple[object, ...], bytes] = {}
+    out = []
+    for i in range(count):
+        roll = rng.random()
+        host = rng.choice(hosts)
+        group = rng.choice(groups)
+        message: MldMessage
+        if roll < 0.4:
+            message = Mld1Report(group)
+        elif roll < 0.5:
+            message = Mld1Done(group)
+        elif roll < 0.9:
+            message = Mld2Report((MldRecord(RecordType(rng.randrange(1, 7)), group,
+                                            tuple(sources[:rng.randrange(3)])),))
+        else:
+            host = QUERIER6
+            message = rng.choice((general_mld1(), general_mld2(), Mld2Query.build(group=group, max_resp_ms=1000),
+                                  Mld1Query(1000, group)))
+        key = (message, host)
+        frame = cache.get(key)
+        if frame is None:
+            frame = cache[key] = mld_frame(message, host)
+        out.append((BASE_NS + i * 1_000_000, frame))
+    return out

@@ -3,7 +3,8 @@
 Measured side by side in one run on the same generated files under /tmp
 (deleted afterwards):
 
-1. a mixed capture (1% IGMP, the rest multicast UDP data, ~1.2 KB frames):
+1. a mixed capture (1% IGMP, the rest multicast UDP data, ~1.2 KB frames), and a dual-stack
+   copy where one frame in ``--ipv6-every`` is IPv6 (MLD, neighbour discovery, IPv6 data):
    - a bare Python loop reading the record headers with struct (the floor),
    - ``mdiag analyze FILE --json`` (goal: at most 2x the bare loop),
    - ``tshark -r FILE -Y igmp`` (goal: mdiag at least 10x faster),
@@ -85,9 +86,28 @@ def _dst(msg: object) -> IPv4Address:
     return default_destination(msg)  # type: ignore[arg-type]
 
 
-def generate(path: Path, frames: int, igmp_every: int) -> int:
-    """Write a pcap of ``frames`` frames; every ``igmp_every``-th is IGMP (1: all)."""
+def _ipv6_frames() -> list[bytes]:
+    """IPv6 as a dual-stack LAN carries it: MLDv2/MLDv1 reports, neighbour solicitations and
+    multicast UDP to ff05:: groups (the same sizes as the IPv4 data)."""
+    from mdiag.core.mld import Mld1Report, Mld2Query, Mld2Report, MldRecord
+    from mdiag.testing.pcapgen_mld import mld_frame, neighbour_solicitation, udp6_frame
+
+    frames = [mld_frame(Mld2Query.build(), "fe80::1")]
+    for i in range(16):
+        host = f"fe80::{0x10 + i:x}"
+        frames.append(mld_frame(Mld2Report((MldRecord(2, f"ff05::1:{i % 8:x}"),)), host))
+        frames.append(mld_frame(Mld1Report(f"ff05::2:{i % 4:x}"), host))
+        frames.append(neighbour_solicitation(host, "fe80::1"))
+    frames += [udp6_frame(f"fd00::{0x100 + s:x}", f"ff05::3:{g:x}", bytes(PAYLOAD - 20))
+               for s in range(4) for g in range(25)]
+    return frames
+
+
+def generate(path: Path, frames: int, igmp_every: int, ipv6_every: int = 0) -> int:
+    """Write a pcap of ``frames`` frames; every ``igmp_every``-th is IGMP (1: all), and with
+    ``ipv6_every`` every so many others are IPv6 (MLD, neighbour discovery, IPv6 data)."""
     igmp = _igmp_frames()
+    ipv6 = _ipv6_frames() if ipv6_every else []
     data = [_udp_frame(int(IPv4Address("198.18.1.100")) + s, int(IPv4Address("239.2.0.0")) + g)
             for s in range(4) for g in range(25)]
     header = struct.Struct("<IIII")
@@ -100,6 +120,8 @@ def generate(path: Path, frames: int, igmp_every: int) -> int:
             t += 1000
             if igmp_every == 1 or i % igmp_every == 0:
                 frame = igmp[i % len(igmp)] if igmp_every != 1 else igmp[(i // 7) % len(igmp)]
+            elif ipv6_every and i % ipv6_every == 1:
+                frame = ipv6[(i // ipv6_every) % len(ipv6)]
             else:
                 frame = data[i % len(data)]
             chunk += header.pack(t // 1_000_000, t % 1_000_000, len(frame), len(frame))
@@ -172,6 +194,9 @@ def main() -> None:
     parser.add_argument("--igmp-frames", type=int, default=200_000,
                         help="frames in the IGMP-only capture (default 200000)")
     parser.add_argument("--no-tshark", action="store_true", help="skip the tshark comparison")
+    parser.add_argument("--ipv6-every", type=int, default=10, metavar="N",
+                        help="also time a dual-stack copy of the mixed capture where every N-th frame is "
+                             "IPv6 (MLD, neighbour discovery, IPv6 multicast data); 0 skips it (default 10)")
     parser.add_argument("--baseline", metavar="DIR",
                         help="a directory holding another version's mdiag/ package (e.g. from "
                              "`git archive main mdiag | tar -x -C DIR`): timed side by side on the same file")
@@ -201,6 +226,19 @@ def main() -> None:
             base = measure(mdiag + [str(big)], cwd=Path(args.baseline))
             print(f"baseline mdiag analyze      {base}   {base.wall / bare.wall:.2f}x wall, "
                   f"{base.cpu / bare.cpu:.2f}x cpu of the bare loop ({args.baseline})")
+        if args.ipv6_every:
+            dual = tmp / "mixed-dual-stack.pcap"
+            generate(dual, args.frames, 100, args.ipv6_every)
+            drop_cache_read(dual)
+            bare6 = measure([python, "-c", BARE_LOOP, str(dual)])
+            ours6 = measure(mdiag + [str(dual)])
+            print(f"dual-stack copy (1 frame in {args.ipv6_every} IPv6): bare loop {bare6}; mdiag analyze "
+                  f"{ours6}   {ours6.wall / bare6.wall:.2f}x wall, {ours6.cpu / bare6.cpu:.2f}x cpu")
+            if args.baseline:
+                base6 = measure(mdiag + [str(dual)], cwd=Path(args.baseline))
+                print(f"baseline on the dual-stack copy {base6}   {base6.wall / bare6.wall:.2f}x wall, "
+                      f"{base6.cpu / bare6.cpu:.2f}x cpu (counts IPv6 as non-IPv4 without reading it)")
+            dual.unlink()
         tshark = shutil.which("tshark")
         if tshark and not args.no_tshark:
             theirs = measure([tshark, "-n", "-r", str(big), "-Y", "igmp"])

@@ -22,6 +22,7 @@ from ipaddress import IPv6Address
 from typing import Any, NamedTuple
 
 from mdiag.core.findings import Finding, Severity
+from mdiag.core.floatcode import IGMP_CODE, MLD_MRC
 from mdiag.core.igmp.checksum import internet_checksum
 from mdiag.core.igmp.wire import MalformedPacket
 from mdiag.core.mld import validate
@@ -230,6 +231,22 @@ def _sources(payload: bytes, start: int, count: int) -> tuple[IPv6Address, ...]:
     return tuple(out)
 
 
+_LOOPBACK = bytes(15) + b"\x01"
+
+
+def _unicast_sources(payload: bytes, start: int, count: int) -> tuple[IPv6Address, ...] | None:
+    """The ``count`` sources at ``start``, or None when one is ::, ::1 or multicast (a
+    finding: the general path reports it)."""
+    cache = _addr_cache
+    out = []
+    for i in range(start, start + 16 * count, 16):
+        raw = payload[i:i + 16]
+        if raw[0] == 0xFF or raw <= _LOOPBACK:
+            return None
+        out.append(cache.get(raw) or _addr(raw))
+    return tuple(out)
+
+
 _H8 = struct.Struct("!BBHHH")
 
 
@@ -314,14 +331,15 @@ def _parse(payload: bytes) -> tuple[MldMessage, int]:
     return msg, 24
 
 
-#: (message, checksum, checksum ok, trailing, findings, packed expected destination or None):
-#: what depends on the pseudo-header and the ICMPv6 bytes alone, memoised by those bytes
-#: (hosts repeat the same reports all day). The last item lets decode_ipv6 check the IPv6
-#: header inline.
-_Part = tuple[Any, int, "bool | None", bytes, "tuple[Finding, ...]", "bytes | None"]
+#: (message, trailing, message findings, packed expected destination or None): everything
+#: that depends on the ICMPv6 message alone, memoised by its bytes without the checksum
+#: field (hosts repeat the same reports all day; the checksum covers the pseudo-header, so it
+#: differs from host to host and is verified per packet, one big-int sum). The last item
+#: lets decode_ipv6 check the IPv6 header inline.
+_Part = tuple[Any, bytes, "tuple[Finding, ...]", "bytes | None"]
 _memo: dict[bytes, _Part] = {}
 _MEMO_ENTRIES = 16384
-_MEMO_MAX = 32 + 512
+_MEMO_MAX = 512
 _memo_on = True
 
 
@@ -332,43 +350,45 @@ def set_payload_memo(enabled: bool) -> None:
     _memo.clear()
 
 
-def _payload_part(payload: bytes, message: MldMessage, used: int, pseudo: bytes | None,
-                  truncated: bool) -> _Part:
+def _payload_part(payload: bytes, message: MldMessage, used: int) -> _Part:
     trailing = payload[used:] if used < len(payload) else b""
-    checksum = (payload[2] << 8) | payload[3]
-    checksum_ok: bool | None
-    if truncated or pseudo is None:
-        checksum_ok = None
-    else:
-        checksum_ok = _sum_ok(pseudo + payload)
     findings = validate.message_findings(message, trailing, used + len(trailing))
-    if checksum_ok is False and pseudo is not None:
-        good = internet_checksum(pseudo + payload[:2] + b"\x00\x00" + payload[4:])
-        findings.insert(0, validate.finding("icmp6-checksum-bad",
-                                            f"ICMPv6 checksum 0x{checksum:04x} is wrong, should be 0x{good:04x}",
-                                            offset=2, found=checksum, expected=good))
     expected = None if type(message) is UnknownMld else default_destination(message).packed
-    return (message, checksum, checksum_ok, trailing, tuple(findings) if findings else (), expected)
+    return (message, trailing, tuple(findings) if findings else (), expected)
 
 
-def _analyse(payload: bytes, pseudo: bytes | None, truncated: bool) -> _Part:
-    memo = _memo_on and not truncated and pseudo is not None and len(payload) <= _MEMO_MAX
+def _analyse(payload: bytes) -> _Part:
+    memo = _memo_on and len(payload) <= _MEMO_MAX and type(payload) is bytes
     if memo:
-        key = pseudo[:32] + payload  # type: ignore[index]
+        key = payload[:2] + payload[4:]
         hit = _memo.get(key)
         if hit is not None:
             return hit
     message, used = _parse(payload)
-    part = _payload_part(payload, message, used, pseudo, truncated)
-    if memo:
+    part = _payload_part(payload, message, used)
+    if memo and type(message) is not UnknownMld:   # kept raw, checksum included: not memoised
         if len(_memo) >= _MEMO_ENTRIES:
             _memo.clear()
         _memo[key] = part
     return part
 
 
-def _assemble(part: _Part, ip: Ip6Facts | None, truncated: bool) -> Decoded:
-    message, checksum, checksum_ok, trailing, findings = part[:5]
+def _assemble(part: _Part, payload: bytes, pseudo: bytes | None, ip: Ip6Facts | None,
+              truncated: bool) -> Decoded:
+    """The Decoded of a memoised part: checksum over ``pseudo`` (None: not verifiable),
+    then the IPv6 findings."""
+    message, trailing, findings = part[:3]
+    checksum = (payload[2] << 8) | payload[3]
+    checksum_ok: bool | None
+    if truncated or pseudo is None:
+        checksum_ok = None
+    else:
+        checksum_ok = _sum_ok(pseudo + payload)
+        if not checksum_ok:
+            good = internet_checksum(pseudo + payload[:2] + b"\x00\x00" + payload[4:])
+            findings = (validate.finding("icmp6-checksum-bad",
+                                         f"ICMPv6 checksum 0x{checksum:04x} is wrong, should be 0x{good:04x}",
+                                         offset=2, found=checksum, expected=good), *findings)
     if ip is not None:
         extra = validate.ip_findings(ip, message)
         if extra or truncated:
@@ -390,7 +410,7 @@ def decode_icmp6(payload: bytes, ip: Ip6Facts | None = None, *, truncated: bool 
     if type(payload) is not bytes:
         payload = bytes(payload)
     pseudo = pseudo_header(ip.src, ip.dst, len(payload)) if ip is not None else None
-    return _assemble(_analyse(payload, pseudo, truncated), ip, truncated)
+    return _assemble(_analyse(payload), payload, pseudo, ip, truncated)
 
 
 def decoded_from(message: MldMessage, payload: bytes, used: int, ip: Ip6Facts | None = None, *,
@@ -399,7 +419,7 @@ def decoded_from(message: MldMessage, payload: bytes, used: int, ip: Ip6Facts | 
     from ``payload``: same checksum rules and findings as :func:`decode_icmp6`."""
     payload = bytes(payload)
     pseudo = pseudo_header(ip.src, ip.dst, len(payload)) if ip is not None else None
-    return _assemble(_payload_part(payload, message, used, pseudo, truncated), ip, truncated)
+    return _assemble(_payload_part(payload, message, used), payload, pseudo, ip, truncated)
 
 
 _FIXED = struct.Struct("!IHBB16s16s")
@@ -447,19 +467,26 @@ def _decode_ipv6_general(packet: bytes) -> Decoded:
     ip, offset, payload, truncated = _parse_header(packet)
     pseudo = pseudo_header(ip.src, ip.dst, 40 + ip.payload_length - offset)
     try:
-        part = _analyse(payload, pseudo, truncated)
+        part = _analyse(payload)
     except MalformedPacket as exc:
         detail = f"ICMPv6 byte {exc.offset}" + (f"; {exc.detail}" if exc.detail else "")
         raise type(exc)(offset + exc.offset, exc.expected, detail) from None
-    return _assemble(part, ip, truncated)
+    return _assemble(part, payload, pseudo, ip, truncated)
 
 
+_MRC_VALUES = MLD_MRC.decode
+_QQI_VALUES = tuple(IGMP_CODE.decode(code) for code in range(256))
 _ALL_ROUTERS = bytes.fromhex("ff020000000000000000000000000002")
 _V2_ROUTERS = bytes.fromhex("ff020000000000000000000000000016")
 _ALL_NODES = bytes.fromhex("ff020000000000000000000000000001")
 _ZERO16 = bytes(16)
-_HBH = frozenset((HBH_PADN, HBH_PAD1))
-_FAST = struct.Struct("!IHBB16s16sBB6sBBHHH16s")
+#: The whole 8-byte Hop-by-Hop header before ICMPv6, as Linux hosts and the bridge write it,
+#: and what each adds to a one's complement sum.
+_HBH_PADN8 = b"\x3a\x00" + HBH_PADN
+_HBH_PAD18 = b"\x3a\x00" + HBH_PAD1
+_HBH_PADN_SUM = _from_bytes(_HBH_PADN8, "big")
+_HBH_PAD1_SUM = _from_bytes(_HBH_PAD18, "big")
+_FAST = struct.Struct("!IHBB16s16s8sBBHHH16s")
 _SSM = 0xFF30
 
 
@@ -478,27 +505,38 @@ def decode_ipv6(packet: bytes) -> Decoded:
     n = len(packet)
     if n < 72 or packet[6] != 0 or packet[0] >> 4 != 6:
         return _decode_ipv6_general(packet)
-    (first, plen, _nxt, hops, src, dst, upper, hlen, options, kind, code, csum, delay, reserved,
+    (first, plen, _nxt, hops, src, dst, hbh, kind, code, csum, delay, reserved,
      group) = _FAST.unpack_from(packet)
-    if upper != 58 or hlen or options not in _HBH or 40 + plen > n or plen < 32:
+    end = 40 + plen
+    ilen = plen - 8
+    if end > n or plen < 32 or ilen & 1:
         return _decode_ipv6_general(packet)
-    payload = packet[48:40 + plen]
+    if hbh == _HBH_PADN8:
+        hbh_sum = _HBH_PADN_SUM
+    elif hbh == _HBH_PAD18:
+        hbh_sum = _HBH_PAD1_SUM
+    else:
+        return _decode_ipv6_general(packet)
+    # The ICMPv6 checksum over the pseudo-header: the one's complement sum of 16-bit words is
+    # the big-endian integer modulo 0xFFFF (2**16 = 1) and word order is free, so the
+    # addresses, the Hop-by-Hop header (one of two known values, taken out again) and the
+    # message are read as one int; the length and next header (58) are added.
+    if (_from_bytes(packet[8:end], "big") - hbh_sum + ilen + 58) % 0xFFFF:
+        return _decode_ipv6_general(packet)  # checksum finding
+    payload = packet[48:end]
+    options = hbh[2:]
     ip = _tuple_new(Ip6Facts, (_addr_cache.get(src) or _addr(src), _addr_cache.get(dst) or _addr(dst), hops,
                                (first >> 20) & 0xFF, first & 0xFFFFF, True, plen, 0, (0,), options, 0))
-    key = src + dst + payload
     link_local = src[0] == 0xFE and src[1] & 0xC0 == 0x80
     if _memo_on:
+        key = payload[:2] + payload[4:]
         part = _memo.get(key)
         if part is not None:
-            if hops == 1 and link_local and dst == part[5]:
-                return _tuple_new(Decoded, (part[0], part[4], part[1], part[2], ip, None, part[3]))
-            return _assemble(part, ip, False)
+            if hops == 1 and link_local and dst == part[3]:
+                return _tuple_new(Decoded, (part[0], part[2], csum, True, ip, None, part[1]))
+            return _assemble(part, payload, pseudo_header(ip.src, ip.dst, ilen), ip, False)
     if hops != 1 or not link_local:
         return _decode_ipv6_general(packet)
-    number = _from_bytes(key + (len(payload)).to_bytes(4, "big") + b"\x00\x00\x00\x3a", "big")
-    if number % 0xFFFF or not number:
-        return _decode_ipv6_general(packet)  # checksum finding
-    ilen = plen - 8
     msg: Any
     if kind == 131 or kind == 132:
         g0 = group[0]
@@ -537,11 +575,9 @@ def decode_ipv6(packet: bytes) -> Decoded:
                 end = start + 16 * nsrc
                 if end > ilen:
                     return _decode_ipv6_general(packet)
-                sources = _sources(payload, start, nsrc)
-                for s in sources:
-                    value = int(s)
-                    if value <= 1 or value >> 120 == 0xFF:
-                        return _decode_ipv6_general(packet)
+                sources = _unicast_sources(payload, start, nsrc)
+                if sources is None:
+                    return _decode_ipv6_general(packet)
                 _set(record, "sources", sources)
             else:
                 _set(record, "sources", ())
@@ -554,11 +590,47 @@ def decode_ipv6(packet: bytes) -> Decoded:
         _set(msg, "records", tuple(records))
         _set(msg, "reserved", 0)
         _set(msg, "reserved2", 0)
+    elif kind == 130:
+        # Queries: general to ff02::1, address-specific to the address, no reserved bits;
+        # MLDv2: unicast sources (none on a general query), Maximum Response Delay below QQI.
+        general = group == _ZERO16
+        if (code or reserved or dst != (_ALL_NODES if general else group) or not (general or group[0] == 0xFF)
+                or (not general and group == _ALL_NODES)):
+            return _decode_ipv6_general(packet)
+        if ilen == 24:
+            msg = _new(Mld1Query)
+            _set(msg, "max_resp_delay", delay)
+            _set(msg, "group", _addr_cache.get(group) or _addr(group))
+            _set(msg, "reserved", 0)
+            _set(msg, "code", 0)
+        else:
+            if ilen < 28:
+                return _decode_ipv6_general(packet)
+            flags, qqic, count = _V2Q_TAIL.unpack_from(payload, 24)
+            if ilen != 28 + 16 * count or flags >> 4 or (count and general):
+                return _decode_ipv6_general(packet)
+            if qqic and _MRC_VALUES(delay) >= 1000 * _QQI_VALUES[qqic]:
+                return _decode_ipv6_general(packet)   # mrc-above-query-interval
+            if count:
+                sources = _unicast_sources(payload, 28, count)
+                if sources is None:
+                    return _decode_ipv6_general(packet)
+            else:
+                sources = ()
+            msg = _new(Mld2Query)
+            _set(msg, "max_resp_code", delay)
+            _set(msg, "group", _addr_cache.get(group) or _addr(group))
+            _set(msg, "s_flag", bool(flags & 8))
+            _set(msg, "qrv", flags & 7)
+            _set(msg, "qqic", qqic)
+            _set(msg, "sources", sources)
+            _set(msg, "reserved", 0)
+            _set(msg, "flags", 0)
+            _set(msg, "code", 0)
     else:
-        return _decode_ipv6_general(packet)  # queries are rare: the general path is fast enough
-    part = (msg, csum, True, b"", (), dst)
-    if _memo_on and len(key) <= _MEMO_MAX:
+        return _decode_ipv6_general(packet)
+    if _memo_on and ilen <= _MEMO_MAX:
         if len(_memo) >= _MEMO_ENTRIES:
             _memo.clear()
-        _memo[key] = part
+        _memo[payload[:2] + payload[4:]] = (msg, b"", (), dst)
     return _tuple_new(Decoded, (msg, (), csum, True, ip, None, b""))
