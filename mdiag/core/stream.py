@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import struct
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 MAGIC = b"MDGS"
@@ -146,6 +146,13 @@ class StreamReport:
     @property
     def loss_ratio(self) -> float:
         return self.lost / self.expected if self.expected else 0.0
+
+    def counted_from_zero(self) -> StreamReport:
+        """The same stream with loss counted from sequence 0: every datagram before the first one
+        seen counts as lost (the receiver was joined before the sender started, so the head of the
+        stream should have arrived)."""
+        head = self.first_sequence or 0
+        return replace(self, lost=self.lost + head, expected=self.expected + head)
 
     def to_json(self) -> dict[str, Any]:
         def ms(value: float | None) -> float | None:

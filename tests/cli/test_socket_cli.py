@@ -114,7 +114,7 @@ def test_listen_summary_says_when_a_stream_was_first_seen_after_sequence_0():
     outputs = []
     for first in (0, 100):
         env = Environment(stdout=io.StringIO(), stderr=io.StringIO())
-        args = argparse.Namespace(iface="lab0", port=5001, quiet=False)
+        args = argparse.Namespace(iface="lab0", port=5001, quiet=False, from_zero=False)
         _print_summary(env, ["239.1.1.1"], {"239.1.1.1": 900}, [report(first)], 1.0, args, {}, {})
         outputs.append(env.stdout.getvalue())
     assert "after sequence 0" not in outputs[0]

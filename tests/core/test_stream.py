@@ -116,3 +116,17 @@ def test_statistics_match_a_simple_model(n, seed, data):
     assert r.duplicated == len(stream_) - len(unique)
     if unique:
         assert r.lost == n - min(unique) - len(unique)
+
+
+def test_loss_counted_from_zero_adds_the_missed_head():
+    from dataclasses import replace
+
+    from mdiag.core.stream import StreamReport
+
+    r = StreamReport(group="239.1.1.1", sender="198.18.0.11:4000", stream_id=1, received=900, lost=0,
+                     duplicated=0, reordered=0, first_sequence=100, last_sequence=999, expected=900,
+                     ended=True, jitter_ns=0.0, latency_min_ns=None, latency_avg_ns=None, latency_max_ns=None,
+                     join_to_first_ns=None, first_recv_ns=None, last_recv_ns=None, bytes=0)
+    zero = r.counted_from_zero()
+    assert (zero.lost, zero.expected, zero.loss_ratio) == (100, 1000, 0.1)
+    assert replace(r, first_sequence=0).counted_from_zero() == replace(r, first_sequence=0)

@@ -156,3 +156,32 @@ def test_live_line_on_a_terminal(mdiag_lab):
     live = err.buffer.getvalue()
     assert "\r" in live and "groups receiving 1/1" in live and "\033[K" in live
     assert "1,500" in out.getvalue()
+
+
+def test_silence_fails_and_loss_can_count_from_zero(mdiag_lab, cli):
+    """Nothing received is exit 1 by default; --from-zero counts the stream's missed head as lost."""
+    with mdiag_lab.inside("h2"):
+        silent = cli("listen", "239.50.0.20", "--iface", "lab0", "--port", "7020", "--duration", "0.3")
+        accepted = cli("listen", "239.50.0.20", "--iface", "lab0", "--port", "7020", "--duration", "0.3",
+                       "--min-packets", "0")
+    assert silent.status == 1 and "nothing received on lab0 port 7020" in silent.stdout
+    assert accepted.status == 0, accepted.stdout
+    group = "239.50.0.21"
+    late = _listen(mdiag_lab, "h2", group, "--iface", "lab0", "--port", "7021", "--duration", "6",
+                   "--until-end", "--json", "--from-zero")
+    _wait_joined(mdiag_lab, "h2", group)
+    # A stream whose first 100 datagrams went to another port: the listener sees it start at 100.
+    code = ("from mdiag.adapters.sockets import Sender\n"
+            "from mdiag.core import stream as st\n"
+            "import time\n"
+            f"s = Sender('{group}', 7021, 'lab0', loop=False)\n"
+            "buf = st.template(64, 77)\n"
+            "for seq in range(100, 300):\n"
+            "    st.SEQ_TIME.pack_into(buf, st.SEQ_TIME_OFFSET, seq, time.time_ns()); s.sock.send(buf)\n"
+            "    time.sleep(0.001)\n"
+            "s.send_end(77, 300)\n")
+    sent = mdiag_lab.run("h1", [mdiag_lab.mdiag_argv()[0], "-c", code], timeout=20)
+    assert sent.returncode == 0, sent.stderr
+    status, out, err = _finish(late)
+    (stream,) = json.loads(out)["streams"]
+    assert stream["first_sequence"] == 100 and stream["lost"] >= 100 and stream["expected"] >= 300, stream

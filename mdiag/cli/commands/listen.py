@@ -64,7 +64,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-loss", type=float, default=None, metavar="PCT",
                         help="exit 1 when any stream loses more than PCT percent")
     parser.add_argument("--min-packets", type=int, default=None, metavar="N",
-                        help="exit 1 when any group receives fewer than N datagrams")
+                        help="exit 1 when any group receives fewer than N datagrams (default: exit 1 "
+                             "only when nothing at all arrived; 0 accepts silence)")
+    parser.add_argument("--from-zero", action="store_true",
+                        help="count loss from sequence 0: datagrams before the first one seen are lost "
+                             "(use when listening starts before the sender)")
     parser.add_argument("--latency", choices=("auto", "on", "off"), default="auto",
                         help="one-way latency: auto = when sender and receiver share a clock (same kernel)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary (docs/sockets.md)")
@@ -152,6 +156,8 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if live:
         env.stderr.write("\r\033[K")
     reports = [s.report() for s in collector.streams]
+    if args.from_zero:
+        reports = [r.counted_from_zero() for r in reports]
     problems = _expectations(args, groups, counts, reports)
     if args.json:
         from mdiag.cli import render
@@ -203,6 +209,9 @@ def _ms(ns: float | None) -> float | None:
 def _expectations(args: argparse.Namespace, groups: list[str], counts: dict[str, int],
                   reports: list[Any]) -> list[str]:
     problems: list[str] = []
+    if args.min_packets is None and not any(counts.values()):
+        problems.append(f"nothing received on {args.iface} port {args.port}: no datagram reached any of "
+                        f"the {len(groups)} group(s) (--min-packets 0 accepts silence)")
     if args.min_packets is not None:
         for g in groups:
             if counts[g] < args.min_packets:
@@ -244,10 +253,11 @@ def _print_summary(env: Environment, groups: list[str], counts: dict[str, int], 
             print(f"... {len(rows) - len(shown)} more streams (use --json for all); "
                   f"{len(reports)} streams, {total_lost:,} lost in total", file=env.stdout)
         late = [r for r in reports if r.first_sequence]
-        if late:
+        if late and not args.from_zero:
             print(f"{len(late)} stream(s) first seen after sequence 0 (e.g. {late[0].group} from "
                   f"{late[0].sender} at {late[0].first_sequence:,}): joined mid-stream, or the head of "
-                  "the stream was lost; loss counts from the first datagram seen", file=env.stdout)
+                  "the stream was lost; loss counts from the first datagram seen (--from-zero counts it from 0)",
+                  file=env.stdout)
     if silent:
         names = ", ".join(silent[:10]) + (f" and {len(silent) - 10} more" if len(silent) > 10 else "")
         print(f"nothing received on: {names}", file=env.stdout)
