@@ -17,9 +17,11 @@ venv: $(STAMP)
 system-deps:
 	bash .ci/install-system-deps.sh
 
-## demo: the main job on bundled defaults
+## demo: the main job on bundled defaults; every command is printed as it runs.
+## PREFIX names the demo's lab (default mddemo), so two demos can run on one machine.
+PREFIX ?= mddemo
 demo: system-deps venv
-	@bash docs/examples/demo.sh $(BIN)/mdiag
+	@bash docs/examples/demo.sh $(BIN)/mdiag $(PREFIX)
 
 ## test: install everything the tests need, then run them
 test: system-deps venv

@@ -3,8 +3,9 @@
 # parts that need root (the namespace lab) explain themselves and step aside without it.
 set -u
 MDIAG=${1:-mdiag}
+PREFIX=${2:-${PREFIX:-mddemo}}  # the lab part's prefix: make demo PREFIX=mdx
 here=$(cd "$(dirname "$0")" && pwd)
 for part in "$here"/demo-*.sh; do
   [ -e "$part" ] || continue
-  bash "$part" "$MDIAG"
+  bash "$part" "$MDIAG" "$PREFIX"
 done

@@ -142,6 +142,8 @@ def _dispatch(argv: list[str], env: Environment) -> int:
             parser.print_help(env.stdout)  # type: ignore[arg-type]
             env.error(f"a command is missing: give one of {', '.join(COMMANDS)} (see 'mdiag --help')")
             return ExitStatus.BAD_INPUT
+        for note in getattr(args, "_deprecations", ()):  # old spellings (mdiag.cli.options.deprecated)
+            env.warn(note)
         return int(run(args, env))
     except MdiagError as exc:
         env.error(exc.message)

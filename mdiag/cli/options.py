@@ -63,7 +63,7 @@ def _host_list(text: str) -> list[str]:
     return [names.lab_host(item) for item in items]
 
 
-#: ``--receivers h2,h3``: one or more lab hosts, comma-separated.
+#: ``--receiver h2,h3``: one or more lab hosts, comma-separated.
 lab_hosts = _argtype("lab hosts", _host_list)
 
 
@@ -154,7 +154,7 @@ def running_lab(prefix: str | None) -> Any:
     name = prefix or DEFAULT_PREFIX
     lab = Lab.existing(name)
     if lab is None or not lab.is_up():
-        hint = "" if prefix is None else f" --prefix {name}"
+        hint = "" if prefix is None else f" --lab-prefix {name}"
         raise InputError(f"no lab {name!r} is up: start one with 'mdiag lab up{hint}'"
                          + ("" if prefix else " (or give --lab-prefix)"))
     return lab
@@ -241,3 +241,110 @@ def bound_numbers(parser: argparse.ArgumentParser) -> None:
                 action.type = whole()
         elif action.type is float:
             action.type = finite()
+class _Deprecated(argparse.Action):
+    """An old spelling: stores like the new option and leaves a one-line notice for main() to print."""
+
+    def __init__(self, option_strings: list[str], dest: str, new: str = "", **kwargs: Any) -> None:
+        self.new = new
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        if self.nargs == 0:
+            values = self.const
+        if isinstance(getattr(namespace, self.dest, None), list) and not isinstance(values, list):
+            values = [*getattr(namespace, self.dest), values]
+        setattr(namespace, self.dest, values)
+        notes = list(getattr(namespace, "_deprecations", ()))
+        notes.append(f"{option_string} is deprecated, use {self.new} (docs/cli-vocabulary.md); "
+                     "the old spelling goes away in the next release")
+        namespace._deprecations = notes
+
+
+def deprecated(parser: argparse.ArgumentParser | Any, old: str, new: str, *, dest: str,
+               type: Callable[[str], Any] | None = None, flag: Any = None) -> None:
+    """Accept ``old`` as a hidden synonym of ``new`` (same ``dest``), with a notice on stderr.
+
+    ``flag`` makes it a flag storing that value (no argument)."""
+    if flag is not None:
+        parser.add_argument(old, dest=dest, action=_Deprecated, new=new, nargs=0, const=flag,
+                            help=argparse.SUPPRESS)
+    else:
+        parser.add_argument(old, dest=dest, action=_Deprecated, new=new, type=type,
+                            help=argparse.SUPPRESS, metavar=new.lstrip("-").upper())
+
+
+def add_netns(parser: argparse.ArgumentParser | Any) -> None:
+    """``--netns NS`` alone, for commands whose interface option has its own shape."""
+    parser.add_argument("--netns", type=netns, metavar="NS",
+                        help="run inside this network namespace, by name as in 'ip netns list'")
+
+
+def in_netns(run: Callable[[argparse.Namespace, Any], Any]) -> Callable[[argparse.Namespace, Any], Any]:
+    """Wrap a command's ``run`` so it runs inside ``--netns`` (every socket, ioctl and /proc read
+    of the command happens there; None: here)."""
+
+    def wrapped(args: argparse.Namespace, env: Any) -> Any:
+        if getattr(args, "netns", None) is None:
+            return run(args, env)
+        from mdiag.adapters.netns import entered
+
+        with entered(args.netns):
+            return run(args, env)
+
+    wrapped.__doc__ = run.__doc__
+    return wrapped
+
+
+#: How a unicast address in a GROUP list is answered by default (listen and send offer these).
+LISTEN_HINT = "; --unicast or --broadcast listen on other addresses"
+
+
+def parse_group_list(texts: list[str], *, allow_unicast: bool = False, hint: str = LISTEN_HINT,
+                     iface: str | None = None) -> tuple[list[str], list[str]]:
+    """The core group-list parser (:func:`mdiag.core.addresses.lists.parse_group_list`), IPv4
+    and IPv6, with listen's hint for a unicast address."""
+    from mdiag.core.addresses.lists import parse_group_list as parse
+
+    return parse(texts, allow_unicast=allow_unicast, hint=hint, iface=iface)
+
+
+def parse_sources(texts: list[str], env: Any = None) -> list[str]:
+    """Unicast SSM sources (IPv4 or IPv6) from ``--source`` values, deduplicated.
+
+    A bad one raises InputError; with ``env`` every bad one first gets its own error line.
+    """
+    from mdiag.core.addresses.lists import parse_source_list
+
+    sources, errors = parse_source_list(texts)
+    if errors:
+        if env is None or len(errors) == 1:
+            raise InputError(errors[0])
+        for line in errors[:-1]:
+            env.error(line)
+        raise InputError(errors[-1])
+    return sources
+
+
+class RateWithBareNumber(argparse.Action):
+    """``--rate`` in the one rate grammar (``1000pps``, ``2mbit``); a bare number (the old
+    ``delay --rate 1000``) is still read as packets/s, with a deprecation notice."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        from mdiag.core.rate import Rate, parse_rate
+
+        text = str(values).strip()
+        try:
+            try:
+                value = float(text)
+            except ValueError:
+                setattr(namespace, self.dest, parse_rate(text))
+                return
+            setattr(namespace, self.dest, Rate(value, "pps"))
+        except InputError as exc:
+            raise argparse.ArgumentError(self, exc.message) from None
+        notes = list(getattr(namespace, "_deprecations", ()))
+        notes.append(f"{option_string} {text} is deprecated, use {option_string} {text}pps "
+                     "(docs/cli-vocabulary.md); the old spelling goes away in the next release")
+        namespace._deprecations = notes

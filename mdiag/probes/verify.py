@@ -50,7 +50,7 @@ class VerifyOptions:
 
     def __post_init__(self) -> None:
         if not self.receivers:
-            raise InputError("no receiver: the lab needs at least 2 hosts, or give --receivers")
+            raise InputError("no receiver: the lab needs at least 2 hosts, or give --receiver")
         if not 1 <= self.repeat <= MAX_REPEAT:
             raise InputError(f"--repeat {self.repeat} must be 1..{MAX_REPEAT}")
         if not 1 <= self.port <= 65535:
@@ -250,9 +250,9 @@ def _summarise(opts: VerifyOptions, sender_address: str | None, source: str | No
             mine.append(f"{o.endpoint.label}: traffic did not stop within {leave_timeout:g} s of the leave "
                         f"in {not_stopped} of {len(rounds)} round(s)" + (f" ({flood_note})" if flood_note else ""))
         if max_join is not None and joins and max(joins) > max_join * 1e3:
-            mine.append(f"{o.endpoint.label}: join delay {max(joins):.1f} ms exceeds --max-join-delay")
+            mine.append(f"{o.endpoint.label}: join delay {max(joins):.1f} ms exceeds --max-join")
         if max_leave is not None and leaves and max(leaves) > max_leave * 1e3:
-            mine.append(f"{o.endpoint.label}: leave delay {max(leaves):.1f} ms exceeds --max-leave-delay")
+            mine.append(f"{o.endpoint.label}: leave delay {max(leaves):.1f} ms exceeds --max-leave")
         problems += mine
         receivers_out.append({
             "host": o.endpoint.label, "netns": o.endpoint.netns, "iface": o.endpoint.iface,
@@ -305,6 +305,6 @@ def _unchecked_snooping(opts: VerifyOptions) -> str | None:
         return None
     return ("no non-member host took part, so nothing checked that the switch keeps the group away "
             "from ports without members (IGMP snooping, RFC 4541): add --non-member-iface, or leave a "
-            "lab host out of --receivers")
+            "lab host out of --receiver")
 
 

@@ -122,3 +122,19 @@ def test_zap_refusals(cli, argv, text):
     result = cli(*argv)
     assert result.status == ExitStatus.BAD_INPUT, result.stderr
     assert result.stderr.count("\n") == 1 and text in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("argv, old, new", [
+    (["verify", "10.1.1.1", "--sender-iface", "a", "--receiver-iface", "b", "--max-join-delay", "1s"],
+     "--max-join-delay", "--max-join"),
+    (["verify", "10.1.1.1", "--lab", "--receivers", "h2"], "--receivers", "--receiver"),
+    (["lab", "up", "--hosts", "0", "--prefix", "mdnever"], "--prefix", "--lab-prefix"),
+    (["querier", "--iface", "lo", "--expect", "version=9"], "--expect version=", "--expect igmp-version="),
+])
+def test_old_spellings_still_work_with_one_notice(cli, argv, old, new):
+    """The old spelling is accepted (the command goes on to its own error here) and says, in one
+    line, what to write instead."""
+    result = cli(*argv)
+    notices = [line for line in result.stderr.splitlines() if "deprecated" in line]
+    assert len(notices) == 1 and f"{old} is deprecated, use {new}" in notices[0], result.stderr
+    assert "Traceback" not in result.stderr

@@ -39,8 +39,8 @@ from mdiag.errors import ExitStatus
     (["doctor", "--iface", "lo", "--port", "0"], "--port: 0 is outside 1..65535"),
     (["doctor", "--iface", "lo", "--group", "10.1.1.1"], "not a multicast group (IPv4 multicast is 224.0.0.0/4)\n"),
     (["doctor", "--iface", "lo", "--groups", "-1"], "--groups -1"),
-    (["lab", "up", "--prefix", "BAD"], "must be 'md'"),
-    (["lab", "up", "--hosts", "0", "--prefix", "mdnever"], "1..200 hosts"),
+    (["lab", "up", "--lab-prefix", "BAD"], "must be 'md'"),
+    (["lab", "up", "--hosts", "0", "--lab-prefix", "mdnever"], "1..200 hosts"),
     (["lab", "up", "--lab-prefix", "BAD"], "must be 'md'"),  # the spelling verify/delay/replay use
     (["lab", "frobnicate"], "invalid choice"),
     (["lab", "up", "--querier", "v4"], "invalid choice"),

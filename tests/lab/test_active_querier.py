@@ -14,7 +14,7 @@ BRIDGE_MAC = "02:00:c6:12:00:01"
 def test_v3_querier_identified_with_its_timers(mdiag_lab, cli):
     h1 = mdiag_lab.host("h1")
     r = cli("querier", "--iface", h1.iface, "--netns", h1.netns, "--wait", "10", "--queries", "3",
-            "--expect", f"querier={BRIDGE_ADDRESS}", "--expect", "version=3", "--json")
+            "--expect", f"querier={BRIDGE_ADDRESS}", "--expect", "igmp-version=3", "--json")
     assert r.status == 0, r.stdout + r.stderr
     doc = r.json()
     elected = doc["report"]["elected"]
@@ -32,7 +32,7 @@ def test_v3_querier_identified_with_its_timers(mdiag_lab, cli):
 def test_failed_expectation_exits_1_and_says_why(mdiag_lab, cli):
     h1 = mdiag_lab.host("h1")
     r = cli("querier", "--iface", h1.iface, "--netns", h1.netns, "--wait", "5", "--queries", "1",
-            "--expect", "querier=198.18.0.99", "--expect", "version=2")
+            "--expect", "querier=198.18.0.99", "--expect", "igmp-version=2")
     assert r.status == 1
     assert "expect-querier" in r.stdout and "FAIL" in r.stdout
     assert "querier 198.18.0.1, expected 198.18.0.99" in r.stdout
@@ -42,7 +42,7 @@ def test_v2_querier_and_silence(mdiag_lab_factory, cli):
     lab = mdiag_lab_factory(hosts=1, bridge=BridgeConfig.fast(querier="v2"))
     h1 = lab.host("h1")
     r = cli("querier", "--iface", h1.iface, "--netns", h1.netns, "--wait", "12", "--queries", "4",
-            "--query-interval", "2", "--expect", "version=2", "--json")
+            "--query-interval", "2", "--expect", "igmp-version=2", "--json")
     assert r.status == 0, r.stdout + r.stderr
     elected = r.json()["report"]["elected"]
     assert (elected["address"], elected["version"], elected["qqi"]) == (BRIDGE_ADDRESS, 2, None)

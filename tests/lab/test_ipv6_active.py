@@ -15,7 +15,7 @@ BRIDGE_LL = link_local(BRIDGE_MAC)  # fe80::c6ff:fe12:1, the bridge's MLD querie
 def test_mldv2_querier_identified_and_judged(mdiag_lab6, cli):
     h1 = mdiag_lab6.host("h1")
     r = cli("querier", "--mld", "--iface", h1.iface, "--netns", h1.netns, "--wait", "10", "--queries", "3",
-            "--expect", f"querier={BRIDGE_LL}", "--expect", "version=2", "--json")
+            "--expect", f"querier={BRIDGE_LL}", "--expect", "mld-version=2", "--json")
     assert r.status == 0, r.stdout + r.stderr
     doc = r.json()
     elected = doc["report"]["elected"]
@@ -34,11 +34,11 @@ def test_mldv1_querier_and_an_ipv6_expectation_implies_mld(mdiag_lab_factory, cl
     lab = mdiag_lab_factory(hosts=1, bridge=BridgeConfig.fast(mld_version=1), ipv6=True)
     h1 = lab.host("h1")
     r = cli("querier", "--iface", h1.iface, "--netns", h1.netns, "--wait", "12", "--queries", "3",
-            "--query-interval", "2", "--expect", f"querier={BRIDGE_LL}", "--expect", "version=1", "--json")
+            "--query-interval", "2", "--expect", f"querier={BRIDGE_LL}", "--expect", "mld-version=1", "--json")
     assert r.status == 0, r.stdout + r.stderr
     elected = r.json()["report"]["elected"]
     assert (elected["address"], elected["version"], elected["qqi"]) == (BRIDGE_LL, 1, None)
-    bad = cli("querier", "--mld", "--iface", h1.iface, "--netns", h1.netns, "--expect", "version=3")
+    bad = cli("querier", "--mld", "--iface", h1.iface, "--netns", h1.netns, "--expect", "mld-version=3")
     assert bad.status == 2 and "the MLD version is 1 or 2" in bad.stderr
 
 

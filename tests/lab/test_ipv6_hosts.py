@@ -211,7 +211,7 @@ def test_lab_cli_builds_dual_stack_with_an_mldv1_querier_and_shows_the_v6_mdb(cl
 
     prefix = unique_prefix()
     try:
-        up = cli("lab", "up", "--prefix", prefix, "--hosts", "2", "--fast", "--mld-version", "1")
+        up = cli("lab", "up", "--lab-prefix", prefix, "--hosts", "2", "--fast", "--mld-version", "1")
         assert up.status == 0, up.stderr
         assert "fd00:c612::1" in up.stdout and "querier v3 + MLDv1" in up.stdout
         assert "fe80::c6ff:fe12:c" in up.stdout  # h2's link-local address in the hosts table
@@ -221,17 +221,17 @@ def test_lab_cli_builds_dual_stack_with_an_mldv1_querier_and_shows_the_v6_mdb(cl
             receiver = Receiver([Join("ff3e::10:2")], "lab0", 7105)
         with receiver:
             lab.wait_member("ff3e::10:2", "h2", timeout=5)
-            status = cli("lab", "status", "--prefix", prefix)
-            doc = cli("lab", "status", "--prefix", prefix, "--json").json()
+            status = cli("lab", "status", "--lab-prefix", prefix)
+            doc = cli("lab", "status", "--lab-prefix", prefix, "--json").json()
         assert "dual-stack" in status.stdout and "ff3e::10:2" in status.stdout
         assert doc["bridge_settings"]["mcast_mld_version"] == 1 and doc["lab"]["ipv6"] is True
         # the MLDv1 querier moves the host to MLDv1: its join is a v1 report, no filter mode
         entry = next(e for e in doc["mdb"] if e["grp"] == "ff3e::10:2")
         assert entry["port"] == "p2"
-        again = cli("lab", "up", "--prefix", prefix, "--hosts", "2", "--ipv4-only")
+        again = cli("lab", "up", "--lab-prefix", prefix, "--hosts", "2", "--ipv4-only")
         assert again.status == 2 and "is up dual-stack: take it down first" in again.stderr
     finally:
-        cli("lab", "down", "--prefix", prefix)
+        cli("lab", "down", "--lab-prefix", prefix)
 
 
 def _write(path, value):

@@ -136,16 +136,16 @@ def test_ctrl_c_during_build_cleans_up(monkeypatch):
 
 
 def test_lab_cli_status_and_exec(mdiag_lab, cli):
-    status = cli("lab", "status", "--prefix", mdiag_lab.prefix, "--json")
+    status = cli("lab", "status", "--lab-prefix", mdiag_lab.prefix, "--json")
     assert status.status == 0
     doc = status.json()
     assert doc["up"] and [h["name"] for h in doc["lab"]["hosts"]] == ["h1", "h2", "h3"]
     assert doc["bridge_settings"]["mcast_querier"] == 1
-    ran = cli("lab", "exec", "--prefix", mdiag_lab.prefix, "h3", "--", "ip", "-br", "addr", "show", "lab0")
+    ran = cli("lab", "exec", "--lab-prefix", mdiag_lab.prefix, "h3", "--", "ip", "-br", "addr", "show", "lab0")
     assert ran.status == 0 and "198.18.0.13/24" in ran.stdout
-    failed = cli("lab", "exec", "--prefix", mdiag_lab.prefix, "h1", "--", "false")
+    failed = cli("lab", "exec", "--lab-prefix", mdiag_lab.prefix, "h1", "--", "false")
     assert failed.status == 1  # the command's own status
-    none = cli("lab", "status", "--prefix", "mdnolabhere")
+    none = cli("lab", "status", "--lab-prefix", "mdnolabhere")
     assert none.status == 1 and "no lab" in none.stdout
 
 

@@ -185,3 +185,26 @@ def test_silence_fails_and_loss_can_count_from_zero(mdiag_lab, cli):
     status, out, err = _finish(late)
     (stream,) = json.loads(out)["streams"]
     assert stream["first_sequence"] == 100 and stream["lost"] >= 100 and stream["expected"] >= 300, stream
+
+
+def test_netns_on_send_listen_ifaces_doctor_groups(mdiag_lab, cli):
+    """Every command that touches an interface takes --netns: no 'ip netns exec' needed."""
+    h1, h2 = mdiag_lab.host("h1"), mdiag_lab.host("h2")
+    group = "239.50.0.30"
+    listener = subprocess.Popen(mdiag_lab.mdiag_argv("listen", group, "--iface", "lab0", "--netns", h2.netns,
+                                                     "--port", "7030", "--duration", "6", "--until-end", "--json"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_joined(mdiag_lab, "h2", group)
+    groups = cli("groups", "--iface", "lab0", "--netns", h2.netns, "--json")
+    assert groups.status == 0 and group in groups.stdout
+    sent = cli("send", group, "--iface", "lab0", "--netns", h1.netns, "--port", "7030", "--count", "200",
+               "--rate", "2000pps", "--json")
+    assert sent.status == 0, sent.stderr
+    status, out, err = _finish(listener)
+    assert status == 0, err
+    (stream,) = json.loads(out)["streams"]
+    assert stream["received"] == 200 and stream["sender"].startswith(h1.address)
+    ifaces = cli("ifaces", "lab0", "--netns", h1.netns, "--json")
+    assert ifaces.status == 0 and h1.address in ifaces.stdout
+    doctor = cli("doctor", "--iface", "lab0", "--netns", h1.netns, "--group", group)
+    assert doctor.status == 0, doctor.stdout + doctor.stderr

@@ -12,9 +12,9 @@ pytestmark = pytest.mark.lab
 def test_verify_delivery_and_leave_in_the_lab(mdiag_lab_factory, cli, tmp_path):
     lab = mdiag_lab_factory(hosts=3, bridge=BridgeConfig.fast(flood_unregistered=False))
     page = tmp_path / "verify.html"
-    result = cli("verify", "239.60.0.1", "--lab", "--lab-prefix", lab.prefix, "--receivers", "h2",
-                 "--hold", "0.4s", "--repeat", "2", "--max-join-delay", "100ms",
-                 "--max-leave-delay", "1s", "--json", "--html", str(page))
+    result = cli("verify", "239.60.0.1", "--lab", "--lab-prefix", lab.prefix, "--receiver", "h2",
+                 "--hold", "0.4s", "--repeat", "2", "--max-join", "100ms",
+                 "--max-leave", "1s", "--json", "--html", str(page))
     assert result.status == 0, result.stdout + result.stderr
     doc = result.json()
     (h2,) = doc["receivers"]
@@ -33,7 +33,7 @@ def test_verify_delivery_and_leave_in_the_lab(mdiag_lab_factory, cli, tmp_path):
 
 def test_verify_fails_when_the_switch_floods(mdiag_lab_factory, cli):
     lab = mdiag_lab_factory(hosts=3, bridge=BridgeConfig.fast(snooping=False))
-    result = cli("verify", "239.60.0.2", "--lab", "--lab-prefix", lab.prefix, "--receivers", "h2",
+    result = cli("verify", "239.60.0.2", "--lab", "--lab-prefix", lab.prefix, "--receiver", "h2",
                  "--hold", "0.3s", "--leave-timeout", "0.8s")
     assert result.status == 1
     assert "h3 (not a member) got" in result.stdout
@@ -72,7 +72,7 @@ def test_ctrl_c_reports_the_rounds_that_finished(mdiag_lab):
 
     group = "239.60.0.4"
     proc = subprocess.Popen([sys.executable, "-m", "mdiag", "verify", group, "--lab", "--lab-prefix",
-                             mdiag_lab.prefix, "--receivers", "h2", "--repeat", "30", "--hold", "0.3s",
+                             mdiag_lab.prefix, "--receiver", "h2", "--repeat", "30", "--hold", "0.3s",
                              "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         # wait (bounded) for h2's second join: the first round has been measured by then

@@ -50,8 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ssm", action="store_true",
                         help="source-specific join (S,G) with S the sender's address (IGMPv3)")
     parser.add_argument("--port", type=int, default=5001, help="UDP port (default 5001)")
-    parser.add_argument("--rate", type=float, default=1000.0, metavar="PPS",
-                        help="sender packets per second (default 1000: 1 ms resolution)")
+    parser.add_argument("--rate", action=options.RateWithBareNumber, default=None, metavar="RATE",
+                        help="stream rate, e.g. 1000pps or 2mbit (default 1000pps: 1 ms resolution)")
     parser.add_argument("--repeat", type=int, default=5, metavar="N", help="join/leave cycles (default 5)")
     parser.add_argument("--hold", type=duration, default=0.5, metavar="T",
                         help="time joined in each cycle (default 500ms)")
@@ -65,6 +65,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="JSON output (schema in docs/active.md)")
 
 
+def _pps(args: argparse.Namespace) -> float:
+    """Packets/s of ``--rate`` (default 1000pps) for the delay stream's datagrams."""
+    from mdiag.probes.delay import SIZE
+
+    if args.rate is None:
+        return 1000.0
+    if args.rate.unlimited:
+        raise UsageError("--rate max would flood the link; give a rate such as 1000pps")
+    return float(args.rate.pps(SIZE))
+
+
 def _resolve(args: argparse.Namespace) -> tuple[Any, Any]:
     """(probe options, the lab or None) from the command line."""
     from mdiag.probes.delay import DelayOptions
@@ -74,7 +85,7 @@ def _resolve(args: argparse.Namespace) -> tuple[Any, Any]:
     if args.lab and explicit:
         raise UsageError("give either --lab or --sender-iface/--receiver-iface, not both")
     group = args.group or ("232.1.2.3" if args.ssm else "239.1.2.3")
-    common = dict(group=group, port=args.port, ssm=args.ssm, rate=args.rate, repeat=args.repeat,
+    common = dict(group=group, port=args.port, ssm=args.ssm, rate=_pps(args), repeat=args.repeat,
                   hold=args.hold, max_join=args.max_join, max_leave=args.max_leave)
     if not args.lab:
         if not (args.sender_iface and args.receiver_iface):
@@ -114,7 +125,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if not 1 <= args.repeat <= MAX_REPEAT:
         raise UsageError(f"--repeat must be 1..{MAX_REPEAT}")
     pictures.check_outputs(args)
-    if not 1 <= args.rate <= MAX_RATE:
+    if not 1 <= _pps(args) <= MAX_RATE:
         raise UsageError(f"--rate must be 1..{MAX_RATE} packets/s")
     if not 1 <= args.port <= 65535:
         raise UsageError("--port must be 1..65535")

@@ -14,6 +14,7 @@ HELP = ("pre-flight checks before joining/sending on an interface: flags, route,
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--iface", type=options.iface, required=True, metavar="IFACE", help="interface to check (required)")
+    options.add_netns(parser)
     parser.add_argument("--groups", type=int, default=1, metavar="N", help="how many groups you plan to join")
     parser.add_argument("--group", type=options.group, default=None, metavar="G", help="the group you plan to use (route, SSM checks)")
     parser.add_argument("--source", type=options.address_list, action="append", default=[], metavar="S",
@@ -23,10 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON (docs/sockets.md)")
 
 
+@options.in_netns
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.adapters import interfaces
     from mdiag.cli import render
-    from mdiag.cli.commands.listen import parse_group_list, parse_sources
+    from mdiag.cli.options import parse_group_list, parse_sources
     from mdiag.core import preflight
 
     if args.groups < 0:

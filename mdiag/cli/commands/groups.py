@@ -16,6 +16,7 @@ HELP = ("current group memberships per interface (/proc/net/igmp, mcfilter, igmp
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--iface", type=options.iface, action="append", default=[], metavar="IFACE",
                         help="only this interface (repeatable; default: all)")
+    options.add_netns(parser)
     parser.add_argument("--json", action="store_true", help="print JSON (docs/sockets.md)")
 
 
@@ -31,6 +32,7 @@ def _describe_group(group: str) -> dict[str, Any]:
         return {"mac": str(multicast_mac(group)), "block": None, "scope": None, "name": None}
 
 
+@options.in_netns
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.adapters import interfaces
     from mdiag.cli import render

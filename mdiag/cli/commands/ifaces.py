@@ -14,9 +14,11 @@ HELP = ("interfaces: index, IPv4/IPv6 addresses, MAC, MULTICAST flag, IGMP/MLD v
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("names", type=options.iface, nargs="*", metavar="IFACE", help="only these interfaces (default: all)")
+    options.add_netns(parser)
     parser.add_argument("--json", action="store_true", help="print JSON (docs/sockets.md)")
 
 
+@options.in_netns
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.adapters import interfaces
     from mdiag.cli import render

@@ -19,10 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub.required = True
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--prefix", "--lab-prefix", dest="prefix", type=options.lab_prefix, default=None,
-                       metavar="P",
-                       help="namespace name prefix: 'md' + letters/digits (default mdlab); "
-                            "--lab-prefix is the same, as verify, delay and replay spell it")
+        p.add_argument("--lab-prefix", dest="prefix", type=options.lab_prefix, default=None, metavar="P",
+                       help="namespace name prefix: 'md' + letters/digits (default mdlab), as every "
+                            "lab-aware command spells it")
+        options.deprecated(p, "--prefix", "--lab-prefix", dest="prefix", type=options.lab_prefix)
 
     up = sub.add_parser("up", help="build the lab (idempotent)", description="Build the lab: "
                         "namespaces P-h1..P-hN on veths to bridge br0 in namespace P-br.")
@@ -107,7 +107,7 @@ def _up(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: str) -
     existing = lab_mod.Lab.existing(prefix)
     if existing is not None and existing.is_up() and existing.ipv6 != lab.ipv6:
         raise InputError(f"lab {prefix} is up {'dual-stack' if existing.ipv6 else 'IPv4-only'}: take it "
-                         f"down first (mdiag lab down{'' if prefix == lab_mod.DEFAULT_PREFIX else ' --prefix ' + prefix})"
+                         f"down first (mdiag lab down{'' if prefix == lab_mod.DEFAULT_PREFIX else ' --lab-prefix ' + prefix})"
                          " to build it " + ("IPv4-only" if existing.ipv6 else "dual-stack"))
     built = lab.up()
     if args.json:
@@ -123,8 +123,9 @@ def _up(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: str) -
           f"({addresses}, snooping {args.snooping}, querier {querier}"
           f"{'' if args.flood == 'on' else ', mcast_flood off'})", file=env.stdout)
     _hosts_table(lab, env)
-    print(f"run commands with: mdiag lab exec h1 -- CMD   (tear down: mdiag lab down"
-          f"{'' if prefix == lab_mod.DEFAULT_PREFIX else ' --prefix ' + prefix})", file=env.stdout)
+    named = "" if prefix == lab_mod.DEFAULT_PREFIX else f" --lab-prefix {prefix}"
+    print(f"run commands with: mdiag lab exec{named} h1 -- CMD   (tear down: mdiag lab down{named})",
+          file=env.stdout)
     return ExitStatus.OK
 
 
@@ -151,7 +152,8 @@ def _status(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: st
         if args.json:
             render.emit_json({"up": False, "prefix": prefix}, env.stdout, "lab")
         else:
-            print(f"no lab with prefix {prefix} is up (build one with: mdiag lab up)", file=env.stdout)
+            named = "" if prefix == lab_mod.DEFAULT_PREFIX else f" --lab-prefix {prefix}"
+            print(f"no lab with prefix {prefix} is up (build one with: mdiag lab up{named})", file=env.stdout)
         return ExitStatus.PROBLEM_FOUND
     settings = lab.bridge_settings()
     mdb = lab.mdb()
@@ -207,7 +209,8 @@ def _exec(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: str)
         raise InputError("no command given: mdiag lab exec HOST -- CMD [ARGS...]")
     lab = lab_mod.Lab.existing(prefix)
     if lab is None:
-        raise lab_mod.LabError(f"no lab with prefix {prefix} is up: build one with 'mdiag lab up'")
+        named = "" if prefix == lab_mod.DEFAULT_PREFIX else f" --lab-prefix {prefix}"
+        raise lab_mod.LabError(f"no lab with prefix {prefix} is up: build one with 'mdiag lab up{named}'")
     if args.host in ("br", "bridge"):
         netns = lab.bridge_netns
     else:

@@ -13,33 +13,8 @@ from mdiag.errors import ExitStatus, InputError
 
 HELP = "join groups on an interface and measure test streams (loss, jitter, join time) or print datagrams"
 
-LISTEN_HINT = "; --unicast or --broadcast listen on other addresses"
-
-
-def parse_group_list(texts: list[str], *, allow_unicast: bool = False, hint: str = LISTEN_HINT,
-                     iface: str | None = None) -> tuple[list[str], list[str]]:
-    """The core group-list parser (:func:`mdiag.core.addresses.lists.parse_group_list`), IPv4
-    and IPv6, with listen's hint for a unicast address."""
-    from mdiag.core.addresses.lists import parse_group_list as parse
-
-    return parse(texts, allow_unicast=allow_unicast, hint=hint, iface=iface)
-
-
-def parse_sources(texts: list[str], env: Environment | None = None) -> list[str]:
-    """Unicast SSM sources (IPv4 or IPv6) from ``--source`` values, deduplicated.
-
-    A bad one raises InputError; with ``env`` every bad one first gets its own error line.
-    """
-    from mdiag.core.addresses.lists import parse_source_list
-
-    sources, errors = parse_source_list(texts)
-    if errors:
-        if env is None or len(errors) == 1:
-            raise InputError(errors[0])
-        for line in errors[:-1]:
-            env.error(line)
-        raise InputError(errors[-1])
-    return sources
+#: the group-list helpers live in mdiag.cli.options (shared by send, doctor, verify, monitor)
+parse_group_list, parse_sources = options.parse_group_list, options.parse_sources
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="groups: 239.1.2.3, 239.1.2.3,239.1.2.4 or ranges 239.1.0.1-239.1.3.232")
     parser.add_argument("--iface", type=options.iface, required=True, metavar="IFACE",
                         help="interface to join on (required)")
+    options.add_netns(parser)
     parser.add_argument("--source", type=options.address_list, action="append", default=[], metavar="S",
                         help="source-specific join (SSM, option 39); repeat or comma-separate")
     parser.add_argument("--port", type=int, default=5001, help="UDP port (default 5001)")
@@ -75,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="do not print plain datagrams or the live line")
 
 
+@options.in_netns
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.adapters import interfaces, sockets
 

@@ -110,7 +110,7 @@ def _joins(args: argparse.Namespace, env: Environment) -> list[Any]:
             raise InputError("--source needs --group (the groups to join from those sources)")
         return []
     from mdiag.adapters import sockets
-    from mdiag.cli.commands.listen import parse_group_list, parse_sources
+    from mdiag.cli.options import parse_group_list, parse_sources
 
     groups, errors = parse_group_list(args.group, hint="; --group takes multicast groups",
                                       iface=args.iface)

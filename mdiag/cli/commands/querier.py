@@ -52,15 +52,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="allow disruptive actions (--challenge takes over the querier role)")
 
 
-def _parse_expect(items: list[str], family: int) -> tuple[str | None, int | None]:
+def _parse_expect(items: list[str], family: int, warn: Any = None) -> tuple[str | None, int | None]:
+    """querier=IP and igmp-version=N / mld-version=N, the keys ``analyze --expect`` uses too;
+    the old ``version=N`` still works, with a notice through ``warn``."""
     protocol, versions, told = (("MLD", ("1", "2"), "1 or 2") if family == 6
                                 else ("IGMP", ("1", "2", "3"), "1, 2 or 3"))
+    version_key = f"{protocol.lower()}-version"
     querier, version = None, None
     for item in items:
         key, sep, value = item.partition("=")
         key = key.strip().lower()
         if not sep:
-            raise UsageError(f"--expect {item!r} is not KEY=VALUE (querier=IP or version=N)")
+            raise UsageError(f"--expect {item!r} is not KEY=VALUE (querier=IP or {version_key}=N)")
         if key == "querier":
             try:
                 address = ipaddress.ip_address(value.strip())
@@ -70,12 +73,15 @@ def _parse_expect(items: list[str], family: int) -> tuple[str | None, int | None
                 raise UsageError(f"--expect querier={address} is IPv{address.version}, but the {protocol} "
                                  f"querier has an IPv{family} address")
             querier = str(address)
-        elif key == "version":
+        elif key in (version_key, "version"):
+            if key == "version" and warn is not None:
+                warn(f"--expect version= is deprecated, use --expect {version_key}= (docs/cli-vocabulary.md); "
+                     "the old spelling goes away in the next release")
             if value.strip() not in versions:
-                raise UsageError(f"--expect version={value!r}: the {protocol} version is {told}")
+                raise UsageError(f"--expect {key}={value!r}: the {protocol} version is {told}")
             version = int(value)
         else:
-            raise UsageError(f"--expect {key!r} is unknown: use querier=IP or version=N")
+            raise UsageError(f"--expect {key!r} is unknown: use querier=IP or {version_key}=N")
     return querier, version
 
 
@@ -88,7 +94,7 @@ def _family(args: argparse.Namespace) -> int:
     return 6 if any(":" in text for text in named) else 4
 
 
-def options_from(args: argparse.Namespace) -> Any:
+def options_from(args: argparse.Namespace, warn: Any = None) -> Any:
     """The probe's typed options from the command line."""
     from mdiag.probes.network import Endpoint
     from mdiag.probes.querier import QuerierOptions
@@ -96,7 +102,7 @@ def options_from(args: argparse.Namespace) -> Any:
     if not args.iface:
         raise UsageError("querier needs --iface IFACE: mdiag never picks an interface on its own")
     family = _family(args)
-    expect_querier, expect_version = _parse_expect(args.expect, family)
+    expect_querier, expect_version = _parse_expect(args.expect, family, warn)
     if args.challenge is not None:
         try:
             challenger = ipaddress.ip_address(args.challenge)
@@ -123,7 +129,7 @@ def options_from(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    options = options_from(args)
+    options = options_from(args, env.warn)
     from mdiag.adapters.network import LiveNetwork
     from mdiag.probes import querier
 

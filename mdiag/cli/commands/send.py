@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "round-robin), or an address with --unicast/--broadcast")
     parser.add_argument("--iface", type=options.iface, required=True, metavar="IFACE",
                         help="interface to send on (required)")
+    options.add_netns(parser)
     parser.add_argument("--port", type=int, default=5001, help="UDP destination port (default 5001)")
     parser.add_argument("--ttl", type=int, default=1, help="multicast TTL (default 1: stays on the link)")
     parser.add_argument("--rate", type=options.rate, default=None, metavar="RATE",
@@ -49,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no live line")
 
 
+@options.in_netns
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.adapters import interfaces, sockets
     from mdiag.core.rate import Pacing, packet_budget, parse_rate
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     kind = "unicast" if args.unicast else "broadcast" if args.broadcast else "multicast"
     destinations = [args.destination]
     if kind == "multicast" and any(c in args.destination for c in ",-:"):  # lists, ranges, IPv6
-        from mdiag.cli.commands.listen import parse_group_list
+        from mdiag.cli.options import parse_group_list
 
         destinations, errors = parse_group_list([args.destination], iface=args.iface,
                                                 hint="; --unicast or --broadcast send to one other address")

@@ -45,8 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lab = parser.add_argument_group("lab hosts")
     lab.add_argument("--lab-prefix", type=options.lab_prefix, default=None, metavar="P", help="lab name prefix (default mdlab)")
     lab.add_argument("--sender", type=options.lab_host, default="h1", metavar="HOST", help="sender host (default h1)")
-    lab.add_argument("--receivers", type=options.lab_hosts, default=None, metavar="H2,H3",
-                     help="receiver hosts (default: every other host)")
+    lab.add_argument("--receiver", dest="receivers", type=options.lab_hosts, action="append", default=None,
+                     metavar="H2[,H3]", help="receiver host(s), repeatable (default: every other host)")
+    options.deprecated(lab, "--receivers", "--receiver", dest="receivers", type=options.lab_hosts)
     lab.add_argument("--anchor", type=options.lab_host, default=None, metavar="HOST",
                      help="a host kept joined all along, so the group stays registered on the bridge")
     parser.add_argument("--ssm", action="store_true", help="receivers join (sender address, GROUP) with option 39")
@@ -57,8 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeat", type=int, default=1, metavar="N", help="join/leave rounds (default 1)")
     parser.add_argument("--leave-timeout", type=_SECONDS, default="5s", metavar="T",
                         help="traffic must stop within this after the leave (default 5s)")
-    parser.add_argument("--max-join-delay", type=_SECONDS, default=None, metavar="T", help="fail when a join takes longer")
-    parser.add_argument("--max-leave-delay", type=_SECONDS, default=None, metavar="T", help="fail when a leave takes longer")
+    parser.add_argument("--max-join", dest="max_join_delay", type=_SECONDS, default=None, metavar="T",
+                        help="fail when a join takes longer")
+    parser.add_argument("--max-leave", dest="max_leave_delay", type=_SECONDS, default=None, metavar="T",
+                        help="fail when a leave takes longer")
+    options.deprecated(parser, "--max-join-delay", "--max-join", dest="max_join_delay", type=_SECONDS)
+    options.deprecated(parser, "--max-leave-delay", "--max-leave", dest="max_leave_delay", type=_SECONDS)
     parser.add_argument("--json", action="store_true", help="print JSON (docs/lab.md)")
     pictures.add_options(parser)
     parser.add_argument("--force", action="store_true", help="overwrite an existing --html file")
@@ -73,7 +78,7 @@ def _endpoint(text: str) -> Any:
 
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from mdiag.cli.commands.listen import parse_group_list
+    from mdiag.cli.options import parse_group_list
     from mdiag.probes.verify import VerifyOptions
 
     groups, errors = parse_group_list([args.group], hint="")
@@ -130,8 +135,8 @@ def _lab_options(lab: Any, args: argparse.Namespace, common: dict[str, Any]) -> 
         return Endpoint(h.iface, h.netns, h.name)
 
     sender = at(args.sender)
-    names = (args.receivers if args.receivers is not None
-             else [h.name for h in lab.all_hosts if h.name not in (args.sender, args.anchor)])
+    names = ([n for group in args.receivers for n in (group if isinstance(group, list) else [group])]
+             if args.receivers is not None else [h.name for h in lab.all_hosts if h.name not in (args.sender, args.anchor)])
     receivers = [at(n) for n in names]
     anchor = at(args.anchor) if args.anchor else None
     used = {sender.name, *(r.name for r in receivers), *([anchor.name] if anchor else [])}
@@ -152,7 +157,7 @@ def _run(probe_options: Any, args: argparse.Namespace, env: Environment) -> Exit
 
     if not probe_options.non_members:
         env.warn("no non-member host: nothing checks that the switch keeps the group away from other "
-                 "ports (snooping); add --non-member-iface, or leave a lab host out of --receivers")
+                 "ports (snooping); add --non-member-iface, or leave a lab host out of --receiver")
     result = verify.run(probe_options, LiveNetwork())
     _render(env, args, result)
 
