@@ -241,6 +241,8 @@ def bound_numbers(parser: argparse.ArgumentParser) -> None:
                 action.type = whole()
         elif action.type is float:
             action.type = finite()
+
+
 class _Deprecated(argparse.Action):
     """An old spelling: stores like the new option and leaves a one-line notice for main() to print."""
 
