@@ -315,6 +315,8 @@ def _evaluate(report: Report, exp: Expectation) -> Result:
                           f"no segment with {'MLD' if family == 6 else 'IGMP'}{_vlan(exp)} in the capture")
         failures = []
         actuals = []
+        if key == "querier":
+            want = f"querier {exp.when} {exp.op} {_fmt(exp.value)}"
         for seg in segs:
             if key == "querier":
                 ok, story = _querier_held(seg, exp)
@@ -329,10 +331,6 @@ def _evaluate(report: Report, exp: Expectation) -> Result:
         actual_text = "; ".join(actuals)
         if failures:
             return Result(exp, False, actual_text, f"expected {want}, but " + "; ".join(failures))
-        if key == "querier":
-            want = f"querier {exp.when} {exp.op} {_fmt(exp.value)}"
-            if failures:
-                return Result(exp, False, actual_text, f"expected {want}, but " + "; ".join(failures))
         return Result(exp, True, actual_text, f"{want} on {len(segs)} segment(s)")
     if KEYS[key][1] == "group":
         found = [(s, g) for s in _segments(report, exp) for g in s.groups if g.group == exp.group]
