@@ -45,7 +45,20 @@ PACKET_OUTGOING = 4
 SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_PROMISC = 1
+PACKET_RX_RING = 5
 PACKET_STATISTICS = 6
+PACKET_VERSION = 10
+TPACKET_V3 = 2
+TP_STATUS_KERNEL = 0
+TP_STATUS_USER = 1
+TP_STATUS_VLAN_VALID = 1 << 4
+TP_STATUS_VLAN_TPID_VALID = 1 << 6
+#: struct tpacket3_hdr up to the VLAN TPID (linux/if_packet.h)
+_TPACKET3_HDR = struct.Struct("@IIIIIIHHIIH")
+#: block_status, num_pkts, offset_to_first_pkt of struct tpacket_block_desc (after version, priv)
+_BLOCK_HDR = struct.Struct("@III")
+_RING_BLOCK = 1 << 20
+_RING_FRAME = 1 << 11
 CAP_NET_RAW = 13
 DLT_EN10MB = 1
 PCAP_NETMASK_UNKNOWN = 0xFFFFFFFF
@@ -307,13 +320,17 @@ class RawSocket:
     """
 
     def __init__(self, iface: str, capture_filter: CaptureFilter | None = IGMP, *,
-                 use_kernel_filter: bool = True, rcvbuf: int = 4 << 20, promiscuous: bool = False) -> None:
+                 use_kernel_filter: bool = True, rcvbuf: int = 4 << 20, promiscuous: bool = False,
+                 ring_mb: int = 0) -> None:
         require_cap_net_raw()
         self.iface = iface
         self.ifindex = interface_index(iface)
         self.filter = capture_filter
         self.kernel_filter = False
         self.dropped_by_python = 0
+        self._ring: Any = None
+        self._ring_blocks = 0
+        self._ring_next = 0
         try:
             self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         except PermissionError:
@@ -335,6 +352,8 @@ class RawSocket:
                 # bridge device, every frame the bridge forwards. Undone when the socket closes.
                 self._sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP,
                                       struct.pack("@iHH8s", self.ifindex, PACKET_MR_PROMISC, 0, b""))
+            if ring_mb > 0:
+                self._map_ring(ring_mb)
             # Bind last: frames are queued only from here on, already filtered.
             self._sock.bind((iface, ETH_P_ALL))
         except OSError as exc:
@@ -356,7 +375,34 @@ class RawSocket:
         self.close()
 
     def close(self) -> None:
+        if self._ring is not None:
+            self._ring.close()
+            self._ring = None
         self._sock.close()
+
+    def _map_ring(self, megabytes: int) -> None:
+        """A TPACKET_V3 receive ring of ``megabytes`` (1 MB blocks) shared with the kernel:
+        frames arrive without a system call each, with their kernel time and the VLAN tag
+        the kernel took off (put back by :meth:`read_batch`). Without ring support the
+        socket stays a plain one (``ring`` is False)."""
+        import mmap
+
+        blocks = max(2, megabytes)
+        try:
+            self._sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V3)
+            self._sock.setsockopt(SOL_PACKET, PACKET_RX_RING, struct.pack(
+                "@IIIIIII", _RING_BLOCK, blocks, _RING_FRAME, _RING_BLOCK * blocks // _RING_FRAME,
+                10, 0, 0))   # a block goes to the reader after 10 ms even when not full
+            self._ring = mmap.mmap(self._sock.fileno(), _RING_BLOCK * blocks, mmap.MAP_SHARED,
+                                   mmap.PROT_READ | mmap.PROT_WRITE)
+        except OSError:
+            return
+        self._ring_blocks = blocks
+
+    @property
+    def ring(self) -> bool:
+        """True when frames come through the memory-mapped ring."""
+        return self._ring is not None
 
     def fileno(self) -> int:
         return self._sock.fileno()
@@ -406,6 +452,8 @@ class RawSocket:
         ``timeout`` seconds for the first: one poll, then every frame already queued
         (the read loop of a long-running capture; no object per frame)."""
         sock = self._sock
+        if self._ring is not None:
+            return self._read_ring(timeout)
         if not select.select((sock,), (), (), max(0.0, timeout))[0]:
             return []
         out: list[tuple[int, bytes]] = []
@@ -427,6 +475,40 @@ class RawSocket:
                     sec, nsec = unpack(payload)
                     ts_ns = sec * 1_000_000_000 + nsec
             out.append((ts_ns or time.time_ns(), data))
+        return out
+
+    def _read_ring(self, timeout: float) -> list[tuple[int, bytes]]:
+        """Every frame of the blocks the kernel has handed over (waiting at most ``timeout``
+        for the first), each block given back to the kernel once read."""
+        ring = self._ring
+        offset = self._ring_next * _RING_BLOCK
+        if not _BLOCK_HDR.unpack_from(ring, offset + 8)[0] & TP_STATUS_USER:
+            select.select((self._sock,), (), (), max(0.0, timeout))
+        out: list[tuple[int, bytes]] = []
+        header = _TPACKET3_HDR.unpack_from
+        match = None if self.filter is None or self.kernel_filter else self.filter.match
+        for _ in range(self._ring_blocks):
+            status, count, first = _BLOCK_HDR.unpack_from(ring, offset + 8)
+            if not status & TP_STATUS_USER:
+                break
+            position = offset + first
+            for _ in range(count):
+                (next_offset, sec, nsec, snaplen, _length, pstatus, mac, _net, _hash, tci,
+                 tpid) = header(ring, position)
+                start = position + mac
+                frame = ring[start:start + snaplen]
+                if pstatus & TP_STATUS_VLAN_VALID and snaplen >= 12:
+                    # the kernel took the 802.1Q tag off: put it back where it was
+                    tag = (tpid if pstatus & TP_STATUS_VLAN_TPID_VALID and tpid else 0x8100)
+                    frame = frame[:12] + struct.pack("!HH", tag, tci & 0xFFFF) + frame[12:]
+                if match is None or match(frame):
+                    out.append((sec * 1_000_000_000 + nsec, frame))
+                else:
+                    self.dropped_by_python += 1
+                position += next_offset
+            struct.pack_into("@I", ring, offset + 8, TP_STATUS_KERNEL)
+            self._ring_next = (self._ring_next + 1) % self._ring_blocks
+            offset = self._ring_next * _RING_BLOCK
         return out
 
     def statistics(self) -> tuple[int, int]:

@@ -192,7 +192,8 @@ def main() -> None:
 
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
-            sent = lab.call("h1", send_igmp, 2000.0, args.soak, 200_000, True, timeout=args.soak + 60)
+            sent = lab.call("h1", send_igmp, 2000.0, args.soak, max(1000, int(args.soak * 1000)), True,
+                            timeout=args.soak + 120)
             done.set()
             sampler.join()
             time.sleep(2)

@@ -301,3 +301,51 @@ def test_ctrl_c_stops_with_a_summary_and_a_restart_starts_clean(tmp_path) -> Non
         assert summary["duration_s"] < 30 and summary["incidents"] == 0 and summary["dropped"] == {}
     events = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert [e["event"] for e in events if e["event"] in ("start", "summary")] == ["start", "summary"] * 2
+
+
+def test_vlan_tags_the_kernel_strips_come_back_as_segments() -> None:
+    """Tagged IGMP on a veth: the kernel moves 802.1Q tags out of the frame; the monitor's ring
+    puts them back, so each VLAN is its own segment (querier and members per VLAN)."""
+    need_root()
+    import os
+
+    from mdiag.adapters import netns
+    from mdiag.adapters.rawsock import GROUP_TRAFFIC, RawSocket
+    from mdiag.core.igmp import GroupRecord, V3Query, V3Report, build_frame
+    from mdiag.core.igmp.ipv4 import IPv4Header
+    from mdiag.core.igmp.messages import RecordType
+    from mdiag.monitor.runner import Monitor, MonitorOptions
+
+    name = f"mdmv{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True, timeout=30)
+    try:
+        subprocess.run(["ip", "-n", name, "link", "add", "va", "type", "veth", "peer", "name", "vb"],
+                       check=True, timeout=30)
+        for dev in ("va", "vb"):
+            subprocess.run(["ip", "-n", name, "link", "set", dev, "up"], check=True, timeout=30)
+        with netns.entered(name):
+            capture = RawSocket("vb", GROUP_TRAFFIC, ring_mb=2)
+            sender = RawSocket("va", None)
+        with capture, sender:
+            assert capture.ring
+            for vlan, router, host in ((10, "198.18.10.1", "198.18.10.11"), (20, "198.18.20.1", "198.18.20.11")):
+                query = IPv4Header(src=router, dst="224.0.0.1", ttl=1, router_alert=True)
+                sender.send(build_frame(V3Query(max_resp_code=10, qqic=2), query, vlan=vlan))
+                report = IPv4Header(src=host, dst="224.0.0.22", ttl=1, router_alert=True)
+                sender.send(build_frame(V3Report([GroupRecord(RecordType.CHANGE_TO_EXCLUDE_MODE,
+                                                              f"239.0.{vlan}.1")]), report, vlan=vlan))
+            frames: list = []
+            deadline = time.monotonic() + 5
+            while len(frames) < 4 and time.monotonic() < deadline:
+                frames.extend(capture.read_batch(0.5))
+        assert len(frames) == 4 and all(f[12:14] == b"\x81\x00" for _, f in frames)
+        monitor = Monitor(MonitorOptions(iface="vb"), start_ns=frames[0][0])
+        monitor.feed(frames)
+        monitor.tick(frames[-1][0] + 1)
+        values = {(f.spec.name, labels): v for f in monitor.families() for labels, v in f.samples}
+        for vlan in (10, 20):
+            seg = ("vb", str(vlan), "ipv4")
+            assert values[("mdiag_querier_info", seg + (f"198.18.{vlan}.1", "3"))] == 1
+            assert values[("mdiag_group_members", seg + (f"239.0.{vlan}.1",))] == 1
+    finally:
+        subprocess.run(["ip", "netns", "del", name], timeout=30)
