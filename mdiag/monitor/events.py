@@ -13,8 +13,11 @@ docs/monitor.md.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TextIO
+
+from mdiag.errors import MdiagError
 
 __all__ = ["EVENT_NAMES", "JsonLines", "text_line"]
 
@@ -29,16 +32,31 @@ EVENT_NAMES = (
 
 
 class JsonLines:
-    """Writes events to ``out`` one JSON line each; a write error is raised once."""
+    """Writes events to ``out`` one JSON line each. A write that fails (disk full, a reader
+    gone) stops this output only: ``failed`` holds the reason, ``on_failure(reason)`` is told
+    once, and the monitor goes on with its other outputs."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, name: str = "-",
+                 on_failure: Callable[[str], None] | None = None) -> None:
         self.out = out
+        self.name = name
         self.lines = 0
+        self.failed: str | None = None
+        self.on_failure = on_failure
 
     def __call__(self, event: dict[str, Any]) -> None:
+        if self.failed is not None:
+            return
         body = {"schema": SCHEMA, "command": "monitor", **event}
-        self.out.write(json.dumps(body, separators=(",", ":"), default=str) + "\n")
-        self.out.flush()
+        try:
+            self.out.write(json.dumps(body, separators=(",", ":"), default=str) + "\n")
+            self.out.flush()
+        except (OSError, ValueError, MdiagError) as exc:
+            reason = getattr(exc, "message", None) or getattr(exc, "strerror", None) or str(exc)
+            self.failed = f"cannot write --jsonl {self.name}: {reason}; JSON lines stopped there"
+            if self.on_failure is not None:
+                self.on_failure(self.failed)
+            return
         self.lines += 1
 
 

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from mdiag.errors import MdiagError
+
 __all__ = ["FRAME_OVERHEAD", "FrameRing", "Incident", "IncidentRecorder"]
 
 #: Bytes counted per kept frame besides its data (the tuple, the bytes header).
@@ -100,6 +102,9 @@ class IncidentRecorder:
         self.current: Incident | None = None
         self.written = 0
         self.skipped = 0
+        #: writes that failed (disk full...) and the last reason
+        self.errors = 0
+        self.last_error: str | None = None
 
     def add(self, time_ns: int, frame: bytes, orig_len: int) -> None:
         """A captured frame: into the ring, and into the open incident."""
@@ -108,9 +113,24 @@ class IncidentRecorder:
             if time_ns > current.until_ns:
                 self.close()
             else:
-                current.writer.write(frame, time_ns, orig_len)
-                current.frames_after += 1
+                try:
+                    current.writer.write(frame, time_ns, orig_len)
+                    current.frames_after += 1
+                except OSError as exc:
+                    self._failed(exc)
         self.ring.add(time_ns, frame, orig_len)
+
+    def _failed(self, exc: BaseException) -> None:
+        """A write failed (disk full...): the incident ends here, the monitor goes on."""
+        self.errors += 1
+        self.last_error = getattr(exc, "message", None) or getattr(exc, "strerror", None) or str(exc)
+        incident = self.current
+        self.current = None
+        if incident is not None:
+            try:
+                incident.writer.close()
+            except OSError:
+                pass
 
     def trigger(self, now_ns: int, code: str) -> Incident | None:
         """A finding at ``now_ns``: start an incident file (or join the open one).
@@ -131,13 +151,22 @@ class IncidentRecorder:
         while os.path.exists(path):
             number += 1
             path = f"{base}-{number}.pcap"
-        writer = self.writer(path)
+        try:
+            writer = self.writer(path)
+        except (OSError, MdiagError) as exc:
+            self._failed(exc)
+            self.skipped += 1
+            return None
         incident = Incident(path, writer, now_ns, now_ns + self.after_ns, code)
-        for time_ns, frame, orig_len in self.ring.frames():
-            writer.write(frame, time_ns, orig_len)
-            incident.frames_before += 1
         self.current = incident
         self.written += 1
+        try:
+            for time_ns, frame, orig_len in self.ring.frames():
+                writer.write(frame, time_ns, orig_len)
+                incident.frames_before += 1
+        except OSError as exc:
+            self._failed(exc)
+            return None
         return incident
 
     def tick(self, now_ns: int) -> None:
@@ -150,6 +179,11 @@ class IncidentRecorder:
         if incident is None:
             return
         self.current = None
-        incident.writer.close()
+        try:
+            incident.writer.close()
+        except OSError as exc:
+            self.current = incident
+            self._failed(exc)
+            return
         if self.on_written is not None:
             self.on_written(incident)

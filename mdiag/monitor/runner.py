@@ -271,7 +271,7 @@ class Monitor:
         fam("mdiag_incidents").add((iface,), state.incidents)
         dropped = dict(state.dropped)
         if self.recorder is not None:
-            dropped["incident"] = self.recorder.skipped
+            dropped["incident"] = self.recorder.skipped + self.recorder.errors
         from mdiag.monitor.metrics import DROPPED_KINDS
 
         for what in DROPPED_KINDS:

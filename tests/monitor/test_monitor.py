@@ -228,3 +228,37 @@ def test_mld_flows_through_the_same_monitor_per_family() -> None:
     assert values[("mdiag_reports", v6 + ("2",))] == 7
     assert values[("mdiag_group_members", v6 + ("ff05::1:3",))] == 1
     assert values[("mdiag_group_data_packets", v6 + ("ff05::1:3",))] > 0
+
+
+def test_a_full_disk_ends_an_output_not_the_monitor(tmp_path) -> None:
+    """/dev/full: the JSON lines and an incident file fail, the monitor goes on counting."""
+    from mdiag.monitor.events import JsonLines
+
+    reasons: list[str] = []
+    full = open("/dev/full", "w")
+    sink = JsonLines(full, "/dev/full", reasons.append)
+    sink({"event": "start", "time": 0.0})
+    sink({"event": "start", "time": 0.0})
+    with pytest.raises(OSError):
+        full.close()         # what is still buffered fails again: the CLI ignores that
+    assert sink.failed and len(reasons) == 1 and "No space left" in reasons[0]
+
+    class FullWriter:
+        def __init__(self, path: str) -> None:
+            self.handle = open("/dev/full", "wb", buffering=0)
+
+        def write(self, frame: bytes, time_ns: int, orig_len: int | None = None) -> None:
+            self.handle.write(frame)
+
+        def close(self) -> None:
+            self.handle.close()
+
+    options = MonitorOptions(iface="lab0", ring_dir=str(tmp_path), ring_after=1.0)
+    monitor = Monitor(options, start_ns=T0)
+    monitor.recorder.writer = FullWriter
+    broken = igmp(V2Report(G), "198.18.0.11")[:14 + 20 + 4]
+    monitor.feed([(T0, udp("198.18.0.20", G, 200)), (T0 + SECOND, broken)])
+    monitor.feed([(T0 + 2 * SECOND, _query())])
+    monitor.tick(T0 + 3 * SECOND)
+    assert monitor.recorder.errors >= 1 and monitor.state.frames == 3
+    assert _values(monitor)[("mdiag_querier_present", SEG)] == 1

@@ -101,7 +101,10 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         return _monitor(args, env, options, joins, listen, duration, jsonl_file)
     finally:
         if jsonl_file is not None:
-            jsonl_file.close()
+            try:
+                jsonl_file.close()
+            except OSError:
+                pass   # already told: the write that failed said why
 
 
 def _joins(args: argparse.Namespace, env: Environment) -> list[Any]:
@@ -152,10 +155,16 @@ def _monitor(args: argparse.Namespace, env: Environment, options: Any, joins: li
 
     sinks: list[Any] = []
     to_stdout_json = args.jsonl == "-"
+    failures: list[str] = []
+
+    def failed(reason: str) -> None:
+        failures.append(reason)
+        env.error(reason)
+
     if jsonl_file is not None:
-        sinks.append(JsonLines(jsonl_file))
+        sinks.append(JsonLines(jsonl_file, args.jsonl, failed))
     if to_stdout_json:
-        sinks.append(JsonLines(env.stdout))
+        sinks.append(JsonLines(env.stdout, "-", failed))
     live = not args.quiet and not to_stdout_json and env.stdout_isatty
     if not args.quiet and not to_stdout_json and not live and not args.json:
         sinks.append(lambda event: print(text_line(event), file=env.stdout, flush=True))
@@ -213,7 +222,8 @@ def _monitor(args: argparse.Namespace, env: Environment, options: Any, joins: li
             env.stdout.write("\033[H\033[2J")
         _print_summary(env.stdout, summary)
     if not caught:
-        return ExitStatus.OK
+        # an output that failed on the way (disk full) is the run's verdict: 74
+        return ExitStatus.OUTPUT_FAILED if failures else ExitStatus.OK
     # as every command (docs/exit-status.md): 130 after Ctrl-C, 143 after SIGTERM
     return ExitStatus.INTERRUPTED if caught[0] == signal.SIGINT else ExitStatus.TERMINATED
 
