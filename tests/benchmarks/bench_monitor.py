@@ -196,14 +196,17 @@ def main() -> None:
                             timeout=args.soak + 120)
             done.set()
             sampler.join()
-            time.sleep(2)
+            last = -1.0
+            while (now := frames(port)) != last:      # until the monitor has caught up
+                last = now
+                time.sleep(1.0)
             after = scrape(port)
             tracked = {k.split('what="')[1].rstrip('"}'): int(v) for k, v in after.items()
                        if k.startswith("mdiag_monitor_tracked")}
             print(f"soak  {sent:,} churn messages in {args.soak:g} s ({sent // 2:,} distinct groups joined and "
                   f"left): monitor RSS {rss0:.1f} MB -> " + " -> ".join(f"{x:.1f}" for x in samples)
                   + f" -> {rss_mb(monitor.pid):.1f} MB, tracked {tracked}, "
-                  f"frames {after[FRAMES] - before[FRAMES]:,.0f}")
+                  f"frames {after[FRAMES] - before[FRAMES]:,.0f}, kernel drops {after[DROPS] - before[DROPS]:,.0f}")
     finally:
         if monitor is not None and monitor.poll() is None:
             monitor.send_signal(signal.SIGTERM)
