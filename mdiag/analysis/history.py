@@ -103,6 +103,16 @@ class History:
         self._events += 1
         self.group_events.setdefault((lane, group), []).append((time, kind, detail))
 
+    def state_sink(self, lane: Lane) -> Any:
+        """The ``on_state`` callback of one lane's membership table
+        (:class:`mdiag.core.membership.MembershipTable`): joins and expiries, dated."""
+        family = lane[0]
+
+        def on_state(time: float, group: Any, change: str, host: int | None) -> None:
+            detail = host_text(family, host) if host is not None else "membership expired"
+            self.group_event(lane, str(group), time, change, detail)
+        return on_state
+
     def membership_event(self, lane: Lane, group: str, time: float, text: str) -> None:
         """A line the membership table told (:class:`mdiag.core.membership.MembershipTable`
         ``on_event``): keeps the state changes, ignores the report-by-report lines."""

@@ -270,10 +270,11 @@ class Analyzer:
             if family == 6:
                 name += " (MLD)"
             tracker = QuerierTracker(self.timers, findings=self.findings, segment=name, family=family)
-            sink = (self._sink(name, family)
-                    if self.options.timeline or self.on_event or self.history is not None else None)
+            sink = self._sink(name) if self.options.timeline or self.on_event else None
+            history = self.history
             table = MembershipTable(lambda: tracker.timers, findings=self.findings, segment=name,
-                                    on_event=sink, family=family)
+                                    on_event=sink, family=family,
+                                    on_state=history.state_sink((family, name)) if history is not None else None)
             state = self.segments[(family, iface, key)] = _SegmentState(seg, name, tracker, table,
                                                                         family)
         return state
@@ -288,18 +289,11 @@ class Analyzer:
         else:
             self.events_dropped += 1
 
-    def _sink(self, name: str, family: int = 4) -> Callable[[float, int | None, IPv4Address, str], None]:
+    def _sink(self, name: str) -> Callable[[float, int | None, IPv4Address, str], None]:
         groups = self.options.groups
         querier = self.options.querier
-        history = self.history
-        told = self.options.timeline or self.on_event is not None
-        lane = (family, name)
 
         def sink(time: float, frame: int | None, group: IPv4Address, text: str) -> None:
-            if history is not None:
-                history.membership_event(lane, str(group), time, text)
-                if not told:
-                    return
             if groups and group not in groups:
                 return
             if querier is not None and not groups:
@@ -430,7 +424,7 @@ class Analyzer:
                 packet = buf[ip:s + cap]
                 plan = plans.get(packet)
                 if (plan is not None and plan[1] is not None and not plan[5] and vlan is None
-                        and history is None and not self._subnets):
+                        and not self._subnets):
                     seg = segments.get((4, iface, key))
                     if seg is not None and (not plan[4] or seg.tracker.querier_version != 3):
                         # Fast path, a special case of _igmp (same steps, in the same order): a
@@ -450,6 +444,8 @@ class Analyzer:
                             if window[1] == REPORT_FLOOD + 1:
                                 _report_flood(self, seg, plan[2], window, number)
                         seg.table.report_records(t, number, plan[2], plan[3], plan[1])
+                        if history is not None:
+                            _history_records(history, seg, t, plan[3], plan[1])
                         continue
                 _igmp(self, number, (t_ns - t0) / 1e9, iface, key, packet, mac, orig > cap)
         finally:

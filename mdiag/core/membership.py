@@ -76,6 +76,10 @@ _LIST_LIMIT = 100  # leave records kept per group (the rest are counted in leave
 LEAVE_QUERY_GRACE = 2.0
 
 EventSink = Callable[[float, "int | None", Any, str], None]
+#: Told when a group starts or stops being forwarded: (time, group, "joined" or "expired",
+#: the joining host as an int or None). Called on those changes only, so the report fast
+#: paths stay (a picture's history uses it; see mdiag.analysis.history).
+StateSink = Callable[[float, Any, str, "int | None"], None]
 Address = IPv4Address | IPv6Address
 
 #: Where each rule comes from, per address family.
@@ -252,7 +256,8 @@ class MembershipTable:
 
     def __init__(self, timers: TimerSet | Callable[[], TimerSet] | None = None, *,
                  findings: FindingLog | None = None, segment: str = "",
-                 on_event: EventSink | None = None, family: int = 4) -> None:
+                 on_event: EventSink | None = None, family: int = 4,
+                 on_state: StateSink | None = None) -> None:
         if family not in (4, 6):
             raise ValueError(f"address family must be 4 (IGMP) or 6 (MLD), not {family}")
         self.family = family
@@ -268,6 +273,7 @@ class MembershipTable:
         self.segment = segment
         self.groups: dict[int, GroupState] = {}
         self.on_event = on_event
+        self.on_state = on_state
         self._live_by_mac: dict[int, set[int]] = {}
         self._where = f" on {segment}" if segment else ""
         self.reports = 0
@@ -362,6 +368,8 @@ class MembershipTable:
         if live is not None:
             live.discard(int(state.group))
         self._event(when, None, state.group, "membership expired")
+        if self.on_state is not None:
+            self.on_state(when, state.group, "expired", None)
         pending = state.pending
         if pending is not None:
             self._close_leave(state, pending, ended=when, cancelled_by=None)
@@ -407,6 +415,8 @@ class MembershipTable:
             state.first_join_frame = frame
         if self.on_event is not None:
             self._event(time, frame, state.group, f"joined by {self._ip(host)}")
+        if self.on_state is not None:
+            self.on_state(time, state.group, "joined", host)
         key = int(state.group)
         live = self._live_by_mac.setdefault(_mac_key(key, self.family), set())
         for other in [g for g in live if g != key]:

@@ -265,6 +265,22 @@ _ENDED = {"left": "left", "expired": "expired with the group", "timed-out": "tim
           "timed out": "timed out", None: "still a member at the end"}
 
 
+def _union_bars(bars: list[Mark], axis: _Axis) -> list[Mark]:
+    """Many hosts' bars as their union: one bar per stretch of time with any member,
+    saying how many membership intervals it covers (the row stays a few elements)."""
+    merged: list[list[Any]] = []
+    for bar in sorted(bars, key=lambda m: (m.x0, m.x1)):
+        if merged and bar.x0 <= merged[-1][1] + 0.5:
+            merged[-1][1] = max(merged[-1][1], bar.x1)
+            merged[-1][2] += 1
+        else:
+            merged.append([bar.x0, bar.x1, 1])
+    scale = axis.duration / WIDTH
+    return [Mark("bar", x0, x1, "member union",
+                 f"{count} membership interval(s) of these hosts from {_s(x0 * scale)} to {_s(x1 * scale)}")
+            for x0, x1, count in merged]
+
+
 def _smoothed_rate(bins: list[int], width: float) -> tuple[list[float], float]:
     """Packets per second per bin, sparse traffic merged into wider bins (a stream of one
     packet every 2 s in 1 s bins would draw a saw, not a rate): bins are summed pairwise
@@ -352,7 +368,7 @@ def _group_lane(sid: str, seg: Any, g: Any, history: History, lane: LaneKey, axi
     rest = hosts[HOST_ROWS:]
     if rest:
         rows.append(Row(f"+{len(rest)} hosts", title=f"{len(rest)} more hosts, drawn together",
-                        marks=[m for host in rest for _, m in per_host[host]]))
+                        marks=_union_bars([m for host in rest for _, m in per_host[host]], axis)))
     # router-side state
     state = Row("state")
     present: float | None = None

@@ -30,6 +30,7 @@ CSS = """
 .election.none{stroke:#dc2626}
 .member.exclude{fill:#3b82f6}
 .member.include{fill:#14b8a6}
+.member.union{fill:#93c5fd}
 .present{fill:#94a3b8;fill-opacity:.55}
 .expired{stroke:#475569;stroke-width:3}
 .expired.data{stroke:#dc2626;stroke-width:5}

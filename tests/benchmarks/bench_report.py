@@ -4,7 +4,8 @@
    file stays a few MB"): two synthetic captures are written and analysed with and
    without ``history`` (the cost of --html on the analysis), then rendered:
    * 10,000 groups, one host each, a v2 report per group and every 125 s a general query;
-   * one group with a million data packets (1,000 packets/s for 1,000 s) plus reports.
+   * one group with a million data packets (1,000 packets/s for 1,000 s) plus reports;
+   * a million IGMPv2 reports from 1,000 hosts on 100 groups (a busy access segment).
    Printed: analysis seconds without/with history, render seconds, HTML size.
 
 2. Rendering approach: the iptv-freeze story drawn by mdiag's SVG lanes and by Plotly
@@ -30,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from mdiag.adapters.capture import open_capture  # noqa: E402
 from mdiag.analysis.pipeline import AnalysisOptions, analyze  # noqa: E402
-from tests.htmlreport.large import many_groups, many_packets  # noqa: E402
+from tests.htmlreport.large import many_groups, many_packets, many_reports  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,7 +51,8 @@ def scale() -> None:
     from mdiag.htmlreport.page import analysis_page
 
     with tempfile.TemporaryDirectory() as scratch:
-        for name, make in (("10,000 groups", many_groups), ("1,000,000 data packets", many_packets)):
+        for name, make in (("10,000 groups", many_groups), ("1,000,000 data packets", many_packets),
+                           ("1,000,000 IGMP reports", many_reports)):
             path = Path(scratch) / "big.pcap"
             make(path)
             _, plain = timed(lambda: run_mdiag(path, False))

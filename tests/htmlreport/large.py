@@ -35,3 +35,19 @@ def many_packets(path: Path, packets: int = 1_000_000, rate: float = 1000.0) -> 
     frames += [(t * 125.0 + 2, report) for t in range(int(span // 125) + 1)]
     frames.sort(key=lambda f: f[0])
     write_pcap(path, frames)
+
+
+def many_reports(path: Path, reports: int = 1_000_000, hosts: int = 1000, groups: int = 100) -> None:
+    """``reports`` IGMPv2 reports: ``hosts`` hosts, each member of ``groups`` // 10 groups,
+    reporting one group every 0.01 s in turn (a busy access segment), with a querier."""
+    frames = []
+    step = 1000.0 / reports * hosts      # each host's report interval, spread over 1,000 s
+    per_host = {h: [igmp(V2Report(group=IPv4Address(f"239.2.{(h + k * 10) % groups // 256}.{(h + k * 10) % groups % 256}")),
+                         f"198.18.{10 + h // 250}.{1 + h % 250}") for k in range(groups // 10)]
+                for h in range(hosts)}
+    for i in range(reports):
+        h = i % hosts
+        frames.append((i * step / hosts, per_host[h][(i // hosts) % len(per_host[h])]))
+    frames += [(q * 125.0, igmp(V2Query(), "198.18.0.1")) for q in range(9)]
+    frames.sort(key=lambda f: f[0])
+    write_pcap(path, frames)

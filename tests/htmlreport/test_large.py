@@ -44,3 +44,17 @@ def test_fifty_thousand_packets_are_bins_not_marks(tmp_path):
     (spark,) = [n for n in parse(html).iter("polygon") if "rate" in n.classes]
     assert len(spark.attrs["points"].split()) <= lanes.SPARK_POINTS + 2
     assert "peak 25.0 packets/s (4 s bins), 50,000 packets" in spark.title()
+
+
+def test_many_hosts_share_one_union_row(tmp_path):
+    from tests.htmlreport.large import many_reports
+
+    path = tmp_path / "reports.pcap"
+    many_reports(path, reports=20_000, hosts=200, groups=20)
+    report, html = _page(path)
+    lane = [n for n in parse(html).find_all("div", "lane") if "group" in n.classes][0]
+    labels = [d.all_text() for d in lane.find_all("div") if "height:" in d.attrs.get("style", "")]
+    assert labels[1:lanes.HOST_ROWS + 1] == labels[1:9] and labels[lanes.HOST_ROWS + 1].startswith("+")
+    union = [n for n in lane.iter() if "union" in n.classes]
+    assert 1 <= len(union) <= 5 and "membership interval(s) of these hosts" in union[0].title()
+    assert len(html) < 400_000
