@@ -246,10 +246,26 @@ def _ip(args: Sequence[str], *, stdin: str | None = None, timeout: float = DEFAU
         check: bool = True) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(["ip", *args], input=stdin, capture_output=True, text=True,
                           timeout=timeout)
+    _checkpoint()  # a Ctrl-C / SIGTERM noted while building stops the build here, between steps
     if check and proc.returncode != 0:
-        what = " ".join(args) if stdin is None else f"{' '.join(args)} <<< {stdin.strip()!r}"
-        raise LabError(f"'ip {what}' failed: {proc.stderr.strip() or proc.stdout.strip()}")
+        raise LabError(f"'ip {_summary(args, stdin)}' failed: {_first_lines(proc.stderr or proc.stdout)}")
     return proc
+
+
+def _summary(args: Sequence[str], stdin: str | None) -> str:
+    """The command in a few words: a batch of 600 lines is named by its first one."""
+    what = " ".join(args)
+    if stdin is not None:
+        lines = stdin.strip().splitlines()
+        what += f" <<< {lines[0]!r}" if lines else ""
+        what += f" (+{len(lines) - 1} more lines)" if len(lines) > 1 else ""
+    return what
+
+
+def _first_lines(text: str, limit: int = 2) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    shown = "; ".join(line[:200] for line in lines[:limit])
+    return shown + (f" (+{len(lines) - limit} more lines)" if len(lines) > limit else "") if lines else "no message"
 
 
 def _write_sysctl(path: str, value: str) -> None:
@@ -339,11 +355,26 @@ class Lab:
         return lab
 
     def is_up(self) -> bool:
-        """True when every namespace of this lab exists and the bridge is there."""
+        """True when every namespace of this lab exists and its bridge carries the mark a
+        finished build leaves (a lab whose build was killed halfway is not up: it is partial)."""
+        return self.state() == "up"
+
+    def state(self) -> str:
+        """``up`` (complete), ``partial`` (some namespaces, no finished build) or ``absent``."""
         present = set(list_names())
+        pattern = re.compile(re.escape(self.prefix) + r"-(br|h\d+)")
+        if not any(pattern.fullmatch(ns) for ns in present):
+            return "absent"
         if not all(ns in present for ns in self.namespaces()):
-            return False
-        return _ip(["-n", self.bridge_netns, "link", "show", BRIDGE], check=False).returncode == 0
+            return "partial"
+        out = _ip(["-n", self.bridge_netns, "-j", "link", "show", BRIDGE], check=False)
+        if out.returncode != 0:
+            return "partial"
+        try:
+            alias = (json.loads(out.stdout or "[]") or [{}])[0].get("ifalias", "")
+        except json.JSONDecodeError:
+            return "partial"
+        return "up" if alias == self._complete_mark() else "partial"
 
     def stray_hosts(self) -> list[str]:
         """Host namespaces with this prefix beyond ``hosts`` (left from a bigger lab)."""
@@ -355,21 +386,24 @@ class Lab:
         """Build the lab (root). Returns False when it was already up (settings re-applied).
 
         Idempotent: a complete lab with this prefix is kept and its bridge settings are
-        updated; a partial one (an earlier run died) is removed and rebuilt. On any failure
-        or Ctrl-C everything made so far is removed before the error propagates.
+        updated; a partial one (an earlier run died) is removed and rebuilt. On any failure,
+        Ctrl-C or SIGTERM everything made so far is removed before the error propagates, and
+        only one ``up``/``down`` of a prefix runs at a time (:func:`_lock`).
         """
         _need_root()
         _need_tools()
-        if self.is_up() and not self.stray_hosts():
-            self.configure_bridge(self.bridge)
-            return False
-        self.down()
-        try:
-            with _deferred_sigterm():
-                self._build()
-        except BaseException:
-            self.down()
-            raise
+        with _lock(self.prefix):
+            if self.is_up() and not self.stray_hosts():
+                self.configure_bridge(self.bridge)
+                return False
+            with _deferred_signals() as deferral:
+                try:
+                    self._remove()
+                    self._build()
+                except BaseException:
+                    deferral.holding = True
+                    self._remove()
+                    raise
         return True
 
     def _build(self) -> None:
@@ -417,6 +451,13 @@ class Lab:
             _ip(["-n", h.netns, "-batch", "-"], stdin="\n".join(host_lines) + "\n")
         self._set_querier(self.bridge, was_on=False)
         self.wait_ready()
+        # Last step: the mark that this lab is whole. It lives on the bridge, so it goes with
+        # the namespaces; a build stopped before this line (kill -9) leaves a lab without it,
+        # which status calls partial and the next 'up' rebuilds.
+        _ip(["-n", br, "link", "set", BRIDGE, "alias", self._complete_mark()])
+
+    def _complete_mark(self) -> str:
+        return f"mdiag lab complete: {self.hosts} hosts, {'dual-stack' if self.ipv6 else 'ipv4'}"
 
     #: The bridge's own querier counts as present only after a delay of one query response
     #: interval from the moment it is switched on (kernel br_multicast_set_querier: it listens
@@ -470,7 +511,12 @@ class Lab:
                 time.sleep(0.02)
 
     def down(self) -> list[str]:
-        """Delete every namespace of this lab (and strays of its prefix). Returns what was removed."""
+        """Delete every namespace of this lab (and strays of its prefix). Returns what was removed.
+        Runs to its end even through Ctrl-C or SIGTERM (delivered afterwards)."""
+        with _lock(self.prefix), _deferred_signals(hold=True):
+            return self._remove()
+
+    def _remove(self) -> list[str]:
         removed = []
         pattern = re.compile(re.escape(self.prefix) + r"-(br|h\d+)")
         for ns in list_names():
@@ -666,21 +712,90 @@ def flatten_mdb(data: Any) -> list[dict[str, Any]]:
     return entries
 
 
+class _Deferral:
+    """While a lab is built or removed, Ctrl-C and SIGTERM are noted, not raised: the build
+    stops at its next step (between two ``ip`` commands, never inside one) and removes what
+    it made, and a removal always finishes. The signal is then delivered to the handler that
+    was there before (the CLI's, so the status stays 130 or 143)."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.holding = False
+        self.previous: dict[int, Any] = {}
+
+    def note(self, signum: int, _frame: Any) -> None:
+        if self.received is None:
+            self.received = signum
+
+    def checkpoint(self) -> None:
+        if self.received is not None and not self.holding:
+            self.holding = True  # raise once; what follows (the cleanup) runs to its end
+            self.deliver()
+            raise KeyboardInterrupt  # the previous handler ignored it: stop the build all the same
+
+    def deliver(self) -> None:
+        """Hand the noted signal to the previous handler (raises there, like the signal would)."""
+        signum, self.received = self.received, None
+        if signum is None:
+            return
+        previous = self.previous.get(signum)
+        if callable(previous):
+            previous(signum, None)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+
+_DEFERRAL: _Deferral | None = None
+
+
+def _checkpoint() -> None:
+    if _DEFERRAL is not None:
+        _DEFERRAL.checkpoint()
+
+
 @contextlib.contextmanager
-def _deferred_sigterm() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt while building, so the cleanup path runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+def _deferred_signals(*, hold: bool = False) -> Iterator[_Deferral]:
+    """See :class:`_Deferral`; ``hold``: never stop early (a removal)."""
+    global _DEFERRAL
+    deferral = _Deferral()
+    deferral.holding = hold
+    if threading.current_thread() is not threading.main_thread() or _DEFERRAL is not None:
+        yield deferral
         return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) != signal.SIG_IGN:  # an ignored signal stays ignored
+            deferral.previous[signum] = signal.signal(signum, deferral.note)
+    _DEFERRAL = deferral
     try:
+        yield deferral
+    finally:
+        _DEFERRAL = None
+        for signum, handler in deferral.previous.items():
+            signal.signal(signum, handler)
+    deferral.deliver()
+
+
+@contextlib.contextmanager
+def _lock(prefix: str) -> Iterator[None]:
+    """One ``lab up`` / ``lab down`` per prefix at a time (across processes); another one is
+    refused at once with one line naming the process that holds it."""
+    import fcntl
+
+    folder = "/run/lock" if os.path.isdir("/run/lock") else "/tmp"
+    path = os.path.join(folder, f"mdiag-lab-{prefix}.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            raise LabError(f"lab {prefix} is being built or removed by another mdiag (pid {holder}); "
+                           "wait for it to finish, then try again") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        os.close(fd)  # releases the lock
 
 
 def sweep_stale(pattern: str = r"md(\d+)x\d+") -> list[str]:

@@ -148,7 +148,18 @@ def _status(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: st
 
     _need_root(lab_mod)
     lab = lab_mod.Lab.existing(prefix)
-    if lab is None or not lab.is_up():
+    state = (lab or lab_mod.Lab(prefix=prefix)).state()
+    if state == "partial":  # a build that was killed halfway: never reported as up
+        found = [ns for ns in lab_mod.list_names() if ns.startswith(prefix + "-")]
+        if args.json:
+            render.emit_json({"up": False, "partial": True, "prefix": prefix, "namespaces": found},
+                             env.stdout, "lab")
+        else:
+            down = "mdiag lab down" + ("" if prefix == lab_mod.DEFAULT_PREFIX else f" --prefix {prefix}")
+            print(f"lab {prefix} is PARTIAL: {len(found)} namespaces left by a build that did not finish; "
+                  f"'mdiag lab up' rebuilds it, '{down}' removes it", file=env.stdout)
+        return ExitStatus.PROBLEM_FOUND
+    if lab is None or state != "up":
         if args.json:
             render.emit_json({"up": False, "prefix": prefix}, env.stdout, "lab")
         else:
