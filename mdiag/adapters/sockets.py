@@ -212,18 +212,18 @@ def plan_sockets(joins: Iterable[Join], max_msf: int = 10) -> list[tuple[str, tu
     """
     if max_msf < 1:
         raise InputError(f"igmp_max_msf {max_msf} leaves no room for a source")
-    any_source: list[str] = []
+    # dicts and sets, not lists: 16,384 groups must not cost 16,384² comparisons
+    any_source: set[str] = set()
     sources: dict[str, list[str]] = {}
     seen: set[Join] = set()
-    order: list[str] = []
+    order: dict[str, None] = {}
     for j in joins:
         if j in seen:
             continue
         seen.add(j)
-        if j.group not in order:
-            order.append(j.group)
+        order.setdefault(j.group, None)
         if j.source is None:
-            any_source.append(j.group)
+            any_source.add(j.group)
         else:
             sources.setdefault(j.group, []).append(j.source)
     plan: list[tuple[str, tuple[str, ...]]] = []
@@ -442,11 +442,14 @@ class Receiver:
         except Exception:
             return None
 
-    def join(self) -> None:
-        """Join every planned membership; the join time (wall clock ns) is kept per socket."""
+    def join(self, until_ns: int | None = None) -> None:
+        """Join every planned membership; the join time (wall clock ns) is kept per socket.
+        ``until_ns`` (monotonic ns): stop joining there (a command's --duration is a promise)."""
         for m in self.members:
             if m.joined:
                 continue
+            if until_ns is not None and time.monotonic_ns() >= until_ns:
+                return
             m.join_ns = time.time_ns()
             if not m.bind_only:
                 self._membership(m, joining=True)

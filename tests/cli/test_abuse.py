@@ -423,3 +423,42 @@ def test_decode_writes_rows_before_its_input_ends(json_mode):
 def test_numbers_out_of_range_are_refused_before_anything_runs(cli, argv):
     result = cli(*argv)
     assert_clean(result.status, result.stderr, BAD)
+
+
+# ---- a duration is a promise (item 6) -----------------------------------------------------------
+
+def test_send_at_an_impossible_rate_keeps_its_duration_and_says_so(cli):
+    result = cli("send", "239.255.77.2", "--iface", "lo", "--port", "47998", "--rate", "5000000pps",
+                 "--duration", "0.5", "--size", "64", "--json")
+    assert result.status == OK, result.stderr
+    assert result.json()["elapsed_s"] <= 0.5 + 0.3  # the deadline, a scheduling tick, a loaded host
+    assert "below the 5,000,000 pps asked" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_listen_of_many_groups_keeps_its_duration(cli):
+    result = cli("listen", "239.255.64.1-239.255.79.255", "--iface", "lo", "--port", "47997",
+                 "--duration", "1", "--json")
+    assert result.status in (OK, PROBLEM), result.stderr
+    assert result.json()["duration_s"] <= 1.0 + 0.3
+
+
+def test_interrupted_while_joining_still_gives_the_summary(cli, monkeypatch):
+    from mdiag.adapters import sockets
+
+    def interrupted_join(self, until_ns=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sockets.Receiver, "join", interrupted_join)
+    result = cli("listen", "239.255.77.3", "--iface", "lo", "--port", "47996", "--duration", "5")
+    assert result.status == ExitStatus.INTERRUPTED
+    assert "listened" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_socket_plans_of_many_groups_are_linear():
+    """16,384 groups (``listen 239.1.0.0/18``): a plan made with sets, not lists (it took 6.6 s)."""
+    from mdiag.adapters.sockets import Join, plan_sockets
+
+    joins = [Join(f"239.1.{i >> 8}.{i & 255}", None) for i in range(16384)]
+    joins += [Join("239.9.9.9", f"198.18.0.{i}") for i in range(1, 25)]
+    plan = plan_sockets(joins + joins, max_msf=10)  # duplicates dropped
+    assert len(plan) == 16384 + 3 and plan[0] == ("239.1.0.0", ()) and plan[-1][0] == "239.9.9.9"

@@ -88,3 +88,36 @@ def test_a_failing_ip_batch_is_named_in_a_few_words():
     text = _summary(["-n", "x-br", "-batch", "-"], batch)
     assert "(+599 more lines)" in text and len(text) < 150
     assert _first_lines("RTNETLINK answers: File exists\n" * 300).endswith("(+298 more lines)")
+
+
+def _default_lab_absent() -> None:
+    if any(ns.startswith("mdlab-") for ns in list_names()):
+        pytest.skip("a default lab (mdlab) is up here: verify --lab would use it, not a temporary one")
+
+
+def test_verify_with_a_bad_host_builds_no_temporary_lab(cli):
+    """Issue 9 item 7: the host names are checked before the temporary lab is built."""
+    need_root()
+    _default_lab_absent()
+    before = {ns for ns in list_names() if ns.startswith("mdv")}
+    result = cli("verify", "239.1.1.1", "--lab", "--sender", "h9")
+    assert result.status == ExitStatus.BAD_INPUT and "Traceback" not in result.stderr
+    assert {ns for ns in list_names() if ns.startswith("mdv")} == before
+
+
+def test_sigterm_during_verify_removes_its_temporary_lab():
+    """Issue 9 items 7 and 12: SIGTERM while verify --lab runs: its lab is removed, status 143."""
+    need_root()
+    _default_lab_absent()
+    process = subprocess.Popen([sys.executable, "-m", "mdiag", "verify", "239.1.1.1", "--lab", "--hold", "20s"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    prefix = f"mdv{process.pid}"
+    deadline = time.monotonic() + 30
+    while len(_left(prefix)) < 4 and time.monotonic() < deadline:  # the temporary lab is there
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == ExitStatus.TERMINATED, err
+    assert b"Traceback" not in err
+    assert _left(prefix) == []

@@ -72,7 +72,8 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if duration is None:
         duration = 24 * 3600.0  # --count alone: still bounded (a day), Ctrl-C stops earlier
     multicast = [g for g in groups if sockets.is_multicast(g)]
-    baseline = [g for g in groups if g not in multicast]
+    joined_kind = set(multicast)  # a set: thousands of groups must not cost n² comparisons
+    baseline = [g for g in groups if g not in joined_kind]
     joins = [sockets.Join(g, s) for g in multicast for s in _sources_of(g, sources)]
     plain: list[dict[str, Any]] = []
 
@@ -98,8 +99,13 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     live = env.stderr_isatty and not args.quiet and not args.json
     started = time.monotonic()
-
-    receiver = sockets.Receiver(joins, args.iface, args.port, unicast=baseline)
+    # --duration is a promise: it counts making the sockets and joining (16,384 groups take seconds)
+    deadline_ns = time.monotonic_ns() + int(duration * 1e9)
+    interrupted = False
+    try:
+        receiver = sockets.Receiver(joins, args.iface, args.port, unicast=baseline)
+    except KeyboardInterrupt:  # Ctrl-C / SIGTERM while the sockets are made: the summary all the same
+        receiver, interrupted = None, True
 
     def tick() -> None:
         receiving = len({m.group for m in receiver.members if m.datagrams})
@@ -109,27 +115,42 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                          f"  datagrams {got:,}  lost {lost:,} ")
         env.stderr.flush()
 
-    interrupted = False
-    with receiver:
-        join_ns: dict[str, int | None] = {}
-        for m in receiver.members:
+    join_ns: dict[str, int | None] = {}
+    members = receiver.members if receiver is not None else []
+    try:
+        try:
+            if receiver is not None:
+                receiver.join(until_ns=deadline_ns)
+        except KeyboardInterrupt:  # Ctrl-C / SIGTERM while joining: the summary all the same
+            interrupted = True
+        for m in members:
             if m.join_ns is not None and (join_ns.get(m.group) or m.join_ns + 1) > m.join_ns:
                 join_ns[m.group] = m.join_ns
-        try:
-            receiver.receive(collector, until_ns=time.monotonic_ns() + int(duration * 1e9),
-                             max_packets=args.count, tick=tick if live else None,
-                             stop=(lambda: bool(collector.streams) and all(
-                                 s.end_total is not None for s in collector.streams))
-                             if args.until_end else None)
-        except KeyboardInterrupt:
-            interrupted = True
+        joining = time.monotonic() - started
+        joined = sum(1 for m in members if m.joined and not m.bind_only)
+        planned = sum(1 for m in members if not m.bind_only)
+        if not interrupted and joined < planned:
+            env.warn(f"joined {joined:,} of {planned:,} group sockets in {joining:.1f} s, all of --duration "
+                     f"{duration:g} s: the rest were not joined (give a longer --duration)")
+        elif not interrupted and receiver is not None:
+            try:
+                receiver.receive(collector, until_ns=deadline_ns,
+                                 max_packets=args.count, tick=tick if live else None,
+                                 stop=(lambda: bool(collector.streams) and all(
+                                     s.end_total is not None for s in collector.streams))
+                                 if args.until_end else None)
+            except KeyboardInterrupt:
+                interrupted = True
         elapsed = time.monotonic() - started
         counts: dict[str, int] = {g: 0 for g in groups}
         first_seen: dict[str, int] = {}
-        for m in receiver.members:
+        for m in members:
             counts[m.group] += m.datagrams
             if m.first_ns is not None and m.first_ns < first_seen.get(m.group, m.first_ns + 1):
                 first_seen[m.group] = m.first_ns
+    finally:
+        if receiver is not None:
+            receiver.close()
     if live:
         env.stderr.write("\r\033[K")
     reports = [s.report() for s in collector.streams]

@@ -102,10 +102,11 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             env.stderr.flush()
 
         result = sender.send_stream(size=args.size, pacing=pacing, budget=budget,
-                                    # the budget ends a timed stream exactly; the
-                                    # deadline only bounds a host that cannot keep up
+                                    # --duration is a promise: the budget ends a paced stream
+                                    # on time; a host that cannot keep the rate stops at the
+                                    # deadline (a scheduling tick of grace) and says so below
                                     duration=None if duration is None else
-                                    duration if budget is None else duration * 1.5 + 1,
+                                    duration if budget is None else duration + DEADLINE_GRACE,
                                     stream_id=stream_id, clock_id=clock_id,
                                     progress=progress if live else None)
         interrupted = result.interrupted
@@ -113,7 +114,15 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             env.stderr.write("\r\033[K")
         sender.send_end(stream_id, result.sent, clock_id)
         _summary(args, env, result, str(rate), sender, pps)
+        if budget is not None and duration is not None and not interrupted and result.sent < budget:
+            env.warn(f"this host sent {result.pps:,.0f} pps, below the {pps:,.0f} pps asked: "
+                     f"{result.sent:,} of {budget:,} datagrams went out in the {duration:g} s of --duration "
+                     "(lower --rate, or --count N to send them all whatever it takes)")
     return ExitStatus.INTERRUPTED if interrupted else ExitStatus.OK
+
+
+#: Seconds past --duration a paced stream may take to send its last datagram (a scheduler tick).
+DEADLINE_GRACE = 0.05
 
 
 def _summary(args: argparse.Namespace, env: Environment, result: Any, rate: str, sender: Any,
