@@ -37,24 +37,24 @@ def prefix():
 def test_a_lab_missing_its_last_step_is_partial_and_rebuilt(cli, prefix):
     lab = Lab(prefix=prefix, hosts=2, bridge=BridgeConfig.fast(), ipv6=False)
     assert lab.up() is True
-    assert cli("lab", "status", "--prefix", prefix).status == ExitStatus.OK
+    assert cli("lab", "status", "--lab-prefix", prefix).status == ExitStatus.OK
     # what kill -9 before the last step leaves: every namespace, no completion mark
     lab.run_bridge(["ip", "link", "set", "br0", "alias", "x"])
-    status = cli("lab", "status", "--prefix", prefix)
+    status = cli("lab", "status", "--lab-prefix", prefix)
     assert status.status == ExitStatus.PROBLEM_FOUND and "PARTIAL" in status.stdout
-    assert cli("lab", "status", "--prefix", prefix, "--json").json()["partial"] is True
+    assert cli("lab", "status", "--lab-prefix", prefix, "--json").json()["partial"] is True
     assert lab.is_up() is False and lab.up() is True  # rebuilt, not "already up"
     assert lab.is_up() and lab.state() == "up"
     # a host namespace gone (killed before it was made) is partial too
     subprocess.run(["ip", "netns", "del", f"{prefix}-h2"], check=True)
     assert lab.state() == "partial"
-    assert cli("lab", "status", "--prefix", prefix).status == ExitStatus.PROBLEM_FOUND
+    assert cli("lab", "status", "--lab-prefix", prefix).status == ExitStatus.PROBLEM_FOUND
 
 
 def test_a_second_up_or_down_of_one_prefix_is_one_short_line(cli, prefix):
     with _lock(prefix):  # as another mdiag building this prefix holds it
-        for argv in (("lab", "up", "--prefix", prefix, "--hosts", "2", "--fast"),
-                     ("lab", "down", "--prefix", prefix)):
+        for argv in (("lab", "up", "--lab-prefix", prefix, "--hosts", "2", "--fast"),
+                     ("lab", "down", "--lab-prefix", prefix)):
             result = cli(*argv)
             assert result.status == ExitStatus.BAD_INPUT
             assert result.stderr.count("\n") == 1 and len(result.stderr) < 200
@@ -65,7 +65,7 @@ def test_a_second_up_or_down_of_one_prefix_is_one_short_line(cli, prefix):
 @pytest.mark.parametrize("signum, status", [(signal.SIGINT, ExitStatus.INTERRUPTED),
                                             (signal.SIGTERM, ExitStatus.TERMINATED)])
 def test_a_signal_during_up_leaves_nothing(prefix, signum, status):
-    process = subprocess.Popen([sys.executable, "-m", "mdiag", "lab", "up", "--prefix", prefix, "--hosts", "40",
+    process = subprocess.Popen([sys.executable, "-m", "mdiag", "lab", "up", "--lab-prefix", prefix, "--hosts", "40",
                                 "--fast", "--ipv4-only"], cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30

@@ -155,7 +155,7 @@ def _status(args: argparse.Namespace, env: Environment, lab_mod: Any, prefix: st
             render.emit_json({"up": False, "partial": True, "prefix": prefix, "namespaces": found},
                              env.stdout, "lab")
         else:
-            down = "mdiag lab down" + ("" if prefix == lab_mod.DEFAULT_PREFIX else f" --prefix {prefix}")
+            down = "mdiag lab down" + ("" if prefix == lab_mod.DEFAULT_PREFIX else f" --lab-prefix {prefix}")
             print(f"lab {prefix} is PARTIAL: {len(found)} namespaces left by a build that did not finish; "
                   f"'mdiag lab up' rebuilds it, '{down}' removes it", file=env.stdout)
         return ExitStatus.PROBLEM_FOUND
