@@ -199,6 +199,14 @@ class Analyzer:
     ``source`` describes where the frames come from (an open capture, whose
     ``problems`` and ``interfaces`` the report includes); without one the report is
     named ``name`` with format ``format``.
+
+    A capture's raw records go in faster through :meth:`feed_records` (the tuples of
+    :meth:`mdiag.adapters.capture.Capture.records`; pass :attr:`reader_counts` to the
+    reader so it counts plain multicast data itself). For a timeline, each segment's
+    report carries structured values: ``querier_spans`` (who was querier from when to
+    when, its last query, how its time ended), ``elections``, ``gaps``, per group
+    ``expires`` (also for an ended membership) and ``member_spans`` (each host's
+    membership interval), ``link_local`` traffic and ``multicast_routers`` by protocol.
     """
 
     def __init__(self, options: AnalysisOptions | None = None, *,
