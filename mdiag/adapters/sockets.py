@@ -468,50 +468,30 @@ class Receiver:
         return now
 
     def _membership(self, m: Member, *, joining: bool) -> None:
-        """Add or drop one socket's membership: ip_mreqn with the interface index for any-source,
-        per source IP_ADD/DROP_SOURCE_MEMBERSHIP (ip_mreq_source, Linux order) when the interface
-        has an address, else MCAST_JOIN/LEAVE_SOURCE_GROUP by index."""
+        """Add or drop one socket's membership. Any-source: ``ip_mreqn`` with the interface index
+        (IPv6: ``IPV6_JOIN/LEAVE_GROUP`` with ``ipv6_mreq``). Per source: IP_ADD/DROP_SOURCE_MEMBERSHIP
+        (ip_mreq_source, Linux order) when an IPv4 interface has an address, else
+        MCAST_JOIN/LEAVE_SOURCE_GROUP by index (IPv6 always; RFC 3678 5.2)."""
         action = "joining" if joining else "leaving"
-        address = self.address
-        if family(m.group) == 6:
-            self._membership6(m, joining=joining, action=action)
-            return
+        v6 = family(m.group) == 6
+        level = socket.IPPROTO_IPV6 if v6 else socket.IPPROTO_IP
         if not m.sources:
+            options = (IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP) if v6 else (IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP)
+            request = ipv6_mreq(m.group, self.ifindex) if v6 else mreqn(m.group, self.ifindex)
             try:
-                m.sock.setsockopt(socket.IPPROTO_IP, IP_ADD_MEMBERSHIP if joining else IP_DROP_MEMBERSHIP,
-                                  mreqn(m.group, self.ifindex))
+                m.sock.setsockopt(level, options[0 if joining else 1], request)
             except OSError as exc:
                 raise explain(exc, action=action, group=m.group, iface=self.iface) from None
             return
         for source in m.sources:
+            if self.address and not v6:
+                option = IP_ADD_SOURCE_MEMBERSHIP if joining else IP_DROP_SOURCE_MEMBERSHIP
+                request = mreq_source(m.group, self.address, source)
+            else:
+                option = MCAST_JOIN_SOURCE_GROUP if joining else MCAST_LEAVE_SOURCE_GROUP
+                request = group_source_req(self.ifindex, m.group, source)
             try:
-                if address:
-                    m.sock.setsockopt(socket.IPPROTO_IP,
-                                      IP_ADD_SOURCE_MEMBERSHIP if joining else IP_DROP_SOURCE_MEMBERSHIP,
-                                      mreq_source(m.group, address, source))
-                else:
-                    m.sock.setsockopt(socket.IPPROTO_IP,
-                                      MCAST_JOIN_SOURCE_GROUP if joining else MCAST_LEAVE_SOURCE_GROUP,
-                                      group_source_req(self.ifindex, m.group, source))
-            except OSError as exc:
-                raise explain(exc, action=action, group=m.group, iface=self.iface,
-                              source=source if joining else None) from None
-
-    def _membership6(self, m: Member, *, joining: bool, action: str) -> None:
-        """IPv6: IPV6_JOIN/LEAVE_GROUP (ipv6_mreq) for any-source, MCAST_JOIN/LEAVE_SOURCE_GROUP
-        (group_source_req with sockaddr_in6) per source (RFC 3678 5.2)."""
-        try:
-            if not m.sources:
-                m.sock.setsockopt(socket.IPPROTO_IPV6, IPV6_JOIN_GROUP if joining else IPV6_LEAVE_GROUP,
-                                  ipv6_mreq(m.group, self.ifindex))
-                return
-        except OSError as exc:
-            raise explain(exc, action=action, group=m.group, iface=self.iface) from None
-        for source in m.sources:
-            try:
-                m.sock.setsockopt(socket.IPPROTO_IPV6,
-                                  MCAST_JOIN_SOURCE_GROUP if joining else MCAST_LEAVE_SOURCE_GROUP,
-                                  group_source_req(self.ifindex, m.group, source))
+                m.sock.setsockopt(level, option, request)
             except OSError as exc:
                 raise explain(exc, action=action, group=m.group, iface=self.iface,
                               source=source if joining else None) from None

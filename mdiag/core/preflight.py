@@ -147,16 +147,26 @@ def evaluate(f: HostFacts) -> tuple[Verdict, ...]:
         v.append(_msf(f))
     v.append(_rp_filter(f))
     v.append(_igmp_version(f))
+    v.extend(_plan_checks(f))
+    return tuple(v)
+
+
+def _plan_checks(f: HostFacts) -> list[Verdict]:
+    """The checks both families end with: SSM without a source, wildcard sockets, forwarding."""
+    v6 = f.family == 6
+    v: list[Verdict] = []
     if f.group is not None and _is_ssm(f.group) and not f.sources:
         v.append(Verdict("ssm-source", Status.WARN,
-                         f"{f.group} is in the SSM range 232/8 but no --source is planned: SSM "
-                         "routers ignore any-source joins there", "give --source S", "RFC 4607 1"))
+                         f"{f.group} is in the SSM range {'ff3x::/32' if v6 else '232/8'} but no --source "
+                         "is planned: SSM routers ignore any-source joins there", "give --source S",
+                         "RFC 4607 1"))
     v.append(_multicast_all(f))
-    if f.mc_forwarding:
+    if f.mc_forwarding6 if v6 else f.mc_forwarding:
         v.append(Verdict("mc-forwarding", Status.INFO,
-                         f"multicast forwarding is on for {f.iface} (a routing daemon owns it): "
-                         "its IGMP state comes from the daemon, not only from this host's joins"))
-    return tuple(v)
+                         f"{'IPv6 ' if v6 else ''}multicast forwarding is on for {f.iface} (a routing daemon "
+                         f"owns it): its {'MLD' if v6 else 'IGMP'} state comes from the daemon, not only "
+                         "from this host's joins"))
+    return v
 
 
 def _multicast_flag(f: HostFacts) -> Verdict:
@@ -190,16 +200,7 @@ def _evaluate6(f: HostFacts) -> list[Verdict]:
     v.append(Verdict("rp-filter", Status.OK, "IPv6 has no rp_filter: sources are not reverse-path "
                      "checked by the kernel (only by ip6tables rpfilter rules, if any)"))
     v.append(_mld_version(f))
-    if f.group is not None and _is_ssm(f.group) and not f.sources:
-        v.append(Verdict("ssm-source", Status.WARN,
-                         f"{f.group} is in the SSM range ff3x::/32 but no --source is planned: SSM "
-                         "routers ignore any-source joins there", "give --source S", "RFC 4607 1"))
-    v.append(_multicast_all(f))
-    if f.mc_forwarding6:
-        v.append(Verdict("mc-forwarding", Status.INFO,
-                         f"IPv6 multicast forwarding is on for {f.iface} (a routing daemon owns it): "
-                         "its MLD state comes from the daemon, not only from this host's joins"))
-    return v
+    return v + _plan_checks(f)
 
 
 def _ipv6_address(f: HostFacts) -> Verdict:

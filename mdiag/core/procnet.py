@@ -313,6 +313,11 @@ class UdpSocket:
 def parse_udp(text: str, byteorder: str) -> Parsed:
     """Parse /proc/net/udp (``sl local_address rem_address st ... uid timeout inode``)."""
     _check_order(byteorder)
+    return _parse_udp_table(text, "/proc/net/udp", lambda word: raw_word_to_ipv4(word, byteorder))
+
+
+def _parse_udp_table(text: str, path: str, address: Any) -> Parsed:
+    """/proc/net/udp and udp6 rows: ``address(hex)`` reads the local address column."""
     sockets: list[UdpSocket] = []
     findings: list[Finding] = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -321,10 +326,9 @@ def parse_udp(text: str, byteorder: str) -> Parsed:
             continue
         try:
             addr, port = parts[1].split(":")
-            sockets.append(UdpSocket(raw_word_to_ipv4(addr, byteorder), int(port, 16),
-                                     int(parts[7]), int(parts[9])))
+            sockets.append(UdpSocket(address(addr), int(port, 16), int(parts[7]), int(parts[9])))
         except (IndexError, ValueError):
-            findings.append(_bad_line("/proc/net/udp", number, line))
+            findings.append(_bad_line(path, number, line))
     return Parsed(tuple(sockets), tuple(findings))
 
 
@@ -493,16 +497,4 @@ def lookup_route6(routes: tuple[Route6, ...] | list[Route6], address: str, *,
 def parse_udp6(text: str, byteorder: str) -> Parsed:
     """Parse /proc/net/udp6 (``sl local_address rem_address st ... uid timeout inode``)."""
     _check_order(byteorder)
-    sockets: list[UdpSocket] = []
-    findings: list[Finding] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        parts = line.split()
-        if not parts or parts[0] == "sl":
-            continue
-        try:
-            addr, port = parts[1].split(":")
-            sockets.append(UdpSocket(raw_words_to_ipv6(addr, byteorder), int(port, 16),
-                                     int(parts[7]), int(parts[9])))
-        except (IndexError, ValueError):
-            findings.append(_bad_line("/proc/net/udp6", number, line))
-    return Parsed(tuple(sockets), tuple(findings))
+    return _parse_udp_table(text, "/proc/net/udp6", lambda word: raw_words_to_ipv6(word, byteorder))

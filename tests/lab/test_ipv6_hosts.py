@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import json
 import socket
-import subprocess
 import threading
 import time
 
@@ -16,22 +15,11 @@ from mdiag.adapters import sockets
 from mdiag.adapters.lab import BRIDGE_ADDRESS6, BRIDGE_MAC, link_local
 from mdiag.adapters.sockets import Join, Receiver, Sender, StreamCollector
 from mdiag.core.rate import Pacing
+from tests.lab.test_streams import _finish, _listen
 
 pytestmark = pytest.mark.lab
 
 
-def _listen(lab, host, *args):
-    return lab.popen(host, lab.mdiag_argv("listen", *args), stdout=subprocess.PIPE,
-                     stderr=subprocess.PIPE, text=True)
-
-
-def _finish(proc, timeout=20):
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-    return proc.returncode, out, err
 
 
 def test_dual_stack_lab_has_ula_and_link_local_addresses_and_no_tentative_ones(mdiag_lab6):

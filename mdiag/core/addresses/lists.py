@@ -74,6 +74,20 @@ def needs_zone(value: int) -> bool:
     return is_ipv6_multicast(value) and (value >> 112) & 0xF in IPV6_ZONED_SCOPES
 
 
+def _expand(item: str, first: int, last: int, family: int) -> range:
+    """The groups of the range ``item`` (first..last): both ends multicast, at most MAX_RANGE."""
+    if last < first:
+        raise InputError(f"range {item}: the last address is below the first")
+    multicast, fmt, rule = ((is_ipv6_multicast, format_ipv6, "IPv6 multicast is ff00::/8") if family == 6
+                            else (is_ipv4_multicast, format_ipv4, "IPv4 multicast is 224.0.0.0/4"))
+    for value in (first, last):
+        if not multicast(value):
+            raise InputError(f"range {item}: {fmt(value)} is not multicast ({rule})")
+    if last - first + 1 > MAX_RANGE:
+        raise InputError(f"range {item} has {last - first + 1} groups, more than {MAX_RANGE}")
+    return range(first, last + 1)
+
+
 def _zone_for(item: str, zone: str | None, iface: str | None) -> str | None:
     """The zone to keep in the text (only when no ``iface`` is given); checks agreement."""
     if zone is not None and iface is not None and zone != iface:
@@ -88,16 +102,7 @@ def _v6_item(item: str, *, allow_unicast: bool, iface: str | None, hint: str) ->
         first_text, last_text = address.split("-", 1)
         if ":" not in last_text:
             raise InputError(f"range {item} mixes IPv6 and IPv4 addresses")
-        first, last = parse_ipv6(first_text), parse_ipv6(last_text)
-        if last < first:
-            raise InputError(f"range {item}: the last address is below the first")
-        for value in (first, last):
-            if not is_ipv6_multicast(value):
-                raise InputError(f"range {item}: {format_ipv6(value)} is not multicast "
-                                 "(IPv6 multicast is ff00::/8)")
-        if last - first + 1 > MAX_RANGE:
-            raise InputError(f"range {item} has {last - first + 1} groups, more than {MAX_RANGE}")
-        values = list(range(first, last + 1))
+        values = _expand(item, parse_ipv6(first_text), parse_ipv6(last_text), 6)
     else:
         value = parse_ipv6(address)
         if not is_ipv6_multicast(value) and not allow_unicast:
@@ -143,16 +148,7 @@ def parse_group_list(texts: list[str], *, allow_unicast: bool = False, hint: str
                         add(format_ipv6(value) + suffix)
                 elif "-" in item:
                     first_text, last_text = item.split("-", 1)
-                    first, last = parse_ipv4(first_text), parse_ipv4(last_text)
-                    if last < first:
-                        raise InputError(f"range {item}: the last address is below the first")
-                    for value in (first, last):
-                        if not is_ipv4_multicast(value):
-                            raise InputError(f"range {item}: {format_ipv4(value)} is not multicast "
-                                             "(IPv4 multicast is 224.0.0.0/4)")
-                    if last - first + 1 > MAX_RANGE:
-                        raise InputError(f"range {item} has {last - first + 1} groups, more than {MAX_RANGE}")
-                    for value in range(first, last + 1):
+                    for value in _expand(item, parse_ipv4(first_text), parse_ipv4(last_text), 4):
                         add(format_ipv4(value))
                 else:
                     value = parse_ipv4(item)
