@@ -80,6 +80,8 @@ class History:
     #: the Group Membership Interval last seen per lane (for host intervals)
     gmi: dict[Lane, float] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=lambda: {"queries": 0, "intervals": 0, "events": 0})
+    #: group (as an int) -> its text, for the callers that see ints
+    names: dict[int, str] = field(default_factory=dict)
     _intervals: int = 0
     _events: int = 0
     _data_keys: dict[Any, array[int]] = field(default_factory=dict)

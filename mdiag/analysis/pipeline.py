@@ -980,7 +980,14 @@ def _history_records(history: History, seg: _SegmentState, t: float, h: int, rec
     host's membership intervals."""
     gmi = seg.tracker.timers.group_membership_interval
     lane = (seg.family, seg.name)
-    for _g, group, rtype, sources, _version, leave, _refresh in records:
+    names = history.names
+    for g, group, rtype, sources, _version, leave, refresh in records:
+        name = names.get(g)
+        if name is None:
+            name = names[g] = str(group)
+        if refresh:                 # IS_EX({}) / TO_EX({}): the periodic report
+            history.host_record(lane, name, t, h, "exclude", sources, "report", gmi)
+            continue
         value = int(rtype)
         if leave or (value in (1, 3) and not sources):
             change, mode = "leave", None
@@ -992,7 +999,7 @@ def _history_records(history: History, seg: _SegmentState, t: float, h: int, rec
             change, mode = "report", _MODES.get(value)
             if mode is None:
                 continue
-        history.host_record(lane, str(group), t, h, mode, sources, change, gmi)
+        history.host_record(lane, name, t, h, mode, sources, change, gmi)
 
 
 def _history_bins(history: History, iface: int, key: tuple[int, ...], dst: bytes) -> Any:
