@@ -66,7 +66,8 @@ KEYS: dict[str, tuple[str, str, str]] = {
     "igmp-version": ("int", "segment", "IGMP version of the elected querier"),
     "elections": ("int", "segment", "changes of elected querier (the first election counts)"),
     "gaps": ("int", "segment", "periods without a general query longer than OQPI"),
-    "mld-querier": ("address6", "segment", "the elected MLD querier at the end of the capture ('none' for none)"),
+    "mld-querier": ("address6", "segment", "the elected MLD querier throughout, as querier "
+                                           "(mld-querier@end=IP, mld-querier@any=IP)"),
     "mld-queriers": ("int", "segment", "MLD routers (link-local, not ::) that sent general queries"),
     "mld-version": ("int", "segment", "MLD version of the elected MLD querier (1 or 2)"),
     "mld-elections": ("int", "segment", "changes of elected MLD querier"),
@@ -214,8 +215,9 @@ def parse(text: str) -> Expectation:
             raise ValueError(f"unknown key {key!r} (keys: {', '.join(KEYS)})")
         when = "throughout"
         if qualifier is not None:
-            if key != "querier":
-                raise ValueError(f"only querier takes a time qualifier (@end, @any, @throughout), not {key}")
+            if key not in ("querier", "mld-querier"):
+                raise ValueError(f"only querier and mld-querier take a time qualifier (@end, @any, "
+                                 f"@throughout), not {key}")
             if qualifier not in WHEN:
                 raise ValueError(f"@{qualifier}: write querier@end, querier@any or querier@throughout")
             when = WHEN[qualifier]
@@ -315,19 +317,19 @@ def _evaluate(report: Report, exp: Expectation) -> Result:
                           f"no segment with {'MLD' if family == 6 else 'IGMP'}{_vlan(exp)} in the capture")
         failures = []
         actuals = []
-        if key == "querier":
-            want = f"querier {exp.when} {exp.op} {_fmt(exp.value)}"
+        if key in ("querier", "mld-querier"):
+            want = f"{key} {exp.when} {exp.op} {_fmt(exp.value)}"
         for seg in segs:
-            if key == "querier":
+            if key in ("querier", "mld-querier"):
                 ok, story = _querier_held(seg, exp)
-                actuals.append(f"{seg.segment}: {story}")
+                actuals.append(f"{seg.name}: {story}")
                 if not ok:
-                    failures.append(f"{seg.segment} had {story}")
+                    failures.append(f"{seg.name} had {story}")
                 continue
             actual = _segment_value(seg, key)
-            actuals.append(f"{seg.segment}: {_fmt(actual)}")
+            actuals.append(f"{seg.name}: {_fmt(actual)}")
             if not _compare(exp, actual):
-                failures.append(f"{seg.segment} has {_fmt(actual)}")
+                failures.append(f"{seg.name} has {_fmt(actual)}")
         actual_text = "; ".join(actuals)
         if failures:
             return Result(exp, False, actual_text, f"expected {want}, but " + "; ".join(failures))
@@ -343,9 +345,9 @@ def _evaluate(report: Report, exp: Expectation) -> Result:
         actuals = []
         for seg, group in found:
             actual = _group_value(group, key)
-            actuals.append(f"{seg.segment}: {_fmt(actual)}")
+            actuals.append(f"{seg.name}: {_fmt(actual)}")
             if not _compare(exp, actual):
-                failures.append(f"{exp.group} on {seg.segment} has {_fmt(actual)}")
+                failures.append(f"{exp.group} on {seg.name} has {_fmt(actual)}")
         if failures:
             return Result(exp, False, "; ".join(actuals), f"expected {want}, but " + "; ".join(failures))
         return Result(exp, True, "; ".join(actuals), f"{exp.group}: {want}")

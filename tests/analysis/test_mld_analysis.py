@@ -73,10 +73,10 @@ def test_expect_keys_for_mld(cli):
     ok = cli("analyze", capture, "--fail-on", "never", "--expect", "mld-querier=fe80::1", "--expect",
              "mld-version=2", "--expect", "querier=198.18.0.1", "--expect", "igmp-version=3",
              "--expect", "group=ff05::1:3:members>=1", "--expect", "group=[ff15::1:3]:state=exclude",
-             "--expect", "mld-messages=9")
+             "--expect", "mld-messages=9", "--expect", "mld-querier@end=fe80::1")
     assert ok.status == 0, ok.stdout + ok.stderr
     bad = cli("analyze", capture, "--fail-on", "never", "--expect", "mld-querier=fe80::2")
-    assert bad.status == 1 and "fe80::1" in bad.stdout
+    assert bad.status == 1 and "if0 (MLD): fe80::1" in bad.stdout
     none = cli("analyze", str(PCAPS.parent / "v2-join.pcap"), "--fail-on", "never", "--expect", "mld-version=2")
     assert none.status == 1 and "no segment with MLD" in none.stdout
     wrong = cli("analyze", capture, "--expect", "mld-querier=198.18.0.1")
