@@ -68,20 +68,27 @@ AddressLike = Union[IPv4Address, str, int, bytes]
 _address_cache: dict[Any, IPv4Address] = {}
 
 
-def address(value: AddressLike) -> IPv4Address:
-    """An IPv4Address from an address, dotted string, int or 4 bytes (cached)."""
-    if type(value) is IPv4Address:
+def cached_address(kind: Any, cache: dict[Any, Any], value: Any) -> Any:
+    """``kind(value)`` (IPv4Address or IPv6Address) through ``cache``; ValueError naming the
+    family for anything that is not such an address. Shared by the IGMP and MLD models."""
+    if type(value) is kind:
         return value
-    cached = _address_cache.get(value)
+    cached = cache.get(value)
     if cached is not None:
         return cached
     try:
-        result = IPv4Address(value)
+        result = kind(value)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{value!r} is not an IPv4 address") from exc
-    if len(_address_cache) > 65536:
-        _address_cache.clear()
-    _address_cache[value] = result
+        raise ValueError(f"{value!r} is not an {kind.__name__[:4]} address") from exc
+    if len(cache) > 65536:
+        cache.clear()
+    cache[value] = result
+    return result
+
+
+def address(value: AddressLike) -> IPv4Address:
+    """An IPv4Address from an address, dotted string, int or 4 bytes (cached)."""
+    result: IPv4Address = cached_address(IPv4Address, _address_cache, value)
     return result
 
 

@@ -85,10 +85,7 @@ def message_dict(message: IgmpMessage) -> dict[str, Any]:
         body["raw"] = message.raw.hex()
         return body
     if isinstance(message, V3Report):
-        body["records"] = [
-            {"type": r.type_name, "type_code": int(r.record_type), "group": str(r.group),
-             "sources": [str(s) for s in r.sources], **({"aux_data": r.aux_data.hex()} if r.aux_data else {})}
-            for r in message.records]
+        body["records"] = record_dicts(message.records)
         if message.reserved or message.reserved2:
             body["reserved"] = [message.reserved, message.reserved2]
         return body
@@ -121,6 +118,19 @@ def decoded_dict(decoded: Decoded) -> dict[str, Any]:
                       "router_alert": ip.router_alert, "checksum_ok": decoded.ip_checksum_ok,
                       "total_length": ip.total_length}
     body.update(message_dict(decoded.message))
+    return with_checks(body, decoded)
+
+
+def record_dicts(records: Any) -> list[dict[str, Any]]:
+    """JSON-ready group records of an IGMPv3 or MLDv2 report (shared by both views)."""
+    return [{"type": r.type_name, "type_code": int(r.record_type), "group": str(r.group),
+             "sources": [str(s) for s in r.sources], **({"aux_data": r.aux_data.hex()} if r.aux_data else {})}
+            for r in records]
+
+
+def with_checks(body: dict[str, Any], decoded: Any) -> dict[str, Any]:
+    """``body`` with the checksum, its status, trailing bytes and the findings of a decoded
+    IGMP or MLD message (shared by both views)."""
     body["checksum"] = decoded.checksum
     body["checksum_ok"] = decoded.checksum_ok
     if decoded.trailing:

@@ -29,6 +29,7 @@ from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 from mdiag.core.floatcode import IGMP_CODE, MLD_MRC
+from mdiag.core.igmp.messages import cached_address
 from mdiag.core.records import BY_VALUE, RecordType, record_type_name
 
 UNSPECIFIED = IPv6Address(0)
@@ -65,18 +66,7 @@ _cache: dict[Any, IPv6Address] = {}
 
 def address(value: AddressLike) -> IPv6Address:
     """An IPv6Address from an address, text, int or 16 bytes (cached)."""
-    if type(value) is IPv6Address:
-        return value
-    cached = _cache.get(value)
-    if cached is not None:
-        return cached
-    try:
-        result = IPv6Address(value.strip() if isinstance(value, str) else value)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{value!r} is not an IPv6 address") from exc
-    if len(_cache) > 65536:
-        _cache.clear()
-    _cache[value] = result
+    result: IPv6Address = cached_address(IPv6Address, _cache, value)
     return result
 
 

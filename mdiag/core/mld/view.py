@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from mdiag.core.igmp.view import record_text, seconds
+from mdiag.core.igmp.view import record_dicts, record_text, seconds, with_checks
 from mdiag.core.mld.messages import Mld1Query, Mld2Query, Mld2Report, MldMessage, UnknownMld
 from mdiag.core.mld.wire import Decoded
 
@@ -80,10 +80,7 @@ def message_dict(message: MldMessage) -> dict[str, Any]:
         body["raw"] = message.raw.hex()
         return body
     if isinstance(message, Mld2Report):
-        body["records"] = [
-            {"type": r.type_name, "type_code": int(r.record_type), "group": str(r.group),
-             "sources": [str(s) for s in r.sources], **({"aux_data": r.aux_data.hex()} if r.aux_data else {})}
-            for r in message.records]
+        body["records"] = record_dicts(message.records)
         if message.reserved or message.reserved2:
             body["reserved"] = [message.reserved, message.reserved2]
         return body
@@ -115,9 +112,4 @@ def decoded_dict(decoded: Decoded) -> dict[str, Any]:
                       "router_alert": ip.router_alert, "extension_headers": list(ip.chain),
                       "payload_length": ip.payload_length}
     body.update(message_dict(decoded.message))
-    body["checksum"] = decoded.checksum
-    body["checksum_ok"] = decoded.checksum_ok
-    if decoded.trailing:
-        body["trailing"] = decoded.trailing.hex()
-    body["findings"] = [f.to_json() for f in decoded.findings]
-    return body
+    return with_checks(body, decoded)
