@@ -140,6 +140,12 @@ def _still_flowing_gap(data: Sequence[int]) -> int:
     return max(5_000_000, 3 * gaps[len(gaps) // 2])
 
 
+def numbered_findings(label: str, per_round: Iterable[Iterable[Finding]]) -> list[Finding]:
+    """The findings of each round (trial, zap...) with ``label N:`` in front and N in the context."""
+    return [Finding(f.code, f.severity, f"{label} {number}: {f.message}", f.rfc, context={label: number})
+            for number, findings in enumerate(per_round, 1) for f in findings]
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile (p in 0..100) of a non-empty sequence."""
     if not values:
@@ -211,12 +217,7 @@ class DelayReport:
 
     @property
     def findings(self) -> list[Finding]:
-        out: list[Finding] = []
-        for number, trial in enumerate(self.trials, 1):
-            for f in trial.findings:
-                out.append(Finding(f.code, f.severity, f"trial {number}: {f.message}", f.rfc,
-                                   context={"trial": number}))
-        return out
+        return numbered_findings("trial", (t.findings for t in self.trials))
 
     def check(self, *, max_join: float | None = None, max_leave: float | None = None) -> list[Finding]:
         """Findings for limits the user set (``--max-join`` / ``--max-leave``)."""

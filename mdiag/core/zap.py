@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mdiag.core.delay import DelayStats
+from mdiag.core.delay import DelayStats, numbered_findings
 from mdiag.core.findings import Finding, Severity
 
 #: Zap-time bands reported as counts (ms): IPTV targets are usually quoted against these.
@@ -130,13 +130,7 @@ class ZapReport:
 
     @property
     def findings(self) -> list[Finding]:
-        out: list[Finding] = []
-        for number, zap in enumerate(self.zaps, 1):
-            for f in zap.findings:
-                out.append(Finding(f.code, f.severity, f"zap {number}: {f.message}", f.rfc,
-                                   context={"zap": number}))
-        out += self.check()
-        return out
+        return numbered_findings("zap", (z.findings for z in self.zaps)) + self.check()
 
     def check(self) -> list[Finding]:
         """Findings for the limits the user set."""
