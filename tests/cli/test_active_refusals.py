@@ -10,8 +10,8 @@ from mdiag.errors import ExitStatus
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["querier"], "querier needs --iface IFACE"),
-    (["discover"], "discover needs --iface IFACE"),
+    (["querier"], "the following arguments are required: --iface"),
+    (["discover"], "the following arguments are required: --iface"),
     (["delay"], "delay needs --lab, or both --sender-iface and --receiver-iface"),
     (["delay", "--sender-iface", "a"], "both --sender-iface and --receiver-iface"),
     (["delay", "--lab", "--sender-iface", "a"], "either --lab or --sender-iface"),

@@ -50,7 +50,7 @@ def test_run_mdiag_parses_json():
     status, doc = run_mdiag("analyze", str(PCAPS / "v3-asm-join-leave.pcap"), "--json")
     assert status == 0 and doc["command"] == "analyze"
     status, text = run_mdiag("querier")
-    assert status == 2 and "needs --iface" in text
+    assert status == 2 and "required: --iface" in text
 
 
 @pytest.mark.lab

@@ -25,7 +25,7 @@ _SECONDS = options.duration(600.0, allow_zero=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    options.add_iface(parser, required=False, help="interface to query and listen on; required, never guessed")
+    options.add_iface(parser, help="interface to query and listen on (required: never guessed)")
     options.add_json(parser)
     parser.add_argument("--mld", action="store_true",
                         help="an MLD query (IPv6) instead of IGMP; implied by an IPv6 --group or --src")
@@ -47,8 +47,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    if not args.iface:
-        raise UsageError("discover needs --iface IFACE: mdiag never picks an interface on its own")
     from mdiag.probes.discover import DiscoverOptions
     from mdiag.probes.network import Endpoint
 

@@ -28,7 +28,7 @@ _SECONDS = options.duration(MAX_WAIT)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    options.add_iface(parser, required=False, help="interface to listen (and send) on; required, never guessed")
+    options.add_iface(parser, help="interface to listen (and send) on (required: never guessed)")
     options.add_json(parser)
     parser.add_argument("--mld", action="store_true",
                         help="the MLD querier (IPv6) instead of IGMP's; implied by an IPv6 --challenge "
@@ -99,8 +99,6 @@ def options_from(args: argparse.Namespace, warn: Any = None) -> Any:
     from mdiag.probes.network import Endpoint
     from mdiag.probes.querier import QuerierOptions
 
-    if not args.iface:
-        raise UsageError("querier needs --iface IFACE: mdiag never picks an interface on its own")
     family = _family(args)
     expect_querier, expect_version = _parse_expect(args.expect, family, warn)
     if args.challenge is not None:
