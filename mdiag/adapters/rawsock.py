@@ -29,6 +29,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 
 from mdiag.adapters.interfaces import interface_index

@@ -313,13 +313,13 @@ class Monitor:
                 if group.data_last_ns is not None:
                     fam("mdiag_group_data_last_seen_timestamp_seconds").add(labels, group.data_last_ns / 1e9)
         for (group_text, source), totals in sorted(self.streams.items()):
-            labels = (iface, group_text, source)
-            fam("mdiag_stream_received_packets").add(labels, totals.received)
-            fam("mdiag_stream_lost_packets").add(labels, totals.lost)
-            fam("mdiag_stream_expected_packets").add(labels, totals.expected)
-            fam("mdiag_stream_duplicated_packets").add(labels, totals.duplicated)
-            fam("mdiag_stream_reordered_packets").add(labels, totals.reordered)
-            fam("mdiag_stream_jitter_seconds").add(labels, totals.jitter_ns / 1e9)
+            stream = (iface, group_text, source)
+            fam("mdiag_stream_received_packets").add(stream, totals.received)
+            fam("mdiag_stream_lost_packets").add(stream, totals.lost)
+            fam("mdiag_stream_expected_packets").add(stream, totals.expected)
+            fam("mdiag_stream_duplicated_packets").add(stream, totals.duplicated)
+            fam("mdiag_stream_reordered_packets").add(stream, totals.reordered)
+            fam("mdiag_stream_jitter_seconds").add(stream, totals.jitter_ns / 1e9)
         for (code, severity), count in sorted(state.findings.items()):
             fam("mdiag_findings").add((iface, code, severity), count)
         return list(out.values())

@@ -152,7 +152,7 @@ class MonitorState:
             self.dropped[what] = self.dropped.get(what, 0) + count
 
     def _epoch_ns(self, relative: float | None) -> int | None:
-        t0 = self.analyzer.t0
+        t0: int | None = self.analyzer.t0
         if relative is None or t0 is None:
             return None
         return t0 + int(relative * 1e9)
@@ -284,14 +284,17 @@ class MonitorState:
             if members != group.members:
                 old = set(group.members)
                 new = set(members)
-                for host in sorted(new - old):
-                    self.emit({"event": "member-joined", "host": host, **base})
-                for host in sorted(old - new):
-                    self.emit({"event": "member-gone", "host": host, **base})
+                for joined in sorted(new - old):
+                    self.emit({"event": "member-joined", "host": joined, **base})
+                for gone in sorted(old - new):
+                    self.emit({"event": "member-gone", "host": gone, **base})
                 group.members = members
             if leaves:
                 # the leave being answered (pending) or the last one closed
                 pending = state.pending
+                host: str | None
+                kind: str | None
+                when: float | None
                 if pending is not None:
                     host, kind, when = str(ip_address(pending.host)), pending.kind, pending.time
                 elif state.leaves:
@@ -410,16 +413,16 @@ class MonitorState:
                 quiet.extend(extra)
             for address in quiet:
                 del routers[address]
-            view = self.segments.get(key)
-            if view is not None:
+            held = self.segments.get(key)
+            if held is not None:
                 for address in quiet:
-                    view._routers_seen.pop(address, None)
+                    held._routers_seen.pop(address, None)
             for name in ("elections", "gaps"):
                 items = getattr(tracker, name)
                 if len(items) > 4 * HISTORY_KEPT:
                     del items[: len(items) - HISTORY_KEPT]
-                    if name == "elections" and view is not None:
-                        view._elections_seen = len(items)
+                    if name == "elections" and held is not None:
+                        held._elections_seen = len(items)
 
     def _forget_group(self, view: SegmentView, seg: Any, text: str) -> None:
         view.groups.pop(text, None)

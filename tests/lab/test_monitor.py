@@ -218,8 +218,9 @@ def test_monitor_counts_what_the_lab_scripted_and_prometheus_scrapes_it(mdiag_la
         expected = _value(values, "mdiag_stream_expected_packets_total", **stream)
         assert received + lost == expected <= 1000 and lost > 0
         # every drop inside the stream is counted; drops after the last packet that arrived
-        # (and END markers) cannot be told from a stream that ended
-        assert lost <= dropped <= lost + (1000 - expected) + 3, (lost, dropped, expected)
+        # (and END markers) cannot be told from a stream that ended, and the qdisc may also have
+        # dropped a few of h3's own IGMP/MLD reports that met the stream's burst
+        assert lost <= dropped <= lost + (1000 - expected) + 3 + 10, (lost, dropped, expected)
         assert _value(values, "mdiag_group_data_packets_total", group=STREAM) >= received
 
         # an error finding on h1's port writes an incident pcap: the frames before it and after it

@@ -124,7 +124,8 @@ def _joins(args: argparse.Namespace, env: Environment) -> list[Any]:
     if len(groups) > 1024:
         raise InputError(f"--group gives {len(groups)} groups; a monitor joins at most 1024")
     sources = parse_sources(args.source, env)
-    return [sockets.Join(g, s) for g in groups for s in (sources or [None])]
+    per_group: list[str | None] = list(sources) or [None]    # None: any-source join
+    return [sockets.Join(g, s) for g in groups for s in per_group]
 
 
 def _ring_directory(path: str) -> None:
@@ -210,8 +211,8 @@ def _monitor(args: argparse.Namespace, env: Environment, options: Any, joins: li
         if server is not None:
             server.close()
     summary = monitor.summary()
-    summary["stopped_by"] = ({signal.SIGTERM: "SIGTERM", signal.SIGINT: "SIGINT"}.get(caught[0], "signal")
-                             if caught else "duration")
+    names = {int(signal.SIGTERM): "SIGTERM", int(signal.SIGINT): "SIGINT"}
+    summary["stopped_by"] = names.get(caught[0], "signal") if caught else "duration"
     emit({"event": "summary", "time": time.time(), **summary})
     if args.json:
         from mdiag.cli import render
