@@ -47,7 +47,9 @@ def _chips(findings: Sequence[Any]) -> list[tuple[str, str]]:
         counts[str(f.severity)] = counts.get(str(f.severity), 0) + 1
     if not counts:
         return [("ok", "no findings")]
-    return [(sev, f"{counts[sev]} {sev}") for sev in ("error", "warning", "info") if sev in counts]
+    plural = {"error": "errors", "warning": "warnings", "info": "info"}
+    return [(sev, f"{counts[sev]} {sev if counts[sev] == 1 else plural[sev]}")
+            for sev in ("error", "warning", "info") if sev in counts]
 
 
 def _findings_with_rfc(report: Any) -> Table:
