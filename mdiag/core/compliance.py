@@ -37,6 +37,13 @@ TOS_INTERNET_CONTROL = 0xC0
 _LOCAL_CONTROL = ipaddress.IPv4Network("224.0.0.0/24")
 
 
+def _rank(text: str) -> tuple[int, int]:
+    """Election order of a querier address (RFC 3376 6.6.2 / RFC 3810 7.6.2: lowest wins),
+    total across families so a mixed list never compares IPv4 with IPv6."""
+    address = _ip(text)
+    return address.version, int(address)
+
+
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     try:
         return ipaddress.ip_address(text)
@@ -382,7 +389,7 @@ def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
                     p.rfc_robustness, Severity.WARNING)
     # Election.
     if chosen is not None:
-        late = [o for o in others if _ip(o.address) > _ip(chosen.address)
+        late = [o for o in others if _rank(o.address) > _rank(chosen.address)
                 and any(q.general and q.ts > chosen.first_ts + 1.0 for q in by_source[o.address])]
         verdict("single-querier", not late,
                 "; ".join(f"{o.address} kept sending general queries after {chosen.address} "

@@ -89,7 +89,7 @@ _ETH_IPV4 = 0x0800
 _ETH_IPV6 = 0x86DD
 #: AF_INET6 as BSD loopback headers write it: Linux 10, NetBSD/OpenBSD 24, FreeBSD 28,
 #: macOS 30, in either byte order.
-_AF_INET6 = frozenset(v.to_bytes(4, order) for v in (10, 24, 28, 30) for order in ("big", "little"))
+_AF_INET6 = frozenset(b for v in (10, 24, 28, 30) for b in (v.to_bytes(4, "big"), v.to_bytes(4, "little")))
 
 
 class Located(NamedTuple):

@@ -40,7 +40,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from mdiag.core.findings import Finding, Severity
 
@@ -357,7 +357,7 @@ def raw_words_to_ipv6(hex32: str, byteorder: str) -> str:
     _check_order(byteorder)
     if len(hex32) != 32:
         raise ValueError(f"an IPv6 address is 32 hex digits, not {len(hex32)}")
-    order = "little" if byteorder == "little" else "big"
+    order: Literal["little", "big"] = "little" if byteorder == "little" else "big"
     raw = b"".join(int(hex32[i:i + 8], 16).to_bytes(4, order) for i in range(0, 32, 8))
     return str(ipaddress.IPv6Address(raw))
 

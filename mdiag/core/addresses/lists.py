@@ -18,6 +18,7 @@ Each bad item gets its own error line; good ones are kept in order, without dupl
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 
 from mdiag.core.addresses.group import (
     AddressError,
@@ -96,8 +97,9 @@ def _zone_for(item: str, zone: str | None, iface: str | None) -> str | None:
     return zone if iface is None else None
 
 
-def _v6_item(item: str, *, allow_unicast: bool, iface: str | None, hint: str) -> tuple[list[int], str | None]:
+def _v6_item(item: str, *, allow_unicast: bool, iface: str | None, hint: str) -> tuple[Sequence[int], str | None]:
     address, zone = split_zone(item)
+    values: Sequence[int]
     if "-" in address:
         first_text, last_text = address.split("-", 1)
         if ":" not in last_text:
