@@ -89,7 +89,10 @@ def _png(svg_text: str) -> bytes:
 def write_analysis(args: argparse.Namespace, reports: Sequence[Any], say: Callable[[str], None]) -> None:
     """Write the pictures asked for of analysed captures (with ``history``)."""
     outputs = wanted(args)
-    if not outputs or not reports:
+    if not outputs:
+        return
+    if not reports:
+        say(", ".join(option for option, _ in outputs) + " not written: no capture could be analysed")
         return
     from mdiag.htmlreport import lanes, svg
     from mdiag.htmlreport.page import analysis_page

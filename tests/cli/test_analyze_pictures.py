@@ -127,3 +127,12 @@ def test_timeline_goes_into_the_page_when_asked(cli, tmp_path):
     assert "<h3>timeline</h3>" not in plain.read_text()
     html = told.read_text()
     assert "<h3>timeline</h3>" in html and "membership expired" in html and "IS_EX({}) from 198.18.0.10" in html
+
+
+def test_no_page_without_a_readable_capture(cli, tmp_path):
+    bad = tmp_path / "bad.pcap"
+    bad.write_text("not a capture")
+    page = tmp_path / "r.html"
+    result = cli("analyze", str(bad), "--html", str(page))
+    assert result.status == ExitStatus.BAD_INPUT and not page.exists()
+    assert result.stderr.splitlines()[-1] == "mdiag: --html not written: no capture could be analysed"
