@@ -234,7 +234,11 @@ class Monitor:
 
     @staticmethod
     def _key(stats: Any) -> tuple[str, str]:
-        return (stats.group, stats.sender.rsplit(":", 1)[0])
+        """(group, sender address): ``198.18.0.1:5001`` and ``[fd00::1]:5001`` lose the port."""
+        host = stats.sender.rsplit(":", 1)[0]
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        return (stats.group, host)
 
     def _totals(self, stats: Any) -> _StreamTotals:
         key = self._key(stats)

@@ -262,3 +262,11 @@ def test_a_full_disk_ends_an_output_not_the_monitor(tmp_path) -> None:
     monitor.tick(T0 + 3 * SECOND)
     assert monitor.recorder.errors >= 1 and monitor.state.frames == 3
     assert _values(monitor)[("mdiag_querier_present", SEG)] == 1
+
+
+@pytest.mark.parametrize(("sender", "source"), [("198.18.0.12:40000", "198.18.0.12"),
+                                                 ("[fd00:c612::12]:43106", "fd00:c612::12")])
+def test_stream_source_label_is_the_bare_address(sender: str, source: str) -> None:
+    from types import SimpleNamespace
+
+    assert Monitor._key(SimpleNamespace(group="ff05::70:1", sender=sender)) == ("ff05::70:1", source)
