@@ -160,7 +160,7 @@ def run_tshark(path: Path) -> dict[int, dict[str, list[str]]]:
 
 def _pcap_mld_frames() -> list[bytes]:
     frames = []
-    for capture_path in sorted(PCAPS.glob("*.pcap")):
+    for capture_path in sorted(p for p in PCAPS.rglob("*.pcap*") if not p.name.endswith(".json")):
         with open_capture(capture_path) as capture:
             for frame in capture:
                 data = frame.data
@@ -240,4 +240,5 @@ def test_real_vectors_match_tshark(oracle):
 
 def test_every_mld_frame_of_pcaps_matches_tshark(oracle):
     frames, rows = _rows_of(oracle, "pcaps")
+    assert len(frames) >= 60, "pcaps/mld/ holds the MLD captures (make pcaps)"
     assert compare(frames, rows) == len(frames)
