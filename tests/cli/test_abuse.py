@@ -462,3 +462,43 @@ def test_socket_plans_of_many_groups_are_linear():
     joins += [Join("239.9.9.9", f"198.18.0.{i}") for i in range(1, 25)]
     plan = plan_sockets(joins + joins, max_msf=10)  # duplicates dropped
     assert len(plan) == 16384 + 3 and plan[0] == ("239.1.0.0", ()) and plan[-1][0] == "239.9.9.9"
+
+
+# ---- collisions --limit streams its rows (item 5) ------------------------------------------------
+
+PLAN = ("239.1.0.0/20", "238.1.0.0/20=other", "224.0.0.0/22", "225.0.0.0/24", "239.1.0.1=twice")
+
+
+def test_a_big_limit_is_streamed_and_says_the_same(cli, monkeypatch):
+    from mdiag.cli.commands import collisions
+
+    held = cli("collisions", *PLAN, "--limit", "300", "--json").json()
+    held_text = cli("collisions", *PLAN, "--limit", "300").stdout
+    monkeypatch.setattr(collisions, "STREAM_ROWS", 7)  # every section past 7 rows is now streamed
+    streamed = cli("collisions", *PLAN, "--limit", "300", "--json")
+    assert streamed.status == PROBLEM and streamed.json() == held
+    text = cli("collisions", *PLAN, "--limit", "300").stdout
+
+    def cells(output: str) -> list[list[str]]:  # column widths differ: streamed ones come from 8 rows
+        return [line.split() for line in output.splitlines() if line.strip(" -")]
+
+    assert cells(text) == cells(held_text)
+
+
+def test_audit_rows_are_made_as_they_are_read():
+    """A million-row --limit holds no million rows: the sweep hands them out one by one."""
+    import itertools
+    import tracemalloc
+
+    from mdiag.core.addresses.audit import audit_rows
+    from mdiag.core.addresses.plan import parse_arguments
+
+    entries = list(parse_arguments(["239.0.0.0/8", "238.0.0.0/8"]))
+    tracemalloc.start()
+    try:
+        taken = sum(1 for _ in itertools.islice(audit_rows(entries, "collisions", 10**6), 50_000))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert taken == 50_000
+    assert peak < 8 * 1024 * 1024  # 50,000 rows held would be tens of MB

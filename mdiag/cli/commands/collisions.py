@@ -93,7 +93,18 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     for path in args.file:
         _read_plan(path, env, take, problems)
 
-    report = audit(entries, args.limit)
+    # Up to STREAM_ROWS rows per section are held in the report; a bigger --limit streams its
+    # rows from fresh sweeps while printing, so memory never grows with --limit.
+    streaming = args.limit > STREAM_ROWS
+    report = audit(entries, args.limit, row_limit=STREAM_ROWS)
+
+    def rows(kind: str) -> Any:
+        if not streaming:
+            return getattr(report, kind)
+        from mdiag.core.addresses.audit import audit_rows
+
+        return audit_rows(entries, kind, args.limit)
+
     # The verdict is decided before anything is printed, so a reader that goes away
     # (`mdiag collisions --file plan.txt | head` under `set -o pipefail`) cannot turn
     # a failing gate into a pass: the status survives a broken pipe.
@@ -104,13 +115,11 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     else:
         status = ExitStatus.OK
     if args.json:
-        from mdiag.cli import render
-
         document = report.to_json()
         document["errors"] = [p.to_json() for p in problems]
-        render.emit_json(document, env.stdout, "collisions")
+        _emit_json(document, rows, env)
     else:
-        _print_report(report, env, len(problems))
+        _print_report(report, env, len(problems), rows, args.limit)
     for problem in problems:
         env.error(problem.message)
     return status
@@ -138,12 +147,65 @@ def _n(count: int, noun: str, one: str = "", many: str = "") -> str:
     return text.rstrip()
 
 
+#: Rows per section held in memory; a bigger --limit streams (see run).
+STREAM_ROWS = 2000
+
+
+def _emit_json(document: dict[str, Any], rows: Any, env: Environment) -> None:
+    """The document of docs/addresses.md, its row lists written one row at a time."""
+    import json
+
+    from mdiag.cli.render import JSON_SCHEMA_VERSION
+    from mdiag.core.addresses.audit import ROW_KINDS
+
+    out = env.stdout
+    body = {"schema": JSON_SCHEMA_VERSION, "command": "collisions", **document}
+    keys = list(body)
+    out.write("{")
+    for index, key in enumerate(keys):
+        out.write(("," if index else "") + "\n  " + json.dumps(key) + ": ")
+        if key in ROW_KINDS:
+            out.write("[")
+            count = 0
+            for row in rows(key):
+                out.write(("," if count else "") + "\n    " + json.dumps(row.to_json(), indent=2).replace("\n", "\n    "))
+                count += 1
+            out.write("\n  ]" if count else "]")
+        else:
+            out.write(json.dumps(body[key], indent=2).replace("\n", "\n  "))
+    out.write("\n}\n")
+
+
+def _table(rows: Any, headers: list[str], out: Any) -> None:
+    """A table of any number of rows: tabulate's up to STREAM_ROWS, then streamed with the
+    column widths of those rows."""
+    import itertools
+
+    from mdiag.cli import render
+
+    iterator = iter(rows)
+    sample = [list(map(str, row)) for row in itertools.islice(iterator, STREAM_ROWS + 1)]
+    if len(sample) <= STREAM_ROWS:
+        render.table(sample, headers, out)
+        return
+    writer = render.StreamTable.sized_by(headers, out, sample)
+    writer.rows(sample)
+    writer.rows([str(cell) for cell in row] for row in iterator)
+
+
 def _shown(total: int, rows: int) -> str:
     return "all shown" if rows >= total else f"showing {rows}; raise --limit for more"
 
 
-def _print_report(report: Any, env: Environment, unreadable: int = 0) -> None:
+def _print_report(report: Any, env: Environment, unreadable: int = 0, rows: Any = None,
+                  limit: int | None = None) -> None:
     from mdiag.cli import render
+
+    if rows is None:
+        def rows(kind: str) -> Any:
+            return getattr(report, kind)
+    if limit is None:
+        limit = report.limit
 
     out = env.stdout
     sections = 0
@@ -157,10 +219,10 @@ def _print_report(report: Any, env: Environment, unreadable: int = 0) -> None:
     if report.colliding_macs:
         gap()
         print(f"MAC collisions: {_n(report.colliding_macs, 'MAC', 'carries', 'carry')} {report.colliding_groups:,} groups "
-              f"({_shown(report.colliding_macs, len(report.collisions))})", file=out)
-        if report.collisions:
-            render.table(([str(r.mac), "  ".join(g.text() for g in r.groups)] for r in report.collisions),
-                         ["MAC", "groups sharing it"], out)
+              f"({_shown(report.colliding_macs, min(report.colliding_macs, limit))})", file=out)
+        if limit:
+            _table(([str(r.mac), "  ".join(g.text() for g in r.groups)] for r in rows("collisions")),
+                   ["MAC", "groups sharing it"], out)
     if report.pair_count:
         gap()
         print(f"Colliding entries: {'' if report.pairs_complete else 'at least '}"
@@ -174,25 +236,25 @@ def _print_report(report: Any, env: Environment, unreadable: int = 0) -> None:
         gap()
         print(f"Flooded aliases: {_n(report.flooded_groups, 'group', 'shares', 'share')} the MAC of a "
               f"link-local group, so snooping switches flood {'it' if report.flooded_groups == 1 else 'them'} "
-              f"to every port ({_shown(report.flooded_groups, len(report.flooded))})", file=out)
-        if report.flooded:
-            render.table(([r.group.group, ", ".join(r.group.labels), str(r.mac),
-                           f"{r.shares_with}" + (f" ({r.shares_with_name})" if r.shares_with_name else "")]
-                          for r in report.flooded), ["group", "label", "MAC", "same MAC as"], out)
+              f"to every port ({_shown(report.flooded_groups, min(report.flooded_groups, limit))})", file=out)
+        if limit:
+            _table(([r.group.group, ", ".join(r.group.labels), str(r.mac),
+                     f"{r.shares_with}" + (f" ({r.shares_with_name})" if r.shares_with_name else "")]
+                    for r in rows("flooded")), ["group", "label", "MAC", "same MAC as"], out)
     if report.link_local_groups:
         gap()
         print(f"Link-local groups (224.0.0.0/24, IPv6 scope 1-2; never routed): {report.link_local_groups:,} "
-              f"({_shown(report.link_local_groups, len(report.link_local))})", file=out)
-        if report.link_local:
-            render.table(([g.group, ", ".join(g.labels)] for g in report.link_local), ["group", "label"], out)
+              f"({_shown(report.link_local_groups, min(report.link_local_groups, limit))})", file=out)
+        if limit:
+            _table(([g.group, ", ".join(g.labels)] for g in rows("link_local")), ["group", "label"], out)
     if report.duplicate_groups:
         gap()
         print(f"Groups named more than once: {report.duplicate_groups:,} "
-              f"({_shown(report.duplicate_groups, len(report.duplicates))})", file=out)
-        if report.duplicates:
-            render.table(([r.group.group, " | ".join(r.group.labels), ", ".join(r.group.origins),
-                           "yes" if r.conflicting else "no"] for r in report.duplicates),
-                         ["group", "labels", "named by", "conflict"], out)
+              f"({_shown(report.duplicate_groups, min(report.duplicate_groups, limit))})", file=out)
+        if limit:
+            _table(([r.group.group, " | ".join(r.group.labels), ", ".join(r.group.origins),
+                     "yes" if r.conflicting else "no"] for r in rows("duplicates")),
+                   ["group", "labels", "named by", "conflict"], out)
     gap()
     blocks = ", ".join(f"{b.name} {b.range_text}: {b.groups:,}" for b in report.blocks) or "none"
     entries = "1 entry" if report.entries == 1 else f"{report.entries:,} entries"

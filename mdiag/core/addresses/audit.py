@@ -256,9 +256,12 @@ _Space = type[_IPv4Space] | type[_IPv6Space]
 class _Sweep:
     """Counters and bounded rows filled by :meth:`run` (one run per address family)."""
 
-    def __init__(self, items: list[Entry], limit: int) -> None:
+    def __init__(self, items: list[Entry], limit: int, limits: dict[str, int] | None = None) -> None:
         self.items = items
         self.limit = limit
+        #: rows to make of each kind (ROW_KINDS), and how many were made
+        self.limits = limits if limits is not None else dict.fromkeys(ROW_KINDS, limit)
+        self.kept = dict.fromkeys(ROW_KINDS, 0)
         self.groups = self.colliding_macs = self.colliding_groups = 0
         self.flooded_groups = self.link_local_groups = self.duplicate_groups = self.conflicting_groups = 0
         self.collisions: list[CollisionRow] = []
@@ -290,7 +293,9 @@ class _Sweep:
             else:
                 self.pairs_complete = False
 
-    def run(self, space: _Space, indices: list[int]) -> None:
+    def run(self, space: _Space, indices: list[int]) -> Iterator[tuple[str, Any]]:
+        """Sweep one address family; yields ``(kind, row)`` for the rows within ``limits``
+        (counters are exact whatever the limits)."""
         # Every entry becomes per-layer intervals of MAC space; sweep their end points.
         starts: list[tuple[int, int, int]] = []
         ends: list[tuple[int, int, int]] = []
@@ -303,7 +308,7 @@ class _Sweep:
         active: dict[int, dict[int, None]] = {}  # layer -> entries covering the current stretch
         live: set[int] = set()  # layers with at least one covering entry
         dup: set[int] = set()   # layers covered by two or more entries
-        limit, items = self.limit, self.items
+        limits, kept, items = self.limits, self.kept, self.items
         beyond = 1 << 33
 
         # labels and origins only change at event points: cache them per layer for the stretch
@@ -357,8 +362,9 @@ class _Sweep:
                 self.colliding_macs += length
                 self.colliding_groups += length * distinct
                 self._count_pairs(active, layers, length)
-                for p in range(pos, min(end, pos + limit - len(self.collisions))):
-                    self.collisions.append(CollisionRow(Mac(space.mac_base | p), tuple(ref(l, p) for l in layers)))
+                for p in range(pos, min(end, pos + limits["collisions"] - kept["collisions"])):
+                    kept["collisions"] += 1
+                    yield "collisions", CollisionRow(Mac(space.mac_base | p), tuple(ref(l, p) for l in layers))
 
             local_layers = []
             local_span: tuple[int, int] | None = None
@@ -370,22 +376,24 @@ class _Sweep:
                     self.link_local_groups += span[1] - span[0]
             if local_span is not None:
                 for p in range(*local_span):
-                    if len(self.link_local) >= limit:
+                    if kept["link_local"] >= limits["link_local"]:
                         break
                     for layer in local_layers:
-                        if len(self.link_local) < limit:
-                            self.link_local.append(ref(layer, p))
+                        if kept["link_local"] < limits["link_local"]:
+                            kept["link_local"] += 1
+                            yield "link_local", ref(layer, p)
             flood = space.flood_span(pos, end)
             if flood is not None:
                 flood_layers = [layer for layer in layers if layer not in local_layers]
                 self.flooded_groups += (flood[1] - flood[0]) * len(flood_layers)
                 for p in range(*flood):
-                    if len(self.flooded) >= limit or not flood_layers:
+                    if kept["flooded"] >= limits["flooded"] or not flood_layers:
                         break
                     owner, name = space.flood_owner(p)
                     for layer in flood_layers:
-                        if len(self.flooded) < limit:
-                            self.flooded.append(FloodedRow(ref(layer, p), Mac(space.mac_base | p), owner, name))
+                        if kept["flooded"] < limits["flooded"]:
+                            kept["flooded"] += 1
+                            yield "flooded", FloodedRow(ref(layer, p), Mac(space.mac_base | p), owner, name)
 
             for layer in sorted(dup):
                 # two single-group entries with different labels: two channels on one group.
@@ -395,20 +403,41 @@ class _Sweep:
                 self.duplicate_groups += length
                 if conflicting:
                     self.conflicting_groups += length
-                for p in range(pos, min(end, pos + limit - len(self.duplicates))):
-                    self.duplicates.append(DuplicateRow(ref(layer, p), conflicting))
+                for p in range(pos, min(end, pos + limits["duplicates"] - kept["duplicates"])):
+                    kept["duplicates"] += 1
+                    yield "duplicates", DuplicateRow(ref(layer, p), conflicting)
 
 
-def audit(entries: Iterable[Entry], limit: int = DEFAULT_LIMIT) -> AuditReport:
+#: The kinds of rows an audit lists (AuditReport fields of the same names).
+ROW_KINDS = ("collisions", "flooded", "link_local", "duplicates")
+
+
+def audit_rows(entries: Iterable[Entry], kind: str, limit: int) -> Iterator[Any]:
+    """The first ``limit`` rows of one kind (:data:`ROW_KINDS`), in the order :func:`audit`
+    lists them, made as they are found: memory does not grow with ``limit``
+    (``collisions --limit 1000000``). Each call sweeps the plan again."""
+    if kind not in ROW_KINDS:
+        raise ValueError(f"kind is one of {ROW_KINDS}")
+    items = list(entries)
+    sweep = _Sweep(items, limit, {k: (limit if k == kind else 0) for k in ROW_KINDS})
+    for space, version in ((_IPv4Space, 4), (_IPv6Space, 6)):
+        for _, row in sweep.run(space, [i for i, e in enumerate(items) if e.version == version]):
+            yield row
+
+
+def audit(entries: Iterable[Entry], limit: int = DEFAULT_LIMIT, *, row_limit: int | None = None) -> AuditReport:
     """Audit a plan (any mix of single groups, ranges and CIDRs, IPv4 and IPv6) for MAC
-    collisions, flooded aliases, link-local groups and duplicates. Exact counts, bounded rows."""
+    collisions, flooded aliases, link-local groups and duplicates. Exact counts, bounded rows
+    (``row_limit`` rows of each kind, default ``limit``; :func:`audit_rows` streams more)."""
     if limit < 0:
         raise ValueError("limit must be >= 0")
     items = list(entries)
-    sweep = _Sweep(items, limit)
-    sweep.run(_IPv4Space, [i for i, e in enumerate(items) if e.version == 4])
+    sweep = _Sweep(items, limit, dict.fromkeys(ROW_KINDS, limit if row_limit is None else min(row_limit, limit)))
+    for kind, row in sweep.run(_IPv4Space, [i for i, e in enumerate(items) if e.version == 4]):
+        getattr(sweep, kind).append(row)
     v4_flooded, v4_local = sweep.flooded_groups, sweep.link_local_groups
-    sweep.run(_IPv6Space, [i for i, e in enumerate(items) if e.version == 6])
+    for kind, row in sweep.run(_IPv6Space, [i for i, e in enumerate(items) if e.version == 6]):
+        getattr(sweep, kind).append(row)
     blocks = _block_usage(items)
     findings = _findings(sweep, blocks, v4_flooded, v4_local)
     ranked = sorted(sweep.pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
