@@ -621,7 +621,10 @@ def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...]
     if family == 6:
         entry6 = run.decoded.get(packet)
         if entry6 is None:
-            entry6 = run.decoded[packet] = _plan(packet)
+            entry6 = _plan(packet)
+            if len(run.decoded) >= DECODE_CACHE:   # bounded, as for IGMP
+                run.decoded.clear()
+            run.decoded[packet] = entry6
         if entry6[0] is None:   # ICMPv6 that is not MLD, or a fragment: not ours
             return
         run.mld_frames += 1

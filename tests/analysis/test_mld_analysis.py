@@ -117,3 +117,15 @@ def test_ipv4_only_capture_has_no_mld_segment(cli):
     result = cli("analyze", str(PCAPS.parent / "v3-ssm-join-leave.pcap"), "--json")
     [analysis] = result.json()["analyses"]
     assert [s["family"] for s in analysis["segments"]] == [4] and analysis["counters"]["mld"] == 0
+
+
+def test_distinct_mld_packets_do_not_grow_the_decode_cache_without_bound(monkeypatch):
+    from mdiag.analysis import pipeline
+
+    monkeypatch.setattr(pipeline, "DECODE_CACHE", 50)
+    analyzer = Analyzer(AnalysisOptions())
+    base = 1_767_225_600 * 10**9
+    for i in range(300):   # 300 hosts, each report a distinct packet
+        analyzer.feed(mld_frame(Mld2Report((MldRecord(4, "ff05::7"),)), f"fe80::{i + 16:x}"), base + i * 10**6)
+    assert len(analyzer.decoded) <= 51
+    assert len(analyzer.report().segments[0].groups[0].reporting_hosts) == 300
