@@ -31,6 +31,7 @@ CODES: dict[str, tuple[Severity, str, str]] = {
                                         "data from a source outside an INCLUDE-mode group's source list"),
     # querier tracker (mdiag.core.querier)
     "querier-two-active": (WARNING, "RFC 3376 6.6.2", "a higher address kept querying after the election"),
+    "querier-v1-several": (INFO, "RFC 1112 App. I", "several IGMPv1 routers query (IGMPv1 has no election)"),
     "querier-none": (WARNING, "RFC 3376 6.6.2", "no router sent a general query"),
     "querier-gap": (WARNING, "RFC 3376 8.5", "no general query for longer than OQPI"),
     "querier-version-mismatch": (WARNING, "RFC 3376 7.3.1", "routers query with different versions"),

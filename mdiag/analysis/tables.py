@@ -49,7 +49,7 @@ def _hosts(members: Any, shown: int = 3) -> str:
 
 def _v1(segment: Any, address: Any) -> bool:
     """The router at ``address`` queried with IGMPv1 only (no election in IGMPv1)."""
-    router = next((r for r in segment.routers if r.address == address), None)
+    router = next((r for r in segment.routers if str(r.address) == str(address)), None)
     return router is not None and set(router.versions) == {1}
 
 
@@ -65,13 +65,18 @@ def _querier_now(segment: Any) -> str:
 
 
 def _role(segment: Any, router: Any) -> str:
-    """proxy, querier, querier until T (it was, then fell silent or lost the election),
-    or other."""
+    """proxy, querier, querier too (an IGMPv1 router querying beside the IGMPv1 querier),
+    querier until T (it was, then fell silent or lost the election), or other."""
     if router.proxy:
         return "proxy"
     address = str(router.address)
     if segment.querier == address:
         return "querier"
+    if (segment.querier and _v1(segment, router.address) and _v1(segment, segment.querier)
+            and router.last_time >= segment.querier_spans[-1].start):
+        # IGMPv1 has no election (RFC 1112 App. I): a v1 router that still queries is a
+        # querier as well, not one that lost an election.
+        return "querier too (IGMPv1)"
     span = segment.was_querier(address)
     if span is not None:
         return f"querier until {_t(span.end)}"

@@ -391,10 +391,18 @@ def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
     if chosen is not None:
         late = [o for o in others if _rank(o.address) > _rank(chosen.address)
                 and any(q.general and q.ts > chosen.first_ts + 1.0 for q in by_source[o.address])]
-        verdict("single-querier", not late,
-                "; ".join(f"{o.address} kept sending general queries after {chosen.address} "
-                          "(lower address) was heard" for o in late)
-                if late else f"only {chosen.address} queries", p.rfc_election)
+        if late and p is IGMP and set(chosen.versions) == {1} and all(set(o.versions) == {1} for o in late):
+            # IGMPv1 has no querier election (RFC 1112 App. I): nobody has to yield, as
+            # for analyze's querier-v1-several.
+            verdict("single-querier", None,
+                    f"IGMPv1 has no querier election: {', '.join(o.address for o in late)} "
+                    f"query{'' if len(late) > 1 else 'ies'} beside {chosen.address}, nobody has to yield; "
+                    "hosts get every query more than once", "RFC 1112 App. I")
+        else:
+            verdict("single-querier", not late,
+                    "; ".join(f"{o.address} kept sending general queries after {chosen.address} "
+                              "(lower address) was heard" for o in late)
+                    if late else f"only {chosen.address} queries", p.rfc_election)
         versions = {q.version for q in queries if q.source != zero and q.general}
         verdict("versions-agree", len(versions) <= 1,
                 f"routers query with {p.name}v{', v'.join(map(str, sorted(versions)))}"

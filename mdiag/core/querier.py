@@ -34,7 +34,9 @@ Rules applied:
   2.1.1) never take part.
 * A router with a higher address that sends a general query after a lower
   address has queried, before OQPI has run out, did not yield:
-  ``querier-two-active``.
+  ``querier-two-active``. IGMPv1 has no election (RFC 1112 App. I): two IGMPv1-only
+  routers that both query give the info ``querier-v1-several`` instead, and the lower
+  address is shown as querier without being called elected.
 * No general query for longer than OQPI: ``querier-gap`` (a general query ends
   it; the capture end closes an open one).
 * Intervals between one router's general queries are compared with its
@@ -446,10 +448,24 @@ class QuerierTracker:
         if current is not None and current != src:
             cur = self.routers[current]
             silent = cur.last_general is None or time - cur.last_general > oqpi
+            # IGMPv1 has no querier election (RFC 1112 App. I: the multicast routing protocol
+            # chooses the querier): between IGMPv1-only routers nobody yields, and the table
+            # shows the lowest address without calling it elected.
+            v1 = self.family == 4 and info.versions == {1} and cur.versions == {1}
             if src < current:
-                self._elect(time, frame, src, f"{src} is lower than {current}")
+                self._elect(time, frame, src,
+                            f"{src} queries too; IGMPv1 has no election, the lowest address is shown"
+                            if v1 else f"{src} is lower than {current}")
             elif silent:
                 self._elect(time, frame, src, f"{current} silent for more than {_fmt(oqpi)} (OQPI)")
+            elif v1:
+                self._finding(
+                    "querier-v1-several", Severity.INFO,
+                    f"IGMPv1 routers {current} and {src} both send general queries: IGMPv1 has no "
+                    "querier election (the multicast routing protocol should leave one querier), so "
+                    "neither is at fault, but hosts get every query twice",
+                    "RFC 1112 App. I", time, frame, ("v1", src, current),
+                    querier=str(current), other=str(src))
             else:
                 assert cur.last_general is not None
                 heard = cur.last_general

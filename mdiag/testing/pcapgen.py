@@ -777,8 +777,20 @@ def igmpv1_querier() -> Capture:
     return c
 
 
+def igmpv1_two_queriers() -> Capture:
+    c = Capture("igmpv1-two-queriers", "IGMPv1 routers 198.18.0.2 and 198.18.0.1 both query every 125 s "
+                                       "(IGMPv1 has no election, RFC 1112 App. I: nobody yields); "
+                                       "v1 host 198.18.0.10 answers")
+    for k in range(3):
+        c.add(k * QI, V1Query(), ROUTER2)
+        c.add(k * QI + 2.0, V1Query(), QUERIER)
+        c.add(k * QI + 5.0, V1Report(ASM_GROUP), HOST1)
+    return c
+
+
 def verdicts() -> list[Capture]:
-    return [querier_startup(), querier_mrt_too_long(), router_alert_mixed(), igmpv1_querier()]
+    return [querier_startup(), querier_mrt_too_long(), router_alert_mixed(), igmpv1_querier(),
+            igmpv1_two_queriers()]
 
 
 def all_captures() -> list[Capture]:

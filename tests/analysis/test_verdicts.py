@@ -173,3 +173,13 @@ def test_igmpv1_querier_compatibility_off_subnet_reporter_and_report_flood(cli):
     given = cli("analyze", str(PCAPS / "v1-report.pcap"), "--subnet", "10.0.0.0/8", "--json").json()
     assert "report-source-off-subnet" in {f["code"] for f in given["analyses"][0]["findings"]}
     assert cli("analyze", str(PCAPS / "v1-report.pcap"), "--subnet", "bogus").status == 2
+
+
+def test_two_igmpv1_queriers_are_not_an_election(cli):
+    """Item 13: IGMPv1 has no election (RFC 1112 App. I): of two IGMPv1 routers that both
+    query, neither 'is lower' nor fails to yield; both are queriers."""
+    report = _analyze("igmpv1-two-queriers.pcap")
+    assert _codes(report) == ["querier-v1-several"]
+    out = cli("analyze", str(PCAPS / "igmpv1-two-queriers.pcap"), "--timeline").stdout
+    assert "is lower than" not in out and "elected" not in out and "querier-two-active" not in out
+    assert "querier too (IGMPv1)" in out and "IGMPv1 has no election" in out

@@ -120,3 +120,16 @@ def test_after_the_startup_phase_only_steady_queries_are_measured():
     assert "the 2 startup queries left out" in {v.check: v for v in r.verdicts}["interval"].detail
     fast = [gq(t, version=2, qqi=None, qrv=None, tos=0) for t in (0.0, 31.25, 91.25, 151.25)]
     assert {v.check: v.status for v in assess(fast).verdicts}["interval"] is Status.FAIL
+
+
+def test_two_igmpv1_queriers_have_no_election_to_fail():
+    """RFC 1112 App. I: IGMPv1 has no election, so a second IGMPv1 querier is told, not
+    failed (analyze's querier-v1-several); a v2 router beside it still must yield."""
+    v1 = dict(version=1, max_resp=10.0, qqi=None, qrv=None, tos=0)
+    r = assess([gq(0, **v1), gq(0.1, source="198.18.0.2", **v1), gq(2, source="198.18.0.2", **v1)])
+    by = {v.check: v for v in r.verdicts}
+    assert by["single-querier"].status is Status.NOT_APPLICABLE and "no querier election" in by["single-querier"].detail
+    assert "single-querier" not in {v.check for v in r.failed}
+    v2 = dict(version=2, max_resp=10.0, qqi=None, qrv=None, tos=0)
+    mixed = assess([gq(0, **v2), gq(0.1, source="198.18.0.2", **v1), gq(2, source="198.18.0.2", **v1)])
+    assert "single-querier" in {v.check for v in mixed.failed}

@@ -120,6 +120,21 @@ def test_v1_query():
     assert t.elected == R3 and t.querier_version == 1
 
 
+def test_igmpv1_routers_have_no_election_and_none_must_yield():
+    """RFC 1112 App. I: IGMPv1 has no querier election. Two IGMPv1-only routers that both
+    query are told as such (info), never as a lower address winning or a router that did
+    not yield; one of them speaking v2 brings the election rules back."""
+    t = feed([(0, R2, V1Query()), (2, R1, V1Query()), (125, R2, V1Query()), (127, R1, V1Query()),
+              (250, R2, V1Query())])
+    assert t.elected == R1
+    assert "is lower than" not in t.elections[-1].reason and "no election" in t.elections[-1].reason
+    [several] = list(t.findings)
+    assert (several.code, str(several.severity)) == ("querier-v1-several", "info")
+    assert several.context["count"] == 2 and several.context["other"] == str(R2)
+    mixed = feed([(0, R1, V2Query(100)), (60, R2, V1Query()), (125, R1, V2Query(100)), (185, R2, V1Query())])
+    assert "querier-two-active" in codes(mixed) and "querier-v1-several" not in codes(mixed)
+
+
 def test_startup_queries_need_the_startup_spacing():
     """RFC 3376 8.6: only queries Startup Query Interval (QI/4) apart are startup queries."""
     q = V3Query.build(qqi=125)
