@@ -169,16 +169,20 @@ def test_a_reader_that_goes_away_keeps_the_verdict(argv, verdict):
     assert "Broken pipe" not in stderr
 
 
-def test_sigterm_is_handled_like_ctrl_c_with_143():
-    """SIGTERM while a command runs: its summary (here listen's on loopback) and status 143."""
-    process = subprocess.Popen([sys.executable, "-m", "mdiag", "listen", "239.255.77.1", "--iface", "lo",
-                                "--duration", "20", "--port", "47999"], stdout=subprocess.PIPE,
+@pytest.mark.parametrize("argv, summary", [
+    (("listen", "239.255.77.1", "--iface", "lo", "--duration", "20", "--port", "47999"), b"listened"),
+    (("send", "239.255.77.1", "--iface", "lo", "--duration", "20", "--port", "47995", "--rate", "100pps"),
+     b"sent"),
+], ids=lambda v: v[0] if isinstance(v, tuple) else "")
+def test_sigterm_is_handled_like_ctrl_c_with_143(argv, summary):
+    """SIGTERM while a command runs (on loopback): the summary Ctrl-C gives, and status 143."""
+    process = subprocess.Popen([sys.executable, "-m", "mdiag", *argv], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, cwd=ROOT, preexec_fn=_limits)
     time.sleep(1.5)
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=30)
     assert process.returncode == ExitStatus.TERMINATED, err
-    assert b"listened" in out and b"Traceback" not in err
+    assert summary in out and b"Traceback" not in err
 
 
 def test_bare_mdiag_says_a_command_is_missing(cli):
