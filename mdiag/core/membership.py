@@ -728,8 +728,9 @@ class MembershipTable:
     def trim(self, now: float, *, reporters: int, leaves: int) -> int:
         """Bound every group's history for a run of days: hosts whose last report is
         older than GMI are members no more (RFC 3376 6.4) and their entry goes; at most
-        ``reporters`` reporting hosts and the last ``leaves`` leave records are kept per
-        group. Returns how many reporting hosts were dropped for the cap."""
+        ``reporters`` reporting hosts and the last ``leaves`` leave records (and closed
+        membership spans) are kept per group. Returns how many reporting hosts were dropped
+        for the cap."""
         gmi = self.timers.group_membership_interval
         dropped = 0
         for state in self.groups.values():
@@ -744,6 +745,8 @@ class MembershipTable:
                     dropped += 1
             if len(state.leaves) > leaves:
                 del state.leaves[: len(state.leaves) - leaves]
+            if len(state.member_history) > leaves:
+                del state.member_history[: len(state.member_history) - leaves]
         return dropped
 
     def get(self, group: Address | int) -> GroupState | None:

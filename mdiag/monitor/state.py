@@ -14,7 +14,8 @@ the analyzer so that a run of days holds bounded memory:
 * hosts silent for longer than GMI leave the tables; a group keeps at most
   ``max_reporters`` reporting hosts and a few leave records;
 * data flows (sender, group) silent for ``forget_after`` go, at most ``max_flows``;
-* routers silent for ``forget_after`` go; election and gap lists are trimmed.
+* routers silent for ``forget_after`` go; election, gap and general-query-time lists are
+  trimmed, and so are the closed membership spans of each group.
 
 Counters never go backwards while the process runs (a forgotten group that comes
 back starts its per-group counters at zero: Prometheus's ``rate`` handles that as
@@ -24,6 +25,7 @@ addresses are whatever the analyzer keeps (``str`` gives their text).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import ip_address
@@ -417,6 +419,12 @@ class MonitorState:
             if held is not None:
                 for address in quiet:
                     held._routers_seen.pop(address, None)
+            # general-query times: what the expiry diagnosis looks back on (one GMI); the
+            # tracker stops recording at its own cap, so old ones go
+            times = getattr(tracker, "general_times", None)
+            if times is not None and len(times) > 1024:
+                keep = max(limits.forget_after, 2 * tracker.timers.group_membership_interval)
+                del times[:bisect.bisect_left(times, now - keep)]
             for name in ("elections", "gaps"):
                 items = getattr(tracker, name)
                 if len(items) > 4 * HISTORY_KEPT:

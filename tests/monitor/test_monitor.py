@@ -148,6 +148,7 @@ def test_memory_stays_bounded_under_churn() -> None:
         assert tracked["group"] <= 200 and tracked["flow"] <= 300
         table = monitor.analyzer.segments[(4, 0, ())].table
         assert len(table.groups) <= 200
+        assert all(len(g.member_history) <= 4 and len(g.leaves) <= 4 for g in table.groups.values())
     assert monitor.state.dropped.get("group", 0) > 0
 
 
@@ -270,3 +271,14 @@ def test_stream_source_label_is_the_bare_address(sender: str, source: str) -> No
     from types import SimpleNamespace
 
     assert Monitor._key(SimpleNamespace(group="ff05::70:1", sender=sender)) == ("ff05::70:1", source)
+
+
+def test_general_query_times_stay_bounded_and_recent() -> None:
+    """Days of queries every 2 s: the tracker's general-query times keep only the recent past."""
+    monitor = Monitor(MonitorOptions(iface="lab0", limits=Limits(forget_after=60.0)), start_ns=T0)
+    for i in range(3000):
+        monitor.feed([(T0 + 2 * i * SECOND, _query())])
+        if i % 100 == 99:
+            monitor.tick(T0 + 2 * i * SECOND + 1)
+    times = monitor.analyzer.segments[(4, 0, ())].tracker.general_times
+    assert len(times) <= 1024 + 200 and times[-1] == pytest.approx(2 * 2999)
