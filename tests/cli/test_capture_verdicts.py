@@ -76,4 +76,10 @@ def test_decode_says_a_packet_was_cut_by_the_capture(cli, tmp_path):
     assert cli("decode", str(path), "--fail-on", "error").status == ExitStatus.OK
     [message] = cli("decode", str(path), "--json").json()["inputs"][0]["messages"]
     assert message["cut_by_capture"] == {"captured": snap - 14, "ip_length": len(frame) - 14,
-                                         "source": "198.18.0.10", "destination": "224.0.0.22"}
+                                         "source": "198.18.0.10", "destination": "224.0.0.22",
+                                         "kind": "v3-report", "records_announced": 2,
+                                         "records": [{"type": "TO_EX", "type_code": 4, "group": "239.1.1.1",
+                                                      "sources": []}]}
+    # what was captured whole is shown, as tcpdump and tshark show it
+    assert "v3-report (cut by capture)" in result.stdout
+    assert "TO_EX 239.1.1.1 {} (1 of 2 records whole; 44 of 48 IP bytes captured)" in result.stdout

@@ -167,12 +167,22 @@ def _cut_by_capture(packet: bytes) -> dict[str, Any] | None:
     import ipaddress
 
     if len(packet) >= 20 and packet[0] >> 4 == 4:
+        from mdiag.core.igmp import complete_records
+        from mdiag.core.igmp.view import record_dicts
+
         total = int.from_bytes(packet[2:4], "big")
         if total <= len(packet):
             return None
-        return {"captured": len(packet), "ip_length": total,
-                "source": str(ipaddress.IPv4Address(packet[12:16])),
-                "destination": str(ipaddress.IPv4Address(packet[16:20]))}
+        cut: dict[str, Any] = {"captured": len(packet), "ip_length": total,
+                               "source": str(ipaddress.IPv4Address(packet[12:16])),
+                               "destination": str(ipaddress.IPv4Address(packet[16:20]))}
+        hlen = (packet[0] & 0x0F) * 4
+        report, _kept, announced = complete_records(packet[hlen:]) if hlen >= 20 else (None, 0, 0)
+        if report is not None:
+            # the group records captured whole, as tcpdump and tshark show them (RFC 3376 4.2)
+            cut.update(kind=report.kind, records_announced=announced, records=record_dicts(report.records))
+            cut["report"] = report
+        return cut
     if len(packet) >= 40 and packet[0] >> 4 == 6:
         total = 40 + int.from_bytes(packet[4:6], "big")
         if total <= len(packet):
@@ -407,8 +417,15 @@ class _TableSink(_Sink):
         if row.cut is not None:
             cut = row.cut
             length = f" of {cut['ip_length']}" if cut["ip_length"] else ""
-            cells = [where, when, cut["source"] or "", cut["destination"] or "", "cut by capture", "", "",
-                     "", f"{cut['captured']}{length} IP bytes captured", "capture-snaplen-cut"]
+            captured = f"{cut['captured']}{length} IP bytes captured"
+            if "report" in cut:
+                records = cut["records"]
+                captured = (f"{for_message(cut['report']).details(cut['report'])} ({len(records)} of "
+                            f"{cut['records_announced']} records whole; {captured})"
+                            if records else f"0 of {cut['records_announced']} records whole; {captured}")
+            cells = [where, when, cut["source"] or "", cut["destination"] or "",
+                     f"{cut['kind']} (cut by capture)" if "kind" in cut else "cut by capture", "", "",
+                     "", captured, "capture-snaplen-cut"]
             self._detail(f"{where}: capture-snaplen-cut: cut by the capture's snap length ({cut['captured']}"
                          f"{length} IP bytes captured): the capture's doing, not the sender's; capture "
                          "with -s 0")
@@ -511,7 +528,7 @@ class _JsonSink(_Sink):
         if row.time is not None:
             entry["time"] = row.time
         if row.cut is not None:
-            entry["cut_by_capture"] = dict(row.cut)
+            entry["cut_by_capture"] = {k: v for k, v in row.cut.items() if k != "report"}
         elif row.malformed is not None:
             entry["malformed"] = {"offset": row.malformed.offset, "expected": row.malformed.expected,
                                   "message": row.malformed.message}
