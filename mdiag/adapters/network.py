@@ -8,7 +8,8 @@ endpoint's namespace and keeps it for its life.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from mdiag.adapters import interfaces, rawsock, sockets
 from mdiag.adapters.netns import entered
@@ -55,6 +56,23 @@ class LiveNetwork:
     def membership(self, at: Endpoint, joins: Iterable[tuple[str, str | None]], port: int) -> sockets.Receiver:
         with entered(at.netns):
             return sockets.Receiver([sockets.Join(g, s) for g, s in joins], at.iface, port)
+
+    def plan_capture(self, path: str, *, speed: float | None, only_igmp: bool, count: int | None) -> Any:
+        from mdiag.adapters import replay
+
+        return replay.plan(path, speed=speed, only_igmp=only_igmp, count=count)
+
+    def replay_capture(self, path: str, send: Callable[[bytes], None], *, speed: float | None, only_igmp: bool,
+                       rewrite_src_mac: bytes | None, count: int | None, deadline: float) -> Any:
+        from mdiag.adapters import replay
+
+        return replay.replay(path, send, speed=speed, only_igmp=only_igmp, rewrite_src_mac=rewrite_src_mac,
+                             count=count, deadline=deadline)
+
+    def read_mdb(self, bridge: Endpoint) -> list[dict[str, Any]]:
+        from mdiag.adapters import replay
+
+        return replay.read_mdb(bridge.iface, bridge.netns)
 
     def stream(self, at: Endpoint, group: str | Sequence[str], port: int, *, pps: float, size: int,
                duration: float) -> sockets.BackgroundStream:

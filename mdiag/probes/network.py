@@ -108,6 +108,16 @@ class Network(Protocol):
     def membership(self, at: Endpoint, joins: Iterable[tuple[str, str | None]], port: int) -> Membership:
         """Sockets on ``at`` that join (group, source or None) on ``join()``."""
 
+    def plan_capture(self, path: str, *, speed: float | None, only_igmp: bool, count: int | None) -> Any:
+        """What replaying the capture at ``path`` would send (frames, peak rate, duration, damage)."""
+
+    def replay_capture(self, path: str, send: Any, *, speed: float | None, only_igmp: bool,
+                       rewrite_src_mac: bytes | None, count: int | None, deadline: float) -> Any:
+        """Send the capture's frames through ``send`` with their timing; what was sent."""
+
+    def read_mdb(self, bridge: Endpoint) -> list[dict[str, Any]]:
+        """The multicast database of the Linux bridge ``bridge.iface`` in ``bridge.netns``."""
+
     def stream(self, at: Endpoint, group: str | Sequence[str], port: int, *, pps: float, size: int,
                duration: float) -> Stream:
         """A paced test stream from ``at`` to ``group:port`` (TTL 1, no loop), not yet started;

@@ -9,7 +9,6 @@ afterwards with the expected entries; exit 1 on a difference (docs/active.md).
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
 from mdiag.cli import options
@@ -19,7 +18,7 @@ from mdiag.errors import ExitStatus, InputError, UsageError
 HELP = "replay a capture onto an interface (timed or max speed) and assert the bridge's resulting MDB"
 
 #: More frames than this in any one second of replay is a flood and needs --force.
-FLOOD_LIMIT = 1000
+FLOOD_LIMIT = 1000  # as mdiag.probes.replay (shown in --help)
 MAX_DURATION = 3600.0
 
 
@@ -119,65 +118,38 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
         check_output(args.save_mdb, force=args.force, option="--save-mdb")
 
-    from mdiag.adapters import interfaces, rawsock
-    from mdiag.adapters.netns import entered
-    from mdiag.adapters.replay import plan, read_mdb, replay
+    from mdiag.adapters.network import LiveNetwork
+    from mdiag.probes import replay
+    from mdiag.probes.network import Endpoint
 
-    if args.count is not None and args.count < 1:
-        raise UsageError("--count must be 1 or more")
-    the_plan = plan(args.capture, speed=args.speed, only_igmp=args.only is not None, count=args.count)
-    if the_plan.peak_per_second > FLOOD_LIMIT and not args.force:
-        rate = "back to back" if args.speed is None else f"at {args.speed:g}x"
-        raise UsageError(f"replaying {the_plan.frames} frames {rate} sends up to "
-                         f"{the_plan.peak_per_second} frames in one second, a flood: add --force "
-                         "to confirm, or slow down with --speed")
-    if the_plan.duration > MAX_DURATION:
-        raise UsageError(f"the replay would take {the_plan.duration:.0f} s at this speed (limit "
-                         f"{MAX_DURATION:.0f} s): raise --speed")
-    with entered(netns):
-        sock = rawsock.RawSocket(iface, None)
-        rewrite = None
-        if args.rewrite_src_mac:
-            rewrite = (interfaces.hardware_address(iface) if args.rewrite_src_mac == "iface"
-                       else _mac(args.rewrite_src_mac))
-    try:
-        sent = replay(args.capture, sock.send, speed=args.speed, only_igmp=args.only is not None,
-                      rewrite_src_mac=rewrite, count=args.count,
-                      deadline=time.perf_counter() + min(the_plan.duration, MAX_DURATION) + 5.0)
-    finally:
-        sock.close()
-    return _after(args, env, the_plan, sent, bridge, bridge_netns, expectation, read_mdb, iface, netns)
+    rewrite: bytes | str | None = None
+    if args.rewrite_src_mac:
+        rewrite = "iface" if args.rewrite_src_mac == "iface" else _mac(args.rewrite_src_mac)
+    probe_options = replay.ReplayOptions(
+        args.capture, Endpoint(iface, netns), speed=args.speed, only_igmp=args.only is not None,
+        count=args.count, rewrite_src_mac=rewrite, bridge=Endpoint(bridge, bridge_netns) if bridge else None,
+        read_mdb=wants_mdb, settle=args.settle, expectation=expectation, force=args.force)
+    return _after(args, env, replay.run(probe_options, LiveNetwork()))
 
 
-def _after(args: argparse.Namespace, env: Environment, the_plan: Any, sent: Any, bridge: str | None,
-           bridge_netns: str | None, expectation: Any, read_mdb: Any, iface: str, netns: str | None
-           ) -> ExitStatus:
-    from mdiag.core.mdbcheck import actual_entries, compare, render_expected
+def _after(args: argparse.Namespace, env: Environment, report: Any) -> ExitStatus:
+    the_plan, sent, entries, comparison = report.plan, report.sent, report.entries, report.comparison
+    iface = report.options.at.iface
+    bridge = report.options.bridge.iface if report.options.bridge else None
+    bridge_netns = report.options.bridge.netns if report.options.bridge else None
+    if args.save_mdb and entries is not None:
+        from mdiag.adapters.outfile import open_output
+        from mdiag.core.mdbcheck import render_expected
 
-    comparison = None
-    entries = None
-    if bridge and (args.expect_mdb or args.save_mdb or args.show_mdb):
-        time.sleep(args.settle)
-        entries = sorted(actual_entries(read_mdb(bridge, bridge_netns)), key=lambda e: e.sort_key)
-        if expectation is not None:
-            comparison = compare(expectation, entries)
-        if args.save_mdb:
-            from mdiag.adapters.outfile import open_output
-
-            with open_output(args.save_mdb, force=args.force, binary=False, option="--save-mdb") as fh:
-                fh.write(render_expected(entries))
+        with open_output(args.save_mdb, force=args.force, binary=False, option="--save-mdb") as fh:
+            fh.write(render_expected(entries))
     # A damaged capture (cut short, a bad record length) was not replayed whole: whatever the
     # MDB shows then proves nothing about the capture, so the run fails (docs/active.md).
-    damage = list(the_plan.damage)
-    ok = (comparison is None or comparison.ok) and not damage
+    damage, ok = report.damage, report.ok
     if args.json:
         from mdiag.cli.render import emit_json
 
-        emit_json({"capture": args.capture, "iface": iface, "netns": netns, "plan": the_plan.to_json(),
-                   "sent": sent.to_json(), "bridge": bridge, "bridge_netns": bridge_netns,
-                   "mdb": [e.to_json() for e in entries] if entries is not None else None,
-                   "comparison": comparison.to_json() if comparison else None, "damage": damage, "ok": ok},
-                  env.stdout, "replay")
+        emit_json(report.to_json(), env.stdout, "replay")
     else:
         out = env.stdout
         speed = "max" if args.speed is None else f"{args.speed:g}x"
