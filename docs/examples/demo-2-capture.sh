@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 pcaps=$(cd "$here/../../pcaps" && pwd)
 echo "== 2. Capture analysis: pcaps/querier-election.pcap (two routers start, the lower address wins)"
 run "$MDIAG" analyze "$pcaps/querier-election.pcap" --timeline \
-  --expect querier=198.18.0.1 --expect igmp-version=3 --expect no-finding=querier-two-active
+  --expect querier@end=198.18.0.1 --expect igmp-version=3 --expect no-finding=querier-two-active
 echo "(exit status $?: 0 means every expectation passed)"
 echo
 echo "== 2b. pcaps/v3-querier-old-hosts.pcap: an IGMPv3 querier with v1 and v2 hosts; CI asserts no warnings"
