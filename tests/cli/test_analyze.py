@@ -58,6 +58,25 @@ def test_profile_named_in_result(cli):
     assert doc["analyses"][0]["profile"] == "rfc9776" and seg["timers"]["group_membership_interval"] == 270
 
 
+MLD1_DONE = str(PCAPS / "mld" / "mld1-join-done.pcap")
+
+
+@pytest.mark.parametrize("capture, option, header, profile, gmi", [
+    (LEAVE, "rfc3376", "timers rfc3376\n", "rfc3376", 260),
+    (MLD1_DONE, "rfc3376", "timers rfc3376 (MLD: rfc3810)\n", "rfc3376", 260),
+    (MLD1_DONE, "rfc3810", "timers rfc3376 (MLD: rfc3810)\n", "rfc3376", 260),
+    (MLD1_DONE, "rfc9777", "timers rfc9776 (MLD: rfc9777)\n", "rfc9776", 270),
+    (LEAVE, "rfc9777", "timers rfc9776\n", "rfc9776", 270),
+])
+def test_profile_takes_mld_names(cli, capture, option, header, profile, gmi):
+    """RFC 3810 9 / RFC 9777 are RFC 3376 / 9776's formulas: --profile takes either name."""
+    result = cli("analyze", capture, "--profile", option)
+    assert result.status == ExitStatus.OK and header in result.stdout.splitlines()[0] + "\n"
+    doc = cli("analyze", capture, "--json", "--profile", option).json()
+    assert doc["analyses"][0]["profile"] == profile
+    assert doc["analyses"][0]["segments"][0]["timers"]["group_membership_interval"] == gmi
+
+
 def test_csv(cli):
     result = cli("analyze", str(PCAPS / "v2-report-on-query.pcap"), "--csv")
     lines = result.stdout.splitlines()

@@ -31,8 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     narrow.add_argument("--since", metavar="T",
                         help="start at T: seconds from the first frame (30, 90s, 2m) or an ISO time")
     narrow.add_argument("--until", metavar="T", help="stop at T (same forms as --since)")
-    narrow.add_argument("--profile", default="rfc3376", choices=["rfc3376", "rfc9776"],
-                        help="timer formulas (default rfc3376); results name the profile used")
+    narrow.add_argument("--profile", default="rfc3376", choices=["rfc3376", "rfc9776", "rfc3810", "rfc9777"],
+                        help="timer formulas (default rfc3376); rfc3810 and rfc9777 are the same formulas "
+                             "under their MLD names (RFC 3810 9); results name the profile used")
     out = parser.add_argument_group("output")
     fmt = out.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="JSON (schema in docs/analyze.md)")
@@ -177,7 +178,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                     total = None
             progress = _Progress(env.stderr, os.path.basename(path) if path != "-" else "stdin", total)
         options = AnalysisOptions(
-            profile=Profile(args.profile), vlan=args.vlan, groups=frozenset(groups), querier=querier,
+            profile=Profile.parse(args.profile), vlan=args.vlan, groups=frozenset(groups), querier=querier,
             since=since, until=until, since_ns=since_ns, until_ns=until_ns, timeline=args.timeline,
             progress=progress, history=bool(pictures.wanted(args)), subnets=tuple(subnets))
         try:
@@ -255,6 +256,14 @@ def _t(value: float | None) -> str:
     return "" if value is None else f"{value:.3f}"
 
 
+def _profile_names(report: Any) -> str:
+    """The timer profile, with its MLD twin (RFC 3810 9 / RFC 9777) when MLD was analysed."""
+    name = str(report.profile.value)
+    if report.counters.get("mld"):
+        name += f" (MLD: {report.profile.rfc(6).replace(' ', '').lower()})"
+    return name
+
+
 def _print_report(report: Any, results: list[Any], timeline: bool, env: Environment) -> None:
     from mdiag.cli import render
     from mdiag.cli.render import sanitize
@@ -263,7 +272,7 @@ def _print_report(report: Any, results: list[Any], timeline: bool, env: Environm
     c = report.counters
     comp = f", {report.compression}" if report.compression else ""
     print(f"capture {sanitize(report.name)} ({report.format}{comp}): {c['frames']:,} frames, "
-          f"{report.duration:.3f} s from {report.start_iso or '-'}; timers {report.profile.value}", file=out)
+          f"{report.duration:.3f} s from {report.start_iso or '-'}; timers {_profile_names(report)}", file=out)
     print(f"  IGMP {c['igmp']:,}" + (f", MLD {c['mld']:,}" if c.get("mld") else "")
           + f", multicast data {c['multicast_data_packets']:,} packets / "
           f"{c['multicast_data_bytes']:,} bytes, other IPv4 {c['other_ipv4']:,}, non-IPv4 {c['non_ipv4']:,}, "
