@@ -362,6 +362,16 @@ class Report:
         return [g.max_leave_latency for s in self.segments for g in s.groups
                 if g.max_leave_latency is not None]
 
+    def family_of(self, segment_name: Any) -> int | None:
+        """4 (IGMP) or 6 (MLD) for a segment's name as findings and events carry it; None
+        for capture-wide findings."""
+        if not isinstance(segment_name, str):
+            return None
+        for segment in self.segments:
+            if segment.name == segment_name:
+                return segment.family
+        return 6 if segment_name.endswith("(MLD)") else 4
+
     def to_json(self) -> dict[str, Any]:
         return {
             "capture": {
@@ -372,10 +382,11 @@ class Report:
             "profile": self.profile.value,
             "counters": dict(self.counters),
             "segments": [s.to_json() for s in self.segments],
-            "findings": [f.to_json() for f in self.findings],
+            "findings": [{**f.to_json(), "family": self.family_of(f.context.get("segment"))}
+                         for f in self.findings],
             "findings_dropped": self.findings_dropped,
             "summary": self.summary(),
-            "timeline": [e.to_json() for e in self.timeline],
+            "timeline": [{**e.to_json(), "family": self.family_of(e.segment)} for e in self.timeline],
             "timeline_dropped": self.timeline_dropped,
         }
 

@@ -409,3 +409,17 @@ def test_junit_creates_the_report_folder(cli, tmp_path):
     result = cli("analyze", LEAVE, "--expect", "querier=198.18.0.1", "--junit", str(path))
     assert result.status == 0, result.stderr
     assert ET.parse(path).getroot().get("tests") == "1"
+
+
+@pytest.mark.parametrize("capture, findings, events", [
+    # dual-stack: the MLD MAC sharing and the silent group are MLD rows; the IGMP story is family 4
+    ("mld/dual-stack.pcap", {("mac-shared-groups", 6), ("members-without-traffic", 6)},
+     {("if0", 4), ("if0 (MLD)", 6)}),
+    ("mld/mld2-querier-v1-host.pcap", {("compat-older-host", 6)}, {("if0 (MLD)", 6)}),
+    ("v2-leave-lmq.pcap", set(), {("if0", 4)}),
+])
+def test_json_rows_say_their_family(cli, capture, findings, events):
+    """Every finding and timeline row says its address family (4 IGMP, 6 MLD)."""
+    [a] = cli("analyze", str(PCAPS / capture), "--json", "--timeline").json()["analyses"]
+    assert {(f["code"], f["family"]) for f in a["findings"]} == findings
+    assert {(e["segment"], e["family"]) for e in a["timeline"]} == events
