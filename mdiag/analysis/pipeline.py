@@ -309,10 +309,27 @@ class Analyzer:
             self._event(Event(time, frame, name, str(group), text))
         return sink
 
+    def querier_silence(self, seg: _SegmentState, elections: int, missed: int) -> None:
+        """Tell in the story what the querier's silence did since the tracker had
+        ``elections`` elections and ``missed`` missed queries (no packet marks either):
+        a missed scheduled query, the querier role lost after OQPI (RFC 3376 6.6.2)."""
+        tracker = seg.tracker
+        if tracker.missed_queries != missed and tracker.last_missed is not None:
+            querier, last, due = tracker.last_missed
+            self.querier_event(seg, due, None, querier,
+                               f"{querier} missed its scheduled general query (none since {last:.3f} s)",
+                               every_group=True)
+        for e in tracker.elections[elections:]:
+            if e.querier is None and e.previous is not None:
+                self.querier_event(seg, e.time, e.frame, e.previous, f"no querier: {e.reason}",
+                                   every_group=True)
+
     def querier_event(self, seg: _SegmentState, time: float, frame: int | None, src: IPv4Address,
-                      text: str) -> None:
+                      text: str, *, every_group: bool = False) -> None:
+        """A line of the querier's story; ``every_group``: one that decides every group's
+        fate (who is querier, its silence), kept when ``--group`` narrows the story."""
         opts = self.options
-        if opts.groups and opts.querier is None:
+        if opts.groups and opts.querier is None and not every_group:
             return
         if opts.querier is not None and src != opts.querier:
             return
@@ -547,8 +564,13 @@ class Analyzer:
         if self.t0 is None:
             return
         now = self._relative(now_ns)
+        story = self.options.timeline or self.on_event is not None
         for seg in self.segments.values():
-            seg.tracker.advance(now)
+            tracker = seg.tracker
+            told = (len(tracker.elections), tracker.missed_queries)
+            tracker.advance(now)
+            if story:
+                self.querier_silence(seg, *told)
             seg.table.finish(now)
 
     def report(self, now_ns: int | None = None) -> Report:
@@ -713,21 +735,22 @@ def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...]
     if type(msg) in _QUERIES:
         mac = _mac_text(mac_raw)
         tracker = seg.tracker
-        before = tracker.elected
+        told = (len(tracker.elections), tracker.missed_queries)
         tracker.observe(t, number, src, ip.dst, msg, mac)
         if run.history is not None:
             general = getattr(msg, "is_general", True)
             kind = "general" if general else ("group-source" if getattr(msg, "sources", ()) else "group")
             run.history.query((seg.family, seg.name), t, str(src), kind, None if general else str(msg.group))
         if opts.timeline or run.on_event is not None:
+            run.querier_silence(seg, *told)
             if getattr(msg, "is_general", True) or opts.querier is not None:
                 # group queries are told in the group's story already
                 run.querier_event(seg, t, number, src, _query_text(src, msg))
-            if tracker.elected != before and tracker.elections:
-                e = tracker.elections[-1]
-                word = "querier" if type(msg) is V1Query else "elected querier"
-                run.querier_event(seg, e.time, e.frame, e.querier or src,
-                                  f"{word}: {e.querier} ({e.reason})")
+            for e in tracker.elections[told[0]:]:
+                if e.querier is not None:   # (a querier lost to silence is told above)
+                    word = "querier" if type(msg) is V1Query else "elected querier"
+                    run.querier_event(seg, e.time, e.frame, e.querier, f"{word}: {e.querier} ({e.reason})",
+                                      every_group=True)
         if not getattr(msg, "is_general", True):
             seg.table.query(t, number, msg)
 

@@ -311,6 +311,10 @@ class QuerierTracker:
         #: the elected querier's overdue query being told: (querier, its last query)
         self._missed: tuple[IPv4Address | IPv6Address, float] | None = None
         self._querier_version: int | None = None
+        #: scheduled general queries the querier missed, and the last: (querier, its last
+        #: query, when the next was due)
+        self.missed_queries = 0
+        self.last_missed: tuple[IPv4Address | IPv6Address, float, float] | None = None
         self._where = f" on {segment}" if segment else ""
 
     # -- helpers ----------------------------------------------------------------
@@ -606,6 +610,8 @@ class QuerierTracker:
         deadline = last + info.expected_interval + missed_query_margin(info.expected_interval)
         if now > deadline and (self._missed is None or self._missed != (info.address, last)):
             self._missed = (info.address, last)
+            self.missed_queries += 1
+            self.last_missed = (info.address, last, deadline)
             self._missed_finding(info, last, deadline, None)
         oqpi = self.timers.other_querier_present_interval
         if now - last > oqpi:

@@ -125,3 +125,26 @@ def test_reader_counted_data_is_not_changed_by_a_snapshot() -> None:
         first = analyzer.report().to_json()
         assert analyzer.report().to_json() == first
     assert first["counters"]["multicast_data_packets"] == 50
+
+
+@pytest.mark.parametrize("query_times, told", [
+    # silent to the end: the missed query when it was due, the role lost after OQPI (255 s)
+    ([0, 125], [(262.5, "198.18.0.1 missed its scheduled general query (none since 125.000 s)"),
+                (380.0, "no querier: 198.18.0.1 silent for more than 255.0 s (OQPI)")]),
+    # back late: the miss is told when it was due, although a query marks the return
+    ([0, 125, 300], [(262.5, "198.18.0.1 missed its scheduled general query (none since 125.000 s)")]),
+    # back after OQPI: the loss, then the return
+    ([0, 125, 400], [(262.5, "198.18.0.1 missed its scheduled general query (none since 125.000 s)"),
+                     (380.0, "no querier: 198.18.0.1 silent for more than 255.0 s (OQPI)"),
+                     (400.0, "elected querier: 198.18.0.1 (198.18.0.1 queries again)")]),
+])
+def test_the_story_tells_the_querier_silence(query_times, told):
+    """Issue 10 items 7 and 9: no packet marks a querier's silence, yet the timeline tells
+    when it missed its scheduled query and when it lost the role, as the tables do."""
+    frames = [(t, igmp(V2Query(100), ROUTER)) for t in query_times] + [(430.0, udp("198.18.1.100", G))]
+    path = io.BytesIO(pcap_bytes(sorted(frames, key=lambda f: f[0])))
+    with open_stream(path, name="silence.pcap") as capture:
+        report = analyze(capture, AnalysisOptions(timeline=True))
+    story = [(e.time, e.text) for e in report.timeline
+             if "missed" in e.text or "no querier" in e.text or "queries again" in e.text]
+    assert story == told

@@ -183,3 +183,13 @@ def test_two_igmpv1_queriers_are_not_an_election(cli):
     out = cli("analyze", str(PCAPS / "igmpv1-two-queriers.pcap"), "--timeline").stdout
     assert "is lower than" not in out and "elected" not in out and "querier-two-active" not in out
     assert "querier too (IGMPv1)" in out and "IGMPv1 has no election" in out
+
+
+def test_the_iptv_freeze_story_names_the_querier_silence(cli):
+    """Items 7 and 9: the story of one frozen channel shows why it froze (the querier missed
+    its query at 262.5 s and lost the role at 380 s), although no packet marks either."""
+    out = cli("analyze", str(PCAPS / "scenarios/iptv-freeze.pcap"), "--timeline", "--group", "239.1.1.1").stdout
+    story = out[out.index("event\n"):]
+    assert "262.500           if0                   198.18.0.1 missed its scheduled general query" in story
+    assert "380.000           if0                   no querier: 198.18.0.1 silent for more than 255.0 s" in story
+    assert story.index("no querier") < story.index("membership expired")

@@ -158,7 +158,9 @@ def test_timeline_of_a_group(cli):
     lines = [l for l in result.stdout.splitlines() if "239.1.1.2" in l and "if0" in l]
     story = result.stdout.split("time     frame")[-1]
     assert "239.1.1.1 " not in story and "joined by 198.18.0.11" in story
-    assert "leave from 198.18.0.11" in story and "general query" not in story
+    assert "leave from 198.18.0.11" in story and ": IGMPv3 general query" not in story
+    # the querier's elections and silence stay: they decide every group's fate
+    assert "elected querier: 198.18.0.1" in story
     assert lines
 
 
