@@ -361,7 +361,11 @@ class Receiver:
     """
 
     def __init__(self, joins: Iterable[Join], iface: str, port: int, *,
-                 rcvbuf: int = DEFAULT_RCVBUF, unicast: Iterable[str] = ()) -> None:
+                 rcvbuf: int = DEFAULT_RCVBUF, unicast: Iterable[str] = (), until_ns: int | None = None) -> None:
+        """``until_ns`` (monotonic ns): make no more sockets past it (a --duration is a promise);
+        ``planned`` says how many the joins wanted."""
+        self.until_ns = until_ns
+        self.planned = 0
         if not 1 <= port <= 65535:
             raise InputError(f"port {port} is out of range 1..65535")
         self.joins = list(joins)
@@ -408,7 +412,10 @@ class Receiver:
         plan = (plan_sockets([j for j in self.joins if family(j.group) == 4], self.max_msf)
                 + plan_sockets([j for j in self.joins if family(j.group) == 6], self.max_msf6))
         raise_fd_limit(len(plan) + len(self.unicast))
+        self.planned = len(plan)
         for group, sources in plan + [(a, ()) for a in self.unicast]:
+            if self.until_ns is not None and time.monotonic_ns() >= self.until_ns:
+                break
             v6 = family(group) == 6
             sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
             member = Member(group, sources, sock, bind_only=group in self.unicast)

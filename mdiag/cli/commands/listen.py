@@ -103,7 +103,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     deadline_ns = time.monotonic_ns() + int(duration * 1e9)
     interrupted = False
     try:
-        receiver = sockets.Receiver(joins, args.iface, args.port, unicast=baseline)
+        receiver = sockets.Receiver(joins, args.iface, args.port, unicast=baseline, until_ns=deadline_ns)
     except KeyboardInterrupt:  # Ctrl-C / SIGTERM while the sockets are made: the summary all the same
         receiver, interrupted = None, True
 
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 join_ns[m.group] = m.join_ns
         joining = time.monotonic() - started
         joined = sum(1 for m in members if m.joined and not m.bind_only)
-        planned = sum(1 for m in members if not m.bind_only)
+        planned = receiver.planned if receiver is not None else 0
         if not interrupted and joined < planned:
             env.warn(f"joined {joined:,} of {planned:,} group sockets in {joining:.1f} s, all of --duration "
                      f"{duration:g} s: the rest were not joined (give a longer --duration)")
