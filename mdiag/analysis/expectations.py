@@ -55,6 +55,8 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 _SPLIT = re.compile(r"^([a-z0-9-]+)(?:@([a-z-]+))?\s*(>=|<=|!=|==|=|>|<)\s*(.*)$")
 #: When a ``querier`` expectation must hold: the qualifier after ``@`` -> its name.
 #: Without one, ``querier=IP`` means throughout.
+#: how each qualifier reads in a result
+_WHEN_TEXT = {"throughout": "throughout", "at-end": "at the end", "any-time": "at any time"}
 WHEN = {"throughout": "throughout", "end": "at-end", "at-end": "at-end", "any": "any-time",
         "any-time": "any-time", "ever": "any-time"}
 
@@ -318,7 +320,7 @@ def _evaluate(report: Report, exp: Expectation) -> Result:
         failures = []
         actuals = []
         if key in ("querier", "mld-querier"):
-            want = f"{key} {exp.when} {exp.op} {_fmt(exp.value)}"
+            want = f"{key} {_WHEN_TEXT.get(exp.when, exp.when)} {exp.op} {_fmt(exp.value)}"
         for seg in segs:
             if key in ("querier", "mld-querier"):
                 ok, story = _querier_held(seg, exp)
@@ -383,8 +385,9 @@ def _querier_held(seg: SegmentReport, exp: Expectation) -> tuple[bool, str]:
     """Whether the querier expectation holds on ``seg`` (at the end, throughout its
     querier spans, or at some time) and the querier story as text."""
     spans = seg.querier_spans
-    story = ", ".join(f"{span.querier or 'none'} {span.start:.1f}-"
-                      + ("end" if span.open else f"{span.end:.1f}") + " s" for span in spans) or "none"
+    story = ", ".join(f"{span.querier or 'none'} {span.start:.1f} s-end" if span.open
+                      else f"{span.querier or 'none'} {span.start:.1f}-{span.end:.1f} s"
+                      for span in spans) or "none"
     want = str(exp.value) if exp.value is not None else None
     if exp.when == "at-end":
         held = (seg.querier or None) == want

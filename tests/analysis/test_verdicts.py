@@ -78,7 +78,7 @@ def test_querier_expectations_say_when():
              "querier@any=198.18.0.1", "querier@end=none", "querier@any!=198.18.0.9"]
     results = ex.evaluate(report, [ex.parse(t) for t in texts])
     assert [r.passed for r in results] == [False, False, False, True, True, True]
-    assert "198.18.0.1 0.0-380.0 s, none 380.0-end s" in results[0].detail
+    assert "198.18.0.1 0.0-380.0 s, none 380.0 s-end" in results[0].detail
     steady = _analyze("v2-leave-lmq.pcap")
     assert all(r.passed for r in ex.evaluate(steady, [ex.parse("querier=198.18.0.1"),
                                                       ex.parse("querier@end=198.18.0.1")]))
