@@ -520,7 +520,7 @@ class Analyzer:
         elif nxt == 0:
             if ip + 48 < end and buf[ip + 40] == 58 and buf[ip + 41] == 0 and buf[ip + 48] not in _MLD_ICMP:
                 return
-        elif nxt not in (43, 60):
+        elif nxt not in (43, 44, 60):   # Routing, Fragment (an atomic one is whole), Destination
             return
         if self.options.vlan is not None and self.options.vlan not in [k for k in key if k >= 0]:
             return

@@ -8,6 +8,8 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
+
 from mdiag.analysis.pipeline import AnalysisOptions, Analyzer
 from mdiag.core.findinglog import FindingLog
 from mdiag.core.mld import Mld1Done, Mld1Query, Mld1Report, Mld2Query, Mld2Report, MldRecord, address
@@ -129,3 +131,34 @@ def test_distinct_mld_packets_do_not_grow_the_decode_cache_without_bound(monkeyp
         analyzer.feed(mld_frame(Mld2Report((MldRecord(4, "ff05::7"),)), f"fe80::{i + 16:x}"), base + i * 10**6)
     assert len(analyzer.decoded) <= 51
     assert len(analyzer.report().segments[0].groups[0].reporting_hosts) == 300
+
+
+def _with_fragment_header(frame: bytes, frag_field: int) -> bytes:
+    """``frame`` (Ethernet/IPv6/Hop-by-Hop/ICMPv6) with a Fragment header after the
+    Hop-by-Hop header: offset and M flag from ``frag_field``."""
+    import struct
+
+    ip = 14
+    plen = struct.unpack_from("!H", frame, ip + 4)[0] + 8
+    hbh = bytearray(frame[ip + 40:ip + 48])
+    nxt, hbh[0] = hbh[0], 44
+    return (frame[:ip + 4] + struct.pack("!H", plen) + frame[ip + 6:ip + 40] + bytes(hbh)
+            + struct.pack("!BBHI", nxt, 0, frag_field, 1) + frame[ip + 48:])
+
+
+@pytest.mark.parametrize("frag_field, mld_messages, groups", [
+    (0x0000, 2, ["ff05::1:3"]),   # atomic fragments: whole packets (RFC 6946 4), as Linux snoops them
+    (0x0001, 0, []),              # first fragments (M 1): not MLD to a listener table
+])
+def test_mld_behind_a_fragment_header(tmp_path, cli, frag_field, mld_messages, groups):
+    from tests.analysis.builders import write_pcap
+
+    frames = [(0.0, mld_frame(GQ, "fe80::1")),
+              (1.0, mld_frame(Mld2Report((MldRecord(4, "ff05::1:3"),)), "fe80::10"))]
+    path = tmp_path / "frag.pcap"
+    write_pcap(path, [(t, _with_fragment_header(f, frag_field)) for t, f in frames])
+    [a] = cli("analyze", str(path), "--json", "--fail-on", "never").json()["analyses"]
+    assert a["counters"]["mld"] == mld_messages
+    assert [g["group"] for s in a["segments"] for g in s["groups"]] == groups
+    decoded = cli("decode", str(path), "--json", "--fail-on", "never").json()["inputs"][0]["messages"]
+    assert [m["kind"] for m in decoded] == (["mld2-query", "mld2-report"] if groups else [])

@@ -54,7 +54,7 @@ class Walked(NamedTuple):
     ``next_header`` is the upper-layer protocol (58 for ICMPv6), ``offset`` where it
     starts, ``chain`` the extension headers passed, ``hbh_options`` the option bytes
     of the Hop-by-Hop header (b"" without one), ``fragment`` whether a Fragment
-    header was seen.
+    header of a real fragment was seen (an atomic fragment, RFC 6946, is not one).
     """
 
     next_header: int
@@ -82,7 +82,9 @@ def walk(packet: bytes, end: int) -> Walked:
                             f"the packet ends at byte {end}")
         if nxt == NEXT_FRAGMENT:
             size = 8
-            fragment = True
+            # An atomic fragment (offset 0, M 0) is a whole packet, processed in
+            # isolation (RFC 6946 4; Linux's ipv6_skip_exthdr walks past it too).
+            fragment = fragment or bool(int.from_bytes(packet[pos + 2:pos + 4], "big") & 0xFFF9)
         elif nxt == NEXT_AH:
             size = (packet[pos + 1] + 2) * 4
         else:

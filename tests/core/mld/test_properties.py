@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -141,6 +142,29 @@ def test_walks_an_extension_chain_to_icmpv6():
     decoded = mld.decode_ipv6(packet)
     assert decoded.message == message and decoded.checksum_ok and decoded.findings == ()
     assert decoded.ip.chain == (0, 60)
+
+
+@pytest.mark.parametrize("frag_field, chain, is_mld", [
+    (0x0000, (0, 44), True),     # atomic fragment (offset 0, M 0): a whole packet (RFC 6946 4)
+    (0x0006, (0, 44), True),     # reserved bits set, still offset 0 and M 0
+    (0x0001, None, False),       # first fragment (M 1)
+    (0x0008, None, False),       # a later fragment (offset 1)
+    (0x0009, None, False),       # a middle fragment
+])
+def test_atomic_fragments_are_whole_packets(frag_field, chain, is_mld):
+    """Hop-by-Hop -> Fragment -> ICMPv6: only a real fragment is not MLD."""
+    message = Mld2Report((MldRecord(4, "ff05::1"),))
+    icmp = mld.encode(message, "fe80::1", "ff02::16")
+    body = bytes((44, 0)) + mld.HBH_PADN + struct.pack("!BBHI", 58, 0, frag_field, 7) + icmp
+    packet = struct.pack("!IHBB", 6 << 28, len(body), 0, 1) + mld.address("fe80::1").packed \
+        + mld.address("ff02::16").packed + body
+    if not is_mld:
+        with pytest.raises(mld.NotMld):
+            mld.decode_ipv6(packet)
+        return
+    decoded = mld.decode_ipv6(packet)
+    assert decoded.message == message and decoded.checksum_ok and decoded.findings == ()
+    assert decoded.ip.chain == chain and decoded.ip.router_alert
 
 
 def test_fragments_and_other_icmpv6_are_not_mld():
