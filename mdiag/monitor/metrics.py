@@ -127,7 +127,8 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("mdiag_stream_jitter_seconds", GAUGE, STREAM, "Interarrival jitter (RFC 3550 A.8)"),
     # -- findings and incidents ----------------------------------------------------------
     MetricSpec("mdiag_findings", COUNTER, ("interface", "code", "severity"),
-               "Findings raised (first occurrence of each finding key; docs/findings.md)"),
+               ("Findings raised (first occurrence of each finding key; docs/findings.md); every documented "
+                "code is there from the start at 0")),
     MetricSpec("mdiag_incidents", COUNTER, ("interface",), "Incident captures written by --ring"),
 )
 

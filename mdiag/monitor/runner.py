@@ -50,15 +50,16 @@ class MonitorOptions:
     promiscuous: bool = True
 
 
-def _known_codes() -> frozenset[str]:
-    codes = set(CODES)
-    try:
-        from mdiag.core.igmp import FINDING_CODES
+def _known_codes() -> dict[str, str]:
+    """Every documented finding code (analysis, IGMP and MLD decoders) and its severity."""
+    from mdiag.core.igmp import FINDING_CODES as IGMP_CODES
+    from mdiag.core.mld import FINDING_CODES as MLD_CODES
 
-        codes.update(FINDING_CODES)
-    except ImportError:   # pragma: no cover
-        pass
-    return frozenset(codes)
+    codes: dict[str, str] = {}
+    for table in (CODES, IGMP_CODES, MLD_CODES):
+        for code, (severity, _rfc, _meaning) in table.items():
+            codes.setdefault(code, str(severity))
+    return codes
 
 
 @dataclass(slots=True)
@@ -324,7 +325,10 @@ class Monitor:
             fam("mdiag_stream_duplicated_packets").add(stream, totals.duplicated)
             fam("mdiag_stream_reordered_packets").add(stream, totals.reordered)
             fam("mdiag_stream_jitter_seconds").add(stream, totals.jitter_ns / 1e9)
-        for (code, severity), count in sorted(state.findings.items()):
+        # every documented (code, severity) is there from the start at 0, so increase() and
+        # the alert rules see a finding's first occurrence (a series born at 1 shows no increase)
+        findings = dict.fromkeys(self.codes.items(), 0) | state.findings
+        for (code, severity), count in sorted(findings.items()):
             fam("mdiag_findings").add((iface, code, severity), count)
         return list(out.values())
 

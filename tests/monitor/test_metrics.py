@@ -36,8 +36,9 @@ def test_names_follow_the_conventions(metric) -> None:
 
 @pytest.mark.parametrize("metric", METRICS, ids=lambda m: m.name)
 def test_every_metric_is_in_the_docs_table(metric) -> None:
-    row = re.search(r"^\| `" + re.escape(metric.exposed_name) + r"` \| (\w+) \| ([^|]*) \|", DOC, re.M)
+    row = re.search(r"^\| `" + re.escape(metric.exposed_name) + r"` \| (\w+) \| ([^|]*) \| (.*) \|$", DOC, re.M)
     assert row, f"docs/monitor.md: add a row for {metric.exposed_name}"
+    assert row.group(3) == metric.help, "the table's meaning is the HELP text a scrape shows"
     assert row.group(1) == ("gauge" if metric.kind == INFO else metric.kind)
     assert [label.strip(" `") for label in row.group(2).split(",") if label.strip()] == list(metric.labels)
 
@@ -81,3 +82,29 @@ def test_the_dashboard_uses_only_exported_metrics() -> None:
     assert exprs and used and used <= exported, used - exported
     ids = [p["id"] for p in dashboard["panels"]]
     assert len(ids) == len(set(ids))
+
+
+def test_every_documented_finding_code_is_exported_at_zero_before_it_happens() -> None:
+    """A counter series born at 1 shows no increase() to Prometheus: MdiagVersionMismatch
+    and the dashboard's findings panel would miss the first version mismatch ever seen."""
+    from mdiag.analysis.codes import CODES
+    from mdiag.core.mld import FINDING_CODES as MLD_CODES
+
+    monitor = Monitor(MonitorOptions(iface="lab0"), start_ns=T0)
+    samples = {labels: value for f in monitor.families() if f.spec.name == "mdiag_findings"
+               for labels, value in f.samples}
+    for code in ("querier-version-mismatch", "compat-older-host"):
+        assert samples[("lab0", code, "warning")] == 0
+    assert {code for _, code, _ in samples} >= set(CODES) | set(MLD_CODES)
+    assert len(samples) == len({code for _, code, _ in samples}), "one severity per code"
+
+
+def test_an_mld_decoder_finding_keeps_its_code() -> None:
+    from mdiag.core.findings import Finding, Severity
+
+    monitor = Monitor(MonitorOptions(iface="lab0"), start_ns=T0)
+    monitor._on_finding(Finding("mld-source-not-link-local", Severity.WARNING, "from 198.18.0.1"))
+    samples = {labels: value for f in monitor.families() if f.spec.name == "mdiag_findings"
+               for labels, value in f.samples}
+    assert samples[("lab0", "mld-source-not-link-local", "warning")] == 1
+    assert ("lab0", "other", "warning") not in samples
