@@ -276,6 +276,43 @@ def deprecated(parser: argparse.ArgumentParser | Any, old: str, new: str, *, des
                             help=argparse.SUPPRESS, metavar=new.lstrip("-").upper())
 
 
+#: The words ``--fail-on`` takes, mildest first; ``never`` turns the gate off.
+FAIL_ON_LEVELS = ("info", "warning", "error", "never")
+
+
+def _fail_on(text: str) -> Any:
+    """``--fail-on LEVEL``: a :class:`~mdiag.core.findings.Severity`, or None for ``never``."""
+    from mdiag.core.findings import Severity
+
+    word = text.strip().lower()
+    if word not in FAIL_ON_LEVELS:
+        raise argparse.ArgumentTypeError(f"use one of {', '.join(FAIL_ON_LEVELS)}, not {text!r}")
+    return None if word == "never" else Severity.parse(word)
+
+
+def add_fail_on(parser: argparse.ArgumentParser | Any, *, default: str, seen: str, why: str,
+                strict_synonym: bool = False) -> None:
+    """The one severity gate: ``--fail-on LEVEL`` exits 1 when ``seen`` is at least LEVEL.
+
+    Every command that gates on findings spells it this way; ``args.fail_on`` is a Severity
+    (None: never). ``default`` differs by command, and ``why`` says why in ``--help``
+    (docs/cli-vocabulary.md lists them). ``strict_synonym`` keeps the old ``--strict`` flag
+    (= ``--fail-on warning``) for one release, with a notice.
+    """
+    from mdiag.core.findings import Severity
+
+    parser.add_argument("--fail-on", type=_fail_on, default=default, metavar="LEVEL",
+                        help=f"exit 1 when {seen} is at least this severe: {', '.join(FAIL_ON_LEVELS)} "
+                             f"(default {default}: {why})")
+    if strict_synonym:
+        deprecated(parser, "--strict", "--fail-on warning", dest="fail_on", flag=Severity.WARNING)
+
+
+def fails(level: Any, severities: Any) -> bool:
+    """True when the ``--fail-on`` gate ``level`` (None: never) is reached by any of ``severities``."""
+    return level is not None and any(severity >= level for severity in severities)
+
+
 def add_netns(parser: argparse.ArgumentParser | Any) -> None:
     """``--netns NS`` alone, for commands whose interface option has its own shape."""
     parser.add_argument("--netns", type=netns, metavar="NS",

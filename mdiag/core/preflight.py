@@ -28,6 +28,9 @@ class Status(enum.IntEnum):
         return self.name.lower()
 
 
+_SEVERITY_OF = {Status.INFO: Severity.INFO, Status.WARN: Severity.WARNING, Status.FAIL: Severity.ERROR}
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """The outcome of one check: stable ``check`` name, status, what was seen, how to fix it."""
@@ -38,11 +41,17 @@ class Verdict:
     fix: str | None = None
     rfc: str | None = None
 
+    @property
+    def severity(self) -> Severity | None:
+        """The finding severity of this verdict (info, warning, error), None when it is ok:
+        what ``doctor --fail-on`` compares."""
+        return _SEVERITY_OF.get(self.status)
+
     def finding(self) -> Finding | None:
         """A finding for warn/fail verdicts (code ``doctor-<check>``), None otherwise."""
-        if self.status < Status.WARN:
+        severity = self.severity
+        if severity is None or self.status < Status.WARN:
             return None
-        severity = Severity.ERROR if self.status == Status.FAIL else Severity.WARNING
         text = self.message + (f"; fix: {self.fix}" if self.fix else "")
         return Finding(f"doctor-{self.check}", severity, text, rfc=self.rfc)
 

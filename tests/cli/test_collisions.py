@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from mdiag.errors import ExitStatus
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "channel-plan.txt"
@@ -104,10 +106,17 @@ def test_duplicate_group_with_two_labels_fails(cli):
     assert "two channels on one group" in result.stdout
 
 
-def test_strict_fails_on_warnings(cli):
-    assert cli("collisions", "225.1.2.0/24").status == ExitStatus.OK
-    assert cli("collisions", "--strict", "225.1.2.0/24").status == ExitStatus.PROBLEM_FOUND
-    assert cli("collisions", "--strict", "239.192.1.0/24").status == ExitStatus.OK
+@pytest.mark.parametrize("gate, reserved, clean, colliding", [
+    ([], ExitStatus.OK, ExitStatus.OK, ExitStatus.PROBLEM_FOUND),          # default: error
+    (["--fail-on", "warning"], ExitStatus.PROBLEM_FOUND, ExitStatus.OK, ExitStatus.PROBLEM_FOUND),
+    (["--strict"], ExitStatus.PROBLEM_FOUND, ExitStatus.OK, ExitStatus.PROBLEM_FOUND),  # old spelling
+    (["--fail-on", "never"], ExitStatus.OK, ExitStatus.OK, ExitStatus.OK),
+])
+def test_fail_on_gates_the_audit(cli, gate, reserved, clean, colliding):
+    """225.1.2.0/24 lies in a reserved block (a warning); 239.1.1.1 and 239.129.1.1 share a MAC (an error)."""
+    assert cli("collisions", *gate, "225.1.2.0/24").status == reserved
+    assert cli("collisions", "239.192.1.0/24", *gate).status == clean
+    assert cli("collisions", "239.1.1.1", *gate, "239.129.1.1").status == colliding
 
 
 def test_unreadable_input_is_never_called_clean(cli):

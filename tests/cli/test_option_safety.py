@@ -130,6 +130,8 @@ def test_zap_refusals(cli, argv, text):
     (["verify", "10.1.1.1", "--lab", "--receivers", "h2"], "--receivers", "--receiver"),
     (["lab", "up", "--hosts", "0", "--prefix", "mdnever"], "--prefix", "--lab-prefix"),
     (["querier", "--iface", "lo", "--expect", "version=9"], "--expect version=", "--expect igmp-version="),
+    (["collisions", "--strict", "239.1.1.1"], "--strict", "--fail-on warning"),
+    (["doctor", "--iface", "lo", "--groups", "-1", "--strict"], "--strict", "--fail-on warning"),
 ])
 def test_old_spellings_still_work_with_one_notice(cli, argv, old, new):
     """The old spelling is accepted (the command goes on to its own error here) and says, in one
@@ -138,3 +140,14 @@ def test_old_spellings_still_work_with_one_notice(cli, argv, old, new):
     notices = [line for line in result.stderr.splitlines() if "deprecated" in line]
     assert len(notices) == 1 and f"{old} is deprecated, use {new}" in notices[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["decode", "00"], ["analyze", "x.pcap"], ["collisions", "239.1.1.1"],
+                                     ["doctor", "--iface", "lo"]])
+def test_every_severity_gate_is_fail_on(cli, command):
+    """One spelling for the severity gate on every command that gates on findings; a word
+    outside the four levels is refused by argparse with one line."""
+    assert "--fail-on LEVEL" in cli(command[0], "--help").stdout
+    result = cli(*command, "--fail-on", "warn")
+    assert result.status == ExitStatus.BAD_INPUT and result.stderr.count("\n") == 1, result.stderr
+    assert "use one of info, warning, error, never, not 'warn'" in result.stderr

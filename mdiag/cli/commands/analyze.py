@@ -10,6 +10,7 @@ import sys
 import time as _time
 from typing import Any
 
+from mdiag.cli import options as cli_options
 from mdiag.cli import pictures
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError
@@ -49,9 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ci.add_argument("--junit", metavar="FILE", help="write JUnit XML (one test case per expectation)")
     ci.add_argument("--force", action="store_true",
                     help="overwrite existing output files (--junit, --html, --svg, --png)")
-    ci.add_argument("--fail-on", default="error", choices=["info", "warning", "error", "never"],
-                    help="without expectations: exit 1 when a finding is at least this severe "
-                         "(default error)")
+    cli_options.add_fail_on(ci, default="error", seen="(without expectations) a finding",
+                            why="a real network's capture nearly always holds warnings, such as "
+                                "a late report, and a CI gate should trip on what breaks delivery")
 
 
 def _parse_time(text: str, option: str) -> tuple[float | None, int | None]:
@@ -108,7 +109,6 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from ipaddress import IPv4Network, ip_address
 
     from mdiag.analysis import expectations as ex
-    from mdiag.core.findings import Severity
     from mdiag.core.timers import Profile
 
     # ---- validate everything before reading a byte ----------------------------------
@@ -238,10 +238,8 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if expectations:
         failed = [r for _, _, res in good for r in res if not r.passed]
         return ExitStatus.PROBLEM_FOUND if failed else ExitStatus.OK
-    if args.fail_on != "never":
-        limit = Severity.parse(args.fail_on)
-        if any(f.severity >= limit for _, r, _ in good for f in r.findings):
-            return ExitStatus.PROBLEM_FOUND
+    if cli_options.fails(args.fail_on, (f.severity for _, r, _ in good for f in r.findings)):
+        return ExitStatus.PROBLEM_FOUND
     return ExitStatus.OK
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError
 
@@ -28,7 +29,7 @@ def _limit(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("Exit status: 0 clean; 1 a MAC collision, flooded 224.0.0.x alias, 224.0.0.0/24 group or "
-                     "a group with two labels (with --strict also any warning); 2 an input could not be read "
+                     "a group with two labels (with --fail-on warning also any warning); 2 an input could not be read "
                      "(the rest is still audited).")
     parser.add_argument("entries", nargs="*", metavar="ENTRY",
                         help="239.1.1.1, 239.1.1.1-239.1.1.50 (or -50), 239.1.0.0/16, ff3e::8000:1, ff3e::/96; "
@@ -38,8 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "('-' reads stdin); may be repeated")
     parser.add_argument("--limit", type=_limit, default=20, metavar="N",
                         help="rows to show per section (default 20; counts are always exact)")
-    parser.add_argument("--strict", action="store_true",
-                        help="also exit 1 on warnings (groups in IANA reserved blocks, entries listed twice)")
+    options.add_fail_on(parser, default="error", seen="a finding of the audit",
+                        why="warnings (a group in an IANA reserved block, an entry listed twice) "
+                            "are legal plans; 'warning' makes them fail too", strict_synonym=True)
     parser.add_argument("--json", action="store_true", help="print JSON (schema in docs/addresses.md)")
     # Entries may come before or after options ("239.1.1.1 --file plan.txt 239.2.2.2"):
     # argparse only fills a '*' positional once, so move the entries to the front first.
@@ -51,14 +53,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.parse_known_args = parse_known_args  # type: ignore[method-assign]
 
 
-_VALUED = {"-f", "--file", "--limit"}
+_VALUED = {"-f", "--file", "--limit", "--fail-on"}
 
 
 def _entries_first(args: list[str] | None) -> list[str] | None:
     if args is None:
         return None
     entries: list[str] = []
-    options: list[str] = []
+    flags: list[str] = []
     index = 0
     while index < len(args):
         arg = args[index]
@@ -66,19 +68,17 @@ def _entries_first(args: list[str] | None) -> list[str] | None:
             entries.extend(args[index + 1:])
             break
         if arg in _VALUED:
-            options.extend(args[index:index + 2])
+            flags.extend(args[index:index + 2])
             index += 2
             continue
-        (options if arg.startswith("-") and len(arg) > 1 else entries).append(arg)
+        (flags if arg.startswith("-") and len(arg) > 1 else entries).append(arg)
         index += 1
-    return [*entries, *options]
+    return [*entries, *flags]
 
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.core.addresses.audit import audit
     from mdiag.core.addresses.plan import Entry, EntryProblem, parse_arguments
-    from mdiag.core.findings import Severity
-
     if not args.entries and not args.file:
         raise InputError("nothing to audit: give groups, ranges or CIDRs, or --file PLAN")
 
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     # a failing gate into a pass: the status survives a broken pipe.
     if problems:
         status = ExitStatus.BAD_INPUT
-    elif report.problem_found or (args.strict and any(f.severity >= Severity.WARNING for f in report.findings)):
+    elif options.fails(args.fail_on, (f.severity for f in report.findings)):
         status = ExitStatus.PROBLEM_FOUND
     else:
         status = ExitStatus.OK

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, MdiagError, UsageError
 
@@ -34,9 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--codes", action="store_true",
                         help="also show raw Max Resp Code and QQIC bytes beside the seconds")
     parser.add_argument("--json", action="store_true", help="print JSON (schema in docs/decode.md)")
-    parser.add_argument("--fail-on", choices=("info", "warning", "error", "never"), default="warning",
-                        help="exit 1 when a finding of this severity or worse (or an undecodable IGMP or "
-                             "MLD packet) is seen (default warning)")
+    options.add_fail_on(parser, default="warning", seen="a finding (or an undecodable IGMP or MLD packet)",
+                        why="decode is the lint for single packets, and a warning there is a packet "
+                            "a peer may read differently")
 
 
 @dataclass
@@ -322,7 +323,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     inputs = args.inputs or ["-"]
     if inputs.count("-") > 1:
         raise UsageError("standard input ('-') can be read only once; give it once")
-    threshold = None if args.fail_on == "never" else Severity.parse(args.fail_on)
+    threshold = args.fail_on   # a Severity, or None for never (options.add_fail_on)
     sink: _Sink = _JsonSink(env) if args.json else _TableSink(args, env, timed=_may_have_times(inputs))
     results: list[InputResult] = []
     problem = False
@@ -335,20 +336,18 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 result.messages += 1
                 if row.cut is not None:   # the capture's doing: a warning, not an error
                     result.cut += 1
-                    problem = problem or (threshold is not None and threshold <= Severity.WARNING)
+                    problem = problem or options.fails(threshold, [Severity.WARNING])
                 elif row.malformed is not None:
                     problem = problem or threshold is not None
                 else:
                     result.decoded += 1
                     if getattr(row.decoded, "family", 4) == 6:
                         result.mld += 1
-                    if threshold is not None and any(f.severity >= threshold for f in row.decoded.findings):
-                        problem = True
+                    problem = problem or options.fails(threshold, (f.severity for f in row.decoded.findings))
                 sink.row(result, row, several=len(inputs) > 1)
         except MdiagError as exc:
             result.error = exc.message
-        if threshold is not None and any(f.severity >= threshold for f in result.capture_findings):
-            problem = True
+        problem = problem or options.fails(threshold, (f.severity for f in result.capture_findings))
         sink.end(result)
     sink.finish()
     for result in results:

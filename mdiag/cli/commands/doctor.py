@@ -20,7 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", type=options.address_list, action="append", default=[], metavar="S",
                         help="planned SSM source (repeatable): rp_filter and igmp_max_msf checks")
     parser.add_argument("--port", type=int, default=None, help="planned UDP port: other wildcard listeners")
-    parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    options.add_fail_on(parser, default="error", seen="a check's verdict (fail = error, warn = warning, info = info)",
+                        why="a warn verdict is a setting that may bite (rp_filter, a low limit), "
+                            "not one that stops the join", strict_synonym=True)
     parser.add_argument("--json", action="store_true", help="print JSON (docs/sockets.md)")
 
 
@@ -57,6 +59,6 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         render.table(([v.check, str(v.status).upper(), v.message, v.fix or ""] for v in verdicts),
                      ["check", "verdict", "what mdiag saw", "fix"], env.stdout)
         print(f"overall: {str(worst).upper()}", file=env.stdout)
-    if worst == preflight.Status.FAIL or (args.strict and worst == preflight.Status.WARN):
+    if options.fails(args.fail_on, (v.severity for v in verdicts if v.severity is not None)):
         return ExitStatus.PROBLEM_FOUND
     return ExitStatus.OK
