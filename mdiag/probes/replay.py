@@ -29,7 +29,7 @@ class ReplayOptions:
     at: Endpoint
     speed: float | None = 1.0  # None: back to back
     only_igmp: bool = False
-    count: int | None = None
+    frames: int | None = None
     rewrite_src_mac: bytes | str | None = None  # "iface": the interface's own address
     bridge: Endpoint | None = None  # iface = the bridge device
     read_mdb: bool = False
@@ -38,8 +38,8 @@ class ReplayOptions:
     force: bool = False
 
     def __post_init__(self) -> None:
-        if self.count is not None and self.count < 1:
-            raise UsageError("--count must be 1 or more")
+        if self.frames is not None and self.frames < 1:
+            raise UsageError("--frames must be 1 or more")
         if self.read_mdb and self.bridge is None:
             raise UsageError("--expect-mdb/--save-mdb/--show-mdb need --bridge BR (or --lab-host)")
 
@@ -74,7 +74,7 @@ class ReplayReport:
 def run(options: ReplayOptions, network: Network) -> ReplayReport:
     """Plan, refuse floods unless forced, replay with the capture's timing, read and judge the MDB."""
     o = options
-    the_plan = network.plan_capture(o.capture, speed=o.speed, only_igmp=o.only_igmp, count=o.count)
+    the_plan = network.plan_capture(o.capture, speed=o.speed, only_igmp=o.only_igmp, count=o.frames)
     if the_plan.peak_per_second > FLOOD_LIMIT and not o.force:
         rate = "back to back" if o.speed is None else f"at {o.speed:g}x"
         raise UsageError(f"replaying {the_plan.frames} frames {rate} sends up to "
@@ -90,7 +90,7 @@ def run(options: ReplayOptions, network: Network) -> ReplayReport:
         if rewrite == "iface":
             rewrite = network.hardware_address(o.at)
         sent = network.replay_capture(o.capture, sock.send, speed=o.speed, only_igmp=o.only_igmp,
-                                      rewrite_src_mac=rewrite, count=o.count,
+                                      rewrite_src_mac=rewrite, count=o.frames,
                                       deadline=time.perf_counter() + min(the_plan.duration, MAX_DURATION) + 5.0)
     finally:
         sock.close()

@@ -200,7 +200,7 @@ TEMPLATES = [
     ("collisions", "239.1.1.1", "--limit", "{}"), ("decode", "{}"), ("decode", "--layer", "{}", HEX),
     ("craft", "{}"), ("craft", "v2-report", "-g", "{}"), ("craft", "v3-report", "--record", "{}"),
     ("craft", "v2-query", "--mrt", "{}"), ("craft", "v3-query", "--qqi", "{}"),
-    ("craft", "v2-report", "-g", "239.1.1.1", "--count", "{}", "--pcap", "{}"),
+    ("craft", "v2-report", "-g", "239.1.1.1", "--copies", "{}", "--pcap", "{}"),
     ("craft", "raw", "--raw", "{}"), ("craft", "v2-report", "-g", "239.1.1.1", "--src", "{}"),
     ("analyze", "{}"), ("analyze", CAPTURE, "--group", "{}"), ("analyze", CAPTURE, "--since", "{}"),
     ("analyze", CAPTURE, "--vlan", "{}"), ("analyze", CAPTURE, "--expect", "{}"),

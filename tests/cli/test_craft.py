@@ -78,7 +78,7 @@ def test_mrt_rounds_down_with_warning_and_refuses_too_large(cli):
     (["bogus"], "unknown kind"),
     (["v3-query", "--qrv", "9"], "0..7"),
     (["v2-query", "--mrt", "30"], "25.5"),
-    (["v2-report", "-g", "239.1.1.1", "--count", "3"], "--pcap"),
+    (["v2-report", "-g", "239.1.1.1", "--copies", "3"], "--pcap"),
     (["v2-report", "-g", "239.1.1.1", "--pcap", "x.pcap", "--interval", "nan"], "--interval: 'nan' is not a finite number"),
     (["v2-report", "-g", "239.1.1.1", "--pcap", "x.pcap", "--interval", "inf"], "--interval: 'inf' is not a finite number"),
     (["v2-report", "-g", "239.1.1.1", "--pcap", "x.pcap", "--interval", "-1"], "--interval -1 is outside"),
@@ -93,7 +93,7 @@ def test_pcap_output_appends_and_refuses_overwrite(cli, tmp_path):
     from mdiag.adapters.capture import open_capture
 
     path = tmp_path / "out.pcap"
-    assert cli("craft", "v2-report", "-g", "239.1.1.1", "--pcap", str(path), "--count", "3",
+    assert cli("craft", "v2-report", "-g", "239.1.1.1", "--pcap", str(path), "--copies", "3",
                "--interval", "0.5").status == 0
     r = cli("craft", "v2-leave", "-g", "239.1.1.1", "--pcap", str(path))
     assert r.status == 2 and "--force" in r.stderr
@@ -134,7 +134,7 @@ def test_append_keeps_time_order_and_refuses_cut_short_file(cli, tmp_path):
     from mdiag.adapters.capture import open_capture
 
     path = tmp_path / "ordered.pcap"
-    assert cli("craft", "v2-report", "-g", "239.1.1.1", "--pcap", str(path), "--count", "2",
+    assert cli("craft", "v2-report", "-g", "239.1.1.1", "--pcap", str(path), "--copies", "2",
                "--interval", "100").status == 0
     assert cli("craft", "v2-leave", "-g", "239.1.1.1", "--pcap", str(path), "--append").status == 0
     with open_capture(path) as capture:
@@ -186,7 +186,7 @@ def test_append_refuses_timestamps_past_32_bit_pcap_seconds(cli, tmp_path):
     path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1)
                      + struct.pack("<IIII", 0xFFFFFFF0, 0, len(frame), len(frame)) + frame)
     before = path.read_bytes()
-    r = cli("craft", "v2-report", "-g", "239.1.1.1", "--pcap", str(path), "--append", "--count", "100")
+    r = cli("craft", "v2-report", "-g", "239.1.1.1", "--pcap", str(path), "--append", "--copies", "100")
     assert r.status == 2 and r.stderr.count("\n") == 1 and "2106" in r.stderr and "Traceback" not in r.stderr
     assert path.read_bytes() == before
 
@@ -210,7 +210,7 @@ def test_pcap_dash_writes_the_capture_to_stdout():
     from mdiag.adapters.capture import open_stream
 
     out = subprocess.run([sys.executable, "-m", "mdiag", "craft", "v2-leave", "-g", "239.1.1.1", "--pcap", "-",
-                          "--count", "2"], check=False, capture_output=True, timeout=60)
+                          "--copies", "2"], check=False, capture_output=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout[:4] == bytes.fromhex("d4c3b2a1") and b"wrote 2 v2-leave frames" in out.stderr
     with open_stream(io.BytesIO(out.stdout)) as capture:

@@ -131,6 +131,8 @@ def test_zap_refusals(cli, argv, text):
     (["lab", "up", "--hosts", "0", "--prefix", "mdnever"], "--prefix", "--lab-prefix"),
     (["querier", "--iface", "lo", "--expect", "version=9"], "--expect version=", "--expect igmp-version="),
     (["collisions", "--strict", "239.1.1.1"], "--strict", "--fail-on warning"),
+    (["replay", "missing.pcap", "--iface", "lo", "--count", "3"], "--count", "--frames"),
+    (["craft", "v2-report", "-g", "239.1.1.1", "--count", "3"], "--count", "--copies"),
     (["doctor", "--iface", "lo", "--groups", "-1", "--strict"], "--strict", "--fail-on warning"),
 ])
 def test_old_spellings_still_work_with_one_notice(cli, argv, old, new):

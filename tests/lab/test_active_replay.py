@@ -35,7 +35,7 @@ def test_scenarios_reach_the_expected_mdb(mdiag_lab, cli, tmp_path, name, count,
     args = ["replay", str(PCAPS / f"{name}.pcap"), "--lab-host", "h1", "--lab-prefix", mdiag_lab.prefix,
             "--speed", "max", "--settle", settle, "--expect-mdb", str(spec), "--json"]
     if count:
-        args += ["--count", str(count)]
+        args += ["--frames", str(count)]
     r = cli(*args)
     assert r.status == 0, r.stdout + r.stderr
     doc = r.json()

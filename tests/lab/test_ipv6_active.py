@@ -163,7 +163,7 @@ def test_mld_captures_replayed_reach_the_expected_mdb(mdiag_lab_factory, cli, tm
     args = ["replay", str(pcap), "--lab-host", "h1", "--lab-prefix", lab.prefix, "--speed", "max",
             "--settle", settle, "--expect-mdb", str(spec), "--json"]
     if count:
-        args += ["--count", str(count)]
+        args += ["--frames", str(count)]
     r = cli(*args)
     assert r.status == 0, r.stdout + r.stderr
     doc = r.json()

@@ -69,7 +69,7 @@ def test_a_flood_is_refused_before_any_socket_unless_forced():
     assert replay.run(replay.ReplayOptions("c.pcap", AT, speed=None, force=True), network).ok
 
 
-@pytest.mark.parametrize("kw", [{"count": 0}, {"read_mdb": True}])
+@pytest.mark.parametrize("kw", [{"frames": 0}, {"read_mdb": True}])
 def test_options_refuse_nonsense(kw):
     with pytest.raises(UsageError):
         replay.ReplayOptions("c.pcap", AT, **kw)

@@ -15,6 +15,7 @@ import os
 import time
 from typing import Any
 
+from mdiag.cli import options
 from mdiag.cli.environment import Environment
 from mdiag.errors import ExitStatus, InputError, UsageError
 
@@ -118,7 +119,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--pcap", metavar="FILE", help="write the frame(s) to a classic pcap file")
     out.add_argument("--append", action="store_true", help="with --pcap: add to an existing capture")
     out.add_argument("--force", action="store_true", help="with --pcap: overwrite an existing file")
-    out.add_argument("--count", type=int, default=1, help="with --pcap: number of copies (default 1, max 100000)")
+    out.add_argument("--copies", type=int, default=1, metavar="N",
+                     help="with --pcap: number of copies (default 1, max 100000)")
+    options.deprecated(out, "--count", "--copies", dest="copies", type=int)
     out.add_argument("--interval", type=float, default=1.0, metavar="SECONDS",
                      help="with --pcap: time between copies (default 1 s)")
 
@@ -439,12 +442,12 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.core import igmp
     from mdiag.core.igmp import view
 
-    if args.count < 1 or args.count > 100_000:
-        raise InputError(f"--count {args.count} is outside 1..100000")
+    if args.copies < 1 or args.copies > 100_000:
+        raise InputError(f"--copies {args.copies} is outside 1..100000")
     if not 0 <= args.interval <= MAX_INTERVAL:  # also refuses nan and inf
         raise InputError(f"--interval {args.interval:g} is outside 0..{MAX_INTERVAL:g} s")
-    if (args.append or args.force or args.count != 1) and not args.pcap:
-        raise UsageError("--append, --force and --count only apply with --pcap FILE")
+    if (args.append or args.force or args.copies != 1) and not args.pcap:
+        raise UsageError("--append, --force and --copies only apply with --pcap FILE")
     if args.append and args.force:
         raise UsageError("choose --append (add to the file) or --force (replace it), not both")
     if args.vlan is not None and not 0 <= args.vlan <= 4095:
@@ -505,12 +508,12 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                         stream=stream) as writer:
             if writer.last_time_ns is not None:  # keep the capture in time order
                 start = max(start, writer.last_time_ns + step)
-            if (start + (args.count - 1) * step) // 1_000_000_000 > 0xFFFFFFFF:
+            if (start + (args.copies - 1) * step) // 1_000_000_000 > 0xFFFFFFFF:
                 raise InputError(f"{args.pcap}: the last copy would be stamped after 2106, past the 32-bit "
-                                 "seconds of a pcap record; give a smaller --count or --interval")
-            for i in range(args.count):
+                                 "seconds of a pcap record; give a smaller --copies or --interval")
+            for i in range(args.copies):
                 writer.write(frame, start + i * step)
-        print(f"wrote {args.count} {message.kind} frame{'s' if args.count > 1 else ''} "
+        print(f"wrote {args.copies} {message.kind} frame{'s' if args.copies > 1 else ''} "
               f"({len(frame)} bytes) to {'standard output' if to_stdout else sanitize(args.pcap)}", file=summary)
     if args.json:
         from mdiag.cli.render import emit_json

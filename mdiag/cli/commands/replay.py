@@ -50,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="original spacing (1x, default), scaled (10x, 0.5x), or back to back (max)")
     parser.add_argument("--only", choices=("igmp", "mld"),
                         help="send only the membership frames: IGMP and MLD (either name)")
-    parser.add_argument("--count", type=int, metavar="N", help="replay only the first N frames of the capture")
+    parser.add_argument("--frames", type=int, metavar="N", help="replay only the first N frames of the capture")
+    options.deprecated(parser, "--count", "--frames", dest="frames", type=int)
     parser.add_argument("--rewrite-src-mac", metavar="MAC",
                         help="replace every Ethernet source address (or 'iface' for the interface's own)")
     parser.add_argument("--bridge", type=options.iface, metavar="BR", help="Linux bridge whose MDB to read afterwards")
@@ -127,7 +128,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         rewrite = "iface" if args.rewrite_src_mac == "iface" else _mac(args.rewrite_src_mac)
     probe_options = replay.ReplayOptions(
         args.capture, Endpoint(iface, netns), speed=args.speed, only_igmp=args.only is not None,
-        count=args.count, rewrite_src_mac=rewrite, bridge=Endpoint(bridge, bridge_netns) if bridge else None,
+        frames=args.frames, rewrite_src_mac=rewrite, bridge=Endpoint(bridge, bridge_netns) if bridge else None,
         read_mdb=wants_mdb, settle=args.settle, expectation=expectation, force=args.force)
     return _after(args, env, replay.run(probe_options, LiveNetwork()))
 
