@@ -16,7 +16,7 @@ __all__ = ["COLUMNS", "write_csv"]
 
 COLUMNS = ["capture", "segment", "querier", "querier_version", "group", "mac", "state", "members",
            "reporting_hosts", "first_join", "last_report", "leaves", "max_leave_latency", "expires",
-           "compatibility_mode", "packets", "bytes", "senders", "join_latency", "family"]
+           "compatibility_mode", "packets", "bytes", "senders", "join_latency", "family", "member_addresses"]
 
 
 def _num(value: float | None) -> str:
@@ -37,5 +37,5 @@ def write_csv(reports: Iterable[Report], out: TextIO) -> None:
                     _num(g.expires), g.compatibility_mode or "",
                     data.packets if data else 0, data.bytes if data else 0,
                     " ".join(sorted(data.senders)) if data else "",
-                    _num(g.join_latency), seg.family,
+                    _num(g.join_latency), seg.family, " ".join(g.members),
                 ])

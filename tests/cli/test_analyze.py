@@ -84,6 +84,18 @@ def test_csv(cli):
     assert len(lines) == 3 and ",239.1.1.1,01:00:5e:01:01:01,exclude,2," in lines[1]
 
 
+def test_csv_gives_member_addresses_and_the_expiry_of_an_expired_group(cli):
+    """Issue 10 item 8: as the group table, the CSV names the members and dates an expiry."""
+    import csv
+    import io
+
+    result = cli("analyze", str(PCAPS / "scenarios/iptv-freeze.pcap"), "--csv")
+    rows = {r["group"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+    assert (rows["239.1.1.1"]["state"], rows["239.1.1.1"]["expires"]) == ("absent", "389.7")
+    assert rows["239.1.1.1"]["member_addresses"] == ""
+    assert (rows["239.1.1.2"]["members"], rows["239.1.1.2"]["member_addresses"]) == ("1", "198.18.0.11")
+
+
 def test_expectations_pass_and_fail(cli):
     ok = cli("analyze", LEAVE, "--expect", "querier=198.18.0.1", "--expect", "max-leave-latency=3s",
              "--expect", "group=239.1.1.1:state=absent")
