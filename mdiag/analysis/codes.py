@@ -24,6 +24,7 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     "mld-malformed": (ERROR, "RFC 3810 5", "an MLD packet that cannot be decoded at all"),
     "capture-snaplen-cut": (WARNING, "", "an IGMP packet cut by the capture's snap length"),
     "compat-older-host": (WARNING, "RFC 3376 7.3.2", "IGMPv1/v2 reports to an IGMPv3 querier"),
+    "compat-newer-host": (WARNING, "RFC 3376 7.2.1", "IGMPv3 / MLDv2 reports to an older querier"),
     "traffic-without-members": (WARNING, "RFC 4541 2.1.2", "multicast data for a group nobody joined"),
     "members-without-traffic": (INFO, "", "a joined group with no captured data"),
     "traffic-stopped": (WARNING, "RFC 4541 2.1.1", "data to a group stopped although no host left it"),

@@ -67,6 +67,7 @@ __all__ = ["AnalysisOptions", "Analyzer", "analyze"]
 _QUERIES = frozenset((V1Query, V2Query, V3Query, Mld1Query, Mld2Query))
 _REPORTS = frozenset((V1Report, V2Report, V2Leave, V3Report, Mld1Report, Mld1Done, Mld2Report))
 _LEAVES = frozenset((V2Leave, Mld1Done))
+_FULL_REPORTS = frozenset((V3Report, Mld2Report))
 #: ICMPv6 types worth decoding: MLD and Multicast Router Discovery (the rest, neighbour
 #: discovery above all, is skipped on its type byte).
 _MLD_ICMP = frozenset(MLD_TYPES | MRD_TYPES)
@@ -121,6 +122,9 @@ class _SegmentState:
     igmp: int = 0
     #: reports per host in the current one-second window: host -> [window start, count]
     report_rate: dict[int, list[Any]] = field(default_factory=dict)
+    #: when each reporting host was first heard (host -> time): a host heard before a
+    #: general query was on the link to hear it (compat-newer-host)
+    first_report: dict[int, float] = field(default_factory=dict)
     #: multicast routing protocols heard: (protocol, sender) -> [messages, first, last, kinds]
     routing: dict[tuple[str, int], list[Any]] = field(default_factory=dict)
     first: float | None = None
@@ -451,11 +455,14 @@ class Analyzer:
                 if (plan is not None and plan[1] is not None and not plan[5] and vlan is None
                         and not self._subnets):
                     seg = segments.get((4, iface, key))
-                    if seg is not None and (not plan[4] or seg.tracker.querier_version != 3):
+                    qv = seg.tracker.querier_version if seg is not None else None
+                    if seg is not None and (qv is None or (qv == 3 and not plan[4])
+                                            or (qv < 3 and type(plan[0].message) is not V3Report)):
                         # Fast path, a special case of _igmp (same steps, in the same order): a
                         # report or leave heard before (plan cached) that the decoder found
                         # nothing wrong with, on a segment already known, and not a v1/v2 report
-                        # to an IGMPv3 querier (compat-older-host).
+                        # to an IGMPv3 querier (compat-older-host) nor a v3 report to an
+                        # older one (compat-newer-host).
                         t = (t_ns - t0) / 1e9
                         seg.igmp += 1
                         if seg.first is None:   # a malformed packet may have made the segment
@@ -529,9 +536,10 @@ class Analyzer:
         plan = self.decoded.get(packet)
         if plan is not None and plan[1] is not None and not plan[5] and not plan[4]:
             seg = self.segments.get((6, iface, key))
-            if seg is not None:
+            if seg is not None and (seg.tracker.querier_version != 1 or type(plan[0].message) is not Mld2Report):
                 # Fast path, a special case of _igmp as for IGMP: an MLD report heard before
-                # with nothing to report, on a known segment, not an MLDv1 report.
+                # with nothing to report, on a known segment, not an MLDv1 report, not an
+                # MLDv2 report to an MLDv1 querier (compat-newer-host).
                 self.mld_frames += 1
                 seg.igmp += 1
                 if seg.first is None:
@@ -718,6 +726,12 @@ def _igmp(run: Analyzer, number: int, t: float, iface: int, key: tuple[int, ...]
                 "RFC 3376 7.3.2" if family == 4 else "RFC 3810 8.3.2", None, t, number,
                 {"segment": seg.name, "host": str(src), "group": str(group), "version": older}),
                 ("compat", seg.name, h, int(group)))
+        first = seg.first_report.setdefault(h, t)
+        tracker = seg.tracker
+        if (type(msg) in _FULL_REPORTS and tracker.querier_version is not None
+                and tracker.querier_version < (3 if family == 4 else 2)
+                and tracker.last_general_time is not None and first < tracker.last_general_time):
+            _compat_newer_host(run, seg, family, src, h, t, number)
         window = seg.report_rate.get(h)
         if window is None or t - window[0] >= 1.0:
             seg.report_rate[h] = [t, 1]
@@ -887,6 +901,30 @@ def _mld_malformed(run: Analyzer, seg: _SegmentState, number: int, t: float, pac
         "mld-malformed", Severity.ERROR,
         f"MLD packet cannot be decoded: {error.message} on {seg.name}", "RFC 3810 5",
         error.offset, t, number, {"segment": seg.name}), ("malformed", seg.name, error.expected))
+
+
+def _compat_newer_host(run: Analyzer, seg: Any, family: int, src: Any, h: int, t: float, number: int) -> None:
+    """An IGMPv3 / MLDv2 report from a host that was on the link (heard before) when the
+    elected querier asked with an older version: the host should have fallen back (RFC 3376 7.2.1, RFC 3810 8.2.1) and the older querier
+    ignores the report, so the membership is never registered (Linux with
+    ``force_igmp_version=3`` / ``force_mld_version=2`` does this)."""
+    key = ("compat-newer", seg.name, h)
+    if run.findings.bump(key):
+        return
+    tracker = seg.tracker
+    if family == 4:
+        text = (f"{src} sends IGMPv3 reports although the querier {tracker.elected} runs "
+                f"IGMPv{tracker.querier_version}: an IGMPv{tracker.querier_version} router ignores them, "
+                "so its memberships are not registered (the host should fall back; check its "
+                f"force_igmp_version) on {seg.name}")
+    else:
+        text = (f"{src} sends MLDv2 reports although the querier {tracker.elected} runs MLDv1: "
+                "an MLDv1 router ignores them, so its memberships are not registered (the host "
+                f"should fall back; check its force_mld_version) on {seg.name}")
+    run.findings.add(Finding(
+        "compat-newer-host", Severity.WARNING, text, "RFC 3376 7.2.1" if family == 4 else "RFC 3810 8.2.1",
+        None, t, number, {"segment": seg.name, "host": str(src), "querier": str(tracker.elected),
+                          "querier_version": tracker.querier_version}), key)
 
 
 def _plan(packet: bytes) -> tuple[Any, Any, Any, int, int, tuple[Finding, ...]]:

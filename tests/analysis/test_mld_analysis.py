@@ -162,3 +162,42 @@ def test_mld_behind_a_fragment_header(tmp_path, cli, frag_field, mld_messages, g
     assert [g["group"] for s in a["segments"] for g in s["groups"]] == groups
     decoded = cli("decode", str(path), "--json", "--fail-on", "never").json()["inputs"][0]["messages"]
     assert [m["kind"] for m in decoded] == (["mld2-query", "mld2-report"] if groups else [])
+
+
+@pytest.mark.parametrize("frames, expected", [
+    # MLDv2 reports (repeated) from a host that heard an MLDv1 querier's query: one finding,
+    # dated at the first
+    ([(0.0, "q1"), (1.0, "r2"), (125.0, "q1"), (126.0, "r2"), (127.0, "r2"), (128.0, "r2b")],
+     [("compat-newer-host", 4, "fe80::10", 1)]),
+    # an MLDv2 report before any query (a join) is not a fault; after the v1 query it is
+    ([(0.0, "r2"), (1.0, "q1"), (2.0, "r2")], [("compat-newer-host", 3, "fe80::10", 1)]),
+    # a host first heard after the query may have come up since (it did not hear it): no finding
+    ([(0.0, "q1"), (1.0, "r2"), (2.0, "r2")], []),
+    # the right versions: MLDv1 report to an MLDv1 querier, MLDv2 report to an MLDv2 querier
+    ([(0.0, "q1"), (1.0, "r1")], []),
+    ([(0.0, "q2"), (1.0, "r2")], []),
+    # IGMP alike: IGMPv3 reports to an IGMPv2 querier
+    ([(0.0, "v3r"), (0.5, "v2q"), (1.0, "v3r"), (2.0, "v3r")], [("compat-newer-host", 3, "198.18.0.10", 2)]),
+    ([(0.0, "v3q"), (1.0, "v3r")], []),
+])
+def test_newer_reports_to_an_older_querier(tmp_path, cli, frames, expected):
+    """RFC 3810 8.2.1 / RFC 3376 7.2.1: a host must answer an older querier in its version."""
+    from mdiag.core.igmp import GroupRecord, V2Query, V3Query, V3Report
+    from tests.analysis.builders import igmp, write_pcap
+
+    build = {
+        "q1": lambda: mld_frame(Mld1Query(10000), "fe80::1"),
+        "q2": lambda: mld_frame(GQ, "fe80::1"),
+        "r1": lambda: mld_frame(Mld1Report("ff05::1:3"), "fe80::10"),
+        "r2": lambda: mld_frame(Mld2Report((MldRecord(4, "ff05::1:3"),)), "fe80::10"),
+        "r2b": lambda: mld_frame(Mld2Report((MldRecord(2, "ff05::1:4"),)), "fe80::10"),
+        "v2q": lambda: igmp(V2Query(100), "198.18.0.1"),
+        "v3q": lambda: igmp(V3Query.build(), "198.18.0.1"),
+        "v3r": lambda: igmp(V3Report((GroupRecord(4, "239.1.1.1"),)), "198.18.0.10"),
+    }
+    path = tmp_path / "versions.pcap"
+    write_pcap(path, [(t, build[name]()) for t, name in frames])
+    [a] = cli("analyze", str(path), "--json", "--fail-on", "never").json()["analyses"]
+    found = [(f["code"], f["frame"], f["context"]["host"], f["context"]["querier_version"])
+             for f in a["findings"] if f["code"].startswith("compat-")]
+    assert found == expected
