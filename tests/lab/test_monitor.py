@@ -351,3 +351,16 @@ def test_vlan_tags_the_kernel_strips_come_back_as_segments() -> None:
             assert values[("mdiag_group_members", seg + (f"239.0.{vlan}.1",))] == 1
     finally:
         subprocess.run(["ip", "netns", "del", name], timeout=30)
+
+
+def test_a_reader_gone_from_its_only_output_stops_the_monitor() -> None:
+    """`mdiag monitor --jsonl - | head -1` on loopback (passive): stdout is the only output, so
+    the monitor stops soon after head exits (as tcpdump does) instead of capturing for nobody."""
+    need_root()
+    started = time.monotonic()
+    result = subprocess.run(["bash", "-o", "pipefail", "-c",
+                             f"{sys.executable} -m mdiag monitor --iface lo --jsonl - --duration 60 | head -1"],
+                            capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0 and not result.stderr, result.stderr
+    assert json.loads(result.stdout)["event"] == "start"
+    assert time.monotonic() - started < 30

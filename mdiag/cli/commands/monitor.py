@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import signal
 import threading
 import time
@@ -178,6 +179,7 @@ def _monitor(args: argparse.Namespace, env: Environment, options: Any, joins: li
     server = None
     stop = threading.Event()
     caught: list[int] = []
+    reader_gone: list[bool] = []
 
     def on_signal(signum: int, _frame: Any) -> None:
         caught.append(signum)
@@ -202,9 +204,20 @@ def _monitor(args: argparse.Namespace, env: Environment, options: Any, joins: li
                 env.stderr.flush()
 
         screen = _LiveScreen(env.stdout, monitor, server.url if server else None) if live else None
+        # stdout is the only output and its reader went away (`| head`): nothing is left to
+        # watch for, so stop as tcpdump does; with an endpoint, a file or a ring it goes on
+        stdout_only = server is None and jsonl_file is None and options.ring_dir is None
+
+        def on_tick(now_ns: int) -> None:
+            if screen is not None:
+                screen.draw(now_ns)
+            if stdout_only and _reader_gone(env.stdout):
+                reader_gone.append(True)
+                stop.set()
+
         until = time.monotonic_ns() + int(duration * 1e9) if duration is not None else None
         run_capture(monitor, stop, until_ns=until, groups=joins, port=args.port, ready=ready,
-                    on_tick=screen.draw if screen is not None else None)
+                    on_tick=on_tick)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -212,7 +225,8 @@ def _monitor(args: argparse.Namespace, env: Environment, options: Any, joins: li
             server.close()
     summary = monitor.summary()
     names = {int(signal.SIGTERM): "SIGTERM", int(signal.SIGINT): "SIGINT"}
-    summary["stopped_by"] = names.get(caught[0], "signal") if caught else "duration"
+    summary["stopped_by"] = (names.get(caught[0], "signal") if caught
+                             else "stdout-closed" if reader_gone else "duration")
     emit({"event": "summary", "time": time.time(), **summary})
     if args.json:
         from mdiag.cli import render
@@ -227,6 +241,19 @@ def _monitor(args: argparse.Namespace, env: Environment, options: Any, joins: li
         return ExitStatus.OUTPUT_FAILED if failures else ExitStatus.OK
     # as every command (docs/exit-status.md): 130 after Ctrl-C, 143 after SIGTERM
     return ExitStatus.INTERRUPTED if caught[0] == signal.SIGINT else ExitStatus.TERMINATED
+
+
+def _reader_gone(out: TextIO) -> bool:
+    """The reader of ``out`` went away: a write met EPIPE, or (a quiet link writes nothing)
+    the pipe reports POLLERR, as a pipe whose read end is closed does."""
+    if getattr(out, "reader_gone", False):
+        return True
+    try:
+        poller = select.poll()
+        poller.register(out.fileno(), 0)
+        return any(events & select.POLLERR for _fd, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):   # no descriptor (a test's StringIO)
+        return False
 
 
 def _print_summary(out: TextIO, summary: dict[str, Any]) -> None:
