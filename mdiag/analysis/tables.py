@@ -83,6 +83,15 @@ def _role(segment: Any, router: Any) -> str:
     return "other"
 
 
+def _elections(segment: Any) -> Any:
+    """Changes of querier; ``- (IGMPv1)`` where only IGMPv1 routers query (RFC 1112 App. I:
+    no election, the elections table tells who queried when)."""
+    routers = [r for r in segment.routers if not r.proxy]
+    if segment.family == 4 and routers and all(set(r.versions) == {1} for r in routers):
+        return "- (IGMPv1)"
+    return len(segment.elections)
+
+
 def summary_tables(report: Any) -> list[Table]:
     """The tables the text output prints, those with rows only."""
     tables: list[Table] = []
@@ -91,7 +100,7 @@ def summary_tables(report: Any) -> list[Table]:
             "segment", "querier", "version", "routers", "elections", "gaps", "groups", "IGMP/MLD", "GMI"], [
             [s.label, _querier_now(s),
              f"{'MLD' if s.family == 6 else ''}v{s.querier_version}" if s.querier_version else "",
-             sum(1 for r in s.routers if not r.proxy), len(s.elections), len(s.gaps),
+             sum(1 for r in s.routers if not r.proxy), _elections(s), len(s.gaps),
              _n(sum(1 for g in s.groups if g.detail.get("joins"))), _n(s.igmp_messages),
              f"{s.timers.group_membership_interval:g} s"]
             for s in report.segments]))

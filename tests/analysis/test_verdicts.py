@@ -183,6 +183,7 @@ def test_two_igmpv1_queriers_are_not_an_election(cli):
     out = cli("analyze", str(PCAPS / "igmpv1-two-queriers.pcap"), "--timeline").stdout
     assert "is lower than" not in out and "elected" not in out and "querier-two-active" not in out
     assert "querier too (IGMPv1)" in out and "IGMPv1 has no election" in out
+    assert "v1         2          - (IGMPv1)" in out   # the segments table counts no elections
 
 
 def test_the_iptv_freeze_story_names_the_querier_silence(cli):
