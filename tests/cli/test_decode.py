@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 PCAPS = Path(__file__).resolve().parents[2] / "pcaps"
 REPORT_IP = "46c000200000400001023161c0a8010aef010203940400001600f8faef010203"
 
@@ -206,3 +208,35 @@ def test_capture_with_igmp_and_mld(cli, tmp_path):
     assert "4 frames, 1 IGMP messages, 2 MLD messages, 1 not IGMP or MLD" in r.stdout
     r = cli("decode", str(path), "--json")
     assert [m.get("family") for m in r.json()["inputs"][0]["messages"]] == [6, 4, 6]
+
+
+def _ipv6_with_first_header(first: int, header: bytes) -> str:
+    """An MLDv2 report behind one extension header ``first`` (its bytes ``header``)."""
+    import struct
+
+    from mdiag.core import mld
+    from mdiag.core.mld import Mld2Report, MldRecord
+
+    icmp = mld.encode(Mld2Report((MldRecord(4, "ff05::1"),)), "fe80::1", "ff02::16")
+    body = header + icmp
+    return (struct.pack("!IHBB", 6 << 28, len(body), first, 1) + mld.address("fe80::1").packed
+            + mld.address("ff02::16").packed + body).hex()
+
+
+@pytest.mark.parametrize("first, header, kind, status", [
+    (44, bytes((58, 0, 0, 0, 0, 0, 0, 7)), "mld2-report", 1),     # atomic fragment: whole (no Router Alert)
+    (60, bytes((58, 0, 1, 4, 0, 0, 0, 0)), "mld2-report", 1),     # Destination Options
+    (0, bytes((58, 0, 5, 2, 0, 0, 1, 0)), "mld2-report", 0),      # Hop-by-Hop Router Alert (as Linux)
+    (44, bytes((58, 0, 0, 1, 0, 0, 0, 7)), None, 1),              # a first fragment: not MLD
+])
+def test_hex_ipv6_behind_any_first_extension_header(cli, first, header, kind, status):
+    """Hex auto-detection hands an IPv6 packet to the chain walker whatever its first
+    extension header, never to the IGMP decoder."""
+    r = cli("decode", _ipv6_with_first_header(first, header), "--json")
+    assert r.status == status, r.stdout + r.stderr
+    [message] = r.json()["inputs"][0]["messages"]
+    if kind is None:
+        assert "unfragmented" in message["malformed"]["message"]
+    else:
+        assert message["kind"] == kind and message["checksum_ok"] is True
+        assert [f["code"] for f in message["findings"]] == ([] if first == 0 else ["router-alert-missing"])

@@ -100,6 +100,12 @@ def _clean_hex(text: str) -> str:
     return text
 
 
+#: what an IPv6 header's next header names before MLD: ICMPv6 or any extension header
+#: (Hop-by-Hop, Routing, Fragment, AH, Destination Options, Mobility, HIP, Shim6), so
+#: hex auto-detection hands the packet to the chain walker and never to the IGMP decoder
+_IPV6_FIRST_HEADERS = frozenset((58, 0, 43, 44, 51, 60, 135, 139, 140))
+
+
 def _decode_bytes(data: bytes, layer: str) -> Any:
     """Decoded for one hex packet; raises MalformedPacket."""
     from mdiag.core import igmp, linklayer, mld
@@ -109,7 +115,7 @@ def _decode_bytes(data: bytes, layer: str) -> Any:
             layer = "ether"
         elif len(data) >= 20 and data[0] >> 4 == 4 and (data[0] & 15) >= 5 and data[9] == 2:
             layer = "ip"
-        elif len(data) >= 40 and data[0] >> 4 == 6 and data[6] in (0, 58, 43, 60):
+        elif len(data) >= 40 and data[0] >> 4 == 6 and data[6] in _IPV6_FIRST_HEADERS:
             layer = "ip"
         else:
             layer = "igmp"
