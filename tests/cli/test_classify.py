@@ -70,13 +70,13 @@ def test_vertical_layout_fits_80_columns_and_keeps_every_field(cli):
 
 def test_long_lists_keep_tabulates_layout(cli, monkeypatch):
     """Past BIG_TABLE_ROWS rows the streaming writer takes over with the very same layout."""
-    from mdiag.cli.commands import mac
+    from mdiag.cli import render
 
-    monkeypatch.setattr(mac, "BIG_TABLE_ROWS", 3)
+    monkeypatch.setattr(render, "BIG_TABLE_ROWS", 3)
     groups = "224.0.0.1 239.255.255.250 233.22.30.5 ff15::1 232.1.1.1 239.128.0.5\n"
     streamed = cli("classify", "-", stdin=groups)
     mac_streamed = cli("mac", "-", stdin=groups)
-    monkeypatch.setattr(mac, "BIG_TABLE_ROWS", 10_000)
+    monkeypatch.setattr(render, "BIG_TABLE_ROWS", 10_000)
     tabulated = cli("classify", "-", stdin=groups)
     mac_tabulated = cli("mac", "-", stdin=groups)
     assert streamed.status == tabulated.status == ExitStatus.OK

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.cli import render
-    from mdiag.cli.commands.mac import big_table, error_line, expand_stdin
+    from mdiag.cli.address_inputs import error_line, expand_stdin
     from mdiag.core.addresses import AddressError, classify
 
     results: list[dict[str, Any]] = []
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     elif results and args.vertical:
         _print_vertical(results, env)
     elif results:
-        big_table([_row(r) for r in results], list(HEADERS), env)
+        render.sized_table([_row(r) for r in results], list(HEADERS), env.stdout)
     for error in errors:
         env.error(error_line(error))
     return ExitStatus.BAD_INPUT if errors else ExitStatus.OK

@@ -77,8 +77,10 @@ def _entries_first(args: list[str] | None) -> list[str] | None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from mdiag.cli.address_inputs import read_plan
     from mdiag.core.addresses.audit import audit
     from mdiag.core.addresses.plan import Entry, EntryProblem, parse_arguments
+
     if not args.entries and not args.file:
         raise InputError("nothing to audit: give groups, ranges or CIDRs, or --file PLAN")
 
@@ -91,7 +93,7 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     take(parse_arguments(args.entries))
     for path in args.file:
-        _read_plan(path, env, take, problems)
+        read_plan(path, env, take, problems)
 
     # Up to STREAM_ROWS rows per section are held in the report; a bigger --limit streams its
     # rows from fresh sweeps while printing, so memory never grows with --limit.
@@ -123,23 +125,6 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     for problem in problems:
         env.error(problem.message)
     return status
-
-
-#: A plan is read line by line (entries are kept, so its size is bounded too: 64 MiB is
-#: about a million entries with long labels).
-def _read_plan(path: str, env: Environment, take: Any, problems: list[Any], done: str = "audited") -> None:
-    """Entries of one plan file (``-``: stdin) through the bounded text reader; an unreadable
-    file or line is one problem, and the entries before it still count."""
-    from mdiag.adapters.textinput import MIB, TextInputError, TextLimits, read_lines
-    from mdiag.core.addresses.plan import EntryProblem, parse_plan
-
-    name = "stdin" if path == "-" else path
-    try:
-        take(parse_plan(read_lines(path, TextLimits("a plan file", max_bytes=64 * MIB), stdin=env.stdin_binary),
-                        name))
-    except TextInputError as exc:
-        after = f" (the lines before it were {done})" if "line " in exc.message else ""
-        problems.append(EntryProblem(name, name, f"{exc.message}{after}"))
 
 
 def _n(count: int, noun: str, one: str = "", many: str = "") -> str:

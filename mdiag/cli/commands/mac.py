@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from mdiag.cli import render
+    from mdiag.cli.address_inputs import error_line, expand_stdin
     from mdiag.core import addresses as addr
 
     results: list[dict[str, Any]] = []
@@ -48,48 +49,11 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     elif args.reverse or args.aliases:
         _print_alias_tables(results, args.reverse, env)
     elif results:
-        big_table([[r["group"], r["mac"], "; ".join(r["notes"])] for r in results], ["group", "MAC", "note"], env)
+        render.sized_table([[r["group"], r["mac"], "; ".join(r["notes"])] for r in results], ["group", "MAC", "note"],
+                           env.stdout)
     for error in errors:
         env.error(error_line(error))
     return ExitStatus.BAD_INPUT if errors else ExitStatus.OK
-
-
-def error_line(error: dict[str, str]) -> str:
-    """The error, prefixed with its input unless the message already names it (also as a repr,
-    as for an argument that is not UTF-8: ``'\\udcff' is not an address``)."""
-    text, message = error["input"], error["error"]
-    named = text in message or repr(text) in message or error.get("origin", "\0") in message  # plan lines
-    return message if named else f"{text}: {message}"
-
-
-#: Rows above which the table is streamed instead of built by tabulate (as in decode).
-BIG_TABLE_ROWS = 2000
-
-
-def big_table(rows: list[list[str]], headers: list[str], env: Environment) -> None:
-    """A tabulate "simple" table; past a few thousand rows (``mdiag classify - < list``) the
-    same layout is written by decode's streaming writer, as tabulate spends ~0.2 ms per row."""
-    from mdiag.cli import render
-
-    if len(rows) > BIG_TABLE_ROWS:
-        render.plain_table(rows, headers, env.stdout)
-    else:
-        render.table(rows, headers, env.stdout)
-
-
-def expand_stdin(inputs: list[str], env: Environment) -> list[str]:
-    """Inputs with each '-' replaced by the words of stdin (blank lines and '#' comments skipped)."""
-    out: list[str] = []
-    for text in inputs:
-        if text != "-":
-            out.append(text)
-            continue
-        from mdiag.adapters.textinput import MIB, TextLimits, read_lines
-
-        # addresses are kept until answered: 64 MiB is about four million of them
-        for line in read_lines("-", TextLimits("a list of addresses", max_bytes=64 * MIB), stdin=env.stdin_binary):
-            out.extend(line.split("#", 1)[0].split())
-    return out
 
 
 def _forward(text: str, with_aliases: bool) -> dict[str, Any]:
@@ -153,14 +117,14 @@ def _reverse(text: str) -> dict[str, Any]:
 
 def _mark_plan(results: list[dict[str, Any]], path: str, env: Environment) -> list[dict[str, str]]:
     """Add ``plan`` (labels, or origins for unlabelled entries) to alias rows the plan covers."""
-    from mdiag.cli.commands.collisions import _read_plan
+    from mdiag.cli.address_inputs import read_plan
     from mdiag.core.addresses import parse_group
     from mdiag.core.addresses.plan import Entry
 
     errors: list[dict[str, str]] = []
     items: list[Any] = []
     problems: list[Any] = []
-    _read_plan(path, env, items.extend, problems, done="used")  # collisions --file's bounded reader
+    read_plan(path, env, items.extend, problems, done="used")  # the same bounded reader as collisions --file
     items.extend(problems)
     entries = [item for item in items if isinstance(item, Entry)]
     errors.extend({"input": item.text, "origin": item.origin, "error": item.message}
