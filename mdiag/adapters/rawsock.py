@@ -332,6 +332,7 @@ class RawSocket:
         self._ring: Any = None
         self._ring_blocks = 0
         self._ring_next = 0
+        self._link_down = False   # ENETDOWN seen: check that the device is still there
         try:
             self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         except PermissionError:
@@ -457,6 +458,7 @@ class RawSocket:
         sock = self._sock
         if self._ring is not None:
             return self._read_ring(timeout)
+        self._check_still_there()
         if not select.select((sock,), (), (), max(0.0, timeout))[0]:
             return []
         out: list[tuple[int, bytes]] = []
@@ -469,6 +471,11 @@ class RawSocket:
                 data, ancdata, _flags, _address = recvmsg(_SNAPLEN, space, socket.MSG_DONTWAIT)
             except BlockingIOError:
                 break
+            except OSError as exc:
+                if exc.errno != errno.ENETDOWN:
+                    raise
+                self._link_went_down()
+                break
             if match is not None and not match(data):
                 self.dropped_by_python += 1
                 continue
@@ -478,15 +485,34 @@ class RawSocket:
                     sec, nsec = unpack(payload)
                     ts_ns = sec * 1_000_000_000 + nsec
             out.append((ts_ns or time.time_ns(), data))
+        if out:
+            self._link_down = False
         return out
+
+    def _link_went_down(self) -> None:
+        """Readable without a frame: the kernel set an error on the socket (ENETDOWN when
+        the link went down or the interface was deleted). Reading SO_ERROR clears it, or
+        every later poll would return at once and spin a CPU; an interface that is gone
+        (the socket is bound to no device any more) ends the capture."""
+        if self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+            self._link_down = True    # the device may be unregistered just after: look again
+        self._check_still_there()
+
+    def _check_still_there(self) -> None:
+        if self._link_down and not self._sock.getsockname()[0]:
+            raise InputError(f"interface {self.iface!r} disappeared while capturing (deleted or "
+                             "renamed); start again once it is back")
 
     def _read_ring(self, timeout: float) -> list[tuple[int, bytes]]:
         """Every frame of the blocks the kernel has handed over (waiting at most ``timeout``
         for the first), each block given back to the kernel once read."""
         ring = self._ring
+        self._check_still_there()
         offset = self._ring_next * _RING_BLOCK
         if not _BLOCK_HDR.unpack_from(ring, offset + 8)[0] & TP_STATUS_USER:
-            select.select((self._sock,), (), (), max(0.0, timeout))
+            woken = select.select((self._sock,), (), (), max(0.0, timeout))[0]
+            if woken and not _BLOCK_HDR.unpack_from(ring, offset + 8)[0] & TP_STATUS_USER:
+                self._link_went_down()
         out: list[tuple[int, bytes]] = []
         header = _TPACKET3_HDR.unpack_from
         match = None if self.filter is None or self.kernel_filter else self.filter.match
@@ -512,6 +538,8 @@ class RawSocket:
             struct.pack_into("@I", ring, offset + 8, TP_STATUS_KERNEL)
             self._ring_next = (self._ring_next + 1) % self._ring_blocks
             offset = self._ring_next * _RING_BLOCK
+        if out:
+            self._link_down = False
         return out
 
     def statistics(self) -> tuple[int, int]:

@@ -364,3 +364,53 @@ def test_a_reader_gone_from_its_only_output_stops_the_monitor() -> None:
     assert result.returncode == 0 and not result.stderr, result.stderr
     assert json.loads(result.stdout)["event"] == "start"
     assert time.monotonic() - started < 30
+
+
+def test_a_link_flap_neither_spins_nor_stops_and_a_deleted_interface_ends_with_one_line() -> None:
+    """Weeks on a span port see links flap: the kernel's ENETDOWN on the capture socket is
+    read and cleared (it used to make every poll return at once: a CPU spinning for good), the
+    monitor goes on; an interface that is deleted ends it with one line and status 2."""
+    need_root()
+    import os
+
+    name = f"mdmf{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True, timeout=30)
+
+    def ip(*argv: str) -> None:
+        subprocess.run(["ip", "-n", name, *argv], check=True, timeout=30)
+
+    try:
+        ip("link", "add", "va", "type", "veth", "peer", "name", "vb")
+        for dev in ("va", "vb"):
+            ip("link", "set", dev, "up")
+        proc = subprocess.Popen([sys.executable, "-m", "mdiag", "monitor", "--netns", name, "--iface", "vb",
+                                 "--duration", "60", "--quiet", "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(2.0)
+            ip("link", "set", "vb", "down")
+            time.sleep(0.5)
+            ip("link", "set", "vb", "up")
+            time.sleep(0.5)
+            before = _cpu_ticks(proc.pid)
+            time.sleep(3.0)
+            assert _cpu_ticks(proc.pid) - before < 100, "the capture loop spins after a link flap"
+            assert proc.poll() is None
+            ip("link", "del", "vb")
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=30)
+        assert proc.returncode == 2, err
+        assert err.strip().splitlines() == ["mdiag: error: interface 'vb' disappeared while capturing (deleted or "
+                                            "renamed); start again once it is back"]
+    finally:
+        subprocess.run(["ip", "netns", "del", name], timeout=30)
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User + system clock ticks of a process so far (/proc/PID/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
