@@ -400,11 +400,18 @@ class MembershipTable:
             self._finding(
                 "leave-without-group-query", Severity.WARNING,
                 f"{pending.kind} for {state.group} from {self._ip(pending.host)} was not followed by a "
-                f"group-specific query within {window:.1f} s: the querier will not notice the "
+                f"{self._query_name(False)} query within {window:.1f} s: the querier will not notice the "
                 "leave until the membership times out "
                 + ("(Group Membership Interval)" if self.family == 4 else "(Multicast Address Listening Interval)"),
                 self._rfc["leave"], pending.time, pending.frame,
                 ("leave", state.group), group=str(state.group), host=str(self._ip(pending.host)))
+
+    def _query_name(self, with_sources: bool) -> str:
+        """IGMP's "group-specific" / "group-and-source"; MLD's "address-specific" /
+        "address-and-source" (Multicast Address Specific Queries, RFC 3810 5.1.12)."""
+        if self.family == 6:
+            return "address-and-source" if with_sources else "address-specific"
+        return "group-and-source" if with_sources else "group-specific"
 
     # -- joining ------------------------------------------------------------------------
     def _join(self, state: GroupState, time: float, frame: int | None, host: int) -> None:
@@ -687,7 +694,7 @@ class MembershipTable:
         lmqt = msg.max_resp_time * self.timers.lmqc
         if self.on_event is not None:
             self._event(time, frame, group,
-                        f"{'group-and-source' if sources else 'group-specific'} query"
+                        f"{self._query_name(bool(sources))} query"
                         f"{_fmt_sources(sources, self._ip) if sources else ''} (MRT {msg.max_resp_time:g} s{', S' if suppress else ''})")
         if suppress or not state.present:
             return

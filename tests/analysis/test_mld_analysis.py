@@ -201,3 +201,14 @@ def test_newer_reports_to_an_older_querier(tmp_path, cli, frames, expected):
     found = [(f["code"], f["frame"], f["context"]["host"], f["context"]["querier_version"])
              for f in a["findings"] if f["code"].startswith("compat-")]
     assert found == expected
+
+
+@pytest.mark.parametrize("capture, said, unsaid", [
+    ("mld/mld2-querier-v1-host.pcap", "address-specific query (MRT 1 s)", "group-specific"),
+    ("mld/mld2-ssm-join-leave.pcap", "address-and-source query({fd00::100})", "group-and-source"),
+    ("v2-leave-lmq.pcap", "group-specific query (MRT 1 s)", "address-specific"),
+])
+def test_timeline_names_queries_in_each_protocols_words(cli, capture, said, unsaid):
+    """MLD's Multicast Address Specific Queries (RFC 3810 5.1.12), IGMP's group-specific ones."""
+    out = cli("analyze", str(PCAPS.parent / capture), "--timeline", "--fail-on", "never").stdout
+    assert said in out and unsaid not in out
