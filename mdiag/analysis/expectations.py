@@ -39,6 +39,7 @@ from typing import Any
 
 from mdiag.analysis.report import GroupReport, Report, SegmentReport
 from mdiag.core.findings import Severity
+from mdiag.core.querier import QUERIER_WHEN, QUERIER_WHEN_TEXT, querier_held, querier_story
 from mdiag.errors import InputError
 
 __all__ = ["Expectation", "ExpectationError", "Result", "evaluate", "parse", "parse_file", "KEYS"]
@@ -53,12 +54,9 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, ">": operator.gt, "<": operator.lt,
 }
 _SPLIT = re.compile(r"^([a-z0-9-]+)(?:@([a-z-]+))?\s*(>=|<=|!=|==|=|>|<)\s*(.*)$")
-#: When a ``querier`` expectation must hold: the qualifier after ``@`` -> its name.
-#: Without one, ``querier=IP`` means throughout.
-#: how each qualifier reads in a result
-_WHEN_TEXT = {"throughout": "throughout", "at-end": "at the end", "any-time": "at any time"}
-WHEN = {"throughout": "throughout", "end": "at-end", "at-end": "at-end", "any": "any-time",
-        "any-time": "any-time", "ever": "any-time"}
+#: When a ``querier`` expectation must hold, and how each qualifier reads (one rule in core,
+#: shared with ``mdiag querier --expect``).
+WHEN, _WHEN_TEXT = QUERIER_WHEN, QUERIER_WHEN_TEXT
 
 # key -> (kind of value, scope, help). Scope: "capture", "segment" or "group".
 KEYS: dict[str, tuple[str, str, str]] = {
@@ -385,17 +383,11 @@ def _querier_held(seg: SegmentReport, exp: Expectation) -> tuple[bool, str]:
     """Whether the querier expectation holds on ``seg`` (at the end, throughout its
     querier spans, or at some time) and the querier story as text."""
     spans = seg.querier_spans
-    story = ", ".join(f"{span.querier or 'none'} {span.start:.1f} s-end" if span.open
-                      else f"{span.querier or 'none'} {span.start:.1f}-{span.end:.1f} s"
-                      for span in spans) or "none"
+    story = querier_story(spans)
     want = str(exp.value) if exp.value is not None else None
+    held = querier_held(spans, seg.querier, want, exp.when)
     if exp.when == "at-end":
-        held = (seg.querier or None) == want
         story = f"{seg.querier or 'none'} at the end" + (f" ({story})" if len(spans) > 1 else "")
-    elif exp.when == "any-time":
-        held = any(span.querier == want for span in spans) or (want is None and not spans)
-    else:
-        held = all(span.querier == want for span in spans) if spans else want is None
     return (held if exp.op in ("=", "==") else not held), story
 
 

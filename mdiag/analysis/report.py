@@ -18,7 +18,7 @@ from mdiag.core.addresses import multicast_mac
 from mdiag.core.findings import Finding, Severity
 from mdiag.core.linklayer import Segment
 from mdiag.core.membership import GroupState, MembershipTable
-from mdiag.core.querier import Election, Gap, QuerierTracker, RouterInfo
+from mdiag.core.querier import Election, Gap, QuerierSpan, QuerierTracker, RouterInfo, querier_spans
 from mdiag.core.timers import Profile, TimerSet
 
 __all__ = ["DataStats", "Event", "GroupReport", "LinkLocalTraffic", "QuerierSpan", "RoutingPeer", "Report", "SegmentReport", "querier_spans"]
@@ -101,52 +101,6 @@ class LinkLocalTraffic:
 
     def to_json(self) -> dict[str, Any]:
         return {"group": str(self.group), "name": self.name, **self.data.to_json()}
-
-
-@dataclass(frozen=True, slots=True)
-class QuerierSpan:
-    """Who was the elected querier from ``start`` to ``end`` (seconds; ``querier`` None:
-    no querier). ``last_query`` is the querier's last general query in the span (when it
-    went silent, for a querier that stopped); ``ended_by`` the reason of the change that
-    ended it, None when it lasts to the end of the analysis (``open``)."""
-
-    start: float
-    end: float
-    querier: str | None
-    version: int | None
-    last_query: float | None
-    ended_by: str | None
-    started_by: str
-
-    @property
-    def open(self) -> bool:
-        return self.ended_by is None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"start": _r(self.start), "end": _r(self.end), "querier": self.querier,
-                "version": self.version, "last_query": _r(self.last_query),
-                "started_by": self.started_by, "ended_by": self.ended_by, "open": self.open}
-
-
-def querier_spans(tracker: QuerierTracker, end: float) -> tuple[QuerierSpan, ...]:
-    """The elected querier over time, from the first election to ``end`` (RFC 3376 6.6.2)."""
-    spans = []
-    elections = tracker.elections
-    for index, election in enumerate(elections):
-        nxt = elections[index + 1] if index + 1 < len(elections) else None
-        querier = election.querier
-        info = tracker.routers.get(querier) if querier is not None else None
-        if nxt is not None:
-            last_query = nxt.previous_last_query
-        else:
-            last_query = info.last_general if info is not None else None
-        spans.append(QuerierSpan(
-            election.time, nxt.time if nxt is not None else max(end, election.time),
-            str(querier) if querier is not None else None,
-            min(info.versions) if info is not None and info.versions else None,
-            last_query if querier is not None else None,
-            nxt.reason if nxt is not None else None, election.reason))
-    return tuple(spans)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mdiag.core.findings import Finding, Severity
-from mdiag.core.querier import split_startup
+from mdiag.core.querier import QUERIER_WHEN_TEXT, QuerierSpan, querier_held, querier_story, split_startup
 
 ALL_SYSTEMS = "224.0.0.1"
 ZERO = "0.0.0.0"
@@ -262,11 +262,14 @@ def _summarise(address: str, queries: Sequence[QueryHeard]) -> QuerierInfo:
 
 def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
            expect_version: int | None = None, query_interval: float | None = None,
-           elected: str | None = None) -> ComplianceReport:
+           elected: str | None = None, expect_when: str = "throughout",
+           spans: Sequence[QuerierSpan] | None = None) -> ComplianceReport:
     """Judge the queries heard (module docstring). ``query_interval`` is what the user
     configured; without it v3 queriers are held to their QQIC and v1/v2 to 125 s.
     ``elected`` is the querier an election tracker settled on (default: the lowest
-    non-zero source heard)."""
+    non-zero source heard). ``expect_querier`` holds ``expect_when`` ("throughout",
+    "at-end" or "any-time", the rule of ``analyze --expect querier@WHEN=``) over the
+    tracker's querier ``spans``; without spans, the querier elected at the end counts."""
     queries = sorted(heard, key=lambda q: q.ts)
     p = queries[0].protocol if queries else IGMP
     zero = p.zero  # the proxy querier's source (RFC 4541 2.1.1)
@@ -411,9 +414,14 @@ def assess(heard: Iterable[QueryHeard], *, expect_querier: str | None = None,
     # User expectations.
     if expect_querier is not None:
         _ip(expect_querier)
-        got = chosen.address if chosen else "none"
-        verdict("expect-querier", got == expect_querier,
-                f"elected querier {got}, expected {expect_querier}", "--expect")
+        got = chosen.address if chosen else None
+        if spans is None:
+            held, story = got == expect_querier, f"elected querier {got or 'none'}"
+        else:
+            held = querier_held(spans, got, expect_querier, expect_when)
+            story = f"querier {querier_story(spans)}"
+        verdict("expect-querier", held,
+                f"{story}, expected {expect_querier} {QUERIER_WHEN_TEXT[expect_when]}", "--expect")
     if expect_version is not None:
         got_v = chosen.version if chosen else (proxies[0].version if proxies else None)
         verdict("expect-version", got_v == expect_version,

@@ -684,3 +684,78 @@ class QuerierTracker:
         gap = self.judge(end_time, self.findings, had_igmp=had_igmp, start_time=start_time)
         if gap is not None:
             self.gaps.append(gap)
+
+
+@dataclass(frozen=True, slots=True)
+class QuerierSpan:
+    """Who was the elected querier from ``start`` to ``end`` (seconds; ``querier`` None:
+    no querier). ``last_query`` is the querier's last general query in the span (when it
+    went silent, for a querier that stopped); ``ended_by`` the reason of the change that
+    ended it, None when it lasts to the end of the analysis (``open``)."""
+
+    start: float
+    end: float
+    querier: str | None
+    version: int | None
+    last_query: float | None
+    ended_by: str | None
+    started_by: str
+
+    @property
+    def open(self) -> bool:
+        return self.ended_by is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"start": _round(self.start), "end": _round(self.end), "querier": self.querier,
+                "version": self.version, "last_query": _round(self.last_query),
+                "started_by": self.started_by, "ended_by": self.ended_by, "open": self.open}
+
+
+def querier_spans(tracker: QuerierTracker, end: float) -> tuple[QuerierSpan, ...]:
+    """The elected querier over time, from the first election to ``end`` (RFC 3376 6.6.2)."""
+    spans = []
+    elections = tracker.elections
+    for index, election in enumerate(elections):
+        nxt = elections[index + 1] if index + 1 < len(elections) else None
+        querier = election.querier
+        info = tracker.routers.get(querier) if querier is not None else None
+        if nxt is not None:
+            last_query = nxt.previous_last_query
+        else:
+            last_query = info.last_general if info is not None else None
+        spans.append(QuerierSpan(
+            election.time, nxt.time if nxt is not None else max(end, election.time),
+            str(querier) if querier is not None else None,
+            min(info.versions) if info is not None and info.versions else None,
+            last_query if querier is not None else None,
+            nxt.reason if nxt is not None else None, election.reason))
+    return tuple(spans)
+
+
+#: When a querier expectation must hold (``analyze --expect querier@WHEN=`` and
+#: ``mdiag querier --expect querier@WHEN=``): the qualifier after ``@`` -> its name.
+#: Without one, ``querier=IP`` means throughout.
+QUERIER_WHEN = {"throughout": "throughout", "end": "at-end", "at-end": "at-end", "any": "any-time",
+                "any-time": "any-time", "ever": "any-time"}
+#: how each qualifier reads in a result
+QUERIER_WHEN_TEXT = {"throughout": "throughout", "at-end": "at the end", "any-time": "at any time"}
+
+
+def querier_held(spans: Sequence[QuerierSpan], at_end: str | None, want: str | None, when: str) -> bool:
+    """Whether ``want`` (None: no querier) was the elected querier ``when``: throughout every
+    span, at the end (``at_end``), or in some span (RFC 3376 6.6.2 / RFC 3810 7.6.2)."""
+    if when == "at-end":
+        return (at_end or None) == want
+    if when == "any-time":
+        return any(span.querier == want for span in spans) or (want is None and not spans)
+    return all(span.querier == want for span in spans) if spans else want is None
+
+
+def querier_story(spans: Sequence[QuerierSpan]) -> str:
+    """The querier over time in one line: ``198.18.0.1 0.0-380.0 s, none 380.0 s-end``."""
+    def secs(value: float) -> str:
+        return f"{round(value, 1) + 0.0:.1f}"  # + 0.0: never "-0.0"
+
+    return ", ".join(f"{span.querier or 'none'} {secs(span.start)} s-end" if span.open
+                     else f"{span.querier or 'none'} {secs(span.start)}-{secs(span.end)} s"
+                     for span in spans) or "none"

@@ -20,7 +20,7 @@ from typing import Any
 from mdiag.core.compliance import ChallengeResult, ComplianceReport, QueryHeard, assess, judge_challenge, \
     query_from_decoded
 from mdiag.core.findings import Finding
-from mdiag.core.querier import QuerierTracker
+from mdiag.core.querier import QuerierTracker, querier_spans
 from mdiag.core.timers import TimerSet
 from mdiag.errors import ExitStatus, InputError, MdiagError
 from mdiag.probes.frames import decode_membership
@@ -47,6 +47,8 @@ class QuerierOptions:
     wait: float = 30.0
     queries: int = 0
     expect_querier: str | None = None
+    #: when ``expect_querier`` must hold: "throughout" (default), "at-end" or "any-time"
+    expect_querier_when: str = "throughout"
     expect_version: int | None = None
     query_interval: float | None = None
     challenge: str | None = None
@@ -259,11 +261,13 @@ def _judge(listener: _Listener, challenge: ChallengeResult | None, options: Quer
     heard = listener.heard
     if challenge is not None:  # the challenge stops the querier on purpose: judge it before that
         heard = [q for q in heard if q.ts < challenge.first_sent]
-    compliance = assess(heard, expect_querier=options.expect_querier, expect_version=options.expect_version,
-                        query_interval=options.query_interval, elected=elected)
     # The tracker's drift and two-active findings repeat verdicts of assess(); during a
     # challenge its elections and gaps are the test itself, reported by the challenge.
     cutoff = (challenge.first_sent - listener.started) if challenge is not None else float("inf")
+    spans = [span for span in querier_spans(tracker, time.time() - listener.started) if span.start < cutoff]
+    compliance = assess(heard, expect_querier=options.expect_querier, expect_version=options.expect_version,
+                        query_interval=options.query_interval, elected=elected,
+                        expect_when=options.expect_querier_when, spans=spans)
     election_findings = [f for f in tracker.findings
                          if f.code not in ("querier-interval-drift", "querier-two-active")
                          and (f.time is None or f.time < cutoff)]

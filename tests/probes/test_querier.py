@@ -93,3 +93,38 @@ def test_v2_querier_is_seen_as_v2():
     network.packet_socket = opened  # type: ignore[method-assign]
     report = querier.run(querier.QuerierOptions(AT, wait=0.01, expect_version=2), network)
     assert report.compliance.elected.version == 2
+
+
+def _listen_to(network: FakeNetwork, senders: list[tuple[str, list[float]]], **kw) -> querier.QuerierReport:
+    """Queries from several routers (source, times) once the capture socket is open."""
+    sock_factory = network.packet_socket
+
+    def opened(at, **kwargs):
+        sock = sock_factory(at, **kwargs)
+        if not kwargs.get("send_only"):
+            for source, times in senders:
+                _queries(network, source, V3Query.build(max_resp_time=1.0, qqi=2), times)
+        return sock
+
+    network.packet_socket = opened  # type: ignore[method-assign]
+    return querier.run(querier.QuerierOptions(AT, wait=0.1, query_interval=2.0, **kw), network)
+
+
+# 198.18.0.5 queries alone first; 198.18.0.1 (lower) starts at 1 s and wins the election.
+TAKEOVER = [("198.18.0.5", [0.0]), ("198.18.0.1", [1.0, 3.0, 5.0])]
+
+
+@pytest.mark.parametrize("want, when, ok", [
+    ("198.18.0.1", "throughout", False),   # 198.18.0.5 was querier for the first second
+    ("198.18.0.1", "at-end", True),
+    ("198.18.0.1", "any-time", True),
+    ("198.18.0.5", "any-time", True),
+    ("198.18.0.5", "at-end", False),
+    ("198.18.0.9", "any-time", False),
+])
+def test_querier_expectation_qualifiers_follow_the_querier_over_the_watch(want, when, ok):
+    """querier@end/@any/@throughout mean what they mean in analyze --expect (one rule in core)."""
+    report = _listen_to(FakeNetwork(), TAKEOVER, expect_querier=want, expect_querier_when=when)
+    verdict = next(v for v in report.compliance.verdicts if v.check == "expect-querier")
+    assert (verdict.status.name == "PASS") is ok, verdict.detail
+    assert "198.18.0.5 0.0-1.0 s" in verdict.detail

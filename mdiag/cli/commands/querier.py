@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queries", type=int, default=0, metavar="N",
                         help="stop early once N general queries from the querier were heard")
     parser.add_argument("--expect", action="append", default=[], metavar="KEY=VALUE",
-                        help="assertion: querier=IP or version=1|2|3 (MLD: 1|2) (repeatable); exit 1 if it fails")
+                        help="assertion: querier=IP (throughout the watch; querier@end=IP at the end, querier@any=IP at some time, as analyze --expect), igmp-version=1|2|3 or mld-version=1|2 (repeatable); exit 1 if it fails")
     parser.add_argument("--query-interval", type=_SECONDS, metavar="S",
                         help="the query interval you configured (default: the querier's QQIC, or 125 s)")
     parser.add_argument("--challenge", type=options.address("198.18.0.2"), metavar="SRC",
@@ -52,16 +52,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="allow disruptive actions (--challenge takes over the querier role)")
 
 
-def _parse_expect(items: list[str], family: int, warn: Any = None) -> tuple[str | None, int | None]:
-    """querier=IP and igmp-version=N / mld-version=N, the keys ``analyze --expect`` uses too;
-    the old ``version=N`` still works, with a notice through ``warn``."""
+def _parse_expect(items: list[str], family: int,
+                  warn: Any = None) -> tuple[str | None, str, int | None]:
+    """querier[@end|@any|@throughout]=IP and igmp-version=N / mld-version=N, the keys and
+    qualifiers ``analyze --expect`` uses too (querier=IP: throughout the watch); the old
+    ``version=N`` still works, with a notice through ``warn``."""
+    from mdiag.core.querier import QUERIER_WHEN
+
     protocol, versions, told = (("MLD", ("1", "2"), "1 or 2") if family == 6
                                 else ("IGMP", ("1", "2", "3"), "1, 2 or 3"))
     version_key = f"{protocol.lower()}-version"
-    querier, version = None, None
+    querier, when, version = None, "throughout", None
     for item in items:
         key, sep, value = item.partition("=")
-        key = key.strip().lower()
+        key, _, qualifier = key.strip().lower().partition("@")
+        if qualifier:
+            if key != "querier":
+                raise UsageError(f"--expect {item!r}: only querier takes a time qualifier "
+                                 "(querier@end=, querier@any=, querier@throughout=)")
+            if qualifier not in QUERIER_WHEN:
+                raise UsageError(f"--expect {item!r}: write querier@end=, querier@any= or querier@throughout=")
+            when = QUERIER_WHEN[qualifier]
         if not sep:
             raise UsageError(f"--expect {item!r} is not KEY=VALUE (querier=IP or {version_key}=N)")
         if key == "querier":
@@ -82,7 +93,7 @@ def _parse_expect(items: list[str], family: int, warn: Any = None) -> tuple[str 
             version = int(value)
         else:
             raise UsageError(f"--expect {key!r} is unknown: use querier=IP or {version_key}=N")
-    return querier, version
+    return querier, when, version
 
 
 def _family(args: argparse.Namespace) -> int:
@@ -90,7 +101,7 @@ def _family(args: argparse.Namespace) -> int:
     if args.mld:
         return 6
     named = [args.challenge] if args.challenge else []
-    named += [item.partition("=")[2] for item in args.expect if item.strip().lower().startswith("querier=")]
+    named += [item.partition("=")[2] for item in args.expect if item.strip().lower().startswith("querier")]
     return 6 if any(":" in text for text in named) else 4
 
 
@@ -100,7 +111,7 @@ def options_from(args: argparse.Namespace, warn: Any = None) -> Any:
     from mdiag.probes.querier import QuerierOptions
 
     family = _family(args)
-    expect_querier, expect_version = _parse_expect(args.expect, family, warn)
+    expect_querier, expect_when, expect_version = _parse_expect(args.expect, family, warn)
     if args.challenge is not None:
         try:
             challenger = ipaddress.ip_address(args.challenge)
@@ -120,7 +131,8 @@ def options_from(args: argparse.Namespace, warn: Any = None) -> Any:
     if args.queries < 0:
         raise UsageError("--queries must be 0 or more")
     return QuerierOptions(Endpoint(args.iface, args.netns), wait=args.wait, queries=args.queries,
-                          expect_querier=expect_querier, expect_version=expect_version,
+                          expect_querier=expect_querier, expect_querier_when=expect_when,
+                          expect_version=expect_version,
                           query_interval=args.query_interval, challenge=args.challenge,
                           challenge_for=args.challenge_for, challenge_interval=args.challenge_interval,
                           family=family)
