@@ -35,7 +35,7 @@ def test_failed_expectation_exits_1_and_says_why(mdiag_lab, cli):
             "--expect", "querier=198.18.0.99", "--expect", "igmp-version=2")
     assert r.status == 1
     assert "expect-querier" in r.stdout and "FAIL" in r.stdout
-    assert "querier 198.18.0.1, expected 198.18.0.99" in r.stdout
+    assert "querier 198.18.0.1 " in r.stdout and "expected 198.18.0.99 throughout" in r.stdout
 
 
 def test_v2_querier_and_silence(mdiag_lab_factory, cli):
