@@ -89,4 +89,40 @@ class _OwnedStream(sockets.BackgroundStream):
         self.sender.close()
 
 
-__all__ = ["LiveNetwork"]
+class LiveStreams:
+    """The real :class:`~mdiag.probes.streams.StreamPort`: UDP sockets in the current namespace
+    (``send``/``listen`` enter ``--netns`` around the whole run)."""
+
+    def sender(self, destinations: Sequence[str], port: int, iface: str, *, ttl: int, loop: bool,
+               kind: str, source_port: int, tos: int) -> sockets.Sender:
+        return sockets.Sender(list(destinations), port, iface, ttl=ttl, loop=loop, kind=kind,
+                              source_port=source_port, tos=tos)
+
+    def receiver(self, joins: Sequence[tuple[str, str | None]], iface: str, port: int, *,
+                 unicast: Sequence[str], until_ns: int) -> sockets.Receiver:
+        return sockets.Receiver([sockets.Join(g, s) for g, s in joins], iface, port, unicast=unicast,
+                                until_ns=until_ns)
+
+    def collector(self, *, on_plain: Callable[..., None], latency: bool | None,
+                  streams: int) -> sockets.StreamCollector:
+        from mdiag.core import stream as stream_format
+
+        # a 64k-packet duplicate window per stream for a few streams, 2k for many
+        return sockets.StreamCollector(
+            clock_id=interfaces.boot_clock_id(), on_plain=on_plain, latency=latency,
+            window=stream_format.DEFAULT_WINDOW if streams <= 8 else stream_format.SMALL_WINDOW)
+
+    def is_multicast(self, address: str) -> bool:
+        return sockets.is_multicast(address)
+
+    def stream_id(self) -> int:
+        return sockets.random_stream_id()
+
+    def clock_id(self) -> int:
+        return interfaces.boot_clock_id()
+
+    def first_address(self, iface: str, family: int) -> str | None:
+        return interfaces.first_ipv6(iface) if family == 6 else interfaces.first_ipv4(iface)
+
+
+__all__ = ["LiveNetwork", "LiveStreams"]

@@ -105,6 +105,7 @@ def test_listen_summary_says_when_a_stream_was_first_seen_after_sequence_0():
 
     from mdiag.cli.commands.listen import _print_summary
     from mdiag.cli.environment import Environment
+    from mdiag.probes.streams import ListenReport
 
     def report(first):
         return SimpleNamespace(group="239.1.1.1", sender="198.18.0.11:4000", received=900, lost=0,
@@ -115,7 +116,8 @@ def test_listen_summary_says_when_a_stream_was_first_seen_after_sequence_0():
     for first in (0, 100):
         env = Environment(stdout=io.StringIO(), stderr=io.StringIO())
         args = argparse.Namespace(iface="lab0", port=5001, quiet=False, from_zero=False)
-        _print_summary(env, ["239.1.1.1"], {"239.1.1.1": 900}, [report(first)], 1.0, args, {}, {})
+        listened = ListenReport(["239.1.1.1"], {"239.1.1.1": 900}, [report(first)], 1.0, interrupted=False)
+        _print_summary(env, ["239.1.1.1"], listened, args)
         outputs.append(env.stdout.getvalue())
     assert "after sequence 0" not in outputs[0]
     assert "1 stream(s) first seen after sequence 0 (e.g. 239.1.1.1 from 198.18.0.11:4000 at 100)" in outputs[1]

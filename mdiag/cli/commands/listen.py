@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -53,7 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @options.in_netns
 def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from mdiag.adapters import interfaces, sockets
+    from mdiag.adapters import sockets
+    from mdiag.adapters.network import LiveStreams
+    from mdiag.cli.render import sanitize
+    from mdiag.probes import streams
 
     groups, errors = parse_group_list(args.groups, allow_unicast=args.unicast or args.broadcast,
                                      iface=args.iface)
@@ -68,16 +70,10 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise InputError(f"--count must be at least 1, not {args.count}")
     if args.max_loss is not None and not 0 <= args.max_loss <= 100:
         raise InputError(f"--max-loss {args.max_loss} must be a percentage 0..100")
-    duration = args.duration if args.duration is not None else (None if args.count else 10.0)
-    if duration is None:
-        duration = 24 * 3600.0  # --count alone: still bounded (a day), Ctrl-C stops earlier
-    multicast = [g for g in groups if sockets.is_multicast(g)]
-    joined_kind = set(multicast)  # a set: thousands of groups must not cost n² comparisons
-    baseline = [g for g in groups if g not in joined_kind]
-    joins = [sockets.Join(g, s) for g in multicast for s in _sources_of(g, sources)]
+    plan = streams.ListenOptions(groups, args.iface, args.port, sources, duration=args.duration, count=args.count,
+                                 until_end=args.until_end, from_zero=args.from_zero,
+                                 latency={"auto": None, "on": True, "off": False}[args.latency])
     plain: list[dict[str, Any]] = []
-
-    from mdiag.cli.render import sanitize
 
     def on_plain(member: Any, data: bytes, sender: tuple[str, int], now: int) -> None:
         if args.json:
@@ -89,119 +85,37 @@ def run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             text = sanitize(data.decode("utf-8", "backslashreplace"))  # any host on the segment sent it
             print(f"{stamp} {sockets.endpoint(sender)} -> {member.group}: {text}", file=env.stdout, flush=True)
 
-    latency = {"auto": None, "on": True, "off": False}[args.latency]
-    from mdiag.core import stream as stream_format
-
-    collector = sockets.StreamCollector(
-        clock_id=interfaces.boot_clock_id(), on_plain=on_plain, latency=latency,
-        # a 64k-packet duplicate window per stream for a few streams, 2k for many
-        window=stream_format.DEFAULT_WINDOW if len(joins) <= 8 else stream_format.SMALL_WINDOW)
-
-    live = env.stderr_isatty and not args.quiet and not args.json
-    started = time.monotonic()
-    # --duration is a promise: it counts making the sockets and joining (16,384 groups take seconds)
-    deadline_ns = time.monotonic_ns() + int(duration * 1e9)
-    interrupted = False
-    try:
-        receiver = sockets.Receiver(joins, args.iface, args.port, unicast=baseline, until_ns=deadline_ns)
-    except KeyboardInterrupt:  # Ctrl-C / SIGTERM while the sockets are made: the summary all the same
-        receiver, interrupted = None, True
-
-    def tick() -> None:
-        receiving = len({m.group for m in receiver.members if m.datagrams})
-        lost = sum(s.lost for s in collector.streams)
-        got = sum(m.datagrams for m in receiver.members)
-        env.stderr.write(f"\r{time.monotonic() - started:6.1f}s  groups receiving {receiving}/{len(groups)}"
+    def tick(receiving: int, got: int, lost: int, elapsed: float) -> None:
+        env.stderr.write(f"\r{elapsed:6.1f}s  groups receiving {receiving}/{len(groups)}"
                          f"  datagrams {got:,}  lost {lost:,} ")
         env.stderr.flush()
 
-    join_ns: dict[str, int | None] = {}
-    members = receiver.members if receiver is not None else []
-    try:
-        try:
-            if receiver is not None:
-                receiver.join(until_ns=deadline_ns)
-        except KeyboardInterrupt:  # Ctrl-C / SIGTERM while joining: the summary all the same
-            interrupted = True
-        for m in members:
-            if m.join_ns is not None and (join_ns.get(m.group) or m.join_ns + 1) > m.join_ns:
-                join_ns[m.group] = m.join_ns
-        joining = time.monotonic() - started
-        joined = sum(1 for m in members if m.joined and not m.bind_only)
-        planned = receiver.planned if receiver is not None else 0
-        if not interrupted and joined < planned:
-            env.warn(f"joined {joined:,} of {planned:,} group sockets in {joining:.1f} s, all of --duration "
-                     f"{duration:g} s: the rest were not joined (give a longer --duration)")
-        elif not interrupted and receiver is not None:
-            try:
-                receiver.receive(collector, until_ns=deadline_ns,
-                                 max_packets=args.count, tick=tick if live else None,
-                                 stop=(lambda: bool(collector.streams) and all(
-                                     s.end_total is not None for s in collector.streams))
-                                 if args.until_end else None)
-            except KeyboardInterrupt:
-                interrupted = True
-        elapsed = time.monotonic() - started
-        counts: dict[str, int] = {g: 0 for g in groups}
-        first_seen: dict[str, int] = {}
-        for m in members:
-            counts[m.group] += m.datagrams
-            if m.first_ns is not None and m.first_ns < first_seen.get(m.group, m.first_ns + 1):
-                first_seen[m.group] = m.first_ns
-    finally:
-        if receiver is not None:
-            receiver.close()
+    live = env.stderr_isatty and not args.quiet and not args.json
+    report = streams.listen(plan, LiveStreams(), on_plain=on_plain, tick=tick if live else None)
+    if report.joins_cut_short:
+        env.warn(f"joined {report.joined:,} of {report.planned:,} group sockets in {report.joining:.1f} s, all of "
+                 f"--duration {plan.deadline:g} s: the rest were not joined (give a longer --duration)")
     if live:
         env.stderr.write("\r\033[K")
-    reports = [s.report() for s in collector.streams]
-    if args.from_zero:
-        reports = [r.counted_from_zero() for r in reports]
-    problems = _expectations(args, groups, counts, reports)
+    problems = _expectations(args, groups, report.counts, report.reports)
     if args.json:
         from mdiag.cli import render
 
         render.emit_json({
-            "iface": args.iface, "port": args.port, "sources": sources, "duration_s": round(elapsed, 3),
-            "groups": [{"group": g, "datagrams": counts[g],
-                        "join_to_first_ms": _join_to_first(g, first_seen, join_ns)}
+            "iface": args.iface, "port": args.port, "sources": sources, "duration_s": round(report.elapsed, 3),
+            "groups": [{"group": g, "datagrams": report.counts[g], "join_to_first_ms": report.join_to_first_ms(g)}
                        for g in groups],
-            "streams": [r.to_json() for r in reports], "plain": plain,
+            "streams": [r.to_json() for r in report.reports], "plain": plain,
             "problems": problems, "ok": not problems}, env.stdout, "listen")
     else:
-        _print_summary(env, groups, counts, reports, elapsed, args, first_seen, join_ns)
+        _print_summary(env, groups, report, args)
         for line in problems:
             print(f"FAIL: {line}", file=env.stdout)
-    if interrupted:
+    if report.interrupted:
         return ExitStatus.INTERRUPTED
     if errors:
         return ExitStatus.BAD_INPUT
     return ExitStatus.PROBLEM_FOUND if problems else ExitStatus.OK
-
-
-def _sources_of(group: str, sources: list[str]) -> list[str | None]:
-    """The --source values of ``group``'s family (None: any-source); InputError when --source
-    was given but none fits (an IPv6 group cannot have an IPv4 sender)."""
-    if not sources:
-        return [None]
-    from mdiag.core.addresses.lists import address_family, sources_for
-
-    own: list[str | None] = list(sources_for(group, sources))
-    if not own:
-        version = address_family(group)
-        raise InputError(f"{group} is an IPv{version} group but no --source is IPv{version}: give its "
-                         "sources, or listen to it in a separate run")
-    return own
-
-
-def _join_to_first(group: str, first_seen: dict[str, int], join_ns: dict[str, int | None]) -> float | None:
-    joined = join_ns.get(group)
-    if group not in first_seen or joined is None:
-        return None
-    return _ms(first_seen[group] - joined)
-
-
-def _ms(ns: float | None) -> float | None:
-    return None if ns is None else round(ns / 1e6, 3)
 
 
 def _expectations(args: argparse.Namespace, groups: list[str], counts: dict[str, int],
@@ -222,10 +136,10 @@ def _expectations(args: argparse.Namespace, groups: list[str], counts: dict[str,
     return problems
 
 
-def _print_summary(env: Environment, groups: list[str], counts: dict[str, int], reports: list[Any],
-                   elapsed: float, args: argparse.Namespace, first_seen: dict[str, int],
-                   join_ns: dict[str, int | None]) -> None:
+def _print_summary(env: Environment, groups: list[str], report: Any, args: argparse.Namespace) -> None:
     from mdiag.cli import render
+
+    counts, reports, elapsed = report.counts, report.reports, report.elapsed
 
     silent = [g for g in groups if not counts[g]]
     receiving = len(groups) - len(silent)
