@@ -55,14 +55,17 @@ class FindingLog:
         self._count[key] = count + 1
         return True
 
-    def update(self, finding: Finding, key: Hashable) -> bool:
+    def update(self, finding: Finding, key: Hashable, *, repeat: bool = True) -> bool:
         """Record one more occurrence of ``key`` carrying the latest values: the kept
         finding takes ``finding``'s message and context but keeps the time and frame of
-        the first occurrence (when it started). Returns True when the key is new."""
+        the first occurrence (when it started). With ``repeat`` False it is the same
+        occurrence told again with more facts (not counted twice). Returns True when the
+        key is new."""
         first = self._first.get(key)
         if first is None:
             return self.add(finding, key)
-        self._count[key] += 1
+        if repeat:
+            self._count[key] += 1
         self._first[key] = Finding(finding.code, finding.severity, finding.message, finding.rfc,
                                    finding.offset, first.time, first.frame, finding.context)
         return False

@@ -319,14 +319,16 @@ class QuerierTracker:
 
     # -- helpers ----------------------------------------------------------------
     def _finding(self, code: str, severity: Severity, message: str, rfc: str, time: float,
-                 frame: int | None, key: Any, *, latest: bool = False, **context: Any) -> None:
+                 frame: int | None, key: Any, *, latest: bool = False, revise: bool = False,
+                 **context: Any) -> None:
         """Record a finding once per key; with ``latest`` a repeat replaces its message and
-        context (the latest values) and keeps its first time and frame."""
+        context (the latest values) and keeps its first time and frame; ``revise`` tells the
+        same occurrence again with more facts (not a repeat)."""
         if self.segment:
             context["segment"] = self.segment
         finding = Finding(code, severity, message + self._where, rfc, None, time, frame, context)
         if latest:
-            self.findings.update(finding, (code, self.segment, key))
+            self.findings.update(finding, (code, self.segment, key), repeat=not revise)
         else:
             self.findings.add(finding, (code, self.segment, key))
 
@@ -619,7 +621,7 @@ class QuerierTracker:
                         f"{self.elected} silent for more than {_fmt(oqpi)} (OQPI)")
 
     def _missed_finding(self, info: RouterInfo, last: float, deadline: float,
-                        came: float | None) -> None:
+                        came: float | None, *, revise: bool = False) -> None:
         qi = info.expected_interval
         margin = missed_query_margin(qi)
         late = (f"; the next one came at {came:.3f} s, {came - last - qi:.1f} s late" if came is not None
@@ -628,7 +630,7 @@ class QuerierTracker:
             "querier-query-missed", Severity.WARNING,
             f"the querier {info.address} missed its scheduled general query: none since {last:.3f} s, "
             f"its Query Interval ({_fmt(qi)}) and a {_fmt(margin)} margin ran out at {deadline:.3f} s"
-            + late, self._rfc["qi"], deadline, None, (info.address, round(last, 6)), latest=True,
+            + late, self._rfc["qi"], deadline, None, (info.address, round(last, 6)), latest=True, revise=revise,
             querier=str(info.address), last_query=last, deadline=round(deadline, 6), query_interval=qi,
             next_query=came)
 
@@ -638,7 +640,7 @@ class QuerierTracker:
         last = self._missed[1]
         self._missed = None
         qi = info.expected_interval
-        self._missed_finding(info, last, last + qi + missed_query_margin(qi), time)
+        self._missed_finding(info, last, last + qi + missed_query_margin(qi), time, revise=True)
 
     def open_gap(self, now: float) -> Gap | None:
         """The gap running at ``now`` (no general query for longer than OQPI), if any."""

@@ -157,3 +157,4 @@ def test_a_missed_query_is_told_when_due_and_when_it_came_late():
     assert missed.time == 262.5 and missed.context["next_query"] == 300
     assert "came at 300.000 s, 50.0 s late" in missed.message
     assert t.elected == R1 and len(t.elections) == 1   # late, but within OQPI: still the querier
+    assert "count" not in missed.context                # told again with the late query, not twice
