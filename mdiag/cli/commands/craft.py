@@ -288,20 +288,29 @@ def _record(text: str) -> Any:
     parts = text.split(":")
     if len(parts) < 2 or len(parts) > 4:
         raise InputError(f"--record {text!r}: use TYPE:GROUP[:SRC,SRC[:AUXHEX]] (e.g. allow:232.1.1.1:198.18.0.5)")
-    try:
-        rtype: Any = igmp.RecordType.parse(parts[0])
-    except ValueError:
-        if parts[0].isdigit() and 0 <= int(parts[0]) <= 255:
-            rtype = int(parts[0])
-        else:
-            raise InputError(f"--record {text!r}: unknown record type {parts[0]!r} "
-                             "(use is_in, is_ex, to_in, to_ex, allow, block or 0-255)") from None
+    rtype = _record_type(igmp.RecordType, parts[0], text)
     group = _addr(parts[1], f"--record {text!r}: group")
     sources = _sources([parts[2]]) if len(parts) > 2 else []
-    aux = _hex(parts[3], f"--record {text!r}: aux data") if len(parts) > 3 else b""
+    return igmp.GroupRecord(rtype, group, tuple(sources), _record_aux(parts, 3, text))
+
+
+def _record_type(types: Any, head: str, text: str) -> Any:
+    """A group record type (RFC 3376 4.2.12, RFC 3810 5.2.12) by name, or any number 0-255."""
+    try:
+        return types.parse(head)
+    except ValueError:
+        if head.isdigit() and 0 <= int(head) <= 255:
+            return int(head)
+        raise InputError(f"--record {text!r}: unknown record type {head!r} "
+                         "(use is_in, is_ex, to_in, to_ex, allow, block or 0-255)") from None
+
+
+def _record_aux(parts: list[str], index: int, text: str) -> bytes:
+    """The record's auxiliary data (``parts[index]``, hex; none when absent): whole 32-bit words."""
+    aux = _hex(parts[index], f"--record {text!r}: aux data") if len(parts) > index else b""
     if len(aux) % 4:
         raise InputError(f"--record {text!r}: aux data must be a multiple of 4 bytes")
-    return igmp.GroupRecord(rtype, group, tuple(sources), aux)
+    return aux
 
 
 def default_source(message: Any) -> str:
@@ -405,20 +414,10 @@ def _mld_record(text: str) -> Any:
     parts = rest.split("=") if rest else []
     if not parts or len(parts) > 3:
         raise InputError(f"--record {text!r}: use TYPE:GROUP[=SRC,SRC[=AUXHEX]] (e.g. allow:ff3e::1=fd00::5)")
-    try:
-        rtype: Any = mld.RecordType.parse(head)
-    except ValueError:
-        if head.isdigit() and 0 <= int(head) <= 255:
-            rtype = int(head)
-        else:
-            raise InputError(f"--record {text!r}: unknown record type {head!r} "
-                             "(use is_in, is_ex, to_in, to_ex, allow, block or 0-255)") from None
+    rtype = _record_type(mld.RecordType, head, text)
     group = _addr6(parts[0], f"--record {text!r}: group")
     sources = _sources6([parts[1]]) if len(parts) > 1 else []
-    aux = _hex(parts[2], f"--record {text!r}: aux data") if len(parts) > 2 else b""
-    if len(aux) % 4:
-        raise InputError(f"--record {text!r}: aux data must be a multiple of 4 bytes")
-    return mld.MldRecord(rtype, group, tuple(sources), aux)
+    return mld.MldRecord(rtype, group, tuple(sources), _record_aux(parts, 2, text))
 
 
 def _mld_header(args: argparse.Namespace, message: Any) -> Any:
