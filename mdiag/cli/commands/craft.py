@@ -252,16 +252,7 @@ def build_message(args: argparse.Namespace, env: Environment) -> Any:
             if abs(actual - mrt) > 1e-9:
                 env.warn(f"--mrt {mrt:g} s is not representable; using {actual:g} s (code 0x{mrc:02x}), "
                          "rounded down as Linux does")
-        if args.qqic is not None:
-            qqic = args.qqic
-        else:
-            qqi = 125 if args.qqi is None else args.qqi
-            if not 0 <= qqi <= floatcode.MAX_VALUE:
-                raise InputError(f"--qqi {qqi} s is outside 0..31744 s, the range of QQIC")
-            qqic = floatcode.encode(qqi)
-            if floatcode.CODE_VALUES[qqic] != qqi:
-                env.warn(f"--qqi {qqi} s is not representable; using {floatcode.CODE_VALUES[qqic]} s "
-                         f"(code 0x{qqic:02x}), rounded down as Linux does")
+        qqic = _qqic(args, env)
         if not 0 <= args.qrv <= 7:
             raise InputError(f"--qrv {args.qrv} is outside 0..7 (QRV is 3 bits; 0 means above 7)")
         if args.reserved > 15:
@@ -280,6 +271,23 @@ def build_message(args: argparse.Namespace, env: Environment) -> Any:
         raise InputError("--raw needs at least 4 bytes (type, code, checksum)")
     return igmp.UnknownMessage(raw[:2] + igmp.internet_checksum(raw[:2] + b"\0\0" + raw[4:]).to_bytes(2, "big")
                                + raw[4:])
+
+
+def _qqic(args: argparse.Namespace, env: Environment) -> int:
+    """The QQIC byte: ``--qqic`` as given, or ``--qqi`` seconds (default 125) in the float code
+    IGMPv3 and MLDv2 share (RFC 3376 4.1.7, RFC 3810 5.1.9), rounded down as Linux does."""
+    from mdiag.core.floatcode import IGMP_CODE
+
+    if args.qqic is not None:
+        return int(args.qqic)
+    qqi = 125 if args.qqi is None else args.qqi
+    if not 0 <= qqi <= IGMP_CODE.max_value:
+        raise InputError(f"--qqi {qqi} s is outside 0..31744 s, the range of QQIC")
+    qqic = IGMP_CODE.encode(qqi)
+    if IGMP_CODE.decode(qqic) != qqi:
+        env.warn(f"--qqi {qqi} s is not representable; using {IGMP_CODE.decode(qqic)} s "
+                 f"(code 0x{qqic:02x}), rounded down as Linux does")
+    return qqic
 
 
 def _record(text: str) -> Any:
@@ -351,7 +359,7 @@ def _sources6(values: list[str]) -> list[Any]:
 def _mld_message(args: argparse.Namespace, env: Environment) -> Any:
     """The MLD model the options describe (RFC 2710 3, RFC 3810 5)."""
     from mdiag.core import mld
-    from mdiag.core.floatcode import IGMP_CODE, MLD_MRC
+    from mdiag.core.floatcode import MLD_MRC
 
     kind = args.kind
     if kind in ("mld1-report", "mld1-done"):
@@ -389,16 +397,7 @@ def _mld_message(args: argparse.Namespace, env: Environment) -> Any:
         if MLD_MRC.decode(mrc) != ms:
             env.warn(f"--mrt {mrt:g} s is not representable; using {MLD_MRC.decode(mrc) / 1000:g} s "
                      f"(code 0x{mrc:04x}), rounded down as Linux does")
-    if args.qqic is not None:
-        qqic = args.qqic
-    else:
-        qqi = 125 if args.qqi is None else args.qqi
-        if not 0 <= qqi <= IGMP_CODE.max_value:
-            raise InputError(f"--qqi {qqi} s is outside 0..31744 s, the range of QQIC")
-        qqic = IGMP_CODE.encode(qqi)
-        if IGMP_CODE.decode(qqic) != qqi:
-            env.warn(f"--qqi {qqi} s is not representable; using {IGMP_CODE.decode(qqic)} s "
-                     f"(code 0x{qqic:02x}), rounded down as Linux does")
+    qqic = _qqic(args, env)
     if not 0 <= args.qrv <= 7:
         raise InputError(f"--qrv {args.qrv} is outside 0..7 (QRV is 3 bits; 0 means above 7)")
     if args.reserved > 15:
