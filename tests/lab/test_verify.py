@@ -21,7 +21,10 @@ def test_verify_delivery_and_leave_in_the_lab(mdiag_lab_factory, cli, tmp_path):
     assert h2["delivered"] and all(n > 200 for n in h2["datagrams"])
     assert h2["join_delay_ms"]["max"] < 100
     lmqt_ms = 1000 * lab.bridge.last_member_interval * lab.bridge.last_member_count
-    assert lmqt_ms * 0.8 < h2["leave_delay_ms"]["median"] < lmqt_ms + 300
+    # The bridge forwards for its last-member query time after the leave (no fast leave):
+    # well above zero. The floor is loose because a sender starved of CPU near the end of
+    # that window makes the last packet, and so the measured delay, come early.
+    assert lmqt_ms * 0.5 < h2["leave_delay_ms"]["median"] < lmqt_ms + 300
     assert h2["stopped_after_leave"] and len(h2["rounds"]) == 2
     (h3,) = doc["non_members"]
     assert h3["host"] == "h3" and h3["datagrams_while_joined"] == 0
